@@ -1,0 +1,617 @@
+//! The verdict rules. [`verdict`] is a pure function of what was read, the
+//! checker's facts and a process probe; [`check`] does the reading.
+//!
+//! The rules apply in order, the first that matches wins (docs/PROTOCOL.md):
+//! missing, invalid, pid_mismatch, stopped/failed, process_gone, future,
+//! stale, stalled, alive.
+
+use crate::process::{self, Identity, Liveness};
+use crate::protocol::{decode, Record, Shape, State, MAX_FILE_BYTES};
+use std::fmt;
+use std::io::{self, Read as _};
+use std::path::Path;
+
+/// Default tolerance for a timestamp ahead of the checker's clock.
+pub const DEFAULT_SKEW_MS: u64 = 2000;
+/// Max age when neither the checker nor the file says otherwise.
+pub const DEFAULT_MAX_AGE_MS: u64 = 30_000;
+
+/// What a check concluded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// Fresh, and the process is the one that wrote it.
+    Alive,
+    /// No file.
+    Missing,
+    /// Not a valid heartbeat file.
+    Invalid,
+    /// Written by another PID than the one expected.
+    PidMismatch,
+    /// The emitter stopped cleanly.
+    Stopped,
+    /// The emitter reported failure.
+    Failed,
+    /// The writer's process no longer exists (or the PID was reused, or it was an earlier boot).
+    ProcessGone,
+    /// Dated ahead of the checker's clock by more than the skew tolerance.
+    Future,
+    /// Older than the max age.
+    Stale,
+    /// Fresh, but the work-progress counter has not moved for the stall limit.
+    Stalled,
+}
+
+impl Verdict {
+    /// Every verdict, in C ABI order.
+    pub const ALL: [Verdict; 10] = [
+        Verdict::Alive,
+        Verdict::Missing,
+        Verdict::Invalid,
+        Verdict::PidMismatch,
+        Verdict::Stopped,
+        Verdict::Failed,
+        Verdict::ProcessGone,
+        Verdict::Future,
+        Verdict::Stale,
+        Verdict::Stalled,
+    ];
+
+    /// The stable name (`"alive"`, `"pid_mismatch"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Alive => "alive",
+            Verdict::Missing => "missing",
+            Verdict::Invalid => "invalid",
+            Verdict::PidMismatch => "pid_mismatch",
+            Verdict::Stopped => "stopped",
+            Verdict::Failed => "failed",
+            Verdict::ProcessGone => "process_gone",
+            Verdict::Future => "future",
+            Verdict::Stale => "stale",
+            Verdict::Stalled => "stalled",
+        }
+    }
+
+    /// The C ABI code (`LIFESIGN_VERDICT_*`).
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The verdict for a C ABI code.
+    pub fn from_code(code: i32) -> Option<Verdict> {
+        Verdict::ALL.get(usize::try_from(code).ok()?).copied()
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the checker asks for. `Default` is "any PID, the file's own max age".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Overrides the file's max age (`None` or `Some(0)`: the file's own rule).
+    pub max_age_ms: Option<u64>,
+    /// The PID the checker expects.
+    pub expected_pid: Option<u32>,
+    /// Verdict `stalled` when progress has not moved for this long.
+    pub stall_ms: Option<u64>,
+    /// Tolerance for timestamps ahead of our clock (`None`: 2 s).
+    pub skew_ms: Option<u64>,
+    /// Skip the wall-clock rules (future, stale, stalled): the waiter measures
+    /// time on its own monotonic clock instead.
+    pub ignore_clock: bool,
+}
+
+/// The result of a check, filled whatever the verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The state in the file, when it parsed.
+    pub state: Option<State>,
+    /// The PID in the file (0 when it did not parse).
+    pub pid: u32,
+    /// The write counter.
+    pub seq: u64,
+    /// The work-progress counter (0 when the file has none).
+    pub progress: u64,
+    /// When progress last changed (`None` when the file does not say).
+    pub progress_at_ms: Option<u64>,
+    /// How long ago progress last changed (0 when unknown or in the future).
+    pub progress_age_ms: u64,
+    /// When the file was written.
+    pub updated_at_ms: u64,
+    /// How old the file is (0 when it is dated in the future).
+    pub age_ms: u64,
+    /// The emitter's interval (0 when the file has none).
+    pub interval_ms: u64,
+    /// The max age that was applied.
+    pub max_age_ms: u64,
+    /// The emitter's message.
+    pub message: String,
+    /// Which layout was read.
+    pub shape: Shape,
+    /// Why the verdict is what it is, for logs ("not JSON: ...", "pid 12 exited").
+    pub detail: String,
+}
+
+impl Report {
+    fn empty(verdict: Verdict, detail: String) -> Report {
+        Report {
+            verdict,
+            state: None,
+            pid: 0,
+            seq: 0,
+            progress: 0,
+            progress_at_ms: None,
+            progress_age_ms: 0,
+            updated_at_ms: 0,
+            age_ms: 0,
+            interval_ms: 0,
+            max_age_ms: 0,
+            message: String::new(),
+            shape: Shape::None,
+            detail,
+        }
+    }
+
+    /// Whether the verdict is `alive`.
+    pub fn is_alive(&self) -> bool {
+        self.verdict == Verdict::Alive
+    }
+}
+
+/// What reading the path gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Read {
+    /// No file at the path.
+    Missing,
+    /// Something that is not a readable heartbeat-sized regular file, or bytes that do not decode.
+    Invalid(String),
+    /// A decoded record.
+    Record(Record),
+}
+
+/// The checker's side of a check: its clock and identity.
+#[derive(Clone, Copy, Debug)]
+pub struct Facts<'a> {
+    /// Checker wall clock, Unix ms.
+    pub now_ms: u64,
+    /// Checker host, boot and PID namespace.
+    pub identity: &'a Identity,
+}
+
+/// Applies the verdict rules. `probe` is called at most once, and only for a
+/// file written on this host, in this PID namespace, in this boot.
+pub fn verdict(
+    read: &Read,
+    facts: Facts<'_>,
+    opts: &CheckOptions,
+    probe: impl FnOnce(u32, Option<u64>) -> Liveness,
+) -> Report {
+    let r = match read {
+        Read::Missing => return Report::empty(Verdict::Missing, "no file".into()),
+        Read::Invalid(why) => return Report::empty(Verdict::Invalid, why.clone()),
+        Read::Record(r) => r,
+    };
+    let max_age_ms = match opts.max_age_ms.filter(|&m| m != 0) {
+        Some(m) => m,
+        None => r
+            .stale_after_ms
+            .or_else(|| r.interval_ms.map(|i| i.saturating_mul(3)))
+            .unwrap_or(DEFAULT_MAX_AGE_MS),
+    };
+    let mut rep = Report {
+        verdict: Verdict::Alive,
+        state: r.state,
+        pid: r.pid,
+        seq: r.seq,
+        progress: r.progress.unwrap_or(0),
+        progress_at_ms: r.progress_at_ms,
+        progress_age_ms: r
+            .progress_at_ms
+            .map_or(0, |at| facts.now_ms.saturating_sub(at)),
+        updated_at_ms: r.updated_at_ms,
+        age_ms: facts.now_ms.saturating_sub(r.updated_at_ms),
+        interval_ms: r.interval_ms.unwrap_or(0),
+        max_age_ms,
+        message: r.message.clone().unwrap_or_default(),
+        shape: r.shape,
+        detail: String::new(),
+    };
+    let (verdict, detail) = rule(r, &rep, facts, opts, probe);
+    rep.verdict = verdict;
+    rep.detail = detail;
+    rep
+}
+
+fn rule(
+    r: &Record,
+    rep: &Report,
+    facts: Facts<'_>,
+    opts: &CheckOptions,
+    probe: impl FnOnce(u32, Option<u64>) -> Liveness,
+) -> (Verdict, String) {
+    if let Some(want) = opts.expected_pid {
+        if want != r.pid {
+            return (
+                Verdict::PidMismatch,
+                format!("expected pid {want}, file names {}", r.pid),
+            );
+        }
+    }
+    match r.state {
+        Some(State::Stopped) => return (Verdict::Stopped, "state is stopped".into()),
+        Some(State::Failed) => return (Verdict::Failed, "state is failed".into()),
+        _ => {}
+    }
+    let id = facts.identity;
+    let same = |theirs: &Option<String>, ours: &Option<String>| match (theirs, ours) {
+        (None, _) => true,
+        (Some(t), Some(o)) => t == o,
+        (Some(_), None) => false,
+    };
+    let same_host = same(&r.host, &id.host);
+    let same_ns = match (r.pid_ns, id.pid_ns) {
+        (None, _) => true,
+        (Some(t), Some(o)) => t == o,
+        (Some(_), None) => false,
+    };
+    if same_host && same_ns {
+        if let (Some(theirs), Some(ours)) = (&r.boot_id, &id.boot_id) {
+            if theirs != ours {
+                return (
+                    Verdict::ProcessGone,
+                    "written during an earlier boot".into(),
+                );
+            }
+        }
+        if probe(r.pid, r.pid_start) == Liveness::Gone {
+            let why = if r.pid_start.is_some() {
+                format!("pid {} has exited or was reused", r.pid)
+            } else {
+                format!("pid {} has exited", r.pid)
+            };
+            return (Verdict::ProcessGone, why);
+        }
+    }
+    if opts.ignore_clock {
+        return (Verdict::Alive, String::new());
+    }
+    let skew = opts.skew_ms.unwrap_or(DEFAULT_SKEW_MS);
+    if r.updated_at_ms > facts.now_ms.saturating_add(skew) {
+        return (
+            Verdict::Future,
+            format!(
+                "dated {} ms ahead of this clock",
+                r.updated_at_ms - facts.now_ms
+            ),
+        );
+    }
+    if rep.age_ms > rep.max_age_ms {
+        return (
+            Verdict::Stale,
+            format!("{} ms old, max age {} ms", rep.age_ms, rep.max_age_ms),
+        );
+    }
+    if let (Some(limit), Some(at)) = (opts.stall_ms.filter(|&s| s != 0), r.progress_at_ms) {
+        let idle = facts.now_ms.saturating_sub(at);
+        if idle > limit {
+            return (
+                Verdict::Stalled,
+                format!("no progress for {idle} ms, stall limit {limit} ms"),
+            );
+        }
+    }
+    (Verdict::Alive, String::new())
+}
+
+/// Reads a path into a [`Read`]: never blocks on a FIFO or device, never
+/// reads more than [`MAX_FILE_BYTES`] + 1 bytes.
+pub fn read_path(path: &Path) -> Read {
+    read_path_inner(path).unwrap_or_else(|e| match e.kind() {
+        io::ErrorKind::NotFound => Read::Missing,
+        _ => Read::Invalid(format!("cannot read: {e}")),
+    })
+}
+
+fn read_path_inner(path: &Path) -> io::Result<Read> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Decide on the type before opening (a FIFO would block an open for
+    // reading), and open non-blocking in case it was swapped in between.
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Ok(Read::Invalid("not a regular file".into()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Ok(Read::Invalid(format!(
+            "file is {} bytes, over the {MAX_FILE_BYTES}-byte limit",
+            meta.len()
+        )));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)?;
+    let fmeta = file.metadata()?;
+    if !fmeta.is_file() {
+        return Ok(Read::Invalid("not a regular file".into()));
+    }
+    let mut buf = Vec::with_capacity(fmeta.len().min(MAX_FILE_BYTES) as usize + 1);
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        return Ok(Read::Invalid(format!(
+            "file is over the {MAX_FILE_BYTES}-byte limit"
+        )));
+    }
+    Ok(match decode(&buf) {
+        Ok(r) => Read::Record(r),
+        Err(e) => Read::Invalid(e.0),
+    })
+}
+
+/// The checker's wall clock, Unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Checks a heartbeat file: reads it, applies the verdict rules with this
+/// machine's facts and a real process probe.
+pub fn check(path: impl AsRef<Path>, opts: &CheckOptions) -> Report {
+    let read = read_path(path.as_ref());
+    let facts = Facts {
+        now_ms: now_ms(),
+        identity: process::identity(),
+    };
+    verdict(&read, facts, opts, process::probe)
+}
+
+/// Whether the file's verdict is `alive` (`max_age_ms` 0: the file's own rule).
+pub fn is_alive(path: impl AsRef<Path>, max_age_ms: u64) -> bool {
+    check(
+        path,
+        &CheckOptions {
+            max_age_ms: Some(max_age_ms),
+            ..CheckOptions::default()
+        },
+    )
+    .is_alive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000_000;
+
+    fn ours() -> Identity {
+        Identity {
+            host: Some("here".into()),
+            boot_id: Some("boot-a".into()),
+            pid_ns: Some(111),
+        }
+    }
+
+    fn rec() -> Record {
+        Record {
+            v: 1,
+            pid: 100,
+            state: Some(State::Ready),
+            seq: 5,
+            updated_at_ms: NOW - 500,
+            interval_ms: Some(1000),
+            host: Some("here".into()),
+            boot_id: Some("boot-a".into()),
+            pid_ns: Some(111),
+            pid_start: Some(77),
+            progress: Some(3),
+            progress_at_ms: Some(NOW - 400),
+            shape: Shape::V1,
+            ..Record::default()
+        }
+    }
+
+    fn run_with(r: Record, opts: CheckOptions, live: Liveness) -> (Verdict, bool) {
+        let id = ours();
+        let mut probed = false;
+        let rep = verdict(
+            &Read::Record(r),
+            Facts {
+                now_ms: NOW,
+                identity: &id,
+            },
+            &opts,
+            |_, _| {
+                probed = true;
+                live
+            },
+        );
+        (rep.verdict, probed)
+    }
+
+    fn run(r: Record) -> Verdict {
+        run_with(r, CheckOptions::default(), Liveness::Running).0
+    }
+
+    #[test]
+    fn fresh_file_of_a_running_process_is_alive() {
+        assert_eq!(run(rec()), Verdict::Alive);
+    }
+
+    #[test]
+    fn missing_and_invalid_reads_come_first() {
+        let id = ours();
+        let f = Facts {
+            now_ms: NOW,
+            identity: &id,
+        };
+        let o = CheckOptions::default();
+        let never = |_, _| -> Liveness { panic!("no probe for an unread file") };
+        assert_eq!(verdict(&Read::Missing, f, &o, never).verdict, Verdict::Missing);
+        let rep = verdict(&Read::Invalid("x".into()), f, &o, never);
+        assert_eq!((rep.verdict, rep.state), (Verdict::Invalid, None));
+    }
+
+    #[test]
+    fn pid_mismatch_wins_over_state_and_process() {
+        let opts = CheckOptions {
+            expected_pid: Some(101),
+            ..Default::default()
+        };
+        let mut r = rec();
+        r.state = Some(State::Failed);
+        assert_eq!(run_with(r, opts, Liveness::Gone).0, Verdict::PidMismatch);
+    }
+
+    #[test]
+    fn stopped_and_failed_come_before_the_process_probe() {
+        for (s, v) in [(State::Stopped, Verdict::Stopped), (State::Failed, Verdict::Failed)] {
+            let mut r = rec();
+            r.state = Some(s);
+            let (got, probed) = run_with(r, CheckOptions::default(), Liveness::Gone);
+            assert_eq!(got, v);
+            assert!(!probed);
+        }
+    }
+
+    #[test]
+    fn exited_or_reused_pid_is_process_gone_even_when_fresh() {
+        assert_eq!(
+            run_with(rec(), CheckOptions::default(), Liveness::Gone).0,
+            Verdict::ProcessGone
+        );
+    }
+
+    #[test]
+    fn earlier_boot_is_process_gone_without_a_probe() {
+        let mut r = rec();
+        r.boot_id = Some("boot-old".into());
+        let (v, probed) = run_with(r, CheckOptions::default(), Liveness::Running);
+        assert_eq!(v, Verdict::ProcessGone);
+        assert!(!probed);
+    }
+
+    #[test]
+    fn other_host_or_namespace_is_never_probed() {
+        let mut r = rec();
+        r.host = Some("elsewhere".into());
+        r.boot_id = Some("their-boot".into());
+        assert_eq!(
+            run_with(r, CheckOptions::default(), Liveness::Gone),
+            (Verdict::Alive, false)
+        );
+        let mut r = rec();
+        r.pid_ns = Some(222);
+        assert_eq!(
+            run_with(r, CheckOptions::default(), Liveness::Gone),
+            (Verdict::Alive, false)
+        );
+    }
+
+    #[test]
+    fn absent_host_and_namespace_count_as_ours() {
+        let mut r = rec();
+        r.host = None;
+        r.pid_ns = None;
+        r.boot_id = None;
+        assert_eq!(
+            run_with(r, CheckOptions::default(), Liveness::Gone),
+            (Verdict::ProcessGone, true)
+        );
+    }
+
+    #[test]
+    fn future_timestamp_is_never_fresh() {
+        let mut r = rec();
+        r.updated_at_ms = NOW + DEFAULT_SKEW_MS + 1;
+        assert_eq!(run(r.clone()), Verdict::Future);
+        r.updated_at_ms = NOW + DEFAULT_SKEW_MS;
+        assert_eq!(run(r), Verdict::Alive);
+    }
+
+    #[test]
+    fn max_age_comes_from_checker_then_file_then_interval_then_default() {
+        let mut r = rec();
+        r.updated_at_ms = NOW - 2500;
+        let with = |m| CheckOptions {
+            max_age_ms: Some(m),
+            ..Default::default()
+        };
+        assert_eq!(run_with(r.clone(), with(2000), Liveness::Running).0, Verdict::Stale);
+        assert_eq!(run_with(r.clone(), with(0), Liveness::Running).0, Verdict::Alive);
+        r.stale_after_ms = Some(2400);
+        assert_eq!(run(r.clone()), Verdict::Stale);
+        r.stale_after_ms = None;
+        r.interval_ms = Some(800);
+        assert_eq!(run(r.clone()), Verdict::Stale);
+        r.interval_ms = None;
+        r.updated_at_ms = NOW - 30_000;
+        assert_eq!(run(r.clone()), Verdict::Alive);
+        r.updated_at_ms = NOW - 30_001;
+        assert_eq!(run(r), Verdict::Stale);
+    }
+
+    #[test]
+    fn stall_limit_turns_old_progress_into_stalled() {
+        let opts = |s| CheckOptions {
+            stall_ms: Some(s),
+            ..Default::default()
+        };
+        assert_eq!(run_with(rec(), opts(300), Liveness::Running).0, Verdict::Stalled);
+        assert_eq!(run_with(rec(), opts(400), Liveness::Running).0, Verdict::Alive);
+        let mut r = rec();
+        r.progress_at_ms = None;
+        assert_eq!(run_with(r, opts(1), Liveness::Running).0, Verdict::Alive);
+    }
+
+    #[test]
+    fn stale_wins_over_stalled() {
+        let mut r = rec();
+        r.updated_at_ms = NOW - 10_000;
+        let opts = CheckOptions {
+            stall_ms: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(run_with(r, opts, Liveness::Running).0, Verdict::Stale);
+    }
+
+    #[test]
+    fn ignore_clock_skips_time_rules_but_not_the_probe() {
+        let mut r = rec();
+        r.updated_at_ms = NOW + 1_000_000;
+        let opts = CheckOptions {
+            ignore_clock: true,
+            ..Default::default()
+        };
+        assert_eq!(run_with(r.clone(), opts, Liveness::Running).0, Verdict::Alive);
+        assert_eq!(run_with(r, opts, Liveness::Gone).0, Verdict::ProcessGone);
+    }
+
+    #[test]
+    fn report_carries_the_file_fields() {
+        let id = ours();
+        let mut r = rec();
+        r.message = Some("hi".into());
+        let rep = verdict(
+            &Read::Record(r),
+            Facts {
+                now_ms: NOW,
+                identity: &id,
+            },
+            &CheckOptions::default(),
+            |_, _| Liveness::Running,
+        );
+        assert_eq!(rep.pid, 100);
+        assert_eq!(rep.seq, 5);
+        assert_eq!(rep.age_ms, 500);
+        assert_eq!(rep.progress, 3);
+        assert_eq!(rep.max_age_ms, 3000);
+        assert_eq!(rep.message, "hi");
+        assert_eq!(rep.state, Some(State::Ready));
+    }
+}

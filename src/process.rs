@@ -1,0 +1,247 @@
+//! Process identity and probes: our host, boot and PID namespace, the start
+//! time of a PID, and whether a process is still the one that wrote a file.
+//!
+//! A probe of a PID whose identity was verified once keeps a pidfd (close-on-exec)
+//! in a small bounded cache, so later checks of the same emitter cost one
+//! `poll` instead of a `/proc` read. Where pidfds are missing, `/proc` is read
+//! every time.
+
+use once_cell::sync::Lazy;
+use std::fs;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Mutex;
+
+/// What a probe found out about a PID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    /// The process exists (and, where a start time was given, it matches).
+    Running,
+    /// No such process, a zombie, or another process under a reused PID.
+    Gone,
+}
+
+/// The facts about the checker's side that the verdict rules compare against.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// Our hostname.
+    pub host: Option<String>,
+    /// Our boot id.
+    pub boot_id: Option<String>,
+    /// Our PID namespace inode.
+    pub pid_ns: Option<u64>,
+}
+
+static IDENTITY: Lazy<Identity> = Lazy::new(|| Identity {
+    host: hostname(),
+    boot_id: fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty()),
+    pid_ns: pid_ns_of("self"),
+});
+
+/// This machine's identity, read once per process.
+pub fn identity() -> &'static Identity {
+    &IDENTITY
+}
+
+fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
+    // when the name fits, and we stop at the first NUL or the end.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
+    String::from_utf8(buf[..end].to_vec())
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+fn pid_ns_of(who: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(format!("/proc/{who}/ns/pid"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+/// Our own PID.
+pub fn current_pid() -> u32 {
+    std::process::id()
+}
+
+/// Start time of a process (field 22 of `/proc/<pid>/stat`, clock ticks since
+/// boot) and whether it is a zombie; `None` when there is no such process.
+pub fn stat_of(pid: u32) -> Option<(u64, bool)> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+/// Parses the start time and zombie flag out of a `/proc/<pid>/stat` line.
+pub fn parse_stat(text: &str) -> Option<(u64, bool)> {
+    // The command name (field 2) is in parentheses and may hold spaces or ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // fields[0] is field 3 (state); field 22 is fields[19].
+    let state = fields.first()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((start, matches!(*state, "Z" | "X" | "x")))
+}
+
+/// Our own start time.
+pub fn own_start_time() -> Option<u64> {
+    stat_of(current_pid()).map(|(s, _)| s)
+}
+
+/// Probes a PID: does that process still exist, and is it the one that
+/// started at `start` (when given)? A zombie counts as gone.
+pub fn probe(pid: u32, start: Option<u64>) -> Liveness {
+    if pid == 0 || pid > i32::MAX as u32 {
+        return Liveness::Gone;
+    }
+    if let Some(answer) = CACHE.lock().ok().and_then(|mut c| c.lookup(pid, start)) {
+        return answer;
+    }
+    // Open the pidfd first, then verify the identity: the pidfd then refers
+    // to the verified process or to one that has already exited.
+    let fd = pidfd_open(pid);
+    let live = match stat_of(pid) {
+        None => Liveness::Gone,
+        Some((_, true)) => Liveness::Gone,
+        Some((s, false)) if start.is_some_and(|want| want != s) => Liveness::Gone,
+        Some(_) => Liveness::Running,
+    };
+    let live = if live == Liveness::Gone && stat_unreadable_but_alive(pid) {
+        Liveness::Running
+    } else {
+        live
+    };
+    if live == Liveness::Running {
+        if let (Some(fd), Ok(mut c)) = (fd, CACHE.lock()) {
+            c.insert(pid, start, fd);
+        }
+    }
+    live
+}
+
+/// Without /proc (a hardened mount), fall back to `kill(pid, 0)`.
+fn stat_unreadable_but_alive(pid: u32) -> bool {
+    if fs::metadata("/proc/self/stat").is_ok() {
+        return false;
+    }
+    // SAFETY: signal 0 only checks for existence; pid is in 1..=i32::MAX.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // pidfds are close-on-exec by the kernel's definition.
+    // SAFETY: fd is a fresh descriptor that we own.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Whether a pidfd reports its process as exited (a zombie included).
+pub fn pidfd_exited(fd: &OwnedFd) -> bool {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let rc = unsafe { libc::poll(&mut p, 1, 0) };
+    rc != 0 && (rc < 0 || p.revents != 0)
+}
+
+/// Opens a pidfd of a process verified to be `pid` started at `start`, for
+/// callers that want to wait on its exit (the waiter). `None` when gone or
+/// when pidfds are not available.
+pub fn watch(pid: u32, start: Option<u64>) -> Option<OwnedFd> {
+    let fd = pidfd_open(pid)?;
+    match stat_of(pid) {
+        Some((s, false)) if start.is_none_or(|w| w == s) => Some(fd),
+        _ => None,
+    }
+}
+
+/// How many verified process identities the checker keeps a pidfd for.
+pub const CACHE_CAPACITY: usize = 64;
+
+struct Entry {
+    pid: u32,
+    start: Option<u64>,
+    fd: OwnedFd,
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: Vec<Entry>,
+    next: usize,
+}
+
+impl Cache {
+    fn lookup(&mut self, pid: u32, start: Option<u64>) -> Option<Liveness> {
+        let i = self
+            .entries
+            .iter()
+            .position(|e| e.pid == pid && e.start == start)?;
+        if pidfd_exited(&self.entries[i].fd) {
+            self.entries.swap_remove(i);
+            return Some(Liveness::Gone);
+        }
+        Some(Liveness::Running)
+    }
+
+    fn insert(&mut self, pid: u32, start: Option<u64>, fd: OwnedFd) {
+        let e = Entry { pid, start, fd };
+        if self.entries.len() < CACHE_CAPACITY {
+            self.entries.push(e);
+        } else {
+            self.next %= CACHE_CAPACITY;
+            self.entries[self.next] = e;
+            self.next += 1;
+        }
+    }
+}
+
+static CACHE: Lazy<Mutex<Cache>> = Lazy::new(|| Mutex::new(Cache::default()));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_parsing_survives_parentheses_in_the_name() {
+        let line = "123 (a) b) c) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 777 20 21";
+        assert_eq!(parse_stat(line), Some((777, false)));
+        let z = "9 (z) Z 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 5 20";
+        assert_eq!(parse_stat(z), Some((5, true)));
+    }
+
+    #[test]
+    fn we_are_running_and_a_wrong_start_time_is_gone() {
+        let me = current_pid();
+        let start = own_start_time().unwrap();
+        assert_eq!(probe(me, Some(start)), Liveness::Running);
+        assert_eq!(probe(me, Some(start + 1)), Liveness::Gone);
+        assert_eq!(probe(me, None), Liveness::Running);
+    }
+
+    #[test]
+    fn impossible_pids_are_gone() {
+        assert_eq!(probe(0, None), Liveness::Gone);
+        assert_eq!(probe(i32::MAX as u32, None), Liveness::Gone);
+    }
+
+    #[test]
+    fn identity_is_read() {
+        let id = identity();
+        assert!(id.boot_id.is_some());
+        assert!(id.pid_ns.is_some());
+    }
+}

@@ -1,0 +1,379 @@
+//! Waiting for readiness, event-driven: inotify on the heartbeat's folder
+//! wakes the waiter when the file is replaced, a pidfd wakes it when the
+//! emitter dies, and a cancel token wakes it when the caller gives up.
+//! Where inotify is unavailable it polls.
+//!
+//! Time is measured on the monotonic clock only: the idle timeout runs from
+//! the last new `seq` the waiter saw, so wall-clock jumps on either side
+//! change nothing.
+
+use crate::check::{self, CheckOptions, Facts, Read, Report, Verdict};
+use crate::error::{Error, ErrorKind};
+use crate::process::{self, Liveness};
+use crate::protocol::State;
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How often the waiter re-reads the file when no event arrives: a safety
+/// net with inotify, the cadence without it.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// With inotify working, a slow re-read catches what events cannot (a
+/// network filesystem, a file replaced through another mount).
+pub const SAFETY_INTERVAL: Duration = Duration::from_millis(1000);
+
+/// A cancel token: trigger it from any thread (or a signal handler) to end
+/// the waits that use it with [`ErrorKind::Cancelled`]. Once triggered it
+/// stays triggered.
+#[derive(Debug)]
+pub struct Cancel {
+    fd: OwnedFd,
+}
+
+impl Cancel {
+    /// A new, untriggered token (one eventfd).
+    pub fn new() -> io::Result<Cancel> {
+        // SAFETY: eventfd returns a new descriptor or -1.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a fresh descriptor that we own.
+        Ok(Cancel {
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Triggers the token; async-signal-safe (one `write`).
+    pub fn trigger(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
+        unsafe {
+            libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), 8);
+        }
+    }
+
+    /// Whether the token was triggered.
+    pub fn is_triggered(&self) -> bool {
+        readable(self.fd.as_raw_fd())
+    }
+}
+
+fn readable(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    unsafe { libc::poll(&mut p, 1, 0) > 0 }
+}
+
+/// What to wait for.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WaitOptions<'a> {
+    /// Files naming another PID end the wait with `pid_mismatch`.
+    pub expected_pid: Option<u32>,
+    /// Give up (verdict `stale`) when no new `seq` arrives for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Give up ([`ErrorKind::Timeout`]) after this long, whatever happens.
+    pub timeout: Option<Duration>,
+    /// Ends the wait with [`ErrorKind::Cancelled`] when triggered.
+    pub cancel: Option<&'a Cancel>,
+    /// Poll instead of using inotify (tests, exotic filesystems).
+    pub force_polling: bool,
+}
+
+/// How a wait ended, with the last report seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitOutcome {
+    /// `Ok` when a decision was reached: look at `report.verdict` and
+    /// `report.state` (alive + ready is success). `Err` on the hard timeout
+    /// or cancellation.
+    pub result: Result<(), Error>,
+    /// What was last seen.
+    pub report: Report,
+}
+
+impl WaitOutcome {
+    /// Whether the emitter became ready.
+    pub fn is_ready(&self) -> bool {
+        self.result.is_ok()
+            && self.report.verdict == Verdict::Alive
+            && self.report.state == Some(State::Ready)
+    }
+}
+
+struct Watch {
+    inotify: Option<OwnedFd>,
+}
+
+impl Watch {
+    fn new(path: &Path, force_polling: bool) -> Watch {
+        if force_polling {
+            return Watch { inotify: None };
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        Watch {
+            inotify: inotify_dir(dir).ok(),
+        }
+    }
+
+    fn drain(&self) {
+        if let Some(fd) = &self.inotify {
+            let mut buf = [0u8; 4096];
+            // SAFETY: reads into a valid buffer from a non-blocking fd.
+            while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        }
+    }
+}
+
+fn inotify_dir(dir: &Path) -> io::Result<OwnedFd> {
+    // SAFETY: returns a new descriptor or -1.
+    let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor that we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let c = CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
+    let mask = libc::IN_MOVED_TO
+        | libc::IN_CLOSE_WRITE
+        | libc::IN_CREATE
+        | libc::IN_DELETE
+        | libc::IN_ATTRIB
+        | libc::IN_DELETE_SELF
+        | libc::IN_MOVE_SELF;
+    // SAFETY: valid fd and NUL-terminated path.
+    if unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c.as_ptr(), mask) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+/// Waits until the emitter at `path` reports `ready`, or a decision that it
+/// never will. `observe` sees every report read (for progress display).
+pub fn wait_ready_with(
+    path: impl AsRef<Path>,
+    opts: &WaitOptions<'_>,
+    mut observe: impl FnMut(&Report),
+) -> WaitOutcome {
+    let path = path.as_ref();
+    let start = Instant::now();
+    let hard = opts.timeout.map(|t| start + t);
+    let mut idle_deadline = opts.idle_timeout.map(|t| start + t);
+    let mut watch = Watch::new(path, opts.force_polling);
+    let check_opts = CheckOptions {
+        expected_pid: opts.expected_pid,
+        ignore_clock: true,
+        ..CheckOptions::default()
+    };
+    let mut last_progress_key: Option<(u64, u64)> = None;
+    let mut seen_valid = false;
+    let mut bad_in_a_row = 0u32;
+    let mut pidfd: Option<(u32, OwnedFd)> = None;
+
+    loop {
+        if watch.inotify.is_none() && !opts.force_polling {
+            // The folder may have appeared since.
+            watch = Watch::new(path, false);
+        }
+        watch.drain();
+        let read = check::read_path(path);
+        let record_identity = match &read {
+            Read::Record(r) => Some((r.pid, r.pid_start)),
+            _ => None,
+        };
+        let facts = Facts {
+            now_ms: check::now_ms(),
+            identity: process::identity(),
+        };
+        let rep = check::verdict(&read, facts, &check_opts, process::probe);
+        observe(&rep);
+        let now = Instant::now();
+
+        match rep.verdict {
+            // Before the emitter's first write, a missing file is the normal
+            // case and a file of another PID is left over from an earlier run
+            // or another instance: neither counts.
+            Verdict::Missing | Verdict::PidMismatch if !seen_valid => {}
+            // One bad read after a good one may race a replace; two in a row
+            // do not. An invalid file before any good read gets the same
+            // single retry.
+            Verdict::Missing | Verdict::Invalid => {
+                bad_in_a_row += 1;
+                if bad_in_a_row > 1 {
+                    return decided(rep);
+                }
+            }
+            Verdict::Alive => {
+                bad_in_a_row = 0;
+                seen_valid = true;
+                let key = (rep.seq, rep.updated_at_ms);
+                if last_progress_key != Some(key) {
+                    last_progress_key = Some(key);
+                    idle_deadline = opts.idle_timeout.map(|t| now + t);
+                }
+                if rep.state == Some(State::Ready) {
+                    return decided(rep);
+                }
+                if let Some((pid, pstart)) = record_identity {
+                    if pidfd.as_ref().map(|(p, _)| *p) != Some(pid) && same_machine(&read) {
+                        pidfd = process::watch(pid, pstart).map(|fd| (pid, fd));
+                    }
+                }
+            }
+            // pid_mismatch, stopped, failed, process_gone: the emitter will
+            // never become ready.
+            _ => return decided(rep),
+        }
+        let shown = rep;
+
+        if let Some(d) = idle_deadline {
+            if now >= d {
+                let mut r = shown;
+                r.verdict = Verdict::Stale;
+                r.detail = format!(
+                    "no new heartbeat for {} ms (idle timeout)",
+                    opts.idle_timeout.unwrap_or_default().as_millis()
+                );
+                return decided(r);
+            }
+        }
+        if let Some(h) = hard {
+            if now >= h {
+                return timed_out(shown, opts.timeout.unwrap_or_default());
+            }
+        }
+        if opts.cancel.is_some_and(Cancel::is_triggered) {
+            return cancelled(shown);
+        }
+
+        let mut until = now
+            + if watch.inotify.is_some() {
+                SAFETY_INTERVAL
+            } else {
+                POLL_INTERVAL
+            };
+        if bad_in_a_row > 0 {
+            // A bad read may be a race with a replace: look again soon.
+            until = until.min(now + Duration::from_millis(5));
+        }
+        for d in [idle_deadline, hard].into_iter().flatten() {
+            until = until.min(d);
+        }
+        let woke = sleep_until(until, &watch, opts.cancel, pidfd.as_ref().map(|(_, f)| f));
+        if woke.cancelled {
+            return cancelled(shown);
+        }
+        if woke.process_exited {
+            pidfd = None;
+            // The next read's probe decides (a zombie is gone).
+            if let Some((pid, pstart)) = record_identity {
+                if process::probe(pid, pstart) == Liveness::Gone {
+                    continue;
+                }
+            }
+        }
+    }
+}
+
+fn same_machine(read: &Read) -> bool {
+    let id = process::identity();
+    match read {
+        Read::Record(r) => {
+            r.host.as_ref().is_none_or(|h| Some(h) == id.host.as_ref())
+                && r.pid_ns.is_none_or(|n| Some(n) == id.pid_ns)
+        }
+        _ => false,
+    }
+}
+
+fn decided(report: Report) -> WaitOutcome {
+    WaitOutcome {
+        result: Ok(()),
+        report,
+    }
+}
+
+fn timed_out(report: Report, t: Duration) -> WaitOutcome {
+    WaitOutcome {
+        result: Err(Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "not ready after {} ms (last seen: {}{})",
+                t.as_millis(),
+                report.verdict,
+                report.state.map(|s| format!(", {s}")).unwrap_or_default()
+            ),
+        )),
+        report,
+    }
+}
+
+fn cancelled(report: Report) -> WaitOutcome {
+    WaitOutcome {
+        result: Err(Error::new(ErrorKind::Cancelled, "the wait was cancelled")),
+        report,
+    }
+}
+
+#[derive(Default)]
+struct Woke {
+    cancelled: bool,
+    process_exited: bool,
+}
+
+fn sleep_until(
+    until: Instant,
+    watch: &Watch,
+    cancel: Option<&Cancel>,
+    pidfd: Option<&OwnedFd>,
+) -> Woke {
+    let mut fds: Vec<libc::pollfd> = Vec::with_capacity(3);
+    let mut push = |fd: RawFd| {
+        fds.push(libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+    };
+    let ino = watch.inotify.as_ref().map(|f| f.as_raw_fd());
+    let can = cancel.map(|c| c.fd.as_raw_fd());
+    let pfd = pidfd.map(|f| f.as_raw_fd());
+    for fd in [ino, can, pfd].into_iter().flatten() {
+        push(fd);
+    }
+    let now = Instant::now();
+    let ms = until.saturating_duration_since(now).as_millis();
+    // Round up so that a deadline is not missed by a sub-millisecond sleep.
+    let ms = if until > now { ms.max(1) } else { 0 }.min(i32::MAX as u128) as i32;
+    // SAFETY: fds is a valid array of pollfd of the given length.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    let mut woke = Woke::default();
+    if rc > 0 {
+        for p in &fds {
+            if p.revents == 0 {
+                continue;
+            }
+            if Some(p.fd) == can {
+                woke.cancelled = true;
+            } else if Some(p.fd) == pfd {
+                woke.process_exited = true;
+            }
+        }
+    }
+    woke
+}
+
+/// Waits with no observer; see [`wait_ready_with`].
+pub fn wait_ready(path: impl AsRef<Path>, opts: &WaitOptions<'_>) -> WaitOutcome {
+    wait_ready_with(path, opts, |_| {})
+}

@@ -1,0 +1,187 @@
+//! Atomic replacement of a file: a temporary with a name unique to this
+//! writer, created exclusively in the same folder, written whole, optionally
+//! synced, then renamed over the target. On any failure the temporary is
+//! removed.
+
+use std::ffi::OsString;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The default permission bits of a heartbeat file.
+pub const DEFAULT_MODE: u32 = 0o644;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes one path atomically, again and again.
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    dir: PathBuf,
+    mode: u32,
+    durable: bool,
+}
+
+/// The name prefix of the temporaries of `path`: `.<file name>.lifesign-`.
+pub fn temp_prefix(path: &Path) -> Option<Vec<u8>> {
+    let name = path.file_name()?.as_bytes();
+    let mut p = Vec::with_capacity(name.len() + 11);
+    p.push(b'.');
+    p.extend_from_slice(name);
+    p.extend_from_slice(b".lifesign-");
+    Some(p)
+}
+
+/// Whether a folder entry is a lifesign temporary (of any heartbeat), and the
+/// PID of its writer: `.<name>.lifesign-<pid>-<counter>.tmp`.
+pub fn temp_writer_pid(entry_name: &[u8]) -> Option<u32> {
+    let rest = entry_name.strip_suffix(b".tmp")?;
+    if !entry_name.starts_with(b".") {
+        return None;
+    }
+    let at = rest.windows(10).rposition(|w| w == b".lifesign-")?;
+    let tail = std::str::from_utf8(&rest[at + 10..]).ok()?;
+    let (pid, counter) = tail.split_once('-')?;
+    counter.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
+impl AtomicFile {
+    /// Prepares to write `path` with the given permission bits.
+    pub fn new(path: &Path, mode: u32, durable: bool) -> io::Result<AtomicFile> {
+        if path.file_name().is_none() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} names no file", path.display()),
+            ));
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            dir,
+            mode: mode & 0o7777,
+            durable,
+        })
+    }
+
+    /// The target path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates the missing parent folders.
+    pub fn create_dir(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.dir)
+    }
+
+    fn temp_path(&self) -> PathBuf {
+        // temp_prefix cannot fail: new() checked that there is a file name.
+        let mut name = temp_prefix(&self.path).unwrap_or_default();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        name.extend_from_slice(format!("{}-{n}.tmp", std::process::id()).as_bytes());
+        self.dir.join(OsString::from_vec(name))
+    }
+
+    /// Replaces the target with `bytes`; the folder is recreated once if it vanished.
+    pub fn write(&self, bytes: &[u8]) -> io::Result<()> {
+        match self.write_once(bytes) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.create_dir()?;
+                self.write_once(bytes)
+            }
+            other => other,
+        }
+    }
+
+    fn write_once(&self, bytes: &[u8]) -> io::Result<()> {
+        let tmp = self.temp_path();
+        let result = self.fill_and_rename(&tmp, bytes);
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    fn fill_and_rename(&self, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(self.mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(tmp)?;
+        // The umask may have cleared bits of the mode: set it exactly.
+        f.set_permissions(fs::Permissions::from_mode(self.mode))?;
+        f.write_all(bytes)?;
+        if self.durable {
+            f.sync_all()?;
+        }
+        drop(f);
+        fs::rename(tmp, &self.path)?;
+        if self.durable {
+            fs::File::open(&self.dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// Removes temporaries of this path left by writers that no longer exist.
+    /// Returns how many were removed.
+    pub fn remove_orphans(&self) -> usize {
+        let Some(prefix) = temp_prefix(&self.path) else {
+            return 0;
+        };
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let bytes = name.as_bytes();
+            if !bytes.starts_with(&prefix) {
+                continue;
+            }
+            let Some(pid) = temp_writer_pid(bytes) else {
+                continue;
+            };
+            if !pid_exists(pid) && fs::remove_file(e.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+}
+
+fn pid_exists(pid: u32) -> bool {
+    if pid == 0 || pid > i32::MAX as u32 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks for existence; pid is in 1..=i32::MAX.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_are_recognised_with_their_pid() {
+        assert_eq!(temp_writer_pid(b".hb.json.lifesign-123-4.tmp"), Some(123));
+        assert_eq!(temp_writer_pid(b".a.lifesign-b.lifesign-9-0.tmp"), Some(9));
+        assert_eq!(temp_writer_pid(b"hb.json"), None);
+        assert_eq!(temp_writer_pid(b".hb.json.lifesign-x-4.tmp"), None);
+        assert_eq!(temp_writer_pid(b"x.lifesign-1-1.tmp"), None);
+    }
+
+    #[test]
+    fn prefixes_of_sibling_files_differ() {
+        let a = temp_prefix(Path::new("/d/a.json")).unwrap();
+        let b = temp_prefix(Path::new("/d/a.hb")).unwrap();
+        assert!(!a.starts_with(&b) && !b.starts_with(&a));
+    }
+}
