@@ -62,6 +62,12 @@ impl Cancel {
     }
 }
 
+impl std::os::fd::AsFd for Cancel {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 fn readable(fd: RawFd) -> bool {
     let mut p = libc::pollfd {
         fd,
@@ -107,12 +113,17 @@ impl WaitOutcome {
     }
 }
 
-struct Watch {
+/// Wakes a reader when the file at a path may have changed: inotify on its
+/// folder, or nothing (the caller polls) where inotify is unavailable.
+#[derive(Debug)]
+pub struct Watch {
     inotify: Option<OwnedFd>,
 }
 
 impl Watch {
-    fn new(path: &Path, force_polling: bool) -> Watch {
+    /// Watches the folder of `path` (polling when `force_polling` or when
+    /// inotify cannot be had: another OS, a full table, a missing folder).
+    pub fn new(path: &Path, force_polling: bool) -> Watch {
         if force_polling {
             return Watch { inotify: None };
         }
@@ -125,7 +136,13 @@ impl Watch {
         }
     }
 
-    fn drain(&self) {
+    /// Whether events arrive (false: the caller must poll).
+    pub fn is_event_driven(&self) -> bool {
+        self.inotify.is_some()
+    }
+
+    /// Forgets the events seen so far.
+    pub fn drain(&self) {
         if let Some(fd) = &self.inotify {
             let mut buf = [0u8; 4096];
             // SAFETY: reads into a valid buffer from a non-blocking fd.
@@ -325,13 +342,18 @@ fn cancelled(report: Report) -> WaitOutcome {
     }
 }
 
-#[derive(Default)]
-struct Woke {
-    cancelled: bool,
-    process_exited: bool,
+/// Why [`sleep_until`] returned.
+#[derive(Debug, Default)]
+pub struct Woke {
+    /// The cancel token was triggered.
+    pub cancelled: bool,
+    /// The watched process exited.
+    pub process_exited: bool,
 }
 
-fn sleep_until(
+/// Sleeps until `until`, a folder event, a cancel, or the process behind
+/// `pidfd` exiting, whichever comes first.
+pub fn sleep_until(
     until: Instant,
     watch: &Watch,
     cancel: Option<&Cancel>,
