@@ -453,10 +453,15 @@ fn decode_camel(f: &Fields<'_>) -> Result<Record, DecodeError> {
         None => return bad("required field \"status\" is missing"),
     };
     let updated_at_ms = f.required_uint("updatedAtMs", 0, u64::MAX)?;
+    let host = match f.0.get("hostname").or_else(|| f.0.get("host")) {
+        Some(Value::String(h)) => Some(h.clone()),
+        _ => None,
+    };
     Ok(Record {
         pid,
         state: Some(state),
         updated_at_ms,
+        host,
         shape: Shape::Camel,
         ..Record::default()
     })

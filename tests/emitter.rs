@@ -1,0 +1,380 @@
+//! The emitter and the write rules, against the real filesystem and real
+//! processes.
+
+mod common;
+
+use common::{temporaries, ChildEmitter, TempDir};
+use lifesign::check::read_path;
+use lifesign::check::Read;
+use lifesign::{check, CheckOptions, Emitter, ErrorKind, Options, State, Verdict};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn record(path: &std::path::Path) -> lifesign::Record {
+    match read_path(path) {
+        Read::Record(r) => r,
+        other => panic!("{} is not a heartbeat: {other:?}", path.display()),
+    }
+}
+
+/// Runs `f` on a thread; fails only if it has not returned after a minute
+/// (a real hang, not a slow machine).
+fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the call hung for a minute")
+}
+
+#[test]
+fn start_writes_the_first_heartbeat_before_returning() {
+    let d = TempDir::new("first");
+    let p = d.path("hb.json");
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    let r = record(&p);
+    assert_eq!((r.state, r.seq, r.pid), (Some(State::Starting), 1, std::process::id()));
+    assert_eq!(r.interval_ms, Some(3_600_000));
+    assert_eq!(r.stale_after_ms, Some(3 * 3_600_000));
+    assert!(r.pid_start.is_some() && r.boot_id.is_some() && r.pid_ns.is_some());
+    assert!(check(&p, &CheckOptions::default()).is_alive());
+    e.stop().unwrap();
+}
+
+#[test]
+fn missing_parent_folders_are_created() {
+    let d = TempDir::new("parents");
+    let p = d.path("a/b/c/hb.json");
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    assert_eq!(record(&p).seq, 1);
+    drop(e);
+}
+
+#[test]
+fn every_write_increments_seq_and_set_state_keeps_or_clears_the_message() {
+    let d = TempDir::new("seq");
+    let p = d.path("hb.json");
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    e.beat().unwrap();
+    assert_eq!(record(&p).seq, 2);
+    e.set_state(State::Ready, Some("serving")).unwrap();
+    let r = record(&p);
+    assert_eq!((r.seq, r.state, r.message.as_deref()), (3, Some(State::Ready), Some("serving")));
+    e.set_state(State::Stopping, None).unwrap();
+    assert_eq!(record(&p).message.as_deref(), Some("serving"));
+    e.set_state(State::Stopping, Some("")).unwrap();
+    assert_eq!(record(&p).message, None);
+    let err = e.set_state(State::Stopped, None).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    e.set_meta("version", Some("1.2")).unwrap();
+    e.beat().unwrap();
+    assert_eq!(record(&p).meta.get("version").map(String::as_str), Some("1.2"));
+    e.stop().unwrap();
+    let r = record(&p);
+    assert_eq!((r.state, r.seq), (Some(State::Stopped), 7));
+}
+
+#[test]
+fn long_messages_are_cut_at_a_character_boundary() {
+    let d = TempDir::new("msg");
+    let p = d.path("hb.json");
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    e.set_state(State::Ready, Some(&"ü".repeat(5000))).unwrap();
+    let m = record(&p).message.unwrap();
+    assert_eq!(m.len(), 4096);
+    assert!(m.chars().all(|c| c == 'ü'));
+}
+
+#[test]
+fn progress_is_recorded_by_the_next_write() {
+    let d = TempDir::new("progress");
+    let p = d.path("hb.json");
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    let first = record(&p);
+    assert_eq!(first.progress, Some(0));
+    for _ in 0..5 {
+        e.progress().unwrap();
+    }
+    assert_eq!(record(&p).progress, Some(0), "progress alone writes nothing");
+    e.beat().unwrap();
+    let r = record(&p);
+    assert_eq!(r.progress, Some(5));
+    assert!(r.progress_at_ms.unwrap() >= first.progress_at_ms.unwrap());
+    e.beat().unwrap();
+    assert_eq!(record(&p).progress_at_ms, r.progress_at_ms, "unchanged counter keeps its time");
+}
+
+#[test]
+fn the_thread_refreshes_the_file() {
+    let d = TempDir::new("refresh");
+    let p = d.path("hb.json");
+    let e = Emitter::start(&p, Duration::from_millis(10)).unwrap();
+    // Bounded loop: only a thread that never writes fails it.
+    let mut seq = 1;
+    for _ in 0..6000 {
+        seq = record(&p).seq;
+        if seq >= 4 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(seq >= 4, "the refresh thread wrote nothing new");
+    e.stop().unwrap();
+}
+
+#[test]
+fn stop_does_not_wait_out_the_interval_and_is_idempotent() {
+    let d = TempDir::new("stop");
+    let p = d.path("hb.json");
+    let e = Arc::new(Emitter::start(&p, Duration::from_secs(3600)).unwrap());
+    let e2 = Arc::clone(&e);
+    within_a_minute(move || e2.stop()).unwrap();
+    assert_eq!(record(&p).state, Some(State::Stopped));
+    let seq = record(&p).seq;
+    e.stop().unwrap();
+    assert_eq!(record(&p).seq, seq, "a second stop writes nothing");
+    for err in [e.beat(), e.progress(), e.set_state(State::Ready, None), e.set_meta("a", None)] {
+        assert_eq!(err.unwrap_err().kind, ErrorKind::State);
+    }
+    assert_eq!(check(&p, &CheckOptions::default()).verdict, Verdict::Stopped);
+}
+
+#[test]
+fn remove_on_stop_leaves_no_file() {
+    let d = TempDir::new("remove");
+    let p = d.path("hb.json");
+    let e = Emitter::start_with(
+        &p,
+        Options {
+            remove_on_stop: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert!(p.exists());
+    e.stop().unwrap();
+    assert!(!p.exists());
+}
+
+#[test]
+fn durable_writes_produce_the_same_file() {
+    let d = TempDir::new("durable");
+    let p = d.path("hb.json");
+    let e = Emitter::start_with(
+        &p,
+        Options {
+            durable: true,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    e.set_state(State::Ready, None).unwrap();
+    assert_eq!(record(&p).state, Some(State::Ready));
+    assert!(temporaries(&d.0).is_empty());
+}
+
+#[test]
+fn writers_on_one_path_and_on_sibling_names_never_share_a_temporary() {
+    let d = TempDir::new("siblings");
+    let a = d.path("a.json");
+    let b = d.path("a.hb");
+    let emitters: Vec<Emitter> = [&a, &a, &b, &b]
+        .iter()
+        .map(|p| Emitter::start(p, Duration::from_secs(3600)).unwrap())
+        .collect();
+    std::thread::scope(|s| {
+        for e in &emitters {
+            s.spawn(move || {
+                for _ in 0..300 {
+                    e.beat().expect("every write succeeds");
+                }
+            });
+        }
+        s.spawn(|| {
+            for _ in 0..1000 {
+                for p in [&a, &b] {
+                    assert!(matches!(read_path(p), Read::Record(_)), "torn read");
+                }
+            }
+        });
+    });
+    assert!(temporaries(&d.0).is_empty(), "{:?}", temporaries(&d.0));
+}
+
+#[test]
+fn start_removes_temporaries_of_dead_writers_only() {
+    let d = TempDir::new("orphans");
+    let p = d.path("hb.json");
+    // A PID that cannot exist (above pid_max) and our own, which is alive.
+    let dead = d.path(".hb.json.lifesign-2147483646-7.tmp");
+    let alive = d.path(&format!(".hb.json.lifesign-{}-999999.tmp", std::process::id()));
+    let other = d.path(".other.json.lifesign-2147483646-1.tmp");
+    for f in [&dead, &alive, &other] {
+        std::fs::write(f, b"{").unwrap();
+    }
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    assert!(!dead.exists(), "a dead writer's temporary is removed");
+    assert!(alive.exists(), "a live writer's temporary is kept");
+    assert!(other.exists(), "another heartbeat's temporary is not ours to remove");
+    drop(e);
+}
+
+#[test]
+fn a_failed_write_is_reported_counted_and_recovers() {
+    let d = TempDir::new("fault");
+    let p = d.path("hb.json");
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen2 = Arc::clone(&seen);
+    let e = Emitter::start_with(
+        &p,
+        Options {
+            interval: Duration::from_secs(3600),
+            on_error: Some(Arc::new(move |err: &lifesign::Error| {
+                seen2.lock().unwrap().push(err.message.clone())
+            })),
+            log_errors: false,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    // A non-empty folder where the file should be: rename over it fails,
+    // even for root.
+    std::fs::remove_file(&p).unwrap();
+    std::fs::create_dir(&p).unwrap();
+    std::fs::write(p.join("x"), b"x").unwrap();
+    assert_eq!(e.beat().unwrap_err().kind, ErrorKind::Io);
+    assert_eq!(e.beat().unwrap_err().kind, ErrorKind::Io);
+    assert_eq!(e.write_failures(), 2);
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert!(temporaries(&d.0).is_empty(), "failed writes leave no temporary");
+    std::fs::remove_dir_all(&p).unwrap();
+    e.beat().unwrap();
+    let r = record(&p);
+    assert_eq!(r.seq, 2, "seq counts successful writes");
+}
+
+#[test]
+fn a_folder_removed_while_emitting_is_recreated() {
+    let d = TempDir::new("rmdir");
+    let p = d.path("sub/hb.json");
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    std::fs::remove_dir_all(d.path("sub")).unwrap();
+    e.beat().unwrap();
+    assert_eq!(record(&p).seq, 2);
+}
+
+#[test]
+fn a_killed_emitter_is_process_gone_on_the_very_next_check() {
+    let d = TempDir::new("kill");
+    let p = d.path("hb.json");
+    let mut c = ChildEmitter::start(&p, 3_600_000);
+    assert_eq!(c.send("ready"), "ok");
+    assert!(check(&p, &CheckOptions::default()).is_alive());
+    c.kill_and_leave_zombie();
+    let r = check(&p, &CheckOptions::default());
+    assert_eq!(r.verdict, Verdict::ProcessGone, "a zombie counts as gone");
+    c.child.wait().unwrap();
+    assert_eq!(check(&p, &CheckOptions::default()).verdict, Verdict::ProcessGone);
+}
+
+#[test]
+fn a_reused_pid_is_process_gone() {
+    let d = TempDir::new("reuse");
+    let p = d.path("hb.json");
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    let mut r = record(&p);
+    // Our own live PID, but another start time: as if the PID were reused.
+    r.pid_start = Some(r.pid_start.unwrap() + 1);
+    std::fs::write(&p, lifesign::protocol::encode(&r)).unwrap();
+    assert_eq!(check(&p, &CheckOptions::default()).verdict, Verdict::ProcessGone);
+    drop(e);
+}
+
+#[test]
+fn environment_handoff() {
+    let d = TempDir::new("env");
+    let p = d.path("hb.json");
+    let run = |env: &[(&str, &str)]| {
+        let out = std::process::Command::new(common::child_binary())
+            .env_remove("LIFESIGN_FILE")
+            .env_remove("LIFESIGN_INTERVAL_MS")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").to_string()
+    };
+    assert_eq!(run(&[]), "none");
+    assert_eq!(run(&[("LIFESIGN_FILE", "")]), "none");
+    let bad = run(&[("LIFESIGN_FILE", p.to_str().unwrap()), ("LIFESIGN_INTERVAL_MS", "fast")]);
+    assert!(bad.starts_with("err ") && bad.contains("LIFESIGN_INTERVAL_MS"), "{bad}");
+    assert!(!p.exists());
+    let ok = run(&[("LIFESIGN_FILE", p.to_str().unwrap()), ("LIFESIGN_INTERVAL_MS", "250")]);
+    assert_eq!(ok, "started");
+    let r = record(&p);
+    assert_eq!((r.interval_ms, r.state), (Some(250), Some(State::Stopped)));
+}
+
+#[test]
+fn a_child_after_fork_cannot_write_under_the_parents_identity() {
+    let d = TempDir::new("fork");
+    let p = d.path("hb.json");
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    let before = record(&p).seq;
+    // SAFETY: the child only calls the emitter (atomics, no locks on the
+    // refused paths) and then _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0);
+    if pid == 0 {
+        let refused = |r: lifesign::Result<()>| matches!(r, Err(ref x) if x.kind == ErrorKind::State);
+        let ok = refused(e.beat())
+            && refused(e.progress())
+            && refused(e.set_state(State::Ready, None))
+            && refused(e.stop());
+        drop(e); // releases memory only
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child saw {status}");
+    assert_eq!(record(&p).seq, before, "the child wrote nothing");
+    e.beat().unwrap();
+    assert_eq!(record(&p).seq, before + 1, "the parent keeps working");
+    e.stop().unwrap();
+}
+
+#[test]
+fn one_handle_used_from_many_threads_never_loses_the_final_state() {
+    let d = TempDir::new("threads");
+    let p = d.path("hb.json");
+    let e = Arc::new(Emitter::start(&p, Duration::from_millis(10)).unwrap());
+    let handles: Vec<_> = (0..6)
+        .map(|i| {
+            let e = Arc::clone(&e);
+            std::thread::spawn(move || {
+                for n in 0..200 {
+                    let _ = match (i + n) % 4 {
+                        0 => e.beat(),
+                        1 => e.progress(),
+                        2 => e.set_state(State::Ready, Some("busy")),
+                        _ => {
+                            if n > 150 {
+                                e.stop()
+                            } else {
+                                e.beat()
+                            }
+                        }
+                    };
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    e.stop().unwrap();
+    assert_eq!(record(&p).state, Some(State::Stopped));
+}
