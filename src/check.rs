@@ -166,6 +166,7 @@ impl Report {
 
 /// What reading the path gave.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // built once per check, never stored in bulk
 pub enum Read {
     /// No file at the path.
     Missing,
@@ -452,7 +453,10 @@ mod tests {
         };
         let o = CheckOptions::default();
         let never = |_, _| -> Liveness { panic!("no probe for an unread file") };
-        assert_eq!(verdict(&Read::Missing, f, &o, never).verdict, Verdict::Missing);
+        assert_eq!(
+            verdict(&Read::Missing, f, &o, never).verdict,
+            Verdict::Missing
+        );
         let rep = verdict(&Read::Invalid("x".into()), f, &o, never);
         assert_eq!((rep.verdict, rep.state), (Verdict::Invalid, None));
     }
@@ -470,7 +474,10 @@ mod tests {
 
     #[test]
     fn stopped_and_failed_come_before_the_process_probe() {
-        for (s, v) in [(State::Stopped, Verdict::Stopped), (State::Failed, Verdict::Failed)] {
+        for (s, v) in [
+            (State::Stopped, Verdict::Stopped),
+            (State::Failed, Verdict::Failed),
+        ] {
             let mut r = rec();
             r.state = Some(s);
             let (got, probed) = run_with(r, CheckOptions::default(), Liveness::Gone);
@@ -542,8 +549,14 @@ mod tests {
             max_age_ms: Some(m),
             ..Default::default()
         };
-        assert_eq!(run_with(r.clone(), with(2000), Liveness::Running).0, Verdict::Stale);
-        assert_eq!(run_with(r.clone(), with(0), Liveness::Running).0, Verdict::Alive);
+        assert_eq!(
+            run_with(r.clone(), with(2000), Liveness::Running).0,
+            Verdict::Stale
+        );
+        assert_eq!(
+            run_with(r.clone(), with(0), Liveness::Running).0,
+            Verdict::Alive
+        );
         r.stale_after_ms = Some(2400);
         assert_eq!(run(r.clone()), Verdict::Stale);
         r.stale_after_ms = None;
@@ -562,8 +575,14 @@ mod tests {
             stall_ms: Some(s),
             ..Default::default()
         };
-        assert_eq!(run_with(rec(), opts(300), Liveness::Running).0, Verdict::Stalled);
-        assert_eq!(run_with(rec(), opts(400), Liveness::Running).0, Verdict::Alive);
+        assert_eq!(
+            run_with(rec(), opts(300), Liveness::Running).0,
+            Verdict::Stalled
+        );
+        assert_eq!(
+            run_with(rec(), opts(400), Liveness::Running).0,
+            Verdict::Alive
+        );
         let mut r = rec();
         r.progress_at_ms = None;
         assert_eq!(run_with(r, opts(1), Liveness::Running).0, Verdict::Alive);
@@ -588,7 +607,10 @@ mod tests {
             ignore_clock: true,
             ..Default::default()
         };
-        assert_eq!(run_with(r.clone(), opts, Liveness::Running).0, Verdict::Alive);
+        assert_eq!(
+            run_with(r.clone(), opts, Liveness::Running).0,
+            Verdict::Alive
+        );
         assert_eq!(run_with(r, opts, Liveness::Gone).0, Verdict::ProcessGone);
     }
 

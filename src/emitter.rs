@@ -3,7 +3,7 @@
 
 use crate::check::now_ms;
 use crate::error::{Error, ErrorKind, Result};
-use crate::notify::{NotifyConfig, Notifier};
+use crate::notify::{Notifier, NotifyConfig};
 use crate::process;
 use crate::protocol::{encode, truncate_utf8, Record, Shape, State, MAX_MESSAGE_BYTES};
 use crate::write::{AtomicFile, DEFAULT_MODE};
@@ -178,8 +178,12 @@ impl Emitter {
         }
         let file = AtomicFile::new(path, opts.mode, opts.durable)
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
-        file.create_dir()
-            .map_err(|e| Error::io(format_args!("cannot create the folder of {}", path.display()), &e))?;
+        file.create_dir().map_err(|e| {
+            Error::io(
+                format_args!("cannot create the folder of {}", path.display()),
+                &e,
+            )
+        })?;
         file.remove_orphans();
 
         let mut warnings = Vec::new();
@@ -497,7 +501,10 @@ impl Inner {
             Err(e) => {
                 s.record.seq -= 1;
                 self.failures.fetch_add(1, Ordering::Relaxed);
-                let err = Error::io(format_args!("cannot write {}", self.file.path().display()), &e);
+                let err = Error::io(
+                    format_args!("cannot write {}", self.file.path().display()),
+                    &e,
+                );
                 if !s.failing && self.log_errors {
                     eprintln!("lifesign: {err} (further failures are counted, not logged, until a write succeeds)");
                 }

@@ -328,13 +328,19 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
         ));
     }
     if o.flags & !ALL_FLAGS != 0 {
-        return Err(invalid(format!("unknown option flags {:#x}", o.flags & !ALL_FLAGS)));
+        return Err(invalid(format!(
+            "unknown option flags {:#x}",
+            o.flags & !ALL_FLAGS
+        )));
     }
     if o.mode > 0o7777 {
         return Err(invalid(format!("mode {:o} has bits beyond 07777", o.mode)));
     }
     if o.notify_fd < -1 {
-        return Err(invalid(format!("notify_fd {} is not -1 or a descriptor", o.notify_fd)));
+        return Err(invalid(format!(
+            "notify_fd {} is not -1 or a descriptor",
+            o.notify_fd
+        )));
     }
     let on_error: Option<ErrorCallback> = o.on_error.map(|f| {
         let ud = UserData(o.user_data);
@@ -451,7 +457,8 @@ pub unsafe extern "C" fn lifesign_set_state(
     guard(|| {
         // SAFETY: forwarded from the caller.
         let em = unsafe { emitter(e) }?;
-        let st = State::from_code(state).ok_or_else(|| invalid(format!("unknown state {state}")))?;
+        let st =
+            State::from_code(state).ok_or_else(|| invalid(format!("unknown state {state}")))?;
         let msg = if message.is_null() {
             None
         } else {
@@ -512,10 +519,7 @@ pub unsafe extern "C" fn lifesign_progress(e: *mut lifesign_emitter) -> i32 {
 /// # Safety
 /// `e` is NULL or a live handle; `out` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn lifesign_write_failures(
-    e: *const lifesign_emitter,
-    out: *mut u64,
-) -> i32 {
+pub unsafe extern "C" fn lifesign_write_failures(e: *const lifesign_emitter, out: *mut u64) -> i32 {
     guard(|| {
         // SAFETY: forwarded from the caller.
         let em = unsafe { emitter(e) }?;
@@ -887,9 +891,8 @@ mod tests {
 
     #[test]
     fn header_version_macros_match_the_crate() {
-        let v = format!(
-            "{LIFESIGN_VERSION_MAJOR}.{LIFESIGN_VERSION_MINOR}.{LIFESIGN_VERSION_PATCH}"
-        );
+        let v =
+            format!("{LIFESIGN_VERSION_MAJOR}.{LIFESIGN_VERSION_MINOR}.{LIFESIGN_VERSION_PATCH}");
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
     }
 

@@ -41,7 +41,10 @@ fn every_subcommand_has_help_and_bad_arguments_exit_2_with_one_line() {
     for cmd in ["check", "wait", "emit", "run", "scan", "watch"] {
         let o = run(&[cmd, "--help"]);
         assert_eq!(code(&o), 0, "{cmd} --help");
-        assert!(stdout(&o).starts_with(&format!("Usage: lifesign {cmd}")), "{cmd}");
+        assert!(
+            stdout(&o).starts_with(&format!("Usage: lifesign {cmd}")),
+            "{cmd}"
+        );
     }
     assert_eq!(code(&run(&["--help"])), 0);
     assert_eq!(code(&run(&[])), 2);
@@ -118,7 +121,16 @@ fn emit_continues_the_sequence_of_the_same_pid() {
     let d = TempDir::new("cli-emit");
     let p = d.path("hb.json");
     for (i, state) in ["starting", "starting", "ready"].iter().enumerate() {
-        let o = run(&["emit", s(&p), "--state", state, "--pid", "4242", "--message", "step"]);
+        let o = run(&[
+            "emit",
+            s(&p),
+            "--state",
+            state,
+            "--pid",
+            "4242",
+            "--message",
+            "step",
+        ]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         let r = match lifesign::check::read_path(&p) {
             lifesign::check::Read::Record(r) => r,
@@ -127,10 +139,23 @@ fn emit_continues_the_sequence_of_the_same_pid() {
         assert_eq!((r.seq, r.pid), (i as u64 + 1, 4242));
     }
     // Another PID starts a new sequence.
-    assert_eq!(code(&run(&["emit", s(&p), "--state", "starting", "--pid", "4243"])), 0);
+    assert_eq!(
+        code(&run(&[
+            "emit",
+            s(&p),
+            "--state",
+            "starting",
+            "--pid",
+            "4243"
+        ])),
+        0
+    );
     let j: serde_json::Value =
         serde_json::from_str(stdout(&run(&["check", s(&p), "--json"])).trim()).unwrap();
-    assert_eq!((j["seq"].as_u64(), j["pid"].as_u64()), (Some(1), Some(4243)));
+    assert_eq!(
+        (j["seq"].as_u64(), j["pid"].as_u64()),
+        (Some(1), Some(4243))
+    );
 }
 
 #[test]
@@ -139,7 +164,10 @@ fn emit_defaults_to_the_calling_shell() {
     let p = d.path("hb.json");
     let o = Command::new("sh")
         .arg("-c")
-        .arg(format!("\"{}\" emit \"$1\" --state ready && echo $$", bin()))
+        .arg(format!(
+            "\"{}\" emit \"$1\" --state ready && echo $$",
+            bin()
+        ))
         .arg("sh")
         .arg(&p)
         .output()
@@ -168,7 +196,10 @@ fn wait_exit_codes_ready_failed_timeout() {
     let o = waiter.wait_with_output().unwrap();
     assert_eq!(code(&o), 0);
     let j: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
-    assert_eq!((j["ready"].as_bool(), j["state"].as_str()), (Some(true), Some("ready")));
+    assert_eq!(
+        (j["ready"].as_bool(), j["state"].as_str()),
+        (Some(true), Some("ready"))
+    );
     // Failed.
     let p2 = d.path("hb2.json");
     let mut c2 = ChildEmitter::start(&p2, 3_600_000);
@@ -189,7 +220,11 @@ fn wait_exit_codes_ready_failed_timeout() {
 }
 
 fn sh_child(script: &str) -> Vec<String> {
-    vec!["sh".into(), "-c".into(), script.replace("LS", &format!("\"{}\"", bin()))]
+    vec![
+        "sh".into(),
+        "-c".into(),
+        script.replace("LS", &format!("\"{}\"", bin())),
+    ]
 }
 
 fn lifesign_run(d: &TempDir, opts: &[&str], script: &str) -> Output {
@@ -249,7 +284,14 @@ fn run_a_child_that_never_gets_ready_hits_the_timeout() {
     let d = TempDir::new("cli-run-timeout");
     let o = lifesign_run(
         &d,
-        &["--timeout", "500ms", "--idle-timeout", "1m", "--grace", "2s"],
+        &[
+            "--timeout",
+            "500ms",
+            "--idle-timeout",
+            "1m",
+            "--grace",
+            "2s",
+        ],
         r#"while :; do LS emit "$LIFESIGN_FILE" --state starting; sleep 0.05; done"#,
     );
     assert_eq!(code(&o), 124, "{}", stderr(&o));
@@ -262,7 +304,11 @@ fn run_a_child_that_exits_early_passes_its_status_on() {
     assert_eq!(code(&o), 7, "{}", stderr(&o));
     assert!(stderr(&o).contains("exited before it was ready"));
     let o = lifesign_run(&d, &[], "exit 0");
-    assert_eq!(code(&o), 1, "exiting 0 before ready is still a failure to start");
+    assert_eq!(
+        code(&o),
+        1,
+        "exiting 0 before ready is still a failure to start"
+    );
     let o = run(&["run", "--", "/nonexistent/program"]);
     assert_eq!(code(&o), 127);
 }

@@ -35,7 +35,10 @@ fn start_writes_the_first_heartbeat_before_returning() {
     let p = d.path("hb.json");
     let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
     let r = record(&p);
-    assert_eq!((r.state, r.seq, r.pid), (Some(State::Starting), 1, std::process::id()));
+    assert_eq!(
+        (r.state, r.seq, r.pid),
+        (Some(State::Starting), 1, std::process::id())
+    );
     assert_eq!(r.interval_ms, Some(3_600_000));
     assert_eq!(r.stale_after_ms, Some(3 * 3_600_000));
     assert!(r.pid_start.is_some() && r.boot_id.is_some() && r.pid_ns.is_some());
@@ -61,7 +64,10 @@ fn every_write_increments_seq_and_set_state_keeps_or_clears_the_message() {
     assert_eq!(record(&p).seq, 2);
     e.set_state(State::Ready, Some("serving")).unwrap();
     let r = record(&p);
-    assert_eq!((r.seq, r.state, r.message.as_deref()), (3, Some(State::Ready), Some("serving")));
+    assert_eq!(
+        (r.seq, r.state, r.message.as_deref()),
+        (3, Some(State::Ready), Some("serving"))
+    );
     e.set_state(State::Stopping, None).unwrap();
     assert_eq!(record(&p).message.as_deref(), Some("serving"));
     e.set_state(State::Stopping, Some("")).unwrap();
@@ -70,7 +76,10 @@ fn every_write_increments_seq_and_set_state_keeps_or_clears_the_message() {
     assert_eq!(err.kind, ErrorKind::InvalidArgument);
     e.set_meta("version", Some("1.2")).unwrap();
     e.beat().unwrap();
-    assert_eq!(record(&p).meta.get("version").map(String::as_str), Some("1.2"));
+    assert_eq!(
+        record(&p).meta.get("version").map(String::as_str),
+        Some("1.2")
+    );
     e.stop().unwrap();
     let r = record(&p);
     assert_eq!((r.state, r.seq), (Some(State::Stopped), 7));
@@ -97,13 +106,21 @@ fn progress_is_recorded_by_the_next_write() {
     for _ in 0..5 {
         e.progress().unwrap();
     }
-    assert_eq!(record(&p).progress, Some(0), "progress alone writes nothing");
+    assert_eq!(
+        record(&p).progress,
+        Some(0),
+        "progress alone writes nothing"
+    );
     e.beat().unwrap();
     let r = record(&p);
     assert_eq!(r.progress, Some(5));
     assert!(r.progress_at_ms.unwrap() >= first.progress_at_ms.unwrap());
     e.beat().unwrap();
-    assert_eq!(record(&p).progress_at_ms, r.progress_at_ms, "unchanged counter keeps its time");
+    assert_eq!(
+        record(&p).progress_at_ms,
+        r.progress_at_ms,
+        "unchanged counter keeps its time"
+    );
 }
 
 #[test]
@@ -135,10 +152,18 @@ fn stop_does_not_wait_out_the_interval_and_is_idempotent() {
     let seq = record(&p).seq;
     e.stop().unwrap();
     assert_eq!(record(&p).seq, seq, "a second stop writes nothing");
-    for err in [e.beat(), e.progress(), e.set_state(State::Ready, None), e.set_meta("a", None)] {
+    for err in [
+        e.beat(),
+        e.progress(),
+        e.set_state(State::Ready, None),
+        e.set_meta("a", None),
+    ] {
         assert_eq!(err.unwrap_err().kind, ErrorKind::State);
     }
-    assert_eq!(check(&p, &CheckOptions::default()).verdict, Verdict::Stopped);
+    assert_eq!(
+        check(&p, &CheckOptions::default()).verdict,
+        Verdict::Stopped
+    );
 }
 
 #[test]
@@ -209,7 +234,10 @@ fn start_removes_temporaries_of_dead_writers_only() {
     let p = d.path("hb.json");
     // A PID that cannot exist (above pid_max) and our own, which is alive.
     let dead = d.path(".hb.json.lifesign-2147483646-7.tmp");
-    let alive = d.path(&format!(".hb.json.lifesign-{}-999999.tmp", std::process::id()));
+    let alive = d.path(&format!(
+        ".hb.json.lifesign-{}-999999.tmp",
+        std::process::id()
+    ));
     let other = d.path(".other.json.lifesign-2147483646-1.tmp");
     for f in [&dead, &alive, &other] {
         std::fs::write(f, b"{").unwrap();
@@ -217,7 +245,10 @@ fn start_removes_temporaries_of_dead_writers_only() {
     let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
     assert!(!dead.exists(), "a dead writer's temporary is removed");
     assert!(alive.exists(), "a live writer's temporary is kept");
-    assert!(other.exists(), "another heartbeat's temporary is not ours to remove");
+    assert!(
+        other.exists(),
+        "another heartbeat's temporary is not ours to remove"
+    );
     drop(e);
 }
 
@@ -248,7 +279,10 @@ fn a_failed_write_is_reported_counted_and_recovers() {
     assert_eq!(e.beat().unwrap_err().kind, ErrorKind::Io);
     assert_eq!(e.write_failures(), 2);
     assert_eq!(seen.lock().unwrap().len(), 2);
-    assert!(temporaries(&d.0).is_empty(), "failed writes leave no temporary");
+    assert!(
+        temporaries(&d.0).is_empty(),
+        "failed writes leave no temporary"
+    );
     std::fs::remove_dir_all(&p).unwrap();
     e.beat().unwrap();
     let r = record(&p);
@@ -276,7 +310,10 @@ fn a_killed_emitter_is_process_gone_on_the_very_next_check() {
     let r = check(&p, &CheckOptions::default());
     assert_eq!(r.verdict, Verdict::ProcessGone, "a zombie counts as gone");
     c.child.wait().unwrap();
-    assert_eq!(check(&p, &CheckOptions::default()).verdict, Verdict::ProcessGone);
+    assert_eq!(
+        check(&p, &CheckOptions::default()).verdict,
+        Verdict::ProcessGone
+    );
 }
 
 #[test]
@@ -288,7 +325,10 @@ fn a_reused_pid_is_process_gone() {
     // Our own live PID, but another start time: as if the PID were reused.
     r.pid_start = Some(r.pid_start.unwrap() + 1);
     std::fs::write(&p, lifesign::protocol::encode(&r)).unwrap();
-    assert_eq!(check(&p, &CheckOptions::default()).verdict, Verdict::ProcessGone);
+    assert_eq!(
+        check(&p, &CheckOptions::default()).verdict,
+        Verdict::ProcessGone
+    );
     drop(e);
 }
 
@@ -304,14 +344,27 @@ fn environment_handoff() {
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").to_string()
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
     };
     assert_eq!(run(&[]), "none");
     assert_eq!(run(&[("LIFESIGN_FILE", "")]), "none");
-    let bad = run(&[("LIFESIGN_FILE", p.to_str().unwrap()), ("LIFESIGN_INTERVAL_MS", "fast")]);
-    assert!(bad.starts_with("err ") && bad.contains("LIFESIGN_INTERVAL_MS"), "{bad}");
+    let bad = run(&[
+        ("LIFESIGN_FILE", p.to_str().unwrap()),
+        ("LIFESIGN_INTERVAL_MS", "fast"),
+    ]);
+    assert!(
+        bad.starts_with("err ") && bad.contains("LIFESIGN_INTERVAL_MS"),
+        "{bad}"
+    );
     assert!(!p.exists());
-    let ok = run(&[("LIFESIGN_FILE", p.to_str().unwrap()), ("LIFESIGN_INTERVAL_MS", "250")]);
+    let ok = run(&[
+        ("LIFESIGN_FILE", p.to_str().unwrap()),
+        ("LIFESIGN_INTERVAL_MS", "250"),
+    ]);
     assert_eq!(ok, "started");
     let r = record(&p);
     assert_eq!((r.interval_ms, r.state), (Some(250), Some(State::Stopped)));
@@ -328,7 +381,8 @@ fn a_child_after_fork_cannot_write_under_the_parents_identity() {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0);
     if pid == 0 {
-        let refused = |r: lifesign::Result<()>| matches!(r, Err(ref x) if x.kind == ErrorKind::State);
+        let refused =
+            |r: lifesign::Result<()>| matches!(r, Err(ref x) if x.kind == ErrorKind::State);
         let ok = refused(e.beat())
             && refused(e.progress())
             && refused(e.set_state(State::Ready, None))
@@ -339,7 +393,10 @@ fn a_child_after_fork_cannot_write_under_the_parents_identity() {
     let mut status = 0;
     // SAFETY: waits for our own child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child saw {status}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child saw {status}"
+    );
     assert_eq!(record(&p).seq, before, "the child wrote nothing");
     e.beat().unwrap();
     assert_eq!(record(&p).seq, before + 1, "the parent keeps working");

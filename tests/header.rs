@@ -50,14 +50,24 @@ fn header_exports_only_prefixed_names_and_its_version_matches_cargo() {
             version[slot] = Some(value.trim_matches('"').to_string());
         }
         if line.contains('(') && !line.starts_with(' ') && !line.starts_with('#') {
-            if let Some(name) = line.split('(').next().and_then(|s| s.split(['*', ' ']).last()) {
+            if let Some(name) = line
+                .split('(')
+                .next()
+                .and_then(|s| s.split(['*', ' ']).next_back())
+            {
                 if !name.is_empty() && !line.starts_with("typedef") && !line.starts_with("/*") {
                     assert!(name.starts_with("lifesign_"), "unprefixed function: {line}");
                 }
             }
         }
     }
-    let v: Vec<String> = version.into_iter().map(|v| v.expect("version macro")).collect();
-    assert_eq!(format!("{}.{}.{}", v[0], v[1], v[2]), env!("CARGO_PKG_VERSION"));
+    let v: Vec<String> = version
+        .into_iter()
+        .map(|v| v.expect("version macro"))
+        .collect();
+    assert_eq!(
+        format!("{}.{}.{}", v[0], v[1], v[2]),
+        env!("CARGO_PKG_VERSION")
+    );
     assert_eq!(v[3], env!("CARGO_PKG_VERSION"));
 }

@@ -12,7 +12,11 @@ fn mode_is_exact_whatever_the_umask() {
     // SAFETY: umask has no preconditions; this binary has only this test.
     unsafe { libc::umask(0o077) };
     let d = TempDir::new("mode");
-    for (name, mode) in [("default.json", None), ("private.json", Some(0o600)), ("group.json", Some(0o640))] {
+    for (name, mode) in [
+        ("default.json", None),
+        ("private.json", Some(0o600)),
+        ("group.json", Some(0o640)),
+    ] {
         let p = d.path(name);
         let opts = Options {
             mode: mode.unwrap_or(lifesign::write::DEFAULT_MODE),
@@ -24,5 +28,12 @@ fn mode_is_exact_whatever_the_umask() {
         assert_eq!(got, mode.unwrap_or(0o644), "{name}");
         e.stop().unwrap();
     }
-    assert!(Emitter::start_with(d.path("bad.json"), Options { mode: 0o10000, ..Options::default() }).is_err());
+    assert!(Emitter::start_with(
+        d.path("bad.json"),
+        Options {
+            mode: 0o10000,
+            ..Options::default()
+        }
+    )
+    .is_err());
 }

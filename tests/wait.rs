@@ -102,7 +102,10 @@ fn ready_ends_the_wait_with_success() {
 
 #[test]
 fn failed_and_stopped_end_the_wait_at_once() {
-    for (cmd, verdict) in [("failed port in use", Verdict::Failed), ("stop", Verdict::Stopped)] {
+    for (cmd, verdict) in [
+        ("failed port in use", Verdict::Failed),
+        ("stop", Verdict::Stopped),
+    ] {
         let d = TempDir::new("w-failed");
         let p = d.path("hb.json");
         let mut c = ChildEmitter::start(&p, 3_600_000);
@@ -239,7 +242,10 @@ fn a_writer_clock_jump_changes_nothing() {
         },
     );
     let first = s.read();
-    assert_eq!((first.verdict, first.state), (Verdict::Alive, Some(State::Starting)));
+    assert_eq!(
+        (first.verdict, first.state),
+        (Verdict::Alive, Some(State::Starting))
+    );
     write(&p, me(), 2, State::Starting, 1000);
     s.go();
     let second = s.read();

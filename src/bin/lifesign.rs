@@ -117,7 +117,9 @@ fn usage<T>(msg: impl Into<String>) -> Res<T> {
 /// Parses `250ms`, `2s`, `5m`, `1h` or a bare number of milliseconds.
 fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     if num.is_empty() {
         return None;
@@ -525,9 +527,9 @@ fn cmd_emit(mut a: Args) -> Res<u8> {
                 }
                 "meta" => {
                     let kv = a.value(&f, v)?;
-                    let (k, v) = kv.split_once('=').ok_or_else(|| {
-                        Usage(format!("emit: --meta {kv:?} is not KEY=VALUE"))
-                    })?;
+                    let (k, v) = kv
+                        .split_once('=')
+                        .ok_or_else(|| Usage(format!("emit: --meta {kv:?} is not KEY=VALUE")))?;
                     meta.push((k.to_string(), v.to_string()));
                 }
                 _ => return unknown("emit", &f),
@@ -537,7 +539,8 @@ fn cmd_emit(mut a: Args) -> Res<u8> {
         }
     }
     let file = required("emit", file, "FILE")?;
-    let state = state.ok_or_else(|| Usage("emit: missing --state (see lifesign emit --help)".into()))?;
+    let state =
+        state.ok_or_else(|| Usage("emit: missing --state (see lifesign emit --help)".into()))?;
     // SAFETY: getppid has no preconditions.
     let pid = pid.unwrap_or_else(|| unsafe { libc::getppid() } as u32);
     let now = now_ms();
@@ -554,7 +557,12 @@ fn cmd_emit(mut a: Args) -> Res<u8> {
         state: Some(state),
         seq,
         updated_at_ms: now,
-        started_at_ms: Some(previous.as_ref().and_then(|p| p.started_at_ms).unwrap_or(now)),
+        started_at_ms: Some(
+            previous
+                .as_ref()
+                .and_then(|p| p.started_at_ms)
+                .unwrap_or(now),
+        ),
         interval_ms: interval
             .map(|d| d.as_millis() as u64)
             .or_else(|| previous.as_ref().and_then(|p| p.interval_ms)),
@@ -626,10 +634,27 @@ fn cmd_scan(mut a: Args) -> Res<u8> {
         if as_json {
             rows.push(report_json(path, &r));
         } else {
-            let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-            let pid = if r.pid == 0 { "-".to_string() } else { r.pid.to_string() };
-            let age = if r.shape == Shape::None { "-".to_string() } else { human_age(r.age_ms) };
-            let _ = writeln!(out, "{:<13} {:>8} {:>10}  {name}", r.verdict.as_str(), pid, age);
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            let pid = if r.pid == 0 {
+                "-".to_string()
+            } else {
+                r.pid.to_string()
+            };
+            let age = if r.shape == Shape::None {
+                "-".to_string()
+            } else {
+                human_age(r.age_ms)
+            };
+            let _ = writeln!(
+                out,
+                "{:<13} {:>8} {:>10}  {name}",
+                r.verdict.as_str(),
+                pid,
+                age
+            );
         }
     }
     if as_json {
@@ -756,11 +781,8 @@ fn default_run_file() -> PathBuf {
         .filter(|d| !d.is_empty() && Path::new(d).is_dir())
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
-    base.join("lifesign").join(format!(
-        "run-{}-{}.json",
-        std::process::id(),
-        now_ms()
-    ))
+    base.join("lifesign")
+        .join(format!("run-{}-{}.json", std::process::id(), now_ms()))
 }
 
 fn exit_status_code(status: std::process::ExitStatus) -> u8 {
@@ -854,7 +876,8 @@ fn cmd_run(mut a: Args) -> Res<u8> {
                     libc::WEXITED | libc::WNOWAIT,
                 ) != 0
                     && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
-                {}
+                {
+                }
             }
             c.trigger();
         });
