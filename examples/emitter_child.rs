@@ -6,6 +6,7 @@
 //! command with `ok` or `err <message>`:
 //! `ready [message]`, `starting [message]`, `stopping`, `failed [message]`,
 //! `beat`, `progress`, `meta KEY VALUE`, `stop`, `exit` (without stopping).
+//! With `LIFESIGN_CHILD_WATCHDOG_TRIGGER=1` it opts in to `WATCHDOG=trigger`.
 
 use lifesign::{Emitter, State};
 use std::io::{BufRead, Write};
@@ -13,7 +14,12 @@ use std::io::{BufRead, Write};
 fn main() {
     let out = std::io::stdout();
     let mut out = out.lock();
-    let e = match Emitter::start_from_env() {
+    let started = if std::env::var_os("LIFESIGN_CHILD_WATCHDOG_TRIGGER").is_some() {
+        start_with_trigger()
+    } else {
+        Emitter::start_from_env()
+    };
+    let e = match started {
         Ok(Some(e)) => e,
         Ok(None) => {
             let _ = writeln!(out, "none");
@@ -55,4 +61,20 @@ fn main() {
         };
         let _ = out.flush();
     }
+}
+
+fn start_with_trigger() -> lifesign::Result<Option<Emitter>> {
+    let Some(file) = std::env::var_os("LIFESIGN_FILE") else {
+        return Ok(None);
+    };
+    let ms: u64 = std::env::var("LIFESIGN_INTERVAL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let mut opts = lifesign::Options {
+        interval: std::time::Duration::from_millis(ms),
+        ..lifesign::Options::default()
+    };
+    opts.notify.watchdog_trigger = true;
+    Emitter::start_with(file, opts).map(Some)
 }
