@@ -1,0 +1,52 @@
+"""Python binding of liblifesign, the process-heartbeat library.
+
+An emitter keeps a small JSON heartbeat file fresh; a checker turns that
+file into a verdict. Everything here calls the C ABI of include/lifesign.h
+through ctypes; no rule is decided in Python.
+"""
+
+from ._api import (
+    CancelToken,
+    Emitter,
+    ErrorCode,
+    LifesignError,
+    Report,
+    Shape,
+    State,
+    Verdict,
+    WaitCancelled,
+    WaitTimeout,
+    check,
+    is_alive,
+    library_path,
+    start,
+    start_from_env,
+    version,
+    wait_ready,
+    wait_ready_async,
+)
+from ._ffi import LibraryNotFound
+
+__all__ = [
+    "CancelToken",
+    "Emitter",
+    "ErrorCode",
+    "LibraryNotFound",
+    "LifesignError",
+    "Report",
+    "Shape",
+    "State",
+    "Verdict",
+    "WaitCancelled",
+    "WaitTimeout",
+    "check",
+    "is_alive",
+    "library_path",
+    "start",
+    "start_from_env",
+    "version",
+    "wait_ready",
+    "wait_ready_async",
+]
+
+__version__ = "0.1.0"

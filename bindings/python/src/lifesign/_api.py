@@ -1,0 +1,714 @@
+"""The public API: thin wrappers over the C functions of liblifesign."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import enum
+import math
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable, Optional, Union
+
+from . import _ffi
+
+PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+Seconds = Union[float, int, timedelta]
+
+_U32_MAX = 2**32 - 1
+_U64_MAX = 2**64 - 1
+
+
+# ---------------------------------------------------------------------------
+# Enumerations. Their values are the library's names (lifesign_*_name); the
+# integer codes are those of include/lifesign.h.
+
+
+class ErrorCode(enum.IntEnum):
+    """Return codes of the C functions."""
+
+    OK = _ffi.OK
+    INVALID_ARGUMENT = _ffi.ERR_INVALID_ARGUMENT
+    IO = _ffi.ERR_IO
+    STATE = _ffi.ERR_STATE
+    PANIC = _ffi.ERR_PANIC
+    TIMEOUT = _ffi.ERR_TIMEOUT
+    CANCELLED = _ffi.ERR_CANCELLED
+
+
+class State(str, enum.Enum):
+    """The state an emitter announces."""
+
+    STARTING = "starting"
+    READY = "ready"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+    @property
+    def code(self) -> int:
+        return _STATE_CODES[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Verdict(str, enum.Enum):
+    """What a checker concluded from a heartbeat file."""
+
+    ALIVE = "alive"
+    MISSING = "missing"
+    INVALID = "invalid"
+    PID_MISMATCH = "pid_mismatch"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    PROCESS_GONE = "process_gone"
+    FUTURE = "future"
+    STALE = "stale"
+    STALLED = "stalled"
+
+    @property
+    def code(self) -> int:
+        return _VERDICT_CODES[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Shape(str, enum.Enum):
+    """Which file layout the reader recognised."""
+
+    NONE = "none"
+    V1 = "v1"
+    PLAIN = "plain"
+    TIMESTAMP = "timestamp"
+    CAMEL = "camel"
+
+    @property
+    def code(self) -> int:
+        return _SHAPE_CODES[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_STATE_CODES = {s: i for i, s in enumerate(State)}
+_VERDICT_CODES = {v: i for i, v in enumerate(Verdict)}
+_SHAPE_CODES = {s: i for i, s in enumerate(Shape)}
+_STATES = {i: s for s, i in _STATE_CODES.items()}
+_VERDICTS = {i: v for v, i in _VERDICT_CODES.items()}
+_SHAPES = {i: s for s, i in _SHAPE_CODES.items()}
+
+
+def _from_code(table: "dict[int, Any]", kind: str, code: int) -> Any:
+    try:
+        return table[code]
+    except KeyError:
+        raise ValueError(
+            "the library returned %s code %d, which this binding does not know" % (kind, code)
+        ) from None
+
+
+# ---------------------------------------------------------------------------
+# Errors.
+
+
+class LifesignError(Exception):
+    """A call into liblifesign failed.
+
+    ``code`` is the C return code (an :class:`ErrorCode` when known), ``name``
+    its name from ``lifesign_error_name`` (e.g. ``"LIFESIGN_ERR_IO"``) and
+    ``message`` the library's explanation from ``lifesign_last_error``.
+    """
+
+    def __init__(self, code: int, name: str, message: str) -> None:
+        super().__init__(code, name, message)
+        try:
+            self.code: int = ErrorCode(code)
+        except ValueError:
+            self.code = code
+        self.name = name
+        self.message = message
+
+    def __str__(self) -> str:
+        return "%s: %s" % (self.name, self.message) if self.message else self.name
+
+
+class WaitTimeout(LifesignError):
+    """``wait_ready`` reached its hard timeout; ``report`` is what was last seen."""
+
+    def __init__(self, code: int, name: str, message: str, report: "Report") -> None:
+        super().__init__(code, name, message)
+        self.args = (code, name, message, report)
+        self.report = report
+
+
+class WaitCancelled(LifesignError):
+    """``wait_ready`` was cancelled through its :class:`CancelToken`; ``report`` is what was last seen."""
+
+    def __init__(self, code: int, name: str, message: str, report: "Report") -> None:
+        super().__init__(code, name, message)
+        self.args = (code, name, message, report)
+        self.report = report
+
+
+def _text(raw: Optional[bytes]) -> str:
+    return raw.decode("utf-8", "replace") if raw else ""
+
+
+def _error(rc: int) -> LifesignError:
+    """The error for a failed call; must run right after it, on the same thread."""
+    lib = _ffi.lib()
+    message = _text(lib.lifesign_last_error())
+    return LifesignError(rc, _text(lib.lifesign_error_name(rc)), message)
+
+
+def _closed_error(what: str) -> LifesignError:
+    lib = _ffi.lib()
+    return LifesignError(_ffi.ERR_STATE, _text(lib.lifesign_error_name(_ffi.ERR_STATE)), "%s is closed" % what)
+
+
+# ---------------------------------------------------------------------------
+# Argument conversion.
+
+
+def _path(path: PathArg) -> bytes:
+    raw = os.fsencode(path)
+    if b"\0" in raw:
+        raise ValueError("path contains a NUL byte: %r" % (path,))
+    return raw
+
+
+def _cstr(value: str, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError("%s must be a str, not %s" % (what, type(value).__name__))
+    raw = value.encode("utf-8")
+    if b"\0" in raw:
+        raise ValueError("%s contains a NUL character" % what)
+    return raw
+
+
+def _ms(value: Optional[Seconds], what: str, limit: int = _U64_MAX) -> int:
+    """Seconds to whole milliseconds, rounding up so that no positive duration becomes 0."""
+    if value is None:
+        return 0
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise TypeError("%s must be a number of seconds or a timedelta, not %s" % (what, type(value).__name__))
+    if math.isnan(seconds) or seconds < 0:
+        raise ValueError("%s must be a non-negative number of seconds, not %r" % (what, value))
+    if math.isinf(seconds):
+        return limit
+    return min(limit, math.ceil(seconds * 1000))
+
+
+def _pid(pid: Optional[int]) -> int:
+    if pid is None:
+        return 0
+    if not isinstance(pid, int) or isinstance(pid, bool):
+        raise TypeError("pid must be an int, not %s" % type(pid).__name__)
+    return pid
+
+
+def _state(state: Union[State, str]) -> State:
+    if isinstance(state, State):
+        return state
+    if isinstance(state, str):
+        try:
+            return State(state)
+        except ValueError:
+            raise ValueError(
+                "unknown state %r; expected one of %s" % (state, ", ".join(s.value for s in State))
+            ) from None
+    raise TypeError("state must be a State or str, not %s" % type(state).__name__)
+
+
+# ---------------------------------------------------------------------------
+# Reports.
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a check saw. Durations are in seconds, timestamps in ms since the epoch."""
+
+    verdict: Verdict
+    #: None when the file did not parse
+    state: Optional[State]
+    pid: int
+    seq: int
+    progress: int
+    #: seconds since updated_at_ms; 0 when that is in the future
+    age: float
+    updated_at_ms: int
+    #: the emitter's beat interval in seconds; None when the file has none
+    interval: Optional[float]
+    message: str
+    #: None when the file has no progress timestamp
+    progress_at_ms: Optional[int]
+    #: seconds since progress_at_ms; None when the file has none, 0 when it is in the future
+    progress_age: Optional[float]
+    #: the max age (seconds) the verdict applied
+    max_age: float
+    shape: Shape
+
+    @property
+    def alive(self) -> bool:
+        """True when the verdict is :attr:`Verdict.ALIVE`."""
+        return self.verdict is Verdict.ALIVE
+
+    @classmethod
+    def _from_c(cls, r: _ffi.CReport) -> "Report":
+        return cls(
+            verdict=_from_code(_VERDICTS, "verdict", r.verdict),
+            state=None if r.state < 0 else _from_code(_STATES, "state", r.state),
+            pid=r.pid,
+            seq=r.seq,
+            progress=r.progress,
+            age=r.age_ms / 1000.0,
+            updated_at_ms=r.updated_at_ms,
+            interval=r.interval_ms / 1000.0 if r.interval_ms else None,
+            message=_text(r.message),
+            progress_at_ms=r.progress_at_ms or None,
+            progress_age=r.progress_age_ms / 1000.0 if r.progress_at_ms else None,
+            max_age=r.max_age_ms / 1000.0,
+            shape=_from_code(_SHAPES, "shape", r.shape),
+        )
+
+
+# ---------------------------------------------------------------------------
+# Emitter.
+
+
+class Emitter:
+    """A running heartbeat emitter (``lifesign_emitter``).
+
+    Create it with :func:`start` or :func:`start_from_env`. A background
+    thread inside the library beats every interval. Use it as a context
+    manager, or call :meth:`close`, to stop it and free it. Every method
+    raises :class:`LifesignError` once the emitter is closed. Methods may be
+    called from any thread.
+
+    An emitter keeps running until it is closed, even when no reference to
+    it is kept; at interpreter exit, emitters still open are stopped and
+    freed (the file then says ``stopped``).
+    """
+
+    def __init__(self, handle: int, path: Optional[bytes]) -> None:
+        # Internal: use start() or start_from_env().
+        self._handle: Optional[int] = handle
+        self._path = path
+        self._lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _ffi.lib().lifesign_free, handle)
+        _OPEN_EMITTERS.add(self)
+
+    def __repr__(self) -> str:
+        where = os.fsdecode(self._path) if self._path is not None else "?"
+        return "<lifesign.Emitter %s%s>" % (where, " closed" if self.closed else "")
+
+    @property
+    def path(self) -> Optional[str]:
+        """The heartbeat file (None when started from the environment)."""
+        return os.fsdecode(self._path) if self._path is not None else None
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def _call(self, fn: Callable[..., int], *args: Any) -> None:
+        with self._lock:
+            if self._handle is None:
+                raise _closed_error("emitter")
+            rc = fn(self._handle, *args)
+            if rc != _ffi.OK:
+                raise _error(rc)
+
+    def beat(self) -> None:
+        """Write a heartbeat now (seq + 1)."""
+        self._call(_ffi.lib().lifesign_beat)
+
+    def set_state(self, state: Union[State, str], message: Optional[str] = None) -> None:
+        """Announce a state and write it at once.
+
+        ``message=None`` keeps the current message, ``""`` clears it.
+        """
+        st = _state(state)
+        raw = None if message is None else _cstr(message, "message")
+        self._call(_ffi.lib().lifesign_set_state, st.code, raw)
+
+    def set_meta(self, key: str, value: Optional[str]) -> None:
+        """Set (or with ``value=None`` remove) a metadata entry; written with the next beat."""
+        raw_key = _cstr(key, "key")
+        raw_value = None if value is None else _cstr(value, "value")
+        self._call(_ffi.lib().lifesign_set_meta, raw_key, raw_value)
+
+    def progress(self) -> None:
+        """Count one unit of progress; the next beat writes it."""
+        self._call(_ffi.lib().lifesign_progress)
+
+    def write_failures(self) -> int:
+        """How many heartbeat writes failed so far."""
+        out = ctypes.c_uint64()
+        self._call(_ffi.lib().lifesign_write_failures, ctypes.byref(out))
+        return out.value
+
+    def stop(self) -> None:
+        """Write the final ``stopped`` heartbeat and end the beat thread. Idempotent."""
+        self._call(_ffi.lib().lifesign_stop)
+
+    def close(self) -> None:
+        """Stop (if not yet stopped) and free the emitter. Calling it again does nothing.
+
+        The emitter is freed even when the final write fails; that error is
+        raised afterwards.
+        """
+        with self._lock:
+            handle = self._handle
+            if handle is None:
+                return
+            lib = _ffi.lib()
+            failure: Optional[LifesignError] = None
+            rc = lib.lifesign_stop(handle)
+            if rc != _ffi.OK:
+                failure = _error(rc)
+            self._handle = None
+            self._finalizer.detach()
+            lib.lifesign_free(handle)
+            _OPEN_EMITTERS.discard(self)
+        if failure is not None:
+            raise failure
+
+    def __enter__(self) -> "Emitter":
+        if self._handle is None:
+            raise _closed_error("emitter")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# Open emitters, so that one runs until closed even when the caller keeps no reference.
+_OPEN_EMITTERS: "set[Emitter]" = set()
+
+
+def _new_emitter(rc: int, out: ctypes.c_void_p, path: Optional[bytes]) -> Optional[Emitter]:
+    if rc != _ffi.OK:
+        raise _error(rc)
+    if not out.value:
+        return None
+    return Emitter(out.value, path)
+
+
+def start(
+    path: PathArg,
+    interval: Seconds = 1.0,
+    *,
+    mode: int = 0o644,
+    durable: bool = False,
+    remove_on_stop: bool = False,
+    stale_after: Optional[Seconds] = None,
+    systemd: bool = True,
+    s6: bool = True,
+    notify_fd: Optional[int] = None,
+    watchdog_trigger: bool = False,
+) -> Emitter:
+    """Start an emitter for ``path``; the first heartbeat (state ``starting``, seq 1) is written before it returns.
+
+    ``interval`` is in seconds (the library clamps it to [0.01, 3600]).
+    ``mode`` sets the file's permission bits. ``durable`` fsyncs every write
+    and the folder. ``remove_on_stop`` removes the file after the final
+    write. ``stale_after`` (seconds) is the promise written into the file;
+    None means three intervals. ``systemd=False`` ignores NOTIFY_SOCKET and
+    WATCHDOG_USEC; ``s6=False`` ignores LIFESIGN_NOTIFY_FD; ``notify_fd``
+    names the s6 readiness descriptor explicitly. ``watchdog_trigger`` sends
+    WATCHDOG=trigger to systemd on state ``failed``.
+    """
+    raw = _path(path)
+    interval_ms = _ms(interval, "interval", _U32_MAX)
+    if interval_ms == 0:
+        raise ValueError("interval must be positive")
+    if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
+        raise ValueError("mode must be permission bits between 0 and 0o7777, not %r" % (mode,))
+    if stale_after is not None and _ms(stale_after, "stale_after") == 0:
+        raise ValueError("stale_after must be positive (or None for three intervals)")
+    if notify_fd is not None and (not isinstance(notify_fd, int) or notify_fd < 0):
+        raise ValueError("notify_fd must be a non-negative file descriptor or None")
+
+    lib = _ffi.lib()
+    opts = _ffi.Options()
+    lib.lifesign_options_init(ctypes.byref(opts))
+    opts.interval_ms = interval_ms
+    opts.mode = mode
+    flags = 0
+    if durable:
+        flags |= _ffi.OPT_DURABLE
+    if remove_on_stop:
+        flags |= _ffi.OPT_REMOVE_ON_STOP
+    if not systemd:
+        flags |= _ffi.OPT_NO_SYSTEMD
+    if not s6:
+        flags |= _ffi.OPT_NO_S6
+    if watchdog_trigger:
+        flags |= _ffi.OPT_WATCHDOG_TRIGGER
+    opts.flags = flags
+    opts.stale_after_ms = _ms(stale_after, "stale_after")
+    opts.notify_fd = -1 if notify_fd is None else notify_fd
+    out = ctypes.c_void_p()
+    rc = lib.lifesign_start_with(raw, ctypes.byref(opts), ctypes.byref(out))
+    emitter = _new_emitter(rc, out, raw)
+    assert emitter is not None
+    return emitter
+
+
+def start_from_env() -> Optional[Emitter]:
+    """Start an emitter as the environment says (LIFESIGN_FILE, LIFESIGN_INTERVAL_MS).
+
+    Returns None when LIFESIGN_FILE is unset or empty.
+    """
+    out = ctypes.c_void_p()
+    rc = _ffi.lib().lifesign_start_from_env(ctypes.byref(out))
+    path = os.environ.get("LIFESIGN_FILE")
+    return _new_emitter(rc, out, os.fsencode(path) if path else None)
+
+
+# ---------------------------------------------------------------------------
+# Checking.
+
+
+def check(
+    path: PathArg,
+    max_age: Optional[Seconds] = None,
+    pid: Optional[int] = None,
+    stall: Optional[Seconds] = None,
+) -> Report:
+    """Read the heartbeat file at ``path`` and return the verdict with everything seen.
+
+    ``max_age`` (seconds) overrides the file's own promise; ``pid`` is the
+    process the file must name (None: any); ``stall`` (seconds) turns a
+    progress timestamp older than that into :attr:`Verdict.STALLED`.
+    """
+    raw = _path(path)
+    max_age_ms = _ms(max_age, "max_age")
+    expected = _pid(pid)
+    lib = _ffi.lib()
+    rep = _ffi.CReport()
+    if stall is None:
+        rc = lib.lifesign_check(raw, max_age_ms, expected, ctypes.byref(rep))
+    else:
+        rc = lib.lifesign_check_stall(raw, max_age_ms, expected, _ms(stall, "stall"), ctypes.byref(rep))
+    if rc != _ffi.OK:
+        raise _error(rc)
+    return Report._from_c(rep)
+
+
+def is_alive(path: PathArg, max_age: Optional[Seconds] = None) -> bool:
+    """True when the check of ``path`` gives :attr:`Verdict.ALIVE`."""
+    raw = _path(path)
+    max_age_ms = _ms(max_age, "max_age")
+    rc: int = _ffi.lib().lifesign_is_alive(raw, max_age_ms)
+    if rc < 0:
+        raise _error(rc)
+    return rc != 0
+
+
+# ---------------------------------------------------------------------------
+# Waiting.
+
+
+class CancelToken:
+    """A ``lifesign_cancel`` token: :meth:`cancel` ends the waits that use it.
+
+    Thread-safe. :meth:`close` frees it; when a wait still uses it, the
+    memory is released as soon as that wait returns.
+    """
+
+    def __init__(self) -> None:
+        out = ctypes.c_void_p()
+        lib = _ffi.lib()
+        rc = lib.lifesign_cancel_new(ctypes.byref(out))
+        if rc != _ffi.OK:
+            raise _error(rc)
+        self._handle: Optional[int] = out.value
+        self._lock = threading.Lock()
+        self._users = 0
+        self._closing = False
+        self._cancelled = False
+        self._finalizer = weakref.finalize(self, lib.lifesign_cancel_free, out.value)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        """Trigger the token: every wait using it, now or later, returns cancelled."""
+        with self._lock:
+            if self._handle is None or self._closing:
+                raise _closed_error("cancel token")
+            rc = _ffi.lib().lifesign_cancel_trigger(self._handle)
+            if rc != _ffi.OK:
+                raise _error(rc)
+            self._cancelled = True
+
+    def _acquire(self) -> int:
+        with self._lock:
+            if self._handle is None or self._closing:
+                raise _closed_error("cancel token")
+            self._users += 1
+            return self._handle
+
+    def _release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._closing and self._users == 0:
+                self._free_locked()
+
+    def _free_locked(self) -> None:
+        handle = self._handle
+        if handle is not None:
+            self._handle = None
+            self._finalizer.detach()
+            _ffi.lib().lifesign_cancel_free(handle)
+
+    def close(self) -> None:
+        """Free the token (deferred while a wait still uses it)."""
+        with self._lock:
+            self._closing = True
+            if self._users == 0:
+                self._free_locked()
+
+    def __enter__(self) -> "CancelToken":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def wait_ready(
+    path: PathArg,
+    pid: Optional[int] = None,
+    idle_timeout: Optional[Seconds] = None,
+    timeout: Optional[Seconds] = None,
+    *,
+    cancel: Optional[CancelToken] = None,
+) -> Report:
+    """Block until the emitter at ``path`` is ready or the wait is otherwise decided.
+
+    Returns the :class:`Report` once decided: verdict alive with state ready
+    is success; failed, stopped, process_gone and pid_mismatch end the wait
+    too; verdict stale means ``idle_timeout`` passed without a new heartbeat.
+    Raises :class:`WaitTimeout` at the hard ``timeout`` and
+    :class:`WaitCancelled` once ``cancel`` is triggered. None (or 0) means
+    no timeout. The GIL is released while waiting.
+    """
+    raw = _path(path)
+    expected = _pid(pid)
+    idle_ms = _ms(idle_timeout, "idle_timeout")
+    timeout_ms = _ms(timeout, "timeout")
+    lib = _ffi.lib()
+    rep = _ffi.CReport()
+    if cancel is None:
+        rc = lib.lifesign_wait_ready(raw, expected, idle_ms, timeout_ms, ctypes.byref(rep))
+        failure = _error(rc) if rc != _ffi.OK else None
+    else:
+        handle = cancel._acquire()
+        try:
+            rc = lib.lifesign_wait_ready_cancel(raw, expected, idle_ms, timeout_ms, handle, ctypes.byref(rep))
+            failure = _error(rc) if rc != _ffi.OK else None
+        finally:
+            cancel._release()
+    if failure is None:
+        return Report._from_c(rep)
+    if rc == _ffi.ERR_TIMEOUT:
+        raise WaitTimeout(failure.code, failure.name, failure.message, Report._from_c(rep))
+    if rc == _ffi.ERR_CANCELLED:
+        raise WaitCancelled(failure.code, failure.name, failure.message, Report._from_c(rep))
+    raise failure
+
+
+async def wait_ready_async(
+    path: PathArg,
+    pid: Optional[int] = None,
+    idle_timeout: Optional[Seconds] = None,
+    timeout: Optional[Seconds] = None,
+) -> Report:
+    """:func:`wait_ready` for asyncio, without blocking the event loop.
+
+    The blocking call runs in a thread of its own. When the awaiting task
+    is cancelled, the wait is cancelled through a token, the thread is
+    awaited until the call has returned, and ``asyncio.CancelledError``
+    propagates.
+    """
+    # Validate in the caller's context so that bad arguments raise here.
+    _path(path)
+    _pid(pid)
+    _ms(idle_timeout, "idle_timeout")
+    _ms(timeout, "timeout")
+
+    loop = asyncio.get_running_loop()
+    done: "asyncio.Future[Report]" = loop.create_future()
+    token = CancelToken()
+
+    def deliver(report: Optional[Report], error: Optional[BaseException]) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(report)  # type: ignore[arg-type]
+
+    def run() -> None:
+        report: Optional[Report] = None
+        error: Optional[BaseException] = None
+        try:
+            report = wait_ready(path, pid, idle_timeout, timeout, cancel=token)
+        except BaseException as e:  # delivered to the awaiting coroutine
+            error = e
+        try:
+            loop.call_soon_threadsafe(deliver, report, error)
+        except RuntimeError:
+            pass  # the event loop is closed: nobody is waiting any more
+
+    try:
+        thread = threading.Thread(target=run, name="lifesign-wait-ready", daemon=True)
+        thread.start()
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            token.cancel()
+            while not done.done():
+                try:
+                    await asyncio.shield(done)
+                except asyncio.CancelledError:
+                    continue  # cancelled again: still wait for the call to return
+                except BaseException:
+                    break
+            if done.done() and not done.cancelled():
+                done.exception()  # mark as retrieved
+            raise
+    finally:
+        if not done.done() and not token.cancelled:
+            # Leaving without a result (e.g. the coroutine was closed): end the call.
+            try:
+                token.cancel()
+            except LifesignError:
+                pass
+        token.close()
+
+
+# ---------------------------------------------------------------------------
+# Miscellany.
+
+
+def version() -> str:
+    """The library's version string (LIFESIGN_VERSION_STRING)."""
+    return _text(_ffi.lib().lifesign_version())
+
+
+def library_path() -> str:
+    """Where the loaded liblifesign came from (loads it if needed)."""
+    return _ffi.where()
