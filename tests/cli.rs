@@ -360,3 +360,25 @@ fn watch_prints_each_change_of_state() {
     unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
     assert!(w.wait().unwrap().success(), "watch ends cleanly on SIGTERM");
 }
+
+#[test]
+fn run_forwards_sigterm_to_the_child_and_exits_with_its_status() {
+    let d = TempDir::new("cli-run-term");
+    let file = d.path("run.json");
+    let mut launcher = Command::new(bin())
+        .args(["run", "--file", s(&file), "--quiet", "--"])
+        .args(sh_child(
+            r#"trap 'exit 42' TERM
+               LS emit "$LIFESIGN_FILE" --state ready
+               while :; do sleep 0.05; done"#,
+        ))
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the child is ready, through the protocol itself.
+    let o = run(&["wait", s(&file), "--timeout", "60s", "--quiet"]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    unsafe { libc::kill(launcher.id() as i32, libc::SIGTERM) };
+    let status = launcher.wait().unwrap();
+    assert_eq!(status.code(), Some(42), "the child's trap ran and its status came back");
+}
