@@ -1,0 +1,200 @@
+// Type declarations for lifesign (Node.js binding of the lifesign C library).
+//
+// Every 64-bit field of the C ABI (pid, seq, progress, times in ms) is a
+// JavaScript number: exact up to Number.MAX_SAFE_INTEGER (2^53 - 1), which
+// is about 285,000 years of milliseconds. Arguments beyond that are refused.
+
+/// <reference types="node" />
+
+export type Verdict =
+  | 'alive'
+  | 'missing'
+  | 'invalid'
+  | 'pid_mismatch'
+  | 'stopped'
+  | 'failed'
+  | 'process_gone'
+  | 'future'
+  | 'stale'
+  | 'stalled';
+
+export type State = 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed';
+
+export type Shape = 'none' | 'v1' | 'plain' | 'timestamp' | 'camel';
+
+export type BackendName = 'koffi' | 'ffi-napi';
+
+/** The codes of errors thrown or rejected by this package. */
+export type ErrorCode =
+  | 'LIFESIGN_ERR_INVALID_ARGUMENT'
+  | 'LIFESIGN_ERR_IO'
+  | 'LIFESIGN_ERR_STATE'
+  | 'LIFESIGN_ERR_PANIC'
+  | 'LIFESIGN_ERR_TIMEOUT'
+  | 'LIFESIGN_ERR_CANCELLED'
+  | 'LIFESIGN_ERR_LIBRARY_NOT_FOUND'
+  | 'LIFESIGN_ERR_BACKEND_UNAVAILABLE';
+
+/** An Error with the library's error name in `code` and its return code in `rc`. */
+export interface LifesignError extends Error {
+  code: ErrorCode;
+  rc?: number;
+  /** check() failures and rejected waits: what the library last saw. */
+  report?: Report;
+}
+
+/** What a check (or a wait) found: lifesign_report as a plain object. */
+export interface Report {
+  verdict: Verdict;
+  /** null when the file did not parse. */
+  state: State | null;
+  pid: number;
+  seq: number;
+  progress: number;
+  /** 0 when the timestamp is in the future. */
+  ageMs: number;
+  updatedAtMs: number;
+  /** 0 when the file has none. */
+  intervalMs: number;
+  /** At most 255 bytes of UTF-8. */
+  message: string;
+  /** 0 when the file has none. */
+  progressAtMs: number;
+  /** 0 when the file has none or it is in the future. */
+  progressAgeMs: number;
+  /** The max age the verdict applied. */
+  maxAgeMs: number;
+  shape: Shape;
+}
+
+export interface StartOptions {
+  /** Beat period; 0 or absent = 1000; clamped by the library to [10 ms, 1 h]. */
+  intervalMs?: number;
+  /** Permission bits of the file; 0 or absent = 0o644. */
+  mode?: number;
+  /** fsync the temporary file and the folder on every write. */
+  durable?: boolean;
+  /** Remove the file after the final `stopped` write. */
+  removeOnStop?: boolean;
+  /** The staleness promise written to the file; 0 or absent = 3 x interval. */
+  staleAfterMs?: number;
+  /** false: ignore NOTIFY_SOCKET / WATCHDOG_USEC. Default true. */
+  systemd?: boolean;
+  /** true: send WATCHDOG=trigger to systemd when the state becomes failed. */
+  watchdogTrigger?: boolean;
+  /** s6 readiness: true (default) takes LIFESIGN_NOTIFY_FD, false ignores it, a number is the descriptor. */
+  s6?: boolean | number;
+}
+
+export interface CheckOptions {
+  /** 0 or absent: the file's own rule. */
+  maxAgeMs?: number;
+  /** 0 or absent: any PID. */
+  pid?: number;
+  /** Non-zero: `stalled` when progress has not moved for this long. */
+  stallMs?: number;
+}
+
+export interface WaitOptions {
+  /** 0 or absent: any PID. */
+  pid?: number;
+  /** 0 or absent: none. Ends the wait with verdict `stale` when no new heartbeat arrives for this long. */
+  idleTimeoutMs?: number;
+  /** 0 or absent: none. The hard timeout: the promise rejects with LIFESIGN_ERR_TIMEOUT. */
+  timeoutMs?: number;
+  /** Aborting it rejects the promise with an AbortError. */
+  signal?: AbortSignal;
+}
+
+/** A running emitter, made by start() or startFromEnv(). */
+export interface Emitter {
+  /** The heartbeat file (from LIFESIGN_FILE for startFromEnv()). */
+  readonly path: string | null;
+  /** true after close(). */
+  readonly closed: boolean;
+  /** Writes a heartbeat now. */
+  beat(): void;
+  /** Changes the state and writes at once. `message` undefined keeps the current one, '' clears it. */
+  setState(state: Exclude<State, 'stopped'> | number, message?: string | null): void;
+  /** Sets meta[key], written with the next beat; null or undefined removes the key. */
+  setMeta(key: string, value?: string | null): void;
+  /** Counts one unit of work in memory; the next beat records it. */
+  progress(): void;
+  /** How many heartbeat writes have failed since start. */
+  writeFailures(): number;
+  /** Writes `stopped` and ends the background beats; idempotent. */
+  stop(): void;
+  /** Stops (if running) and releases the emitter; idempotent. Any other call afterwards throws LIFESIGN_ERR_STATE. */
+  close(): void;
+}
+
+export interface Api {
+  /** The backend in use. */
+  readonly backend: BackendName;
+  /** The path of the loaded C library. */
+  readonly libraryPath: string;
+  start(path: string, options?: StartOptions): Emitter;
+  /** null when LIFESIGN_FILE is unset or empty. */
+  startFromEnv(): Emitter | null;
+  check(path: string, options?: CheckOptions): Report;
+  isAlive(path: string, maxAgeMs?: number): boolean;
+  waitReady(path: string, options?: WaitOptions): Promise<Report>;
+  version(): string;
+  verdictName(code: number): string;
+  stateName(code: number): string;
+  shapeName(code: number): string;
+  errorName(code: number): string;
+  readonly layout: {
+    sizeOf(struct: 'lifesign_options' | 'lifesign_report'): number;
+    offsetOf(struct: 'lifesign_options' | 'lifesign_report', field: string): number;
+  };
+}
+
+export interface LoadOptions {
+  /** Default: $LIFESIGN_NODE_BACKEND, else 'koffi'. */
+  backend?: BackendName;
+  /** Path of liblifesign; default: $LIFESIGN_LIB, the repository build, the system library path. */
+  libPath?: string;
+}
+
+/** Loads the library on a backend (cached per backend and path). */
+export function load(options?: LoadOptions): Api;
+
+/** Starts an emitter; the first heartbeat (state starting, seq 1) is written before it returns. */
+export function start(path: string, options?: StartOptions): Emitter;
+/** Starts an emitter from LIFESIGN_FILE and LIFESIGN_INTERVAL_MS; null when LIFESIGN_FILE is unset or empty. */
+export function startFromEnv(): Emitter | null;
+/** Checks the heartbeat file; the report is returned whatever the verdict. */
+export function check(path: string, options?: CheckOptions): Report;
+/** true when the verdict is `alive`. */
+export function isAlive(path: string, maxAgeMs?: number): boolean;
+/**
+ * Waits on a worker thread until the emitter is ready or never will be.
+ * Resolves with the report when a decision was reached (read verdict/state),
+ * rejects with LIFESIGN_ERR_TIMEOUT at the hard timeout and with an
+ * AbortError (code LIFESIGN_ERR_CANCELLED) when the signal aborts.
+ */
+export function waitReady(path: string, options?: WaitOptions): Promise<Report>;
+/** The C library version, e.g. "0.1.0". */
+export function version(): string;
+
+/** The #define constants of lifesign.h. */
+export const constants: Readonly<Record<string, number>>;
+/** "LIFESIGN_NODE_BACKEND" */
+export const ENV_BACKEND: string;
+/** "LIFESIGN_LIB" */
+export const ENV_LIB: string;
+
+declare const lifesign: {
+  load: typeof load;
+  start: typeof start;
+  startFromEnv: typeof startFromEnv;
+  check: typeof check;
+  isAlive: typeof isAlive;
+  waitReady: typeof waitReady;
+  version: typeof version;
+  constants: typeof constants;
+  ENV_BACKEND: typeof ENV_BACKEND;
+  ENV_LIB: typeof ENV_LIB;
+};
+export default lifesign;

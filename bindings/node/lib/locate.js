@@ -1,0 +1,60 @@
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+
+const ENV_LIB = 'LIFESIGN_LIB';
+
+function libraryFileName() {
+  if (process.platform === 'win32') return 'lifesign.dll';
+  if (process.platform === 'darwin') return 'liblifesign.dylib';
+  return 'liblifesign.so';
+}
+
+// The places to try, in order:
+//   1. an explicit path (load({ libPath })), else the LIFESIGN_LIB variable:
+//      when either is given it is the only candidate;
+//   2. the repository's build output, ../../target/release from bindings/node;
+//   3. the bare file name, which the system's dynamic loader resolves
+//      (LD_LIBRARY_PATH, the ld.so cache, the default folders).
+function candidates(explicit) {
+  if (explicit) return [{ how: 'the libPath option', path: path.resolve(explicit), mustExist: true }];
+  const fromEnv = process.env[ENV_LIB];
+  if (fromEnv) return [{ how: `$${ENV_LIB}`, path: path.resolve(fromEnv), mustExist: true }];
+  const name = libraryFileName();
+  return [
+    {
+      how: 'the repository build output',
+      path: path.resolve(__dirname, '..', '..', '..', 'target', 'release', name),
+      mustExist: true,
+    },
+    { how: "the system library path", path: name, mustExist: false },
+  ];
+}
+
+// Tries open(path) on each candidate; returns { handle, path } for the first
+// that loads, or throws an Error (code LIFESIGN_ERR_LIBRARY_NOT_FOUND) that
+// lists every place tried and why it failed.
+function openFirst(explicit, open) {
+  const tried = [];
+  for (const c of candidates(explicit)) {
+    if (c.mustExist && !fs.existsSync(c.path)) {
+      tried.push(`${c.path} (${c.how}): no such file`);
+      continue;
+    }
+    try {
+      return { handle: open(c.path), path: c.path };
+    } catch (err) {
+      tried.push(`${c.path} (${c.how}): ${String(err && err.message ? err.message : err).split('\n')[0]}`);
+    }
+  }
+  const err = new Error(
+    `cannot load the lifesign C library; looked in:\n  ${tried.join('\n  ')}\n` +
+      `Build it with \`cargo build --release\` at the repository root, or set ${ENV_LIB} to the path of ${libraryFileName()}.`
+  );
+  err.code = 'LIFESIGN_ERR_LIBRARY_NOT_FOUND';
+  err.tried = tried;
+  throw err;
+}
+
+module.exports = { ENV_LIB, candidates, openFirst, libraryFileName };

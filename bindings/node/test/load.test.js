@@ -1,0 +1,75 @@
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const { lifesign, api, BACKEND, childEnv, tempDir } = require('./helpers');
+
+function inChild(code, env) {
+  return execFileSync(process.execPath, ['-e', code], {
+    cwd: path.join(__dirname, '..'),
+    env: childEnv(env),
+    encoding: 'utf8',
+  });
+}
+
+const REPORT_LOAD = `
+  try {
+    const api = require('.').load();
+    console.log(JSON.stringify({ backend: api.backend, lib: api.libraryPath }));
+  } catch (err) {
+    console.log(JSON.stringify({ code: err.code, message: err.message }));
+  }`;
+
+test('load() caches one API per backend and library path', () => {
+  assert.equal(lifesign.load({ backend: BACKEND }), api);
+  assert.equal(lifesign.load({ backend: BACKEND, libPath: api.libraryPath }).backend, BACKEND);
+});
+
+test('load() refuses an unknown backend with LIFESIGN_ERR_INVALID_ARGUMENT', () => {
+  assert.throws(() => lifesign.load({ backend: 'ctypes' }), (err) => {
+    assert.equal(err.code, 'LIFESIGN_ERR_INVALID_ARGUMENT');
+    assert.match(err.message, /koffi or ffi-napi/);
+    return true;
+  });
+});
+
+test('LIFESIGN_NODE_BACKEND selects the backend of the module-level functions', () => {
+  for (const backend of ['koffi', 'ffi-napi']) {
+    const out = JSON.parse(inChild(REPORT_LOAD, { LIFESIGN_NODE_BACKEND: backend }));
+    assert.equal(out.backend, backend, JSON.stringify(out));
+  }
+});
+
+test('LIFESIGN_LIB names the library to load', () => {
+  const out = JSON.parse(inChild(REPORT_LOAD, { LIFESIGN_LIB: api.libraryPath }));
+  assert.equal(out.lib, api.libraryPath);
+});
+
+test('a LIFESIGN_LIB that does not exist fails with an error that lists where it looked', (t) => {
+  const missing = path.join(tempDir(t), 'liblifesign.so');
+  const out = JSON.parse(inChild(REPORT_LOAD, { LIFESIGN_LIB: missing }));
+  assert.equal(out.code, 'LIFESIGN_ERR_LIBRARY_NOT_FOUND');
+  assert.ok(out.message.includes(missing), out.message);
+  assert.match(out.message, /LIFESIGN_LIB/);
+});
+
+test('without LIFESIGN_LIB the repository build output is found', () => {
+  const env = childEnv();
+  delete env.LIFESIGN_LIB;
+  const out = JSON.parse(
+    execFileSync(process.execPath, ['-e', REPORT_LOAD], { cwd: path.join(__dirname, '..'), env, encoding: 'utf8' })
+  );
+  assert.equal(out.lib, path.resolve(__dirname, '..', '..', '..', 'target', 'release', 'liblifesign.so'));
+});
+
+test('a libPath that is not a library fails with LIFESIGN_ERR_LIBRARY_NOT_FOUND and the loader reason', () => {
+  assert.throws(() => lifesign.load({ backend: BACKEND, libPath: __filename }), (err) => {
+    assert.equal(err.code, 'LIFESIGN_ERR_LIBRARY_NOT_FOUND');
+    assert.ok(err.message.includes(__filename));
+    assert.equal(err.tried.length, 1);
+    return true;
+  });
+});

@@ -1,0 +1,44 @@
+// Compiled with `tsc --noEmit` by run-tests.sh: the declarations in
+// index.d.ts must accept this use of the API and reject the lines marked
+// with @ts-expect-error.
+import lifesign, { start, check, waitReady, load, Report, Emitter, LifesignError } from '../..';
+
+const e: Emitter = start('/run/app/hb.json', { intervalMs: 1000, durable: true, s6: 3, systemd: false });
+e.setState('ready', 'serving');
+e.setState('failed');
+e.setMeta('version', '1.0');
+e.setMeta('version', null);
+e.progress();
+e.beat();
+const failures: number = e.writeFailures();
+e.stop();
+e.close();
+
+// @ts-expect-error: stopped is reached with stop(), not setState
+e.setState('stopped');
+// @ts-expect-error: intervalMs is a number
+start('/x', { intervalMs: '1s' });
+
+const r: Report = check('/run/app/hb.json', { maxAgeMs: 5000, pid: 42, stallMs: 60000 });
+const verdict: 'alive' | 'missing' | 'invalid' | 'pid_mismatch' | 'stopped' | 'failed' | 'process_gone' | 'future' | 'stale' | 'stalled' = r.verdict;
+const state: string | null = r.state;
+const seq: number = r.seq;
+
+async function main(): Promise<void> {
+  const ac = new AbortController();
+  try {
+    const ready: Report = await waitReady('/run/app/hb.json', { timeoutMs: 10000, idleTimeoutMs: 3000, signal: ac.signal });
+    void ready.state;
+  } catch (err) {
+    const le = err as LifesignError;
+    if (le.code === 'LIFESIGN_ERR_TIMEOUT' && le.report) void le.report.verdict;
+  }
+  const api = load({ backend: 'ffi-napi' });
+  const maybe: Emitter | null = api.startFromEnv();
+  void maybe;
+  void lifesign.version();
+  // @ts-expect-error: no such backend
+  load({ backend: 'ctypes' });
+}
+
+void [failures, verdict, state, seq, main];
