@@ -356,24 +356,45 @@ fn report_line(r: &Report) -> String {
     s
 }
 
-fn cmd_check(mut a: Args) -> Res<u8> {
-    let mut file = None;
+/// The arguments of `check`, `scan` and `watch`: one path, the check
+/// options (`--pid` and `--stall` only where `full`), and `--json`.
+struct CheckArgs {
+    target: PathBuf,
+    opts: CheckOptions,
+    json: bool,
+}
+
+fn parse_check_args(mut a: Args, what: &str, full: bool) -> Res<CheckArgs> {
+    let cmd = a.cmd;
+    let mut target = None;
     let mut opts = CheckOptions::default();
-    let mut as_json = false;
+    let mut json = false;
     while let Some(arg) = a.next()? {
         match arg {
             Arg::Flag(f, v) => match f.as_str() {
                 "max-age" => opts.max_age_ms = Some(a.duration(&f, v)?.as_millis() as u64),
-                "pid" => opts.expected_pid = Some(a.pid(&f, v)?),
-                "stall" => opts.stall_ms = Some(a.duration(&f, v)?.as_millis() as u64),
-                "json" => as_json = true,
-                _ => return unknown("check", &f),
+                "pid" if full => opts.expected_pid = Some(a.pid(&f, v)?),
+                "stall" if full => opts.stall_ms = Some(a.duration(&f, v)?.as_millis() as u64),
+                "json" => json = true,
+                _ => return unknown(cmd, &f),
             },
-            Arg::Pos(p) => one_positional("check", &mut file, p)?,
-            Arg::Rest => return usage("check: unexpected --"),
+            Arg::Pos(p) => one_positional(cmd, &mut target, p)?,
+            Arg::Rest => return usage(format!("{cmd}: unexpected --")),
         }
     }
-    let file = required("check", file, "FILE")?;
+    Ok(CheckArgs {
+        target: required(cmd, target, what)?,
+        opts,
+        json,
+    })
+}
+
+fn cmd_check(a: Args) -> Res<u8> {
+    let CheckArgs {
+        target: file,
+        opts,
+        json: as_json,
+    } = parse_check_args(a, "FILE", true)?;
     let r = check::check(&file, &opts);
     if as_json {
         println!("{}", report_json(&file, &r));
@@ -596,22 +617,12 @@ fn cmd_emit(mut a: Args) -> Res<u8> {
     Ok(0)
 }
 
-fn cmd_scan(mut a: Args) -> Res<u8> {
-    let mut dir = None;
-    let mut opts = CheckOptions::default();
-    let mut as_json = false;
-    while let Some(arg) = a.next()? {
-        match arg {
-            Arg::Flag(f, v) => match f.as_str() {
-                "max-age" => opts.max_age_ms = Some(a.duration(&f, v)?.as_millis() as u64),
-                "json" => as_json = true,
-                _ => return unknown("scan", &f),
-            },
-            Arg::Pos(p) => one_positional("scan", &mut dir, p)?,
-            Arg::Rest => return usage("scan: unexpected --"),
-        }
-    }
-    let dir = required("scan", dir, "DIR")?;
+fn cmd_scan(a: Args) -> Res<u8> {
+    let CheckArgs {
+        target: dir,
+        opts,
+        json: as_json,
+    } = parse_check_args(a, "DIR", false)?;
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) => {
@@ -663,22 +674,12 @@ fn cmd_scan(mut a: Args) -> Res<u8> {
     Ok(if all_alive { 0 } else { 1 })
 }
 
-fn cmd_watch(mut a: Args) -> Res<u8> {
-    let mut file = None;
-    let mut opts = CheckOptions::default();
-    let mut as_json = false;
-    while let Some(arg) = a.next()? {
-        match arg {
-            Arg::Flag(f, v) => match f.as_str() {
-                "max-age" => opts.max_age_ms = Some(a.duration(&f, v)?.as_millis() as u64),
-                "json" => as_json = true,
-                _ => return unknown("watch", &f),
-            },
-            Arg::Pos(p) => one_positional("watch", &mut file, p)?,
-            Arg::Rest => return usage("watch: unexpected --"),
-        }
-    }
-    let file = required("watch", file, "FILE")?;
+fn cmd_watch(a: Args) -> Res<u8> {
+    let CheckArgs {
+        target: file,
+        opts,
+        json: as_json,
+    } = parse_check_args(a, "FILE", false)?;
     let cancel = Arc::new(Cancel::new().map_err(|e| Usage(format!("watch: {e}")))?);
     install_signal_cancel(&cancel);
     let mut watch = wait::Watch::new(&file, false);
