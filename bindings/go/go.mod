@@ -1,0 +1,3 @@
+module github.com/lifesign/lifesign/bindings/go
+
+go 1.21

@@ -1,0 +1,191 @@
+package lifesign
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// childModeEnv makes the test binary act as a heartbeat emitter process
+// instead of running the tests; see runChild.
+const childModeEnv = "LIFESIGN_GO_TEST_CHILD"
+
+// hangGuard bounds every wait and polling loop of the tests: reaching it
+// means a real hang, not a slow machine.
+const hangGuard = 60 * time.Second
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childModeEnv) != "" {
+		os.Exit(runChild(os.Stdin, os.Stdout))
+	}
+	os.Exit(m.Run())
+}
+
+// runChild is the emitter process of the cross-process tests. It starts
+// from the environment (LIFESIGN_FILE), prints "started PID", then obeys
+// one command per line on stdin, answering "ok" or "err MESSAGE":
+// ready, failed, progress, stop. At end of input it exits at once, without
+// stopping the emitter, as a crashing process would.
+func runChild(in io.Reader, out io.Writer) int {
+	em, err := StartFromEnv()
+	if err != nil || em == nil {
+		fmt.Fprintf(out, "err start: %v (emitter %v)\n", err, em)
+		return 1
+	}
+	fmt.Fprintf(out, "started %d\n", os.Getpid())
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		var err error
+		switch cmd := sc.Text(); cmd {
+		case "ready":
+			err = em.SetState(StateReady, "up")
+		case "failed":
+			err = em.SetState(StateFailed, "boom")
+		case "progress":
+			if err = em.Progress(); err == nil {
+				err = em.Beat()
+			}
+		case "stop":
+			err = em.Stop()
+		default:
+			err = fmt.Errorf("unknown command %q", cmd)
+		}
+		if err != nil {
+			fmt.Fprintf(out, "err %v\n", err)
+		} else {
+			fmt.Fprintln(out, "ok")
+		}
+	}
+	// Leave without Stop or Close: the file keeps its last state.
+	return 0
+}
+
+// child is a running emitter process.
+type child struct {
+	t     testing.TB
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Scanner
+	pid   int
+}
+
+// startChild starts the test binary as an emitter writing path.
+func startChild(t testing.TB, path string, intervalMs int) *child {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(),
+		childModeEnv+"=1",
+		"LIFESIGN_FILE="+path,
+		"LIFESIGN_INTERVAL_MS="+strconv.Itoa(intervalMs),
+		"NOTIFY_SOCKET=",
+		"LIFESIGN_NOTIFY_FD=",
+	)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{t: t, cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
+	t.Cleanup(func() {
+		c.stdin.Close()
+		_ = c.cmd.Process.Kill()
+		_ = c.cmd.Wait()
+	})
+	line := c.line()
+	if !strings.HasPrefix(line, "started ") {
+		t.Fatalf("child said %q, want \"started PID\"", line)
+	}
+	c.pid, err = strconv.Atoi(strings.TrimPrefix(line, "started "))
+	if err != nil || c.pid != cmd.Process.Pid {
+		t.Fatalf("child said %q; its pid is %d", line, cmd.Process.Pid)
+	}
+	return c
+}
+
+func (c *child) line() string {
+	c.t.Helper()
+	if !c.out.Scan() {
+		c.t.Fatalf("child output ended: %v", c.out.Err())
+	}
+	return c.out.Text()
+}
+
+// send gives the child a command and waits for its answer.
+func (c *child) send(cmd string) {
+	c.t.Helper()
+	if _, err := fmt.Fprintln(c.stdin, cmd); err != nil {
+		c.t.Fatalf("send %q: %v", cmd, err)
+	}
+	if got := c.line(); got != "ok" {
+		c.t.Fatalf("child answered %q to %q", got, cmd)
+	}
+}
+
+// exit closes the child's input, which makes it exit without stopping its
+// emitter, and waits for the process to end.
+func (c *child) exit() {
+	c.t.Helper()
+	c.stdin.Close()
+	if err := c.cmd.Wait(); err != nil {
+		c.t.Fatalf("child exit: %v", err)
+	}
+}
+
+// heartbeatPath returns a path for a heartbeat file in a fresh folder.
+func heartbeatPath(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(t.TempDir(), "hb.json")
+}
+
+// startEmitter starts an emitter that never beats on its own during a test
+// (1 h interval) and closes it at the end of the test.
+func startEmitter(t testing.TB, path string, opts ...Option) *Emitter {
+	t.Helper()
+	em, err := Start(path, append([]Option{WithInterval(time.Hour), WithoutSystemd(), WithoutS6()}, opts...)...)
+	if err != nil {
+		t.Fatalf("Start(%q): %v", path, err)
+	}
+	t.Cleanup(func() { em.Close() })
+	return em
+}
+
+// mustCheck runs Check and fails the test on an error.
+func mustCheck(t testing.TB, path string, opts ...CheckOption) Report {
+	t.Helper()
+	r, err := Check(path, opts...)
+	if err != nil {
+		t.Fatalf("Check(%q): %v", path, err)
+	}
+	return r
+}
+
+// eventually re-runs Check until want(report) holds, failing only at the
+// hang guard.
+func eventually(t testing.TB, what string, path string, want func(Report) bool, opts ...CheckOption) Report {
+	t.Helper()
+	deadline := time.Now().Add(hangGuard)
+	for {
+		r := mustCheck(t, path, opts...)
+		if want(r) {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: never happened; last report %+v", what, r)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
