@@ -9,7 +9,7 @@ CC     ?= cc
 CXX    ?= c++
 REL    := target/release
 CTEST  := target/ctest
-CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -g -Iinclude
+CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 # What a static Rust library needs from the system (cargo's
 # --print native-static-libs on Linux/glibc).
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
@@ -43,7 +43,7 @@ test-c: build
 	    -Wl,-rpath,$(CURDIR)/$(REL) -o $(CTEST)/test_capi_shared
 	$(CC) $(CFLAGS_TEST) tests/c/test_capi.c $(REL)/liblifesign.a $(STATIC_LIBS) \
 	    -o $(CTEST)/test_capi_static
-	$(CXX) -x c++ -std=c++17 -Wall -Wextra -Werror -g -Iinclude tests/c/test_capi.c \
+	$(CXX) -x c++ -std=c++17 -Wall -Wextra -Werror -O2 -g -Iinclude tests/c/test_capi.c \
 	    -L$(REL) -llifesign -Wl,-rpath,$(CURDIR)/$(REL) -o $(CTEST)/test_capi_cxx
 	for t in shared static cxx; do \
 	    echo "test_capi ($$t):"; \

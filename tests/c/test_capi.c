@@ -36,8 +36,16 @@ static int passed, failed;
 
 static char tmpdir[4096];
 
+static void join_path(char *out, size_t n, const char *dir, const char *name) {
+    int len = snprintf(out, n, "%s/%s", dir, name);
+    if (len < 0 || (size_t)len >= n) {
+        fprintf(stderr, "path too long: %s/%s\n", dir, name);
+        exit(2);
+    }
+}
+
 static void path_in_tmp(char *out, size_t n, const char *name) {
-    snprintf(out, n, "%s/%s", tmpdir, name);
+    join_path(out, n, tmpdir, name);
 }
 
 static int run_cmd(const char *fmt, const char *arg) {
@@ -95,7 +103,7 @@ static void test_vectors(void) {
     const char *dir = getenv("LIFESIGN_VECTORS_DIR");
     if (!dir) dir = "tests/vectors";
     char path[4096];
-    snprintf(path, sizeof path, "%s/cases.json", dir);
+    join_path(path, sizeof path, dir, "cases.json");
     char *json = read_file(path, NULL);
     CHECK(json != NULL);
     if (!json) return;
@@ -110,7 +118,7 @@ static void test_vectors(void) {
         string_field(obj, end, "state", state, sizeof state);
         string_field(obj, end, "shape", shape, sizeof shape);
         char fpath[4096];
-        snprintf(fpath, sizeof fpath, "%s/%s", dir, file);
+        join_path(fpath, sizeof fpath, dir, file);
         lifesign_report r;
         int rc = lifesign_check_stall(fpath, num_field(obj, end, "max_age_ms"),
                                       (int64_t)num_field(obj, end, "expected_pid"),
@@ -296,7 +304,7 @@ static void test_emitter_lifecycle(void) {
 }
 
 static void test_options_and_error_callback(void) {
-    char p[2048], cmd_path[4096];
+    char p[4096], cmd_path[4096];
     path_in_tmp(p, sizeof p, "opts.json");
     lifesign_options o;
     lifesign_options_init(&o);
@@ -319,7 +327,7 @@ static void test_options_and_error_callback(void) {
 
     /* A non-empty folder at the path: every write fails, the callback hears it. */
     CHECK(unlink(p) == 0 && mkdir(p, 0755) == 0);
-    snprintf(cmd_path, sizeof cmd_path, "%s/x", p);
+    join_path(cmd_path, sizeof cmd_path, p, "x");
     int fd = open(cmd_path, O_CREAT | O_WRONLY, 0644);
     CHECK(fd >= 0);
     close(fd);

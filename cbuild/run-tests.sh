@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# The step functions are called indirectly ("step_$2").
+# shellcheck disable=SC2317
+# Tests of the CMake build and of every way a C or C++ project can consume
+# lifesign. From a clean, temporary build folder:
+#
+#   configure, build (cargo via CMake), rebuild (must not run cargo again),
+#   ctest, source edits on a copy of the crate (must run cargo again), install into a temporary prefix, check the installed tree, then
+#   consumers: find_package (shared, static, incompatible version refused),
+#   pkg-config (shared, --static, lifesign-static), add_subdirectory, and the
+#   relocation check (the prefix moved elsewhere, consumers built again).
+#
+# Runnable from any folder; needs cmake >= 3.16, a C and a C++ compiler,
+# cargo with the crate's dependencies in its cache (`cargo build --release`
+# at the repository root puts them there), readelf, and pkg-config for the
+# pkg-config steps. Every step runs under `timeout`; the temporary folder is
+# removed on exit.
+#
+# Environment:
+#   LIFESIGN_CBUILD_STEP_TIMEOUT  seconds allowed per step (default 900)
+#   LIFESIGN_CBUILD_TIMEOUT       seconds allowed for the whole run (default 2700)
+#   LIFESIGN_CBUILD_OFFLINE       1 (default): cargo --offline; 0: may fetch from crates.io
+#   LIFESIGN_CBUILD_TYPE          CMAKE_BUILD_TYPE of the C tests and consumers (default
+#                                 Release; the crate is always `cargo build --release`)
+#   LIFESIGN_CBUILD_KEEP          1: keep the temporary folder and print its path
+#   LIFESIGN_CBUILD_VERBOSE       1: print every step's output, not only failures
+#   CMAKE_GENERATOR               default Ninja when installed, else Unix Makefiles
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+CONSUMERS="$ROOT/tests/consumers"
+SELF="$HERE/$(basename "${BASH_SOURCE[0]}")"
+
+# --- helpers shared by the driver and the steps ---------------------------------
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+cargo_version() {
+  awk '
+    /^\[/ { in_pkg = ($0 ~ /^\[package\][[:space:]]*$/) }
+    in_pkg && /^[[:space:]]*version[[:space:]]*=/ {
+      match($0, /"[^"]*"/); print substr($0, RSTART + 1, RLENGTH - 2); exit
+    }' "$ROOT/Cargo.toml"
+}
+
+needed_of() {
+  readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'
+}
+
+expect_needs_soname() {
+  local exe="$1" needed
+  needed="$(needed_of "$exe")"
+  grep -qx "$SONAME" <<<"$needed" || fail "$exe does not need $SONAME (needs: ${needed//$'\n'/ })"
+  if grep -q '/.*liblifesign' <<<"$needed"; then fail "$exe names liblifesign by path"; fi
+}
+
+expect_self_contained() {
+  local exe="$1"
+  if needed_of "$exe" | grep -q liblifesign; then
+    fail "$exe needs a liblifesign shared library but was linked statically"
+  fi
+}
+
+# Configure, build and ctest one consumer project; extra arguments go to cmake.
+consumer_cmake() {
+  local src="$1" bld="$2"
+  shift 2
+  cmake -S "$src" -B "$bld" -G "$GENERATOR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" "$@"
+  cmake --build "$bld" -j "$JOBS"
+  (cd "$bld" && ctest --output-on-failure --timeout 300)
+}
+
+# --- the steps (each runs as `run-tests.sh __step NAME` under timeout) -------------
+step_configure() {
+  cmake -S "$HERE" -B "$BUILD" -G "$GENERATOR" \
+    -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DLIFESIGN_CARGO_OFFLINE="$OFFLINE"
+}
+
+step_build_library() {
+  cmake --build "$BUILD" -j "$JOBS" --target lifesign_cargo
+}
+
+step_build_tests() {
+  cmake --build "$BUILD" -j "$JOBS"
+}
+
+step_rebuild_without_changes_does_not_run_cargo() {
+  local out
+  out="$(cmake --build "$BUILD" -j "$JOBS" 2>&1)"
+  echo "$out"
+  if grep -q "Building the lifesign crate with cargo" <<<"$out"; then
+    fail "a second build with no change ran cargo again"
+  fi
+}
+
+step_ctest() {
+  (cd "$BUILD" && ctest --output-on-failure --timeout 600)
+}
+
+step_install() {
+  cmake --install "$BUILD" --prefix "$PREFIX"
+}
+
+step_installed_tree_is_complete_and_relocatable() {
+  local lib="$PREFIX/lib" f
+  for f in include/lifesign.h "lib/liblifesign.so.$VERSION_NUMERIC" lib/liblifesign.a bin/lifesign \
+    lib/pkgconfig/lifesign.pc lib/pkgconfig/lifesign-static.pc \
+    lib/cmake/lifesign/lifesignConfig.cmake lib/cmake/lifesign/lifesignConfigVersion.cmake; do
+    [[ -f "$PREFIX/$f" && ! -L "$PREFIX/$f" ]] || fail "installed tree lacks the file $f"
+  done
+  [[ "$(readlink "$lib/liblifesign.so")" == "$SONAME" ]] || fail "lib/liblifesign.so does not point to $SONAME"
+  [[ "$(readlink "$lib/$SONAME")" == "liblifesign.so.$VERSION_NUMERIC" ]] ||
+    fail "lib/$SONAME does not point to liblifesign.so.$VERSION_NUMERIC"
+  readelf -d "$lib/liblifesign.so.$VERSION_NUMERIC" | grep -q "Library soname: \[$SONAME\]" ||
+    fail "the installed library has no SONAME $SONAME"
+  for f in "$lib/liblifesign.so.$VERSION_NUMERIC" "$PREFIX/bin/lifesign"; do
+    if readelf -d "$f" | grep -qE '\((RPATH|RUNPATH)\)'; then fail "$f carries an RPATH/RUNPATH"; fi
+  done
+  cmp -s "$PREFIX/include/lifesign.h" "$ROOT/include/lifesign.h" || fail "the installed header differs from include/lifesign.h"
+  # No file may name the build folder or the install prefix; no text file may
+  # name the source checkout (the binaries' debug information does, as usual).
+  if grep -rlF -e "$BUILD" -e "$PREFIX" "$PREFIX"; then fail "installed files name the build folder or the prefix (listed above)"; fi
+  if grep -rIlF -e "$ROOT" "$PREFIX"; then fail "installed text files name the source checkout (listed above)"; fi
+  echo "installed tree complete; no build, prefix or checkout path in it"
+}
+
+step_find_package_shared() {
+  consumer_cmake "$CONSUMERS/find_package" "$WORK/fp-shared" -DCMAKE_PREFIX_PATH="$PREFIX"
+  expect_needs_soname "$WORK/fp-shared/consumer_c"
+  expect_needs_soname "$WORK/fp-shared/consumer_cxx"
+}
+
+step_find_package_static() {
+  consumer_cmake "$CONSUMERS/find_package" "$WORK/fp-static" -DCMAKE_PREFIX_PATH="$PREFIX" \
+    -DLIFESIGN_CONSUMER_LINK=static
+  expect_self_contained "$WORK/fp-static/consumer_c"
+  expect_self_contained "$WORK/fp-static/consumer_cxx"
+}
+
+step_find_package_refuses_another_major_version() {
+  local next_major=$((VERSION_MAJOR + 1)) out
+  if out="$(cmake -S "$CONSUMERS/find_package" -B "$WORK/fp-major" -G "$GENERATOR" \
+    -DCMAKE_PREFIX_PATH="$PREFIX" -DLIFESIGN_CONSUMER_VERSION="$next_major.0" 2>&1)"; then
+    echo "$out"
+    fail "find_package(lifesign $next_major.0) accepted version $VERSION"
+  fi
+  echo "$out"
+  grep -q "compatible with requested version" <<<"$out" ||
+    fail "find_package(lifesign $next_major.0) failed for another reason than the version"
+}
+
+pc_build_and_run() {
+  # pc_build_and_run NAME COMPILER SOURCE FLAGS...
+  local name="$1" compiler="$2" src="$3"
+  shift 3
+  "$compiler" -O2 -Wall -Wextra -Werror -o "$WORK/pc/$name" "$src" "$@"
+  LD_LIBRARY_PATH="$PC_PREFIX/lib" "$WORK/pc/$name"
+}
+
+step_pkg_config() {
+  command -v pkg-config >/dev/null || fail "pkg-config is not installed"
+  export PKG_CONFIG_PATH="$PC_PREFIX/lib/pkgconfig"
+  mkdir -p "$WORK/pc"
+  local modversion cflags libs static_libs flag
+  modversion="$(pkg-config --modversion lifesign)"
+  [[ "$modversion" == "$VERSION" ]] || fail "pkg-config --modversion says $modversion, Cargo.toml $VERSION"
+  cflags="$(pkg-config --cflags lifesign)"
+  libs="$(pkg-config --libs lifesign)"
+  static_libs="$(pkg-config --static --libs lifesign)"
+  echo "cflags: $cflags"
+  echo "libs: $libs"
+  echo "static libs: $static_libs"
+
+  # Shared: plain `pkg-config --cflags --libs lifesign`.
+  # shellcheck disable=SC2086
+  pc_build_and_run c-shared cc "$CONSUMERS/consumer.c" $cflags $libs
+  # shellcheck disable=SC2086
+  pc_build_and_run cxx-shared c++ "$CONSUMERS/consumer.cpp" $cflags $libs
+  expect_needs_soname "$WORK/pc/c-shared"
+  expect_needs_soname "$WORK/pc/cxx-shared"
+
+  # --static lists the archive's system libraries (Libs.private).
+  # shellcheck disable=SC2013
+  for flag in $(sed -n 's/^Libs.private://p' "$PC_PREFIX/lib/pkgconfig/lifesign.pc"); do
+    grep -qw -- "$flag" <<<"$static_libs" || fail "pkg-config --static --libs lacks $flag"
+  done
+  # With both libraries in one folder the linker prefers the .so for
+  # -llifesign, so a static link names the archive: -l:liblifesign.a.
+  # shellcheck disable=SC2086
+  pc_build_and_run c-static cc "$CONSUMERS/consumer.c" $cflags ${static_libs//-llifesign/-l:liblifesign.a}
+  # shellcheck disable=SC2086
+  pc_build_and_run cxx-static c++ "$CONSUMERS/consumer.cpp" $cflags ${static_libs//-llifesign/-l:liblifesign.a}
+  expect_self_contained "$WORK/pc/c-static"
+  expect_self_contained "$WORK/pc/cxx-static"
+
+  # The lifesign-static module links the archive by path.
+  # shellcheck disable=SC2046
+  pc_build_and_run c-static-module cc "$CONSUMERS/consumer.c" $(pkg-config --cflags --libs lifesign-static)
+  expect_self_contained "$WORK/pc/c-static-module"
+}
+
+step_add_subdirectory() {
+  # The consumer's lifesign build shares the main build's cargo folder, so the
+  # crate is not compiled again.
+  consumer_cmake "$CONSUMERS/add_subdirectory" "$WORK/subdir" \
+    -DLIFESIGN_SOURCE_DIR="$ROOT" -DLIFESIGN_CARGO_OFFLINE="$OFFLINE" \
+    -DLIFESIGN_CARGO_TARGET_DIR="$BUILD/cargo"
+  expect_needs_soname "$WORK/subdir/consumer_c_shared"
+  expect_self_contained "$WORK/subdir/consumer_c_static"
+  # lifesign's own tests and install rules stay out of a parent project.
+  if (cd "$WORK/subdir" && ctest -N) | grep -q "header_and_shared_library_versions"; then
+    fail "lifesign registered its own tests inside the consumer's tree"
+  fi
+}
+
+step_editing_rust_sources_rebuilds_the_library() {
+  # Works on a copy of the crate, never on the checkout: add a module with an
+  # exported probe function, build, then edit only that new file and build
+  # again. Each build must run cargo and stage a library with the new symbol.
+  local copy="$WORK/crate-copy" bld="$WORK/edit-build" item out
+  mkdir -p "$copy"
+  for item in Cargo.toml Cargo.lock build.rs cbindgen.toml README.md src include cbuild examples benches tests; do
+    if [[ -e "$ROOT/$item" ]]; then cp -a "$ROOT/$item" "$copy/"; fi
+  done
+  rm -rf "$copy"/cbuild/build*/
+  cmake -S "$copy/cbuild" -B "$bld" -G "$GENERATOR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+    -DLIFESIGN_CARGO_OFFLINE="$OFFLINE" \
+    -DLIFESIGN_BUILD_TESTS=OFF
+  cmake --build "$bld" -j "$JOBS"
+
+  printf '\n#[doc(hidden)]\npub mod cbuild_probe;\n' >>"$copy/src/lib.rs"
+  printf '#[no_mangle]\npub extern "C" fn lifesign_cbuild_probe_a() -> i32 {\n    1\n}\n' \
+    >"$copy/src/cbuild_probe.rs"
+  out="$(cmake --build "$bld" -j "$JOBS" 2>&1)" || { echo "$out"; fail "the build after adding a module failed"; }
+  echo "$out"
+  grep -q "Building the lifesign crate with cargo" <<<"$out" || fail "editing src/lib.rs did not run cargo"
+  nm -D --defined-only "$bld/lib/liblifesign.so.$VERSION_NUMERIC" | grep -qw lifesign_cbuild_probe_a ||
+    fail "the staged library lacks the function added to the sources"
+
+  sed -i 's/lifesign_cbuild_probe_a/lifesign_cbuild_probe_b/' "$copy/src/cbuild_probe.rs"
+  out="$(cmake --build "$bld" -j "$JOBS" 2>&1)" || { echo "$out"; fail "the build after editing the new module failed"; }
+  echo "$out"
+  grep -q "Building the lifesign crate with cargo" <<<"$out" ||
+    fail "editing a source file created after configuration did not run cargo"
+  nm -D --defined-only "$bld/lib/liblifesign.so.$VERSION_NUMERIC" | grep -qw lifesign_cbuild_probe_b ||
+    fail "the staged library does not reflect the edit of the new module"
+}
+
+step_relocated_prefix() {
+  mkdir -p "$WORK/elsewhere"
+  mv "$PREFIX" "$MOVED"
+  [[ ! -e "$PREFIX" ]] || fail "the original prefix still exists"
+  consumer_cmake "$CONSUMERS/find_package" "$WORK/moved-shared" -DCMAKE_PREFIX_PATH="$MOVED"
+  grep -q "lifesign_DIR:PATH=$MOVED/lib/cmake/lifesign" "$WORK/moved-shared/CMakeCache.txt" ||
+    fail "find_package did not take the moved prefix"
+  expect_needs_soname "$WORK/moved-shared/consumer_c"
+  consumer_cmake "$CONSUMERS/find_package" "$WORK/moved-static" -DCMAKE_PREFIX_PATH="$MOVED" \
+    -DLIFESIGN_CONSUMER_LINK=static
+  expect_self_contained "$WORK/moved-static/consumer_c"
+  PC_PREFIX="$MOVED" step_pkg_config
+}
+
+# --- internal entry: run one step ------------------------------------------------
+if [[ "${1:-}" == "__step" ]]; then
+  "step_$2"
+  exit 0
+fi
+
+# --- the driver -------------------------------------------------------------------
+STEP_TIMEOUT="${LIFESIGN_CBUILD_STEP_TIMEOUT:-900}"
+TOTAL_TIMEOUT="${LIFESIGN_CBUILD_TIMEOUT:-2700}"
+VERBOSE="${LIFESIGN_CBUILD_VERBOSE:-0}"
+KEEP="${LIFESIGN_CBUILD_KEEP:-0}"
+BUILD_TYPE="${LIFESIGN_CBUILD_TYPE:-Release}"
+if [[ "${LIFESIGN_CBUILD_OFFLINE:-1}" == "1" ]]; then OFFLINE=ON; else OFFLINE=OFF; fi
+if [[ -n "${CMAKE_GENERATOR:-}" ]]; then
+  GENERATOR="$CMAKE_GENERATOR"
+elif command -v ninja >/dev/null; then
+  GENERATOR=Ninja
+else
+  GENERATOR="Unix Makefiles"
+fi
+unset CMAKE_GENERATOR
+
+for tool in cmake cc c++ readelf timeout; do
+  command -v "$tool" >/dev/null || { echo "run-tests.sh: $tool is required" >&2; exit 2; }
+done
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/lifesign-cbuild.XXXXXX")"
+cleanup() {
+  if [[ "$KEEP" == "1" ]]; then
+    echo "kept $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+VERSION="$(cargo_version)"
+[[ "$VERSION" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+) ]] || { echo "no version in $ROOT/Cargo.toml" >&2; exit 2; }
+VERSION_MAJOR="${BASH_REMATCH[1]}"
+VERSION_NUMERIC="${BASH_REMATCH[0]}"
+SONAME="liblifesign.so.$VERSION_MAJOR"
+BUILD="$WORK/build"
+PREFIX="$WORK/prefix"
+MOVED="$WORK/elsewhere/moved-prefix"
+mkdir -p "$WORK/tmp" "$WORK/logs"
+export ROOT HERE CONSUMERS WORK BUILD PREFIX MOVED VERSION VERSION_MAJOR VERSION_NUMERIC SONAME \
+  GENERATOR OFFLINE BUILD_TYPE
+export JOBS=2 PC_PREFIX="$PREFIX" TMPDIR="$WORK/tmp" CI="${CI:-true}"
+
+passed=()
+failed=()
+skipped=()
+ctest_summary=""
+
+# run_step NAME [PREREQUISITE...]: skipped when a prerequisite did not pass.
+run_step() {
+  local name="$1" prereq log rc started elapsed limit
+  shift
+  for prereq in "$@"; do
+    if [[ " ${passed[*]} " != *" $prereq "* ]]; then
+      skipped+=("$name")
+      echo "SKIP  $name (needs $prereq)"
+      return 0
+    fi
+  done
+  limit=$((TOTAL_TIMEOUT - SECONDS))
+  if ((limit <= 0)); then
+    failed+=("$name")
+    echo "FAIL  $name (not started: the overall limit of ${TOTAL_TIMEOUT}s is used up)"
+    return 0
+  fi
+  ((limit < STEP_TIMEOUT)) || limit=$STEP_TIMEOUT
+  log="$WORK/logs/$name.log"
+  rc=0
+  started=$SECONDS
+  timeout --kill-after=10 "$limit" "$SELF" __step "$name" </dev/null >"$log" 2>&1 || rc=$?
+  elapsed="$((SECONDS - started))s"
+  if [[ "$VERBOSE" == "1" ]]; then sed "s/^/  [$name] /" "$log"; fi
+  if [[ $rc -eq 0 ]]; then
+    passed+=("$name")
+    echo "PASS  $name ($elapsed)"
+  else
+    failed+=("$name")
+    if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+      echo "FAIL  $name (timed out after ${limit}s)"
+    else
+      echo "FAIL  $name (exit $rc, $elapsed); last lines of its output:"
+    fi
+    tail -n 60 "$log" | sed "s/^/  | /"
+  fi
+  if [[ "$name" == "ctest" ]]; then
+    ctest_summary="$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" || true)"
+  fi
+}
+
+echo "lifesign $VERSION: CMake build and consumer tests ($GENERATOR, $BUILD_TYPE, cargo offline=$OFFLINE)"
+run_step configure
+run_step build_library configure
+run_step build_tests build_library
+run_step rebuild_without_changes_does_not_run_cargo build_tests
+run_step ctest build_tests
+run_step install build_library
+run_step installed_tree_is_complete_and_relocatable install
+run_step find_package_shared install
+run_step find_package_static install
+run_step find_package_refuses_another_major_version install
+if command -v pkg-config >/dev/null; then
+  run_step pkg_config install
+else
+  skipped+=(pkg_config)
+  echo "SKIP  pkg_config (pkg-config is not installed)"
+fi
+run_step add_subdirectory build_library
+run_step editing_rust_sources_rebuilds_the_library build_library
+run_step relocated_prefix install
+
+total=$((${#passed[@]} + ${#failed[@]} + ${#skipped[@]}))
+echo "ctest: ${ctest_summary:-no summary}"
+if [[ ${#failed[@]} -eq 0 ]]; then
+  echo "cbuild: PASS: ${#passed[@]} of $total steps passed, ${#skipped[@]} skipped${skipped:+ (${skipped[*]})}"
+  exit 0
+fi
+echo "cbuild: FAIL: ${#failed[@]} of $total steps failed (${failed[*]}), ${#passed[@]} passed, ${#skipped[@]} skipped"
+exit 1
