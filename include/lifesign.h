@@ -439,7 +439,8 @@ int32_t lifesign_progress(struct lifesign_emitter *e);
 /*
  Stores in `*out` how many heartbeat writes have failed since start.
 
- Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e` or `out`. Thread-safe.
+ Works after `lifesign_stop`. Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for
+ NULL `e` or `out`, `LIFESIGN_ERR_STATE` in a child after fork(). Thread-safe.
 
  # Safety
  `e` is NULL or a live handle; `out` is NULL or writable.

@@ -349,9 +349,18 @@ impl Emitter {
         Ok(())
     }
 
-    /// How many writes have failed so far.
+    /// How many writes have failed so far (also after `stop`).
     pub fn write_failures(&self) -> u64 {
         self.inner.failures.load(Ordering::Relaxed)
+    }
+
+    /// Fails with a state error in a child after `fork()`: the emitter
+    /// belongs to the parent there.
+    pub fn ensure_owner(&self) -> Result<()> {
+        if self.inner.forked() {
+            return Err(forked_error());
+        }
+        Ok(())
     }
 
     /// Stops: wakes the thread at once, joins it, writes `stopped` (and

@@ -514,7 +514,8 @@ pub unsafe extern "C" fn lifesign_progress(e: *mut lifesign_emitter) -> i32 {
 
 /// Stores in `*out` how many heartbeat writes have failed since start.
 ///
-/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e` or `out`. Thread-safe.
+/// Works after `lifesign_stop`. Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for
+/// NULL `e` or `out`, `LIFESIGN_ERR_STATE` in a child after fork(). Thread-safe.
 ///
 /// # Safety
 /// `e` is NULL or a live handle; `out` is NULL or writable.
@@ -525,6 +526,7 @@ pub unsafe extern "C" fn lifesign_write_failures(e: *const lifesign_emitter, out
         let em = unsafe { emitter(e) }?;
         // SAFETY: the caller promises writable storage or NULL.
         let slot = unsafe { out.as_mut() }.ok_or_else(|| invalid("out is NULL"))?;
+        em.ensure_owner()?;
         *slot = em.write_failures();
         Ok(LIFESIGN_OK)
     })

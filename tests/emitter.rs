@@ -386,7 +386,8 @@ fn a_child_after_fork_cannot_write_under_the_parents_identity() {
         let ok = refused(e.beat())
             && refused(e.progress())
             && refused(e.set_state(State::Ready, None))
-            && refused(e.stop());
+            && refused(e.stop())
+            && refused(e.ensure_owner());
         drop(e); // releases memory only
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }

@@ -440,10 +440,12 @@ static void test_fork_child_refused(void) {
     CHECK(lifesign_start(p, 3600000, &e) == LIFESIGN_OK);
     pid_t pid = fork();
     if (pid == 0) {
+        uint64_t failures = 0;
         int ok = lifesign_beat(e) == LIFESIGN_ERR_STATE &&
                  lifesign_progress(e) == LIFESIGN_ERR_STATE &&
                  lifesign_set_state(e, LIFESIGN_STATE_READY, NULL) == LIFESIGN_ERR_STATE &&
-                 lifesign_stop(e) == LIFESIGN_ERR_STATE;
+                 lifesign_stop(e) == LIFESIGN_ERR_STATE &&
+                 lifesign_write_failures(e, &failures) == LIFESIGN_ERR_STATE;
         lifesign_free(e);
         _exit(ok ? 0 : 1);
     }
