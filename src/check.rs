@@ -9,6 +9,7 @@ use crate::process::{self, Identity, Liveness};
 use crate::protocol::{decode, Record, Shape, State, MAX_FILE_BYTES};
 use std::fmt;
 use std::io::{self, Read as _};
+
 use std::path::Path;
 
 /// Default tolerance for a timestamp ahead of the checker's clock.
@@ -333,16 +334,29 @@ fn read_path_inner(path: &Path) -> io::Result<Read> {
             meta.len()
         )));
     }
-    let file = std::fs::OpenOptions::new()
+    // O_NONBLOCK: should a FIFO be swapped in after the stat, reading it
+    // fails or ends at once instead of blocking; whatever is read is bounded.
+    let mut file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
         .open(path)?;
-    let fmeta = file.metadata()?;
-    if !fmeta.is_file() {
-        return Ok(Read::Invalid("not a regular file".into()));
+    // One read of one byte more than the stat said: a short read of a
+    // regular file is its end, so the common case costs a single read.
+    let expect = meta.len() as usize;
+    let mut buf = vec![0u8; expect + 1];
+    let n = loop {
+        match file.read(&mut buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    buf.truncate(n);
+    if n == expect + 1 {
+        // The file grew after the stat (it was replaced): read the rest, bounded.
+        (&mut file)
+            .take(MAX_FILE_BYTES + 1 - n as u64)
+            .read_to_end(&mut buf)?;
     }
-    let mut buf = Vec::with_capacity(fmeta.len().min(MAX_FILE_BYTES) as usize + 1);
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > MAX_FILE_BYTES {
         return Ok(Read::Invalid(format!(
             "file is over the {MAX_FILE_BYTES}-byte limit"

@@ -142,12 +142,56 @@ impl Watch {
     }
 
     /// Forgets the events seen so far.
+    ///
+    /// (Closing an inotify descriptor waits for the kernel's SRCU grace
+    /// period, typically 10 to 25 ms: [`Drop`] hands it to a closer thread
+    /// so that a wait returns the moment it has decided.)
     pub fn drain(&self) {
         if let Some(fd) = &self.inotify {
             let mut buf = [0u8; 4096];
             // SAFETY: reads into a valid buffer from a non-blocking fd.
             while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
         }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Some(fd) = self.inotify.take() {
+            close_in_background(fd);
+        }
+    }
+}
+
+/// The closer thread and the process it belongs to (a child after fork()
+/// has no such thread and closes inline).
+static CLOSER: once_cell::sync::Lazy<
+    Option<(u32, std::sync::Mutex<std::sync::mpsc::Sender<OwnedFd>>)>,
+> = once_cell::sync::Lazy::new(|| {
+    let (tx, rx) = std::sync::mpsc::channel::<OwnedFd>();
+    std::thread::Builder::new()
+        .name("lifesign-close".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            for fd in rx {
+                drop(fd);
+            }
+        })
+        .ok()
+        .map(|_| (std::process::id(), std::sync::Mutex::new(tx)))
+});
+
+fn close_in_background(fd: OwnedFd) {
+    match CLOSER.as_ref() {
+        Some((pid, tx)) if *pid == std::process::id() => {
+            if let Ok(tx) = tx.lock() {
+                // If the thread is gone, send hands the fd back: close it here.
+                if let Err(back) = tx.send(fd) {
+                    drop(back.0);
+                }
+            }
+        }
+        _ => drop(fd),
     }
 }
 

@@ -23,6 +23,9 @@ pub struct AtomicFile {
     dir: PathBuf,
     mode: u32,
     durable: bool,
+    /// The writer's PID, part of every temporary's name (read once: a
+    /// `getpid` per write is a syscall).
+    pid: u32,
 }
 
 /// The name prefix of the temporaries of `path`: `.<file name>.lifesign-`.
@@ -67,6 +70,7 @@ impl AtomicFile {
             dir,
             mode: mode & 0o7777,
             durable,
+            pid: std::process::id(),
         })
     }
 
@@ -84,7 +88,7 @@ impl AtomicFile {
         // temp_prefix cannot fail: new() checked that there is a file name.
         let mut name = temp_prefix(&self.path).unwrap_or_default();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        name.extend_from_slice(format!("{}-{n}.tmp", std::process::id()).as_bytes());
+        name.extend_from_slice(format!("{}-{n}.tmp", self.pid).as_bytes());
         self.dir.join(OsString::from_vec(name))
     }
 
