@@ -1,0 +1,212 @@
+/*
+ * Per-call cost of lifesign_check and lifesign_beat through the C ABI
+ * (liblifesign.so), printed as one JSON object per line:
+ *   {"lang":"c","backend":"shared","op":"check"|"beat","ns_per_call":N,"calls":N}
+ *
+ * check: a heartbeat kept by a separate process (a forked child running an
+ * emitter at 1 s). beat: an emitter of this process. Both in DIR (default
+ * /dev/shm). Each figure is the median of REPS batches of about 150 ms.
+ *
+ * Usage: bench_capi [DIR] [REPS]
+ *        bench_capi count OP N [DIR]
+ *
+ * The count mode makes N calls of OP (check, beat, floor-check, floor-beat)
+ * without timing, for a syscall count under `perf stat`: the floors are the
+ * raw syscalls that the benchmarks compare against (open, read, close and
+ * kill(pid, 0) for a check; open, write, close and rename for a beat).
+ */
+#define _GNU_SOURCE
+#include "lifesign.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef int (*op_fn)(void *ctx);
+
+/* The median ns per call over reps batches of about 150 ms each. */
+static double measure(op_fn f, void *ctx, int reps, uint64_t *calls_out) {
+    for (int i = 0; i < 3; i++) f(ctx);
+    uint64_t n = 1, elapsed = 0;
+    for (;;) {
+        uint64_t t = now_ns();
+        for (uint64_t i = 0; i < n; i++) f(ctx);
+        elapsed = now_ns() - t;
+        if (elapsed >= 20000000u || n >= (1u << 24)) break;
+        n *= 2;
+    }
+    uint64_t calls = (uint64_t)(150e6 / ((double)elapsed / (double)n));
+    if (calls < 5) calls = 5;
+    double samples[64];
+    if (reps > 64) reps = 64;
+    for (int r = 0; r < reps; r++) {
+        uint64_t t = now_ns();
+        for (uint64_t i = 0; i < calls; i++) {
+            if (f(ctx) != 0) {
+                fprintf(stderr, "bench_capi: a call failed: %s\n", lifesign_last_error());
+                exit(1);
+            }
+        }
+        samples[r] = (double)(now_ns() - t) / (double)calls;
+    }
+    qsort(samples, (size_t)reps, sizeof samples[0], cmp_double);
+    *calls_out = calls;
+    return reps % 2 ? samples[reps / 2] : (samples[reps / 2 - 1] + samples[reps / 2]) / 2;
+}
+
+struct check_ctx {
+    const char *path;
+    lifesign_report report;
+};
+
+static int do_check(void *p) {
+    struct check_ctx *c = p;
+    int rc = lifesign_check(c->path, 0, 0, &c->report);
+    return rc != LIFESIGN_OK || c->report.verdict != LIFESIGN_VERDICT_ALIVE;
+}
+
+static int do_beat(void *p) {
+    return lifesign_beat((lifesign_emitter *)p);
+}
+
+/* Starts the emitter of `path` in a child process, running until *stop_fd
+ * is closed; returns its PID. */
+static pid_t start_child_emitter(const char *path, int *stop_fd) {
+    int stop_pipe[2], ready_pipe[2];
+    if (pipe(stop_pipe) != 0 || pipe(ready_pipe) != 0) exit(1);
+    pid_t child = fork();
+    if (child < 0) exit(1);
+    if (child == 0) {
+        close(stop_pipe[1]);
+        close(ready_pipe[0]);
+        lifesign_emitter *e = NULL;
+        if (lifesign_start(path, 1000, &e) != LIFESIGN_OK) _exit(1);
+        lifesign_set_state(e, LIFESIGN_STATE_READY, "serving");
+        if (write(ready_pipe[1], "r", 1) != 1) _exit(1);
+        char c;
+        while (read(stop_pipe[0], &c, 1) > 0) {
+        }
+        lifesign_free(e);
+        _exit(0);
+    }
+    close(stop_pipe[0]);
+    close(ready_pipe[1]);
+    char c;
+    if (read(ready_pipe[0], &c, 1) != 1) {
+        fprintf(stderr, "bench_capi: the emitter process did not start\n");
+        exit(1);
+    }
+    close(ready_pipe[0]);
+    *stop_fd = stop_pipe[1];
+    return child;
+}
+
+static int count_mode(const char *op, long n, const char *dir) {
+    char path[4096], tmp[4096];
+    snprintf(path, sizeof path, "%s/c-count.json", dir);
+    snprintf(tmp, sizeof tmp, "%s/.c-count.json.tmp", dir);
+    int stop_fd = -1;
+    pid_t child = start_child_emitter(path, &stop_fd);
+    char buf[4096];
+    lifesign_report report;
+    lifesign_emitter *e = NULL;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        len = r > 0 ? (size_t)r : 0;
+        close(fd);
+    }
+    if (strcmp(op, "beat") == 0) {
+        if (lifesign_start(tmp, 3600000, &e) != LIFESIGN_OK) return 1;
+        lifesign_set_state(e, LIFESIGN_STATE_READY, "serving");
+    }
+    if (strcmp(op, "check") == 0) lifesign_check(path, 0, 0, &report); /* warm the cache */
+    for (long i = 0; i < n; i++) {
+        if (strcmp(op, "check") == 0) {
+            lifesign_check(path, 0, 0, &report);
+        } else if (strcmp(op, "beat") == 0) {
+            lifesign_beat(e);
+        } else if (strcmp(op, "floor-check") == 0) {
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (read(fd, buf, sizeof buf) < 0) return 1;
+            close(fd);
+            kill(child, 0);
+        } else if (strcmp(op, "floor-beat") == 0) {
+            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (write(fd, buf, len) < 0) return 1;
+            close(fd);
+            if (rename(tmp, path) != 0) return 1;
+        } else {
+            fprintf(stderr, "bench_capi: unknown op %s\n", op);
+            return 2;
+        }
+    }
+    if (e) lifesign_free(e);
+    close(stop_fd);
+    waitpid(child, NULL, 0);
+    unlink(path);
+    unlink(tmp);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 3 && strcmp(argv[1], "count") == 0)
+        return count_mode(argv[2], atol(argv[3]), argc > 4 ? argv[4] : "/dev/shm");
+    const char *dir = argc > 1 ? argv[1] : "/dev/shm";
+    int reps = argc > 2 ? atoi(argv[2]) : 7;
+    if (reps < 1) reps = 7;
+    char check_path[4096], beat_path[4096];
+    snprintf(check_path, sizeof check_path, "%s/c-check.json", dir);
+    snprintf(beat_path, sizeof beat_path, "%s/c-beat.json", dir);
+
+    int stop_fd = -1;
+    pid_t child = start_child_emitter(check_path, &stop_fd);
+
+    struct check_ctx cc = {.path = check_path};
+    if (do_check(&cc) != 0 || cc.report.pid != child) {
+        fprintf(stderr, "bench_capi: unexpected heartbeat (verdict %s)\n",
+                lifesign_verdict_name(cc.report.verdict));
+        return 1;
+    }
+    uint64_t calls = 0;
+    double ns = measure(do_check, &cc, reps, &calls);
+    printf("{\"lang\": \"c\", \"backend\": \"shared\", \"op\": \"check\", \"ns_per_call\": %.0f, "
+           "\"calls\": %llu}\n",
+           ns, (unsigned long long)calls);
+    fflush(stdout);
+    close(stop_fd);
+    waitpid(child, NULL, 0);
+
+    lifesign_emitter *e = NULL;
+    if (lifesign_start(beat_path, 3600000, &e) != LIFESIGN_OK) {
+        fprintf(stderr, "bench_capi: lifesign_start: %s\n", lifesign_last_error());
+        return 1;
+    }
+    lifesign_set_state(e, LIFESIGN_STATE_READY, "serving");
+    ns = measure(do_beat, e, reps, &calls);
+    printf("{\"lang\": \"c\", \"backend\": \"shared\", \"op\": \"beat\", \"ns_per_call\": %.0f, "
+           "\"calls\": %llu}\n",
+           ns, (unsigned long long)calls);
+    lifesign_free(e);
+    unlink(beat_path);
+    unlink(check_path);
+    return 0;
+}

@@ -1,0 +1,230 @@
+//! Beat and check against their physical floors, on tmpfs and on disk.
+//!
+//! - beat floor: the same bytes written to a fresh temporary (open with
+//!   O_CREAT|O_EXCL, write, close) and renamed over the target, raw syscalls.
+//! - durable floor: the same plus fsync of the temporary and of the folder.
+//! - check floor: open, read and close of the heartbeat plus one
+//!   kill(pid, 0), on a file kept fresh by another process.
+
+use crate::util::{cpath, emit, fresh_dir, note, own_fds, own_pidfds, paired, r2, Proc};
+use crate::Config;
+use lifesign::check::{self, CheckOptions, Verdict};
+use lifesign::emitter::Options;
+use lifesign::{Emitter, State};
+use serde_json::json;
+use std::ffi::CString;
+use std::path::Path;
+use std::time::Duration;
+
+const BATCH: Duration = Duration::from_millis(150);
+
+/// Repetitions and batch length on a file system: on the disk, whose
+/// writeback makes costs drift, three times as many batches a third as long,
+/// so that each pair is measured closer together (the same total time).
+fn plan(cfg: &Config, fs: &str, batch: Duration) -> (usize, Duration) {
+    if fs == "disk" {
+        (cfg.reps * 3, batch / 3)
+    } else {
+        (cfg.reps, batch)
+    }
+}
+
+/// A heartbeat write with raw syscalls.
+struct FloorBeat {
+    tmp: CString,
+    target: CString,
+    dir: CString,
+    bytes: Vec<u8>,
+    durable: bool,
+}
+
+impl FloorBeat {
+    fn new(dir: &Path, name: &str, bytes: Vec<u8>, durable: bool) -> FloorBeat {
+        FloorBeat {
+            tmp: cpath(&dir.join(format!(".{name}.tmp"))),
+            target: cpath(&dir.join(name)),
+            dir: cpath(dir),
+            bytes,
+            durable,
+        }
+    }
+
+    fn write(&self) {
+        // SAFETY: valid NUL-terminated paths and a valid buffer; every
+        // descriptor opened here is closed here.
+        unsafe {
+            let fd = libc::open(
+                self.tmp.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+                0o644 as libc::c_uint,
+            );
+            assert!(fd >= 0, "floor open failed");
+            let n = libc::write(fd, self.bytes.as_ptr().cast(), self.bytes.len());
+            assert_eq!(n, self.bytes.len() as isize, "floor write failed");
+            if self.durable {
+                libc::fsync(fd);
+            }
+            libc::close(fd);
+            assert_eq!(libc::rename(self.tmp.as_ptr(), self.target.as_ptr()), 0);
+            if self.durable {
+                let d = libc::open(
+                    self.dir.as_ptr(),
+                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                );
+                libc::fsync(d);
+                libc::close(d);
+            }
+        }
+    }
+}
+
+/// A heartbeat read with raw syscalls: open, read, close, kill(pid, 0).
+fn floor_check(path: &CString, pid: libc::pid_t, buf: &mut [u8; 4096]) -> usize {
+    // SAFETY: a valid path and buffer; the descriptor is closed here.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        assert!(fd >= 0, "floor open failed");
+        let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+        libc::close(fd);
+        assert_eq!(libc::kill(pid, 0), 0, "the emitter process is gone");
+        n.max(0) as usize
+    }
+}
+
+/// Reads /proc/<pid>/stat with raw syscalls (what a check without the
+/// pidfd cache has to add).
+fn proc_stat_read(path: &CString, buf: &mut [u8; 4096]) -> usize {
+    // SAFETY: a valid path and buffer; the descriptor is closed here.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        assert!(fd >= 0, "cannot open /proc/<pid>/stat");
+        let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+        libc::close(fd);
+        n.max(0) as usize
+    }
+}
+
+pub fn run(cfg: &Config) {
+    for (fs, base) in cfg.filesystems() {
+        beat(cfg, fs, &base.join("beat"));
+        check(cfg, fs, &base.join("check"));
+    }
+}
+
+fn beat(cfg: &Config, fs: &str, dir: &Path) {
+    fresh_dir(dir);
+    let path = dir.join("lib.json");
+    let e = Emitter::start(&path, Duration::from_secs(3600)).expect("start");
+    e.set_state(State::Ready, Some("serving")).expect("ready");
+    let bytes = std::fs::read(&path).expect("read the heartbeat");
+    let floor = FloorBeat::new(dir, "floor.json", bytes.clone(), false);
+    note(&format!("beat on {fs}: {} bytes a write", bytes.len()));
+    let (reps, batch) = plan(cfg, fs, BATCH);
+    let p = paired(reps, batch, &mut || floor.write(), &mut || {
+        e.beat().expect("beat")
+    });
+    emit(&p.record(
+        &format!("beat.{fs}"),
+        json!({"fs": fs, "bytes": bytes.len(), "target": 1.3}),
+    ));
+    if fs == "tmpfs" {
+        emit(
+            &json!({"kind": "percall", "lang": "rust", "backend": "native", "op": "beat",
+                     "ns_per_call": r2(crate::util::median(&p.lib)), "calls": p.calls.1}),
+        );
+    }
+    let _ = e.stop();
+
+    // Durable mode: fsync of the temporary and of the folder on every write.
+    let dpath = dir.join("durable.json");
+    let d = Emitter::start_with(
+        &dpath,
+        Options {
+            interval: Duration::from_secs(3600),
+            durable: true,
+            ..Options::default()
+        },
+    )
+    .expect("start durable");
+    d.set_state(State::Ready, Some("serving")).expect("ready");
+    let dbytes = std::fs::read(&dpath).expect("read the heartbeat");
+    let dfloor = FloorBeat::new(dir, "dfloor.json", dbytes.clone(), true);
+    note(&format!("durable beat on {fs}"));
+    let (reps, batch) = plan(cfg, fs, if fs == "disk" { BATCH * 2 } else { BATCH });
+    let p = paired(reps, batch, &mut || dfloor.write(), &mut || {
+        d.beat().expect("beat")
+    });
+    emit(&p.record(
+        &format!("durable.{fs}"),
+        json!({"fs": fs, "bytes": dbytes.len()}),
+    ));
+    let _ = d.stop();
+}
+
+fn check(cfg: &Config, fs: &str, dir: &Path) {
+    fresh_dir(dir);
+    let path = dir.join("hb.json");
+    let mut child = Proc::me(&["child-emitter", path.to_str().expect("UTF-8"), "1000"]);
+    child.expect("ready");
+    let pid = child.pid();
+    let c = cpath(&path);
+    let mut buf = [0u8; 4096];
+
+    // What the checker keeps open: count descriptors around the first check.
+    let fds_before = own_fds();
+    let pidfds_before = own_pidfds();
+    let first = check::check(&path, &CheckOptions::default());
+    let fds_after = own_fds();
+    let pidfds_after = own_pidfds();
+    assert_eq!(first.verdict, Verdict::Alive, "{first:?}");
+    assert_eq!(first.pid, pid);
+    if fs == "tmpfs" {
+        emit(
+            &json!({"kind": "value", "id": "check.fds", "before": fds_before,
+                     "after": fds_after, "added": fds_after as i64 - fds_before as i64,
+                     "pidfds_added": pidfds_after as i64 - pidfds_before as i64}),
+        );
+    }
+
+    note(&format!("check on {fs}"));
+    let mut not_alive = 0u64;
+    let opts = CheckOptions::default();
+    let (reps, batch) = plan(cfg, fs, BATCH);
+    let p = paired(
+        reps,
+        batch,
+        &mut || {
+            floor_check(&c, pid as libc::pid_t, &mut buf);
+        },
+        &mut || {
+            if check::check(&path, &opts).verdict != Verdict::Alive {
+                not_alive += 1;
+            }
+        },
+    );
+    emit(&p.record(
+        &format!("check.{fs}"),
+        json!({"fs": fs, "target": 2.5, "not_alive": not_alive}),
+    ));
+    if fs == "tmpfs" {
+        emit(
+            &json!({"kind": "percall", "lang": "rust", "backend": "native", "op": "check",
+                     "ns_per_call": r2(crate::util::median(&p.lib)), "calls": p.calls.1}),
+        );
+        // The cost that the pidfd cache avoids: one read of /proc/<pid>/stat.
+        let stat = cpath(Path::new(&format!("/proc/{pid}/stat")));
+        let mut buf2 = [0u8; 4096];
+        let q = paired(
+            cfg.reps,
+            BATCH,
+            &mut || {
+                floor_check(&c, pid as libc::pid_t, &mut buf);
+            },
+            &mut || {
+                proc_stat_read(&stat, &mut buf2);
+            },
+        );
+        emit(&q.record("procstat.tmpfs", json!({"fs": fs})));
+    }
+    child.finish();
+}

@@ -1,0 +1,186 @@
+//! The lifesign benchmarks measured from Rust (`harness = false`).
+//!
+//! Run them all through `benches/run.sh` (or `make bench`), which builds
+//! this program, runs each section, the C, Python and binding benchmarks,
+//! and writes docs/BENCHMARKS.md. By hand:
+//!
+//! ```text
+//! lifesign_bench SECTION --tmpfs DIR --disk DIR [--cli PATH] [--python PATH --peer PATH]
+//! ```
+//!
+//! SECTION is one of `cost` (beat and check against their floors), `ready`
+//! (ready latency), `death` (death latency), `scale` (scan of 10,000 files,
+//! 1000 emitters in one process) and `footprint` (one emitter against a
+//! Python process running kstlib's heartbeat). Each prints one JSON object
+//! per line on stdout; progress goes to stderr.
+//!
+//! The `child-*` modes are this same program acting as a separate emitter
+//! process for the measurements above.
+
+mod cost;
+mod latency;
+mod scale;
+mod util;
+
+use lifesign::{Emitter, State};
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Where and with what the sections run.
+pub struct Config {
+    /// A folder on tmpfs.
+    pub tmpfs: PathBuf,
+    /// A folder on the ordinary disk.
+    pub disk: PathBuf,
+    /// The command-line tool (`target/release/lifesign`).
+    pub cli: Option<PathBuf>,
+    /// The Python of the peer's virtual environment.
+    pub python: Option<PathBuf>,
+    /// benches/peer_kstlib.py.
+    pub peer: Option<PathBuf>,
+    /// Repetitions of each paired measurement.
+    pub reps: usize,
+}
+
+impl Config {
+    /// The two file systems, named as in the document.
+    pub fn filesystems(&self) -> [(&'static str, PathBuf); 2] {
+        [("tmpfs", self.tmpfs.clone()), ("disk", self.disk.clone())]
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes --bench; the sections are named explicitly.
+    let args: Vec<String> = args.into_iter().filter(|a| a != "--bench").collect();
+    let Some(mode) = args.first().cloned() else {
+        eprintln!("usage: lifesign_bench cost|ready|death|scale|footprint --tmpfs DIR --disk DIR [--cli PATH] [--python PATH --peer PATH]");
+        std::process::exit(2);
+    };
+    let rest = &args[1..];
+    match mode.as_str() {
+        "child-emitter" => child_emitter(rest),
+        "child-ready" => child_ready(rest),
+        "child-sleep" => {
+            println!("up");
+            util::wait_for_eof();
+        }
+        "child-many" => child_many(rest),
+        section => {
+            let cfg = config(rest);
+            match section {
+                "cost" => cost::run(&cfg),
+                "ready" => latency::ready(&cfg),
+                "death" => latency::death(&cfg),
+                "scale" => scale::run(&cfg),
+                "footprint" => scale::footprint(&cfg),
+                other => {
+                    eprintln!("unknown section {other:?}");
+                    std::process::exit(2);
+                }
+            }
+        }
+    }
+}
+
+fn config(args: &[String]) -> Config {
+    let mut kv = HashMap::new();
+    let mut it = args.iter();
+    while let Some(k) = it.next() {
+        let Some(name) = k.strip_prefix("--") else {
+            eprintln!("unexpected argument {k:?}");
+            std::process::exit(2);
+        };
+        let v = it.next().cloned().unwrap_or_default();
+        kv.insert(name.to_owned(), v);
+    }
+    let dir = |k: &str, default: &str| PathBuf::from(kv.get(k).map_or(default, String::as_str));
+    let opt = |k: &str| kv.get(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    Config {
+        tmpfs: dir("tmpfs", "/dev/shm/lifesign-bench"),
+        disk: dir("disk", "target/bench-disk"),
+        cli: opt("cli"),
+        python: opt("python"),
+        peer: opt("peer"),
+        reps: kv.get("reps").and_then(|v| v.parse().ok()).unwrap_or(7),
+    }
+}
+
+fn arg<'a>(args: &'a [String], i: usize, what: &str) -> &'a str {
+    args.get(i).map(String::as_str).unwrap_or_else(|| {
+        eprintln!("missing {what}");
+        std::process::exit(2)
+    })
+}
+
+/// `child-emitter PATH INTERVAL_MS`: an emitter in state ready until stdin closes.
+fn child_emitter(args: &[String]) {
+    let path = arg(args, 0, "PATH");
+    let ms: u64 = arg(args, 1, "INTERVAL_MS").parse().expect("interval");
+    let e = Emitter::start(path, Duration::from_millis(ms)).expect("start");
+    e.set_state(State::Ready, Some("serving")).expect("ready");
+    println!("ready");
+    util::wait_for_eof();
+    let _ = e.stop();
+}
+
+/// `child-ready PATH`: an emitter in state starting; `starting` sets that
+/// state again, `go` takes CLOCK_MONOTONIC, sets ready and prints the time
+/// before and after,
+/// `ping` prints the time (the floor: a wake-up through a pipe).
+fn child_ready(args: &[String]) {
+    let path = arg(args, 0, "PATH");
+    let e = Emitter::start(path, Duration::from_secs(3600)).expect("start");
+    println!("started");
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        match line.as_str() {
+            "starting" => {
+                e.set_state(State::Starting, None).expect("starting");
+                println!("ok");
+            }
+            "go" => {
+                let t0 = util::mono_ns();
+                e.set_state(State::Ready, None).expect("ready");
+                println!("{t0} {}", util::mono_ns());
+            }
+            "ping" => println!("{}", util::mono_ns()),
+            _ => println!("err"),
+        }
+    }
+    let _ = e.stop();
+}
+
+/// `child-many N DIR INTERVAL_MS`: prints `idle`, waits for a line, starts N
+/// emitters in state ready, prints `started MS`, and at the end of stdin
+/// stops them all and prints `stopped MS`.
+fn child_many(args: &[String]) {
+    let n: usize = arg(args, 0, "N").parse().expect("N");
+    let dir = PathBuf::from(arg(args, 1, "DIR"));
+    let ms: u64 = arg(args, 2, "INTERVAL_MS").parse().expect("interval");
+    println!("idle");
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    let t = Instant::now();
+    let emitters: Vec<Emitter> = (0..n)
+        .map(|i| {
+            let e = Emitter::start(
+                dir.join(format!("e-{i:05}.json")),
+                Duration::from_millis(ms),
+            )
+            .expect("start");
+            e.set_state(State::Ready, Some("serving")).expect("ready");
+            e
+        })
+        .collect();
+    println!("started {:.1}", t.elapsed().as_secs_f64() * 1e3);
+    util::wait_for_eof();
+    let t = Instant::now();
+    for e in &emitters {
+        let _ = e.stop();
+    }
+    drop(emitters);
+    println!("stopped {:.1}", t.elapsed().as_secs_f64() * 1e3);
+}
