@@ -118,14 +118,24 @@ impl WaitOutcome {
 #[derive(Debug)]
 pub struct Watch {
     inotify: Option<OwnedFd>,
+    /// The file name within the folder: events about other names (the
+    /// emitter's temporaries, other heartbeats) do not wake the reader.
+    name: Vec<u8>,
 }
 
 impl Watch {
     /// Watches the folder of `path` (polling when `force_polling` or when
     /// inotify cannot be had: another OS, a full table, a missing folder).
     pub fn new(path: &Path, force_polling: bool) -> Watch {
+        let name = path
+            .file_name()
+            .map(|n| n.as_bytes().to_vec())
+            .unwrap_or_default();
         if force_polling {
-            return Watch { inotify: None };
+            return Watch {
+                inotify: None,
+                name,
+            };
         }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -133,6 +143,7 @@ impl Watch {
         };
         Watch {
             inotify: inotify_dir(dir).ok(),
+            name,
         }
     }
 
@@ -147,11 +158,56 @@ impl Watch {
     /// period, typically 10 to 25 ms: [`Drop`] hands it to a closer thread
     /// so that a wait returns the moment it has decided.)
     pub fn drain(&self) {
-        if let Some(fd) = &self.inotify {
-            let mut buf = [0u8; 4096];
+        let _ = self.take_events();
+    }
+
+    /// Reads every pending event; true when one may concern the file: its
+    /// name, the folder itself going away, or a queue overflow.
+    fn take_events(&self) -> bool {
+        let Some(fd) = &self.inotify else {
+            return false;
+        };
+        let mut relevant = false;
+        // Aligned for struct inotify_event.
+        let mut buf = [0u64; 512];
+        loop {
             // SAFETY: reads into a valid buffer from a non-blocking fd.
-            while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+            let n = unsafe {
+                libc::read(
+                    fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    std::mem::size_of_val(&buf),
+                )
+            };
+            if n <= 0 {
+                return relevant;
+            }
+            // SAFETY: the kernel wrote n bytes of whole events into buf.
+            let bytes =
+                unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
+            relevant |= self.events_concern_us(bytes);
         }
+    }
+
+    fn events_concern_us(&self, mut bytes: &[u8]) -> bool {
+        const HEADER: usize = std::mem::size_of::<libc::inotify_event>();
+        let mut relevant = false;
+        while bytes.len() >= HEADER {
+            let word =
+                |i: usize| u32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+            let (mask, len) = (word(4), word(12) as usize);
+            let end = (HEADER + len).min(bytes.len());
+            let name = &bytes[HEADER..end];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            let self_or_overflow = libc::IN_Q_OVERFLOW
+                | libc::IN_DELETE_SELF
+                | libc::IN_MOVE_SELF
+                | libc::IN_IGNORED
+                | libc::IN_UNMOUNT;
+            relevant |= mask & self_or_overflow != 0 || name == self.name.as_slice();
+            bytes = &bytes[end..];
+        }
+        relevant
     }
 }
 
@@ -417,29 +473,76 @@ pub fn sleep_until(
     for fd in [ino, can, pfd].into_iter().flatten() {
         push(fd);
     }
-    let now = Instant::now();
-    let ms = until.saturating_duration_since(now).as_millis();
-    // Round up so that a deadline is not missed by a sub-millisecond sleep.
-    let ms = if until > now { ms.max(1) } else { 0 }.min(i32::MAX as u128) as i32;
-    // SAFETY: fds is a valid array of pollfd of the given length.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-    let mut woke = Woke::default();
-    if rc > 0 {
-        for p in &fds {
-            if p.revents == 0 {
-                continue;
-            }
-            if Some(p.fd) == can {
-                woke.cancelled = true;
-            } else if Some(p.fd) == pfd {
-                woke.process_exited = true;
+    loop {
+        let now = Instant::now();
+        let ms = until.saturating_duration_since(now).as_millis();
+        // Round up so that a deadline is not missed by a sub-millisecond sleep.
+        let ms = if until > now { ms.max(1) } else { 0 }.min(i32::MAX as u128) as i32;
+        for p in fds.iter_mut() {
+            p.revents = 0;
+        }
+        // SAFETY: fds is a valid array of pollfd of the given length.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        let mut woke = Woke::default();
+        let mut file_event = false;
+        if rc > 0 {
+            for p in &fds {
+                if p.revents == 0 {
+                    continue;
+                }
+                if Some(p.fd) == can {
+                    woke.cancelled = true;
+                } else if Some(p.fd) == pfd {
+                    woke.process_exited = true;
+                } else if Some(p.fd) == ino {
+                    file_event = watch.take_events();
+                }
             }
         }
+        // Only events about other names (the emitter's own temporaries):
+        // nothing to re-read, sleep on.
+        let only_noise = rc > 0 && !file_event && !woke.cancelled && !woke.process_exited;
+        if !only_noise || Instant::now() >= until {
+            return woke;
+        }
     }
-    woke
 }
 
 /// Waits with no observer; see [`wait_ready_with`].
 pub fn wait_ready(path: impl AsRef<Path>, opts: &WaitOptions<'_>) -> WaitOutcome {
     wait_ready_with(path, opts, |_| {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(mask: u32, name: &[u8]) -> Vec<u8> {
+        let padded = if name.is_empty() {
+            0
+        } else {
+            (name.len() / 16 + 1) * 16
+        };
+        let mut v = Vec::new();
+        v.extend_from_slice(&1i32.to_ne_bytes());
+        v.extend_from_slice(&mask.to_ne_bytes());
+        v.extend_from_slice(&0u32.to_ne_bytes());
+        v.extend_from_slice(&(padded as u32).to_ne_bytes());
+        let mut n = name.to_vec();
+        n.resize(padded, 0);
+        v.extend_from_slice(&n);
+        v
+    }
+
+    #[test]
+    fn only_events_about_the_file_or_the_folder_wake_a_reader() {
+        let w = Watch::new(Path::new("/run/x/hb.json"), true);
+        let tmp = event(libc::IN_CLOSE_WRITE, b".hb.json.lifesign-12-3.tmp");
+        let other = event(libc::IN_MOVED_TO, b"hb.json.bak");
+        assert!(!w.events_concern_us(&[tmp.clone(), other.clone()].concat()));
+        let ours = event(libc::IN_MOVED_TO, b"hb.json");
+        assert!(w.events_concern_us(&[tmp.clone(), ours].concat()));
+        assert!(w.events_concern_us(&event(libc::IN_Q_OVERFLOW, b"")));
+        assert!(w.events_concern_us(&[other, event(libc::IN_DELETE_SELF, b"")].concat()));
+    }
 }

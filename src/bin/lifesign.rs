@@ -9,6 +9,7 @@ use lifesign::protocol::{self, Record, Shape, State};
 use lifesign::wait::{self, Cancel, WaitOptions};
 use lifesign::write::{temp_writer_pid, AtomicFile, DEFAULT_MODE};
 use serde_json::json;
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -639,8 +640,20 @@ fn cmd_scan(a: Args) -> Res<u8> {
     let mut all_alive = true;
     let mut out = std::io::stdout().lock();
     let mut rows = Vec::new();
+    // One scan is one snapshot: each writer's identity is probed once, so
+    // many files of few writers do not thrash the library's pidfd cache.
+    let mut probed: HashMap<(u32, Option<u64>), process::Liveness> = HashMap::new();
     for path in &names {
-        let r = check::check(path, &opts);
+        let read = check::read_path(path);
+        let facts = check::Facts {
+            now_ms: now_ms(),
+            identity: process::identity(),
+        };
+        let r = check::verdict(&read, facts, &opts, |pid, start| {
+            *probed
+                .entry((pid, start))
+                .or_insert_with(|| process::probe(pid, start))
+        });
         all_alive &= r.is_alive();
         if as_json {
             rows.push(report_json(path, &r));
