@@ -380,5 +380,9 @@ fn run_forwards_sigterm_to_the_child_and_exits_with_its_status() {
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     unsafe { libc::kill(launcher.id() as i32, libc::SIGTERM) };
     let status = launcher.wait().unwrap();
-    assert_eq!(status.code(), Some(42), "the child's trap ran and its status came back");
+    assert_eq!(
+        status.code(),
+        Some(42),
+        "the child's trap ran and its status came back"
+    );
 }

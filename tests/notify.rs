@@ -13,7 +13,8 @@ use std::time::Duration;
 
 fn recv(sock: &UnixDatagram) -> String {
     let mut buf = [0u8; 4096];
-    sock.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
     let n = sock.recv(&mut buf).expect("a notification within a minute");
     String::from_utf8_lossy(&buf[..n]).to_string()
 }
@@ -201,7 +202,11 @@ fn s6_gets_one_newline_when_ready_then_the_descriptor_is_closed() {
         events: libc::POLLIN,
         revents: 0,
     };
-    assert_eq!(unsafe { libc::poll(&mut p, 1, 0) }, 0, "nothing before ready");
+    assert_eq!(
+        unsafe { libc::poll(&mut p, 1, 0) },
+        0,
+        "nothing before ready"
+    );
     writeln!(stdin, "ready").unwrap();
     line.clear();
     out.read_line(&mut line).unwrap();
