@@ -304,8 +304,110 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// The fields this reader knows, in every shape. The top-level object is
+/// read straight into one slot per known key (no map of owned keys), with
+/// duplicates rejected; unknown keys are checked for duplicates too, and
+/// their values read strictly (duplicates rejected at every depth), then
+/// dropped.
+const KNOWN_KEYS: [&str; 21] = [
+    "v",
+    "pid",
+    "state",
+    "seq",
+    "updated_at_ms",
+    "started_at_ms",
+    "interval_ms",
+    "stale_after_ms",
+    "host",
+    "boot_id",
+    "pid_ns",
+    "pid_start",
+    "progress",
+    "progress_at_ms",
+    "message",
+    "meta",
+    "timestamp",
+    "hostname",
+    "metadata",
+    "status",
+    "updatedAtMs",
+];
+
+fn known_key(k: &str) -> Option<usize> {
+    KNOWN_KEYS.iter().position(|&known| known == k)
+}
+
+#[derive(Default)]
+struct Slots {
+    vals: [Option<Value>; KNOWN_KEYS.len()],
+}
+
+impl Slots {
+    fn get(&self, k: &str) -> Option<&Value> {
+        known_key(k).and_then(|i| self.vals[i].as_ref())
+    }
+
+    fn has(&self, k: &str) -> bool {
+        self.get(k).is_some()
+    }
+}
+
+/// A key, borrowed where the JSON text allows.
+struct Key(Result<usize, String>);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, k: &str) -> Result<Key, E> {
+                Ok(Key(known_key(k).ok_or_else(|| k.to_owned())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Slots {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TopVisitor;
+        impl<'de> Visitor<'de> for TopVisitor {
+            type Value = Slots;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Slots, A::Error> {
+                let mut slots = Slots::default();
+                let mut unknown: Vec<String> = Vec::new();
+                while let Some(Key(k)) = a.next_key()? {
+                    let Strict(v) = a.next_value()?;
+                    let duplicate = match k {
+                        Ok(i) => slots.vals[i]
+                            .replace(v)
+                            .is_some()
+                            .then(|| KNOWN_KEYS[i].to_owned()),
+                        Err(name) if unknown.contains(&name) => Some(name),
+                        Err(name) => {
+                            unknown.push(name);
+                            None
+                        }
+                    };
+                    if let Some(name) = duplicate {
+                        return Err(de::Error::custom(format!("duplicate key {name:?}")));
+                    }
+                }
+                Ok(slots)
+            }
+        }
+        d.deserialize_map(TopVisitor)
+    }
+}
+
 /// Field readers that reject the wrong type or range.
-struct Fields<'a>(&'a Map<String, Value>);
+struct Fields<'a>(&'a Slots);
 
 impl Fields<'_> {
     fn uint(&self, k: &str, min: u64, max: u64) -> Result<Option<u64>, DecodeError> {
@@ -365,19 +467,16 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         return bad(format!("file is over {MAX_FILE_BYTES} bytes"));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError(format!("not UTF-8: {e}")))?;
-    let Strict(value) =
-        serde_json::from_str(text).map_err(|e| DecodeError(format!("not JSON: {e}")))?;
-    let Value::Object(map) = value else {
-        return bad("not a JSON object");
-    };
-    let f = Fields(&map);
-    if map.contains_key("v") {
+    let slots: Slots =
+        serde_json::from_str(text).map_err(|e| DecodeError(format!("not a JSON object: {e}")))?;
+    let f = Fields(&slots);
+    if slots.has("v") {
         decode_v1(&f)
-    } else if map.contains_key("timestamp") {
+    } else if slots.has("timestamp") {
         decode_timestamp(&f)
-    } else if map.contains_key("updatedAtMs") {
+    } else if slots.has("updatedAtMs") {
         decode_camel(&f)
-    } else if map.contains_key("updated_at_ms") {
+    } else if slots.has("updated_at_ms") {
         decode_plain(&f)
     } else {
         bad("no known heartbeat shape: no \"v\", \"timestamp\", \"updatedAtMs\" or \"updated_at_ms\"")
