@@ -14,8 +14,8 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 # --print native-static-libs on Linux/glibc).
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build demo test test-rust test-c test-c-sanitize test-cmake \
-        test-go test-node test-python lint header bench clean
+.PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
+        test-cmake test-go test-node test-python lint header bench reliability clean
 
 all: build
 
@@ -26,7 +26,7 @@ build:
 demo: build
 	$(REL)/examples/demo
 
-test: build lint test-rust test-c test-c-sanitize test-cmake test-go test-node test-python
+test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node test-python
 	@echo "make test: every suite passed"
 
 lint:
@@ -65,6 +65,16 @@ test-c-sanitize: test-c
 	        --trace-children=no $(CTEST)/test_capi_shared 2>$(CTEST)/valgrind.log \
 	        || { cat $(CTEST)/valgrind.log; exit 1; }; \
 	else echo "valgrind not installed: skipped"; fi
+
+# The fuzz targets must build (cargo fuzz when installed, else nightly or
+# stable cargo); running them is `make reliability`.
+test-fuzz-build:
+	bash fuzz/build.sh
+
+# The long form of the stress, fault and hostile-input tests, then each
+# fuzz target for FUZZ_SECONDS (default 300): figures in docs/RELIABILITY.md.
+reliability: build
+	bash tests/reliability/run.sh
 
 test-cmake: build
 	@if [ -x cbuild/run-tests.sh ]; then bash cbuild/run-tests.sh; else echo "cbuild: no tests yet"; fi

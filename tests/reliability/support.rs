@@ -63,7 +63,11 @@ pub fn figure(test: &str, pairs: &[(&str, String)]) {
 
 /// Runs `f` on a thread and fails only if it has not returned after
 /// `secs` seconds: a real hang, not a slow machine.
-pub fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub fn within<T: Send + 'static>(
+    secs: u64,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -115,9 +119,7 @@ pub fn temporaries(dir: &Path) -> Vec<String> {
         .map(|rd| {
             rd.flatten()
                 .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| {
-                    lifesign::write::temp_writer_pid(n.as_bytes()).is_some()
-                })
+                .filter(|n| lifesign::write::temp_writer_pid(n.as_bytes()).is_some())
                 .collect()
         })
         .unwrap_or_default()
@@ -178,9 +180,16 @@ pub fn role_command(entry: &str, role: &str, args: &Value, private_mounts: bool)
     } else {
         Command::new(exe)
     };
-    c.args([entry, "--exact", "--ignored", "--nocapture", "--test-threads=1", "-q"])
-        .env(ROLE_ENV, role)
-        .env(ROLE_ARGS_ENV, args.to_string());
+    c.args([
+        entry,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+        "-q",
+    ])
+    .env(ROLE_ENV, role)
+    .env(ROLE_ARGS_ENV, args.to_string());
     c
 }
 
@@ -258,7 +267,12 @@ impl RoleChild {
         drop(self.stdin.take());
         while self.next().is_some() {}
         let st = self.child.wait().unwrap();
-        assert!(st.success(), "child {} ended with {st}; it said {:?}", self.child.id(), self.seen);
+        assert!(
+            st.success(),
+            "child {} ended with {st}; it said {:?}",
+            self.child.id(),
+            self.seen
+        );
         std::mem::take(&mut self.seen)
     }
 }
@@ -317,7 +331,10 @@ impl Tmpfs {
         if rc != 0 {
             let e = std::io::Error::last_os_error();
             let _ = std::fs::remove_dir(&dir);
-            return Err(format!("mount -t tmpfs -o {options} {}: {e}", dir.display()));
+            return Err(format!(
+                "mount -t tmpfs -o {options} {}: {e}",
+                dir.display()
+            ));
         }
         Ok(Tmpfs { dir })
     }
