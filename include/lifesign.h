@@ -222,6 +222,7 @@ typedef struct lifesign_options {
   uint32_t interval_ms;
   /*
    Permission bits of the heartbeat file, applied exactly; 0 = 0644.
+   Never world-writable, no setuid, setgid or sticky bit.
    */
   uint32_t mode;
   /*
@@ -359,8 +360,9 @@ void lifesign_options_init(struct lifesign_options *opts);
  as `lifesign_start`.
 
  Returns `LIFESIGN_ERR_INVALID_ARGUMENT` also when `opts->size` is smaller
- than this header's `sizeof(lifesign_options)`, a flag is unknown, or the
- mode has bits beyond 07777. `*out` is NULL on every error. Thread-safe.
+ than this header's `sizeof(lifesign_options)`, a flag is unknown,
+ `reserved` is not 0, or the mode is world-writable or has a setuid,
+ setgid or sticky bit. `*out` is NULL on every error. Thread-safe.
 
  # Safety
  `path` as in `lifesign_start`; `opts` is NULL or points to an initialised
@@ -416,8 +418,9 @@ int32_t lifesign_set_state(struct lifesign_emitter *e, int32_t state, const char
  Sets `meta[key] = value` (NULL `value` removes the key); written with the
  next beat.
 
- Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e` or `key`, or non-UTF-8
- text; `LIFESIGN_ERR_STATE` after stop or in a forked child. Thread-safe.
+ Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e` or `key`, non-UTF-8
+ text, or an entry that would make the file larger than 64 KiB allows
+ (then nothing changes); `LIFESIGN_ERR_STATE` after stop or in a forked child. Thread-safe.
 
  # Safety
  `e` is NULL or a live handle; `key` and `value` are NULL or NUL-terminated.

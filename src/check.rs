@@ -321,10 +321,17 @@ pub fn read_path(path: &Path) -> Read {
 }
 
 fn read_path_inner(path: &Path) -> io::Result<Read> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
-    // Decide on the type before opening (a FIFO would block an open for
-    // reading), and open non-blocking in case it was swapped in between.
-    let meta = std::fs::metadata(path)?;
+    // Pin the inode first with O_PATH (which opens nothing: no FIFO blocks,
+    // no device driver runs), decide on its type and size, and only then
+    // open that same inode for reading through /proc/self/fd. A symlink
+    // swapped in between cannot make the checker open a device.
+    let pinned = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(path)?;
+    let meta = pinned.metadata()?;
     if !meta.is_file() {
         return Ok(Read::Invalid("not a regular file".into()));
     }
@@ -334,12 +341,19 @@ fn read_path_inner(path: &Path) -> io::Result<Read> {
             meta.len()
         )));
     }
-    // O_NONBLOCK: should a FIFO be swapped in after the stat, reading it
-    // fails or ends at once instead of blocking; whatever is read is bounded.
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
-        .open(path)?;
+    let reopen = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+            .open(p)
+    };
+    let mut file = match reopen(Path::new(&format!("/proc/self/fd/{}", pinned.as_raw_fd()))) {
+        Ok(f) => f,
+        // No /proc: open the path (O_NONBLOCK still keeps a FIFO from blocking).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => reopen(path)?,
+        Err(e) => return Err(e),
+    };
+    drop(pinned);
     // One read of one byte more than the stat said: a short read of a
     // regular file is its end, so the common case costs a single read.
     let expect = meta.len() as usize;
@@ -352,7 +366,8 @@ fn read_path_inner(path: &Path) -> io::Result<Read> {
     };
     buf.truncate(n);
     if n == expect + 1 {
-        // The file grew after the stat (it was replaced): read the rest, bounded.
+        // The file grew after the stat (rewritten in place by a writer that
+        // does not replace atomically): read the rest, bounded.
         (&mut file)
             .take(MAX_FILE_BYTES + 1 - n as u64)
             .read_to_end(&mut buf)?;

@@ -5,7 +5,9 @@ use crate::check::now_ms;
 use crate::error::{Error, ErrorKind, Result};
 use crate::notify::{Notifier, NotifyConfig};
 use crate::process;
-use crate::protocol::{encode, truncate_utf8, Record, Shape, State, MAX_MESSAGE_BYTES};
+use crate::protocol::{
+    encode, truncate_utf8, Record, Shape, State, MAX_FILE_BYTES, MAX_MESSAGE_BYTES,
+};
 use crate::write::{AtomicFile, DEFAULT_MODE};
 use once_cell::sync::Lazy;
 use std::path::{Path, PathBuf};
@@ -24,6 +26,10 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(1000);
 /// few syscalls and may run the error callback, which can be a Go, Node or
 /// Python function.
 pub const THREAD_STACK_BYTES: usize = 256 * 1024;
+
+/// The largest record `set_meta` lets an emitter grow to: the file limit
+/// less room for the counters and timestamps to grow to 20 digits.
+pub const MAX_RECORD_BYTES: usize = crate::protocol::MAX_FILE_BYTES as usize - 512;
 
 /// Called on the emitter's threads for every failed write.
 pub type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
@@ -170,10 +176,13 @@ impl Emitter {
         if path.as_os_str().is_empty() {
             return Err(Error::new(ErrorKind::InvalidArgument, "empty path"));
         }
-        if opts.mode & !0o7777 != 0 {
+        if opts.mode & !0o777 != 0 || opts.mode & 0o002 != 0 {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("mode {:o} has bits beyond 07777", opts.mode),
+                format!(
+                    "mode {:o}: a heartbeat is never world-writable and has no setuid, setgid or sticky bit",
+                    opts.mode
+                ),
             ));
         }
         let file = AtomicFile::new(path, opts.mode, opts.durable)
@@ -330,13 +339,28 @@ impl Emitter {
     }
 
     /// Sets (or with `None` removes) a `meta` entry; written with the next beat.
+    /// Refused (and nothing changed) when it would make the file larger
+    /// than the protocol allows.
     pub fn set_meta(&self, key: &str, value: Option<&str>) -> Result<()> {
         self.usable()?;
         let mut s = lock(&self.inner.shared);
-        match value {
+        let previous = match value {
             Some(v) => s.record.meta.insert(key.to_owned(), v.to_owned()),
             None => s.record.meta.remove(key),
         };
+        let size = encode(&s.record).len();
+        if size > MAX_RECORD_BYTES {
+            match previous {
+                Some(old) => s.record.meta.insert(key.to_owned(), old),
+                None => s.record.meta.remove(key),
+            };
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "meta {key:?} would make the heartbeat {size} bytes; the limit is {MAX_RECORD_BYTES} (the file's {MAX_FILE_BYTES} less room for counters to grow)"
+                ),
+            ));
+        }
         Ok(())
     }
 

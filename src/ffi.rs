@@ -128,6 +128,7 @@ pub struct lifesign_options {
     /// Refresh interval in ms; 0 = 1000; clamped to [10 ms, 1 h].
     pub interval_ms: u32,
     /// Permission bits of the heartbeat file, applied exactly; 0 = 0644.
+    /// Never world-writable, no setuid, setgid or sticky bit.
     pub mode: u32,
     /// `LIFESIGN_OPT_*` flags.
     pub flags: u32,
@@ -333,8 +334,8 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
             o.flags & !ALL_FLAGS
         )));
     }
-    if o.mode > 0o7777 {
-        return Err(invalid(format!("mode {:o} has bits beyond 07777", o.mode)));
+    if o.reserved != 0 {
+        return Err(invalid("options.reserved must be 0"));
     }
     if o.notify_fd < -1 {
         return Err(invalid(format!(
@@ -374,8 +375,9 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
 /// as `lifesign_start`.
 ///
 /// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` also when `opts->size` is smaller
-/// than this header's `sizeof(lifesign_options)`, a flag is unknown, or the
-/// mode has bits beyond 07777. `*out` is NULL on every error. Thread-safe.
+/// than this header's `sizeof(lifesign_options)`, a flag is unknown,
+/// `reserved` is not 0, or the mode is world-writable or has a setuid,
+/// setgid or sticky bit. `*out` is NULL on every error. Thread-safe.
 ///
 /// # Safety
 /// `path` as in `lifesign_start`; `opts` is NULL or points to an initialised
@@ -472,8 +474,9 @@ pub unsafe extern "C" fn lifesign_set_state(
 /// Sets `meta[key] = value` (NULL `value` removes the key); written with the
 /// next beat.
 ///
-/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e` or `key`, or non-UTF-8
-/// text; `LIFESIGN_ERR_STATE` after stop or in a forked child. Thread-safe.
+/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e` or `key`, non-UTF-8
+/// text, or an entry that would make the file larger than 64 KiB allows
+/// (then nothing changes); `LIFESIGN_ERR_STATE` after stop or in a forked child. Thread-safe.
 ///
 /// # Safety
 /// `e` is NULL or a live handle; `key` and `value` are NULL or NUL-terminated.

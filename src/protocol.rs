@@ -381,7 +381,7 @@ impl<'de> Deserialize<'de> for Slots {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Slots, A::Error> {
                 let mut slots = Slots::default();
-                let mut unknown: Vec<String> = Vec::new();
+                let mut unknown: std::collections::HashSet<String> = Default::default();
                 while let Some(Key(k)) = a.next_key()? {
                     let Strict(v) = a.next_value()?;
                     let duplicate = match k {
@@ -391,7 +391,7 @@ impl<'de> Deserialize<'de> for Slots {
                             .then(|| KNOWN_KEYS[i].to_owned()),
                         Err(name) if unknown.contains(&name) => Some(name),
                         Err(name) => {
-                            unknown.push(name);
+                            unknown.insert(name);
                             None
                         }
                     };

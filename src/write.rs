@@ -80,8 +80,14 @@ impl AtomicFile {
     }
 
     /// Creates the missing parent folders.
+    /// Creates the missing parent folders, mode 0755 (never wider, whatever
+    /// the umask).
     pub fn create_dir(&self) -> io::Result<()> {
-        fs::create_dir_all(&self.dir)
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&self.dir)
     }
 
     fn temp_path(&self) -> PathBuf {
@@ -104,21 +110,35 @@ impl AtomicFile {
     }
 
     fn write_once(&self, bytes: &[u8]) -> io::Result<()> {
-        let tmp = self.temp_path();
-        let result = self.fill_and_rename(&tmp, bytes);
+        // A name that is already taken (planted by someone else, or left by
+        // an earlier process with our PID) is not ours to remove: take the
+        // next counter instead.
+        let mut taken = 0;
+        let (tmp, file) = loop {
+            let tmp = self.temp_path();
+            match self.create_temp(&tmp) {
+                Ok(f) => break (tmp, f),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && taken < 16 => taken += 1,
+                Err(e) => return Err(e),
+            }
+        };
+        let result = self.fill_and_rename(file, &tmp, bytes);
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
         result
     }
 
-    fn fill_and_rename(&self, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
-        let mut f = OpenOptions::new()
+    fn create_temp(&self, tmp: &Path) -> io::Result<fs::File> {
+        OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(self.mode)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(tmp)?;
+            .open(tmp)
+    }
+
+    fn fill_and_rename(&self, mut f: fs::File, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
         // The umask may have cleared bits of the mode: set it exactly.
         f.set_permissions(fs::Permissions::from_mode(self.mode))?;
         f.write_all(bytes)?;

@@ -436,3 +436,36 @@ fn one_handle_used_from_many_threads_never_loses_the_final_state() {
     e.stop().unwrap();
     assert_eq!(record(&p).state, Some(State::Stopped));
 }
+
+#[test]
+fn a_taken_temporary_name_is_skipped_and_left_alone() {
+    let d = TempDir::new("taken");
+    let p = d.path("hb.json");
+    let mut c = ChildEmitter::start(&p, 3_600_000);
+    // The child used counter 0 for its first write; take the next names.
+    let planted: Vec<_> = (1..=8)
+        .map(|n| d.path(&format!(".hb.json.lifesign-{}-{n}.tmp", c.pid())))
+        .collect();
+    for f in &planted {
+        std::fs::write(f, b"not yours").unwrap();
+    }
+    assert_eq!(c.send("ready"), "ok");
+    assert_eq!(record(&p).state, Some(State::Ready));
+    for f in &planted {
+        assert_eq!(std::fs::read(f).unwrap(), b"not yours", "{}", f.display());
+    }
+}
+
+#[test]
+fn meta_that_would_overflow_the_file_is_refused_and_nothing_changes() {
+    let d = TempDir::new("meta-limit");
+    let p = d.path("hb.json");
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    e.set_meta("small", Some("kept")).unwrap();
+    let err = e.set_meta("huge", Some(&"x".repeat(70_000))).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument);
+    e.beat().unwrap();
+    let r = record(&p);
+    assert_eq!(r.meta.get("small").map(String::as_str), Some("kept"));
+    assert!(!r.meta.contains_key("huge"));
+}

@@ -1036,7 +1036,6 @@ fn role_folders(a: &Value) {
 }
 
 #[test]
-#[ignore = "known gap: folders are created with 0777 & ~umask, world-writable under umask 0 (docs/SECURITY.md)"]
 fn folders_the_emitter_creates_are_never_world_writable() {
     let d = Scratch::new("folders");
     let c = RoleChild::spawn(ENTRY, "folders", &json!({ "dir": d.0 }));

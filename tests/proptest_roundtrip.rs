@@ -493,12 +493,10 @@ proptest! {
 
 // ---- a known gap, kept as a ready regression test ------------------------------------
 
-/// `set_meta` has no size limit, so an emitter can write a heartbeat over the
-/// 65,536-byte file limit: every checker then calls it invalid while the
-/// emitter reports success. Run with `--ignored` once the writer refuses or
-/// bounds such a record.
+/// `set_meta` is refused once an entry would take the file over the
+/// 65,536-byte limit, so an emitter never writes a heartbeat that every
+/// checker calls invalid while it reports success.
 #[test]
-#[ignore = "known gap: set_meta is unbounded and the writer can produce a file its checker refuses (docs/RELIABILITY.md)"]
 fn a_writer_never_produces_a_heartbeat_its_checker_refuses() {
     let dir = scratch("oversize");
     let path = dir.join("hb.json");

@@ -11,6 +11,7 @@
 #include "lifesign.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -471,6 +472,95 @@ static void test_not_regular_files(void) {
     CHECK(r.state == -1 && r.shape == LIFESIGN_SHAPE_NONE);
 }
 
+
+/* ---- edges the other tests do not reach -------------------------------- */
+
+static void *other_thread_error(void *arg) {
+    (void)arg;
+    /* A fresh thread has no error of its own, whatever the main thread did. */
+    int clean = lifesign_last_error()[0] == 0;
+    lifesign_report r;
+    int failed_here = lifesign_check(NULL, 0, 0, &r) == LIFESIGN_ERR_INVALID_ARGUMENT;
+    return (void *)(intptr_t)(clean && failed_here && strstr(lifesign_last_error(), "path"));
+}
+
+static void test_edges(void) {
+    char p[4096];
+    lifesign_report r;
+    lifesign_emitter *e = NULL;
+
+    /* Intervals are clamped to [10 ms, 1 h]. */
+    path_in_tmp(p, sizeof p, "clamp.json");
+    CHECK(lifesign_start(p, 1, &e) == LIFESIGN_OK);
+    CHECK(lifesign_check(p, 0, 0, &r) == LIFESIGN_OK && r.interval_ms == 10);
+    lifesign_free(e);
+    CHECK(lifesign_start(p, UINT32_MAX, &e) == LIFESIGN_OK);
+    CHECK(lifesign_check(p, 0, 0, &r) == LIFESIGN_OK && r.interval_ms == 3600000);
+
+    /* After stop: the failure count is still readable. */
+    CHECK(lifesign_stop(e) == LIFESIGN_OK);
+    uint64_t failures = 1;
+    CHECK(lifesign_write_failures(e, &failures) == LIFESIGN_OK && failures == 0);
+    lifesign_free(e);
+
+    /* Options that are out of range. */
+    lifesign_options o;
+    lifesign_options_init(&o);
+    o.notify_fd = -2;
+    CHECK(lifesign_start_with(p, &o, &e) == LIFESIGN_ERR_INVALID_ARGUMENT && e == NULL);
+    lifesign_options_init(&o);
+    o.reserved = 12345;
+    CHECK(lifesign_start_with(p, &o, &e) == LIFESIGN_ERR_INVALID_ARGUMENT && e == NULL);
+    lifesign_options_init(&o);
+    o.mode = 0666;
+    CHECK(lifesign_start_with(p, &o, &e) == LIFESIGN_ERR_INVALID_ARGUMENT && e == NULL);
+    CHECK(strstr(lifesign_last_error(), "world-writable") != NULL);
+    o.mode = 04644;
+    CHECK(lifesign_start_with(p, &o, &e) == LIFESIGN_ERR_INVALID_ARGUMENT && e == NULL);
+
+    /* Paths that name no file. */
+    CHECK(lifesign_start("/", 0, &e) != LIFESIGN_OK && e == NULL);
+    CHECK(lifesign_start("..", 0, &e) != LIFESIGN_OK && e == NULL);
+    path_in_tmp(p, sizeof p, "occupied");
+    CHECK(mkdir(p, 0755) == 0);
+    char inside[4096];
+    join_path(inside, sizeof inside, p, "x");
+    CHECK(close(open(inside, O_CREAT | O_WRONLY, 0644)) == 0);
+    CHECK(lifesign_start(p, 0, &e) == LIFESIGN_ERR_IO && e == NULL);
+
+    /* NULL reports and out-of-range PIDs. */
+    CHECK(lifesign_check_stall(p, 0, 0, 1, NULL) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    lifesign_cancel *c = NULL;
+    CHECK(lifesign_cancel_new(&c) == LIFESIGN_OK);
+    CHECK(lifesign_wait_ready_cancel(p, 0, 0, 1, c, NULL) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    lifesign_cancel_free(c);
+    CHECK(lifesign_check(p, 0, INT64_MIN, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(lifesign_check(p, 0, (int64_t)INT32_MAX + 1, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(r.verdict == LIFESIGN_VERDICT_INVALID);
+
+    /* Non-UTF-8 everywhere text goes in. */
+    CHECK(lifesign_is_alive("\xff", 0) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    path_in_tmp(p, sizeof p, "meta.json");
+    CHECK(lifesign_start(p, 3600000, &e) == LIFESIGN_OK);
+    CHECK(lifesign_set_meta(e, "\xff", "v") == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(lifesign_set_meta(e, "k", "\xfe") == LIFESIGN_ERR_INVALID_ARGUMENT);
+    lifesign_free(e);
+
+    /* Names of codes at the ends of the range. */
+    CHECK(strcmp(lifesign_verdict_name(INT32_MIN), "unknown") == 0);
+    CHECK(strcmp(lifesign_verdict_name(INT32_MAX), "unknown") == 0);
+    CHECK(strcmp(lifesign_state_name(INT32_MIN), "unknown") == 0);
+    CHECK(strcmp(lifesign_shape_name(INT32_MAX), "unknown") == 0);
+    CHECK(strcmp(lifesign_error_name(INT32_MIN), "unknown") == 0);
+
+    /* The last error belongs to the thread. */
+    CHECK(lifesign_check(NULL, 0, 0, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    pthread_t t;
+    void *ok = NULL;
+    CHECK(pthread_create(&t, NULL, other_thread_error, NULL) == 0);
+    CHECK(pthread_join(t, &ok) == 0 && ok != NULL);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s/lifesign-ctest-XXXXXX", base && *base ? base : "/tmp");
@@ -488,6 +578,7 @@ int main(void) {
     test_cross_process_kill_and_wait();
     test_wait_timeout_and_cancel();
     test_fork_child_refused();
+    test_edges();
     run_cmd("rm -rf '%s'", tmpdir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
