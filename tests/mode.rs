@@ -28,12 +28,14 @@ fn mode_is_exact_whatever_the_umask() {
         assert_eq!(got, mode.unwrap_or(0o644), "{name}");
         e.stop().unwrap();
     }
-    assert!(Emitter::start_with(
-        d.path("bad.json"),
-        Options {
-            mode: 0o10000,
+    for bad in [0o10000, 0o666, 0o4644, 0o2640, 0o1644, 0o6777] {
+        let opts = Options {
+            mode: bad,
             ..Options::default()
-        }
-    )
-    .is_err());
+        };
+        let err = Emitter::start_with(d.path("bad.json"), opts)
+            .expect_err("a world-writable or special mode is refused");
+        assert_eq!(err.kind, lifesign::ErrorKind::InvalidArgument, "{bad:o}");
+    }
+    assert!(!d.path("bad.json").exists());
 }
