@@ -321,17 +321,7 @@ pub fn read_path(path: &Path) -> Read {
 }
 
 fn read_path_inner(path: &Path) -> io::Result<Read> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    // Pin the inode first with O_PATH (which opens nothing: no FIFO blocks,
-    // no device driver runs), decide on its type and size, and only then
-    // open that same inode for reading through /proc/self/fd. A symlink
-    // swapped in between cannot make the checker open a device.
-    let pinned = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
-        .open(path)?;
-    let meta = pinned.metadata()?;
+    let (mut file, meta) = open_for_reading(path)?;
     if !meta.is_file() {
         return Ok(Read::Invalid("not a regular file".into()));
     }
@@ -341,19 +331,6 @@ fn read_path_inner(path: &Path) -> io::Result<Read> {
             meta.len()
         )));
     }
-    let reopen = |p: &Path| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
-            .open(p)
-    };
-    let mut file = match reopen(Path::new(&format!("/proc/self/fd/{}", pinned.as_raw_fd()))) {
-        Ok(f) => f,
-        // No /proc: open the path (O_NONBLOCK still keeps a FIFO from blocking).
-        Err(e) if e.kind() == io::ErrorKind::NotFound => reopen(path)?,
-        Err(e) => return Err(e),
-    };
-    drop(pinned);
     // One read of one byte more than the stat said: a short read of a
     // regular file is its end, so the common case costs a single read.
     let expect = meta.len() as usize;
@@ -381,6 +358,54 @@ fn read_path_inner(path: &Path) -> io::Result<Read> {
         Ok(r) => Read::Record(r),
         Err(e) => Read::Invalid(e.0),
     })
+}
+
+/// Opens the heartbeat for reading without ever opening a device node or
+/// blocking on a FIFO that someone else put at the path.
+///
+/// The common case, a regular file, is opened directly with `O_NOFOLLOW`
+/// and `O_NONBLOCK` (a FIFO in the folder opens without blocking and is
+/// refused by its type; only root can create a device node there). When the
+/// last component is a symlink, which can point anywhere, the target's inode
+/// is pinned with `O_PATH` (which opens nothing), its type and size are
+/// checked, and only then is that same inode opened through /proc/self/fd:
+/// a symlink swapped in between cannot make the checker open a device.
+fn open_for_reading(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = |p: &Path, extra: i32| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY | extra)
+            .open(p)
+    };
+    match open(path, libc::O_NOFOLLOW) {
+        Ok(f) => {
+            let meta = f.metadata()?;
+            return Ok((f, meta));
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {}
+        Err(e) => return Err(e),
+    }
+    let pinned = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(path)?;
+    let meta = pinned.metadata()?;
+    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
+        // Decided by the caller from the metadata, without opening it.
+        return Ok((pinned, meta));
+    }
+    let file = match open(
+        Path::new(&format!("/proc/self/fd/{}", pinned.as_raw_fd())),
+        0,
+    ) {
+        Ok(f) => f,
+        // No /proc: open the path (O_NONBLOCK still keeps a FIFO from blocking).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => open(path, 0)?,
+        Err(e) => return Err(e),
+    };
+    Ok((file, meta))
 }
 
 /// The checker's wall clock, Unix milliseconds.

@@ -474,6 +474,14 @@ fn what_is_not_a_regular_file_is_invalid_or_missing_and_never_blocks() {
         prev = link;
     }
     assert_invalid(&prev, "a chain of 50 symlinks");
+    // A short chain is followed, and the heartbeat behind it is read.
+    let behind_links = check(d.path("chain-4"), &CheckOptions::default());
+    assert_eq!(
+        (behind_links.shape, behind_links.pid),
+        (lifesign::Shape::V1, 4242),
+        "{}",
+        behind_links.detail
+    );
     // A path that runs through a file.
     std::fs::write(d.path("plain"), b"x").unwrap();
     assert_invalid(&d.path("plain/hb.json"), "a path through a file");
