@@ -99,58 +99,20 @@ except ImportError:
             return (datetime.now(timezone.utc) - beat).total_seconds() <= max_age_seconds
 
 
-LIFESIGN_OPT_DURABLE = 1
+# The C ABI's declarations come from the Python binding itself; the calls
+# below stay raw ctypes so that the figures are the library's, not the
+# binding's Python layer.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bindings" / "python" / "src"))
+from lifesign import _ffi  # noqa: E402
+
+LIFESIGN_OPT_DURABLE = _ffi.OPT_DURABLE
 LIFESIGN_VERDICT_ALIVE = 0
-
-
-class Report(ctypes.Structure):
-    _fields_ = [
-        ("verdict", ctypes.c_int32),
-        ("state", ctypes.c_int32),
-        ("pid", ctypes.c_int64),
-        ("seq", ctypes.c_uint64),
-        ("progress", ctypes.c_uint64),
-        ("updated_at_ms", ctypes.c_uint64),
-        ("age_ms", ctypes.c_uint64),
-        ("interval_ms", ctypes.c_uint64),
-        ("message", ctypes.c_char * 256),
-        ("progress_at_ms", ctypes.c_uint64),
-        ("progress_age_ms", ctypes.c_uint64),
-        ("max_age_ms", ctypes.c_uint64),
-        ("shape", ctypes.c_int32),
-        ("reserved", ctypes.c_int32),
-    ]
-
-
-class Options(ctypes.Structure):
-    _fields_ = [
-        ("size", ctypes.c_uint32),
-        ("interval_ms", ctypes.c_uint32),
-        ("mode", ctypes.c_uint32),
-        ("flags", ctypes.c_uint32),
-        ("stale_after_ms", ctypes.c_uint64),
-        ("notify_fd", ctypes.c_int32),
-        ("reserved", ctypes.c_uint32),
-        ("on_error", ctypes.c_void_p),
-        ("user_data", ctypes.c_void_p),
-    ]
+Report = _ffi.CReport
+Options = _ffi.Options
 
 
 def load(path):
-    lib = ctypes.CDLL(path)
-    handle = ctypes.c_void_p
-    lib.lifesign_start.argtypes = [ctypes.c_char_p, ctypes.c_uint32, ctypes.POINTER(handle)]
-    lib.lifesign_start_with.argtypes = [ctypes.c_char_p, ctypes.POINTER(Options), ctypes.POINTER(handle)]
-    lib.lifesign_options_init.argtypes = [ctypes.POINTER(Options)]
-    lib.lifesign_options_init.restype = None
-    lib.lifesign_beat.argtypes = [handle]
-    lib.lifesign_set_state.argtypes = [handle, ctypes.c_int32, ctypes.c_char_p]
-    lib.lifesign_check.argtypes = [ctypes.c_char_p, ctypes.c_uint64, ctypes.c_int64, ctypes.POINTER(Report)]
-    lib.lifesign_free.argtypes = [handle]
-    lib.lifesign_free.restype = None
-    for f in ("lifesign_start", "lifesign_start_with", "lifesign_beat", "lifesign_set_state", "lifesign_check"):
-        getattr(lib, f).restype = ctypes.c_int32
-    return lib
+    return _ffi._declare(ctypes.CDLL(path), path)
 
 
 def start(lib, path, durable=False):
