@@ -216,6 +216,11 @@ step_add_subdirectory() {
   fi
 }
 
+# newer_than_build FILE...: sets the files' times two seconds ahead.
+newer_than_build() {
+  touch -d "@$(($(date +%s) + 2))" "$@"
+}
+
 step_editing_rust_sources_rebuilds_the_library() {
   # Works on a copy of the crate, never on the checkout: add a module with an
   # exported probe function, build, then edit only that new file and build
@@ -234,6 +239,10 @@ step_editing_rust_sources_rebuilds_the_library() {
   printf '\n#[doc(hidden)]\npub mod cbuild_probe;\n' >>"$copy/src/lib.rs"
   printf '#[no_mangle]\npub extern "C" fn lifesign_cbuild_probe_a() -> i32 {\n    1\n}\n' \
     >"$copy/src/cbuild_probe.rs"
+  # File times come from the kernel's coarse clock: an edit made within the
+  # same tick as the last build's outputs would look no newer than them.
+  # Date the edits clearly after the build, as a person's edit would be.
+  newer_than_build "$copy/src/lib.rs" "$copy/src/cbuild_probe.rs"
   out="$(cmake --build "$bld" -j "$JOBS" 2>&1)" || { echo "$out"; fail "the build after adding a module failed"; }
   echo "$out"
   grep -q "Building the lifesign crate with cargo" <<<"$out" || fail "editing src/lib.rs did not run cargo"
@@ -241,6 +250,7 @@ step_editing_rust_sources_rebuilds_the_library() {
     fail "the staged library lacks the function added to the sources"
 
   sed -i 's/lifesign_cbuild_probe_a/lifesign_cbuild_probe_b/' "$copy/src/cbuild_probe.rs"
+  newer_than_build "$copy/src/cbuild_probe.rs"
   out="$(cmake --build "$bld" -j "$JOBS" 2>&1)" || { echo "$out"; fail "the build after editing the new module failed"; }
   echo "$out"
   grep -q "Building the lifesign crate with cargo" <<<"$out" ||
