@@ -84,8 +84,8 @@ Usage: lifesign run [--file F] [--interval DUR] [--idle-timeout DUR] [--timeout 
 Starts CMD with LIFESIGN_FILE and LIFESIGN_INTERVAL_MS in its environment,
 shows its progress until it reports ready, and stops it (TERM, then KILL after
 the grace period) when it stalls (--idle-timeout, default 30s) or is not
-ready in time (--timeout, default none). SIGTERM and SIGINT are forwarded to
-it. Exits with CMD's exit status (128+N when a signal N ended it); 1 when it
+ready in time (--timeout, default none). SIGTERM and SIGINT sent to lifesign
+are forwarded to it (a Ctrl-C reaches it from the terminal directly). Exits with CMD's exit status (128+N when a signal N ended it); 1 when it
 failed, stopped or stalled before ready; 124 when the timeout passed.
 
   --file F       the heartbeat file (default: a new file in $XDG_RUNTIME_DIR,
@@ -747,14 +747,19 @@ fn clock(ms: u64) -> String {
 
 static CANCEL_FD: AtomicI32 = AtomicI32::new(-1);
 static CHILD_PID: AtomicI32 = AtomicI32::new(0);
-static LAST_SIGNAL: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    LAST_SIGNAL.store(sig, Ordering::SeqCst);
+extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
     let child = CHILD_PID.load(Ordering::SeqCst);
     if child > 0 {
-        // SAFETY: kill is async-signal-safe.
-        unsafe { libc::kill(child, sig) };
+        // A signal the terminal raised (Ctrl-C) has already reached the
+        // child, which shares our foreground process group: forwarding it
+        // too would deliver it twice. Anything sent by a process is
+        // forwarded.
+        // SAFETY: the kernel passes a valid siginfo with SA_SIGINFO.
+        let from_terminal = !info.is_null() && unsafe { (*info).si_code } == libc::SI_KERNEL;
+        if !from_terminal {
+            // SAFETY: kill is async-signal-safe.
+            unsafe { libc::kill(child, sig) };
+        }
         return;
     }
     let fd = CANCEL_FD.load(Ordering::SeqCst);
@@ -765,13 +770,15 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
 }
 
+type SigInfoHandler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+
 fn install_handlers() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: installs a handler that only uses async-signal-safe calls.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as *const () as usize;
-            sa.sa_flags = libc::SA_RESTART;
+            sa.sa_sigaction = on_signal as SigInfoHandler as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART | libc::SA_SIGINFO;
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
