@@ -251,18 +251,7 @@ fn rule(
         _ => {}
     }
     let id = facts.identity;
-    let same = |theirs: &Option<String>, ours: &Option<String>| match (theirs, ours) {
-        (None, _) => true,
-        (Some(t), Some(o)) => t == o,
-        (Some(_), None) => false,
-    };
-    let same_host = same(&r.host, &id.host);
-    let same_ns = match (r.pid_ns, id.pid_ns) {
-        (None, _) => true,
-        (Some(t), Some(o)) => t == o,
-        (Some(_), None) => false,
-    };
-    if same_host && same_ns {
+    if written_here(r, id) {
         if let (Some(theirs), Some(ours)) = (&r.boot_id, &id.boot_id) {
             if theirs != ours {
                 return (
@@ -309,6 +298,21 @@ fn rule(
         }
     }
     (Verdict::Alive, String::new())
+}
+
+/// Whether a record was written on this host and in this PID namespace
+/// (an absent `host` or `pid_ns` counts as ours): only then may its PID be
+/// probed.
+pub fn written_here(r: &Record, id: &Identity) -> bool {
+    let host_ok = match (&r.host, &id.host) {
+        (None, _) => true,
+        (Some(theirs), ours) => Some(theirs) == ours.as_ref(),
+    };
+    let ns_ok = match (r.pid_ns, id.pid_ns) {
+        (None, _) => true,
+        (Some(theirs), ours) => Some(theirs) == ours,
+    };
+    host_ok && ns_ok
 }
 
 /// Reads a path into a [`Read`]: never blocks on a FIFO or device, never

@@ -492,7 +492,11 @@ impl Inner {
         if s.stopped {
             return Err(Error::new(ErrorKind::State, "the emitter is stopped"));
         }
-        let before = (s.record.state, s.record.message.clone());
+        // Only a supervisor needs to know what changed: no copy otherwise.
+        let before = s
+            .notifier
+            .is_active()
+            .then(|| (s.record.state, s.record.message.clone()));
         if let Some((state, message)) = change {
             s.record.state = Some(state);
             if let Some(m) = message {
@@ -547,13 +551,13 @@ impl Inner {
         }
     }
 
-    fn tell_supervisor(&self, s: &mut Shared, before: (Option<State>, Option<String>)) {
+    fn tell_supervisor(&self, s: &mut Shared, before: Option<(Option<State>, Option<String>)>) {
+        let Some(before) = before else {
+            return;
+        };
         let state = s.record.state;
         let message = s.record.message.clone();
         let n = &mut s.notifier;
-        if !n.is_active() {
-            return;
-        }
         let _ = n.watchdog_ping();
         if state == Some(State::Ready) && !s.ready_told {
             s.ready_told = true;

@@ -629,7 +629,7 @@ fn fill(out: &mut lifesign_report, r: &Report) {
 fn fill_unjudged(out: *mut lifesign_report) {
     // SAFETY: out is NULL or writable, as the exports document.
     if let Some(o) = unsafe { out.as_mut() } {
-        let mut r = check::verdict(
+        let r = check::verdict(
             &check::Read::Invalid(String::new()),
             check::Facts {
                 now_ms: 0,
@@ -638,7 +638,6 @@ fn fill_unjudged(out: *mut lifesign_report) {
             &CheckOptions::default(),
             |_, _| crate::process::Liveness::Gone,
         );
-        r.verdict = Verdict::Invalid;
         fill(o, &r);
     }
 }

@@ -127,7 +127,13 @@ pub fn probe(pid: u32, start: Option<u64>) -> Liveness {
 
 /// Without /proc (a hardened mount), fall back to `kill(pid, 0)`.
 fn stat_unreadable_but_alive(pid: u32) -> bool {
-    if fs::metadata("/proc/self/stat").is_ok() {
+    fs::metadata("/proc/self/stat").is_err() && pid_exists(pid)
+}
+
+/// Whether a process with this PID exists (`kill(pid, 0)`; EPERM means it
+/// does). A PID of 0 or beyond `i32::MAX` never exists: no signal is sent.
+pub fn pid_exists(pid: u32) -> bool {
+    if pid == 0 || pid > i32::MAX as u32 {
         return false;
     }
     // SAFETY: signal 0 only checks for existence; pid is in 1..=i32::MAX.
@@ -148,8 +154,13 @@ fn pidfd_open(pid: u32) -> Option<OwnedFd> {
 
 /// Whether a pidfd reports its process as exited (a zombie included).
 pub fn pidfd_exited(fd: &OwnedFd) -> bool {
+    readable_now(fd.as_raw_fd())
+}
+
+/// Whether a descriptor polls readable (or in error) right now, without waiting.
+pub fn readable_now(fd: std::os::fd::RawFd) -> bool {
     let mut p = libc::pollfd {
-        fd: fd.as_raw_fd(),
+        fd,
         events: libc::POLLIN,
         revents: 0,
     };

@@ -58,7 +58,7 @@ impl Cancel {
 
     /// Whether the token was triggered.
     pub fn is_triggered(&self) -> bool {
-        readable(self.fd.as_raw_fd())
+        process::readable_now(self.fd.as_raw_fd())
     }
 }
 
@@ -66,16 +66,6 @@ impl std::os::fd::AsFd for Cancel {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.fd.as_fd()
     }
-}
-
-fn readable(fd: RawFd) -> bool {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, zero timeout.
-    unsafe { libc::poll(&mut p, 1, 0) > 0 }
 }
 
 /// What to wait for.
@@ -270,7 +260,11 @@ fn inotify_dir(dir: &Path) -> io::Result<OwnedFd> {
         | libc::IN_MOVE_SELF;
     // SAFETY: valid fd and NUL-terminated path.
     if unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c.as_ptr(), mask) } < 0 {
-        return Err(io::Error::last_os_error());
+        let e = io::Error::last_os_error();
+        // A waiter polling for a folder that does not exist yet tries this
+        // every 100 ms: do not block on the close each time.
+        close_in_background(fd);
+        return Err(e);
     }
     Ok(fd)
 }
@@ -342,7 +336,9 @@ pub fn wait_ready_with(
                     return decided(rep);
                 }
                 if let Some((pid, pstart)) = record_identity {
-                    if pidfd.as_ref().map(|(p, _)| *p) != Some(pid) && same_machine(&read) {
+                    if pidfd.as_ref().map(|(p, _)| *p) != Some(pid)
+                        && matches!(&read, Read::Record(r) if check::written_here(r, process::identity()))
+                    {
                         pidfd = process::watch(pid, pstart).map(|fd| (pid, fd));
                     }
                 }
@@ -399,17 +395,6 @@ pub fn wait_ready_with(
                 }
             }
         }
-    }
-}
-
-fn same_machine(read: &Read) -> bool {
-    let id = process::identity();
-    match read {
-        Read::Record(r) => {
-            r.host.as_ref().is_none_or(|h| Some(h) == id.host.as_ref())
-                && r.pid_ns.is_none_or(|n| Some(n) == id.pid_ns)
-        }
-        _ => false,
     }
 }
 

@@ -172,21 +172,12 @@ impl AtomicFile {
             let Some(pid) = temp_writer_pid(bytes) else {
                 continue;
             };
-            if !pid_exists(pid) && fs::remove_file(e.path()).is_ok() {
+            if !crate::process::pid_exists(pid) && fs::remove_file(e.path()).is_ok() {
                 removed += 1;
             }
         }
         removed
     }
-}
-
-fn pid_exists(pid: u32) -> bool {
-    if pid == 0 || pid > i32::MAX as u32 {
-        return false;
-    }
-    // SAFETY: signal 0 only checks for existence; pid is in 1..=i32::MAX.
-    let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 #[cfg(test)]

@@ -257,13 +257,14 @@ fn main() -> ExitCode {
     }
     let cmd = items.remove(0);
     let name = cmd.to_string_lossy().to_string();
-    let (help, run): (&str, fn(Args) -> Res<u8>) = match name.as_str() {
-        "check" => (CHECK_HELP, cmd_check),
-        "wait" => (WAIT_HELP, cmd_wait),
-        "emit" => (EMIT_HELP, cmd_emit),
-        "run" => (RUN_HELP, cmd_run),
-        "scan" => (SCAN_HELP, cmd_scan),
-        "watch" => (WATCH_HELP, cmd_watch),
+    type Command = (&'static str, &'static str, fn(Args) -> Res<u8>);
+    let (cmd, help, run): Command = match name.as_str() {
+        "check" => ("check", CHECK_HELP, cmd_check),
+        "wait" => ("wait", WAIT_HELP, cmd_wait),
+        "emit" => ("emit", EMIT_HELP, cmd_emit),
+        "run" => ("run", RUN_HELP, cmd_run),
+        "scan" => ("scan", SCAN_HELP, cmd_scan),
+        "watch" => ("watch", WATCH_HELP, cmd_watch),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -283,18 +284,7 @@ fn main() -> ExitCode {
         println!("{help}");
         return ExitCode::SUCCESS;
     }
-    let args = Args {
-        items,
-        pos: 0,
-        cmd: match name.as_str() {
-            "check" => "check",
-            "wait" => "wait",
-            "emit" => "emit",
-            "run" => "run",
-            "scan" => "scan",
-            _ => "watch",
-        },
-    };
+    let args = Args { items, pos: 0, cmd };
     match run(args) {
         Ok(code) => ExitCode::from(code),
         Err(Usage(msg)) => {
