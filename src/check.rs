@@ -7,10 +7,11 @@
 
 use crate::process::{self, Identity, Liveness};
 use crate::protocol::{decode, Record, Shape, State, MAX_FILE_BYTES};
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read as _};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Default tolerance for a timestamp ahead of the checker's clock.
 pub const DEFAULT_SKEW_MS: u64 = 2000;
@@ -84,6 +85,12 @@ impl Verdict {
     }
 }
 
+impl serde::Serialize for Verdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -106,8 +113,9 @@ pub struct CheckOptions {
     pub ignore_clock: bool,
 }
 
-/// The result of a check, filled whatever the verdict.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The result of a check, filled whatever the verdict. Serialises (serde)
+/// to an object with these field names, enums by their stable names.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
     /// The verdict.
     pub verdict: Verdict,
@@ -440,6 +448,44 @@ pub fn is_alive(path: impl AsRef<Path>, max_age_ms: u64) -> bool {
         },
     )
     .is_alive()
+}
+
+/// Checks every heartbeat file in a folder, as one snapshot: each writer's
+/// process is probed once however many files it wrote.
+///
+/// Lists the entries in name order, skipping lifesign temporaries and
+/// subfolders (a heartbeat is a file, never a folder); anything else,
+/// including a file that is not a heartbeat, gets a report (`invalid` with
+/// its `detail`). Fails when the folder cannot be listed.
+pub fn scan(dir: impl AsRef<Path>, opts: &CheckOptions) -> io::Result<Vec<(PathBuf, Report)>> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir.as_ref())? {
+        let entry = entry?;
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir && crate::write::temp_writer_pid(entry.file_name().as_bytes()).is_none() {
+            paths.push(entry.path());
+        }
+    }
+    paths.sort();
+    let mut probed = HashMap::new();
+    let identity = process::identity();
+    Ok(paths
+        .into_iter()
+        .map(|path| {
+            let read = read_path(&path);
+            let facts = Facts {
+                now_ms: now_ms(),
+                identity,
+            };
+            let report = verdict(&read, facts, opts, |pid, start| {
+                *probed
+                    .entry((pid, start))
+                    .or_insert_with(|| process::probe(pid, start))
+            });
+            (path, report)
+        })
+        .collect())
 }
 
 #[cfg(test)]

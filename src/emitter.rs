@@ -213,35 +213,19 @@ impl Emitter {
                 eprintln!("lifesign: {w}");
             }
         }
-        let id = process::identity();
         let stale_after = opts
             .stale_after
             .map(|d| d.as_millis() as u64)
             .filter(|&d| d > 0)
             .unwrap_or(interval.as_millis() as u64 * 3);
-        let now = now_ms();
-        let record = Record {
-            v: crate::protocol::PROTOCOL_VERSION,
-            pid: process::current_pid(),
-            state: Some(State::Starting),
-            seq: 0,
-            updated_at_ms: now,
-            started_at_ms: Some(now),
-            interval_ms: Some(interval.as_millis() as u64),
-            stale_after_ms: Some(stale_after),
-            host: id.host.clone(),
-            boot_id: id.boot_id.clone(),
-            pid_ns: id.pid_ns,
-            pid_start: process::own_start_time(),
-            progress: Some(0),
-            progress_at_ms: Some(now),
-            message: opts
-                .message
-                .as_deref()
-                .map(|m| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned()),
-            meta: Default::default(),
-            shape: Shape::V1,
-        };
+        let record = first_record(
+            process::current_pid(),
+            process::own_start_time(),
+            Some(interval.as_millis() as u64),
+            Some(stale_after),
+            opts.message.as_deref(),
+            now_ms(),
+        );
         let inner = Arc::new(Inner {
             file,
             interval,
@@ -579,4 +563,105 @@ impl Inner {
         }
         result
     }
+}
+
+/// The first v1 record of a writer: `starting`, `seq` 0 (each write counts
+/// it up), this machine's identity, and the writer's `pid_start`.
+fn first_record(
+    pid: u32,
+    pid_start: Option<u64>,
+    interval_ms: Option<u64>,
+    stale_after_ms: Option<u64>,
+    message: Option<&str>,
+    now: u64,
+) -> Record {
+    let id = process::identity();
+    Record {
+        v: crate::protocol::PROTOCOL_VERSION,
+        pid,
+        state: Some(State::Starting),
+        seq: 0,
+        updated_at_ms: now,
+        started_at_ms: Some(now),
+        interval_ms,
+        stale_after_ms,
+        host: id.host.clone(),
+        boot_id: id.boot_id.clone(),
+        pid_ns: id.pid_ns,
+        pid_start,
+        progress: Some(0),
+        progress_at_ms: Some(now),
+        message: message.map(|m| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned()),
+        meta: Default::default(),
+        shape: Shape::V1,
+    }
+}
+
+/// One heartbeat written by [`emit_once`] on behalf of a process that runs
+/// no emitter of its own (a shell script, through `lifesign emit`).
+#[derive(Clone, Debug)]
+pub struct EmitOnce<'a> {
+    /// The process the heartbeat speaks for; its `pid_start` is read from `/proc`.
+    pub pid: u32,
+    /// The state to report.
+    pub state: State,
+    /// The message; `None` keeps the previous heartbeat's.
+    pub message: Option<&'a str>,
+    /// The promised interval, clamped like [`Options::interval`]; `None`
+    /// keeps the previous heartbeat's (a first heartbeat then has none, and
+    /// the checker applies its 30 s default).
+    pub interval: Option<Duration>,
+    /// Metadata added to (or replacing keys of) the previous heartbeat's.
+    pub meta: &'a [(String, String)],
+}
+
+/// Writes one heartbeat for `beat.pid`, atomically, with mode 0644 into an
+/// existing folder.
+///
+/// A v1 heartbeat of the same process (PID and `pid_start`) already at
+/// `path` is continued: its `seq`
+/// and `progress` go up by one (so a script that emits in a loop counts as
+/// making progress), and its start time, interval, message and metadata are
+/// kept unless `beat` replaces them. Anything else at `path` is replaced by
+/// a first heartbeat. Returns the record written.
+///
+/// Errors: [`ErrorKind::InvalidArgument`] for a path with no file name or a
+/// PID outside 1..=2147483647, [`ErrorKind::Io`] when the write fails.
+pub fn emit_once(path: impl AsRef<Path>, beat: &EmitOnce<'_>) -> Result<Record> {
+    let path = path.as_ref();
+    if beat.pid == 0 || i64::from(beat.pid) > crate::protocol::MAX_PID {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("pid {} is outside 1..=2147483647", beat.pid),
+        ));
+    }
+    let file = AtomicFile::new(path, DEFAULT_MODE, false)
+        .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
+    let now = now_ms();
+    let interval_ms = beat.interval.map(|d| clamp_interval(d).as_millis() as u64);
+    let pid_start = process::stat_of(beat.pid).map(|(start, _)| start);
+    let mut record = match crate::check::read_path(path) {
+        crate::check::Read::Record(r)
+            if r.shape == Shape::V1 && (r.pid, r.pid_start) == (beat.pid, pid_start) =>
+        {
+            r
+        }
+        _ => first_record(beat.pid, pid_start, None, None, None, now),
+    };
+    if let Some(ms) = interval_ms {
+        (record.interval_ms, record.stale_after_ms) = (Some(ms), Some(ms * 3));
+    }
+    if let Some(m) = beat.message {
+        record.message = (!m.is_empty()).then(|| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned());
+    }
+    record.meta.extend(beat.meta.iter().cloned());
+    record.state = Some(beat.state);
+    record.seq = record.seq.saturating_add(1);
+    // Each emit is a step of the script's work.
+    record.progress = Some(record.seq);
+    (record.updated_at_ms, record.progress_at_ms) = (now, Some(now));
+    let bytes = encode(&record);
+    file.write(&bytes)
+        .map_err(|e| Error::io(format_args!("cannot write {}", path.display()), &e))?;
+    Ok(record)
 }

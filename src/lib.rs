@@ -30,11 +30,11 @@ pub mod protocol;
 pub mod wait;
 pub mod write;
 
-pub use check::{check, is_alive, CheckOptions, Report, Verdict};
-pub use emitter::{Emitter, Options};
+pub use check::{check, is_alive, scan, CheckOptions, Report, Verdict};
+pub use emitter::{emit_once, EmitOnce, Emitter, Options, MAX_INTERVAL, MIN_INTERVAL};
 pub use error::{Error, ErrorKind, Result};
 pub use protocol::{Record, Shape, State};
-pub use wait::{wait_ready, wait_ready_with, Cancel, WaitOptions, WaitOutcome};
+pub use wait::{wait_ready, wait_ready_with, watch, Cancel, WaitOptions, WaitOutcome};
 
 /// The library version (the crate's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

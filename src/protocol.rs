@@ -34,6 +34,12 @@ pub enum State {
     Failed,
 }
 
+impl serde::Serialize for State {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl State {
     /// Every state, in C ABI order.
     pub const ALL: [State; 5] = [
@@ -98,6 +104,12 @@ pub enum Shape {
     Timestamp,
     /// `{"pid", "status", "updatedAtMs"}` (Node daemons).
     Camel,
+}
+
+impl serde::Serialize for Shape {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl Shape {
