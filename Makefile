@@ -96,12 +96,14 @@ header:
 
 # Regenerate the bindings' C declaration tables from include/lifesign.h
 # (Python ctypes, the Node table and its TypeScript declarations); run it
-# after `make header`. test-bindings fails when a committed table is stale.
+# after `make header`. test-bindings fails when a committed table is stale,
+# and runs the generator's own tests.
 bindings:
 	bash bindings/gen/run.sh
 
 test-bindings:
 	bash bindings/gen/run.sh --check
+	bash bindings/gen/run.sh --self-test
 
 bench: build
 	@if [ -f benches/run.sh ]; then bash benches/run.sh; else echo "no benchmarks yet"; fi

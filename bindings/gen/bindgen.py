@@ -19,10 +19,12 @@ pointer, callback and fixed-array members, opaque structs, scalar typedefs,
 function-pointer typedefs and function prototypes. Anything else is an
 error naming the declaration, so nothing is dropped silently.
 
-Usage: bindgen.py [--check] [--header PATH] [--root DIR]
+Usage: bindgen.py [--check | --self-test] [--header PATH] [--root DIR]
   (no option)  rewrite the three files
   --check      regenerate into a temporary folder and fail, showing the
                difference, when a committed file is stale
+  --self-test  the generator's own tests (test_bindgen.py, on
+               testdata/sample.h: what cbindgen may emit beyond lifesign.h)
 """
 
 from __future__ import annotations
@@ -781,7 +783,14 @@ def main(argv: List[str]) -> int:
     ap.add_argument("--check", action="store_true", help="fail when a committed table is stale")
     ap.add_argument("--root", type=Path, default=root_default, help="the repository (default: %(default)s)")
     ap.add_argument("--header", type=Path, help="the header (default: ROOT/%s)" % HEADER)
+    ap.add_argument("--self-test", action="store_true", help="run the generator's own tests")
     args = ap.parse_args(argv)
+    if args.self_test:
+        import unittest
+
+        here = str(Path(__file__).resolve().parent)
+        suite = unittest.defaultTestLoader.discover(here, pattern="test_bindgen.py", top_level_dir=here)
+        return 0 if unittest.TextTestRunner(verbosity=1).run(suite).wasSuccessful() else 1
     header = args.header or args.root / HEADER
     try:
         files = generate(header)
@@ -792,6 +801,7 @@ def main(argv: List[str]) -> int:
         for rel, text in files.items():
             path = args.root / rel
             if not path.is_file() or path.read_text() != text:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
                 print("bindgen: wrote %s" % rel)
         return 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs bindgen.py in a virtual environment of its own (bindings/gen/.venv)
 # with the pinned, hash-checked pycparser of requirements.txt. Arguments go
-# to bindgen.py: none writes the tables, --check fails when they are stale.
+# to bindgen.py: none writes the tables, --check fails when they are stale,
+# --self-test runs the generator's own tests.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
