@@ -668,12 +668,23 @@ def js_type(t: CType) -> str:
         "null" if t.length is None else str(t.length))
 
 
-def js_fn(ret: CType, ps: List[Tuple[Optional[str], CType]], indent: str) -> List[str]:
-    o = ["%sresult: %s," % (indent, js_type(ret)), "%sparams: [" % indent]
-    for n, t in ps:
-        o.append("%s  { name: %s, type: %s }," % (indent, "null" if n is None else js_str(n), js_type(t)))
-    o.append("%s]," % indent)
-    return o
+class JsTypes:
+    """Each distinct type once, in `const t`, keyed by its C spelling."""
+
+    def __init__(self) -> None:
+        self.types: Dict[str, CType] = {}
+
+    def ref(self, t: CType) -> str:
+        key = t.spelling()
+        self.types.setdefault(key, t)
+        return "t[%s]" % js_str(key)
+
+    def fn(self, ret: CType, ps: List[Tuple[Optional[str], CType]], indent: str) -> List[str]:
+        o = ["%sresult: %s," % (indent, self.ref(ret)), "%sparams: [" % indent]
+        for n, t in ps:
+            o.append("%s  { name: %s, type: %s }," % (indent, "null" if n is None else js_str(n), self.ref(t)))
+        o.append("%s]," % indent)
+        return o
 
 
 def write_js(h: Header) -> str:
@@ -697,22 +708,25 @@ def write_js(h: Header) -> str:
     for name, members in h.enums:
         o.append("  %s: { %s }," % (name, ", ".join("%s: %d" % (m, v) for m, v in members)))
     o += ["};", "", "const opaque = [%s];" % ", ".join(js_str(n) for n in h.opaque), ""]
-    o.append("// Function-pointer typedefs.")
-    o.append("const callbacks = {")
+    tt = JsTypes()
+    decls = ["// Function-pointer typedefs.", "const callbacks = {"]
     for name, ret, ps in h.callbacks:
-        o.append("  %s: {" % name)
-        o += js_fn(ret, ps, "    ")
-        o.append("  },")
-    o += ["};", "", "// Struct members in order.", "const structs = {"]
+        decls.append("  %s: {" % name)
+        decls += tt.fn(ret, ps, "    ")
+        decls.append("  },")
+    decls += ["};", "", "// Struct members in order.", "const structs = {"]
     for name, members in h.structs:
-        o.append("  %s: [" % name)
-        o += ["    { name: %s, type: %s }," % (js_str(m), js_type(t)) for m, t in members]
-        o.append("  ],")
-    o += ["};", "", "// Every exported function.", "const functions = {"]
+        decls.append("  %s: [" % name)
+        decls += ["    { name: %s, type: %s }," % (js_str(m), tt.ref(t)) for m, t in members]
+        decls.append("  ],")
+    decls += ["};", "", "// Every exported function.", "const functions = {"]
     for name, ret, ps in h.functions:
-        o.append("  %s: {" % name)
-        o += js_fn(ret, ps, "    ")
-        o.append("  },")
+        decls.append("  %s: {" % name)
+        decls += tt.fn(ret, ps, "    ")
+        decls.append("  },")
+    o += ["// Every type used below, by its C spelling.", "const t = {"]
+    o += ["  %s: %s," % (js_str(k), js_type(v)) for k, v in tt.types.items()]
+    o += ["};", ""] + decls
     o += ["};", "",
           "function deepFreeze(o) {",
           "  if (o !== null && typeof o === 'object') {",

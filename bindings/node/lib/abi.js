@@ -59,14 +59,37 @@ const enums = {
 
 const opaque = ['lifesign_cancel', 'lifesign_emitter'];
 
+// Every type used below, by its C spelling.
+const t = {
+  'void': { kind: 'scalar', name: 'void', pointers: 0, const: false, length: null },
+  'void *': { kind: 'scalar', name: 'void', pointers: 1, const: false, length: null },
+  'int32_t': { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+  'const char *': { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null },
+  'uint32_t': { kind: 'scalar', name: 'uint32_t', pointers: 0, const: false, length: null },
+  'uint64_t': { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null },
+  'lifesign_error_fn': { kind: 'callback', name: 'lifesign_error_fn', pointers: 0, const: false, length: null },
+  'int64_t': { kind: 'scalar', name: 'int64_t', pointers: 0, const: false, length: null },
+  'char[256]': { kind: 'scalar', name: 'char', pointers: 0, const: false, length: 256 },
+  'lifesign_emitter **': { kind: 'opaque', name: 'lifesign_emitter', pointers: 2, const: false, length: null },
+  'lifesign_options *': { kind: 'struct', name: 'lifesign_options', pointers: 1, const: false, length: null },
+  'const lifesign_options *': { kind: 'struct', name: 'lifesign_options', pointers: 1, const: true, length: null },
+  'lifesign_emitter *': { kind: 'opaque', name: 'lifesign_emitter', pointers: 1, const: false, length: null },
+  'const lifesign_emitter *': { kind: 'opaque', name: 'lifesign_emitter', pointers: 1, const: true, length: null },
+  'uint64_t *': { kind: 'scalar', name: 'uint64_t', pointers: 1, const: false, length: null },
+  'lifesign_report *': { kind: 'struct', name: 'lifesign_report', pointers: 1, const: false, length: null },
+  'lifesign_cancel **': { kind: 'opaque', name: 'lifesign_cancel', pointers: 2, const: false, length: null },
+  'lifesign_cancel *': { kind: 'opaque', name: 'lifesign_cancel', pointers: 1, const: false, length: null },
+  'const lifesign_cancel *': { kind: 'opaque', name: 'lifesign_cancel', pointers: 1, const: true, length: null },
+};
+
 // Function-pointer typedefs.
 const callbacks = {
   lifesign_error_fn: {
-    result: { kind: 'scalar', name: 'void', pointers: 0, const: false, length: null },
+    result: t['void'],
     params: [
-      { name: 'user_data', type: { kind: 'scalar', name: 'void', pointers: 1, const: false, length: null } },
-      { name: 'code', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
-      { name: 'message', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
+      { name: 'user_data', type: t['void *'] },
+      { name: 'code', type: t['int32_t'] },
+      { name: 'message', type: t['const char *'] },
     ],
   },
 };
@@ -74,207 +97,207 @@ const callbacks = {
 // Struct members in order.
 const structs = {
   lifesign_options: [
-    { name: 'size', type: { kind: 'scalar', name: 'uint32_t', pointers: 0, const: false, length: null } },
-    { name: 'interval_ms', type: { kind: 'scalar', name: 'uint32_t', pointers: 0, const: false, length: null } },
-    { name: 'mode', type: { kind: 'scalar', name: 'uint32_t', pointers: 0, const: false, length: null } },
-    { name: 'flags', type: { kind: 'scalar', name: 'uint32_t', pointers: 0, const: false, length: null } },
-    { name: 'stale_after_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-    { name: 'notify_fd', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
-    { name: 'reserved', type: { kind: 'scalar', name: 'uint32_t', pointers: 0, const: false, length: null } },
-    { name: 'on_error', type: { kind: 'callback', name: 'lifesign_error_fn', pointers: 0, const: false, length: null } },
-    { name: 'user_data', type: { kind: 'scalar', name: 'void', pointers: 1, const: false, length: null } },
+    { name: 'size', type: t['uint32_t'] },
+    { name: 'interval_ms', type: t['uint32_t'] },
+    { name: 'mode', type: t['uint32_t'] },
+    { name: 'flags', type: t['uint32_t'] },
+    { name: 'stale_after_ms', type: t['uint64_t'] },
+    { name: 'notify_fd', type: t['int32_t'] },
+    { name: 'reserved', type: t['uint32_t'] },
+    { name: 'on_error', type: t['lifesign_error_fn'] },
+    { name: 'user_data', type: t['void *'] },
   ],
   lifesign_report: [
-    { name: 'verdict', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
-    { name: 'state', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
-    { name: 'pid', type: { kind: 'scalar', name: 'int64_t', pointers: 0, const: false, length: null } },
-    { name: 'seq', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-    { name: 'progress', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-    { name: 'updated_at_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-    { name: 'age_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-    { name: 'interval_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-    { name: 'message', type: { kind: 'scalar', name: 'char', pointers: 0, const: false, length: 256 } },
-    { name: 'progress_at_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-    { name: 'progress_age_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-    { name: 'max_age_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-    { name: 'shape', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
-    { name: 'reserved', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
+    { name: 'verdict', type: t['int32_t'] },
+    { name: 'state', type: t['int32_t'] },
+    { name: 'pid', type: t['int64_t'] },
+    { name: 'seq', type: t['uint64_t'] },
+    { name: 'progress', type: t['uint64_t'] },
+    { name: 'updated_at_ms', type: t['uint64_t'] },
+    { name: 'age_ms', type: t['uint64_t'] },
+    { name: 'interval_ms', type: t['uint64_t'] },
+    { name: 'message', type: t['char[256]'] },
+    { name: 'progress_at_ms', type: t['uint64_t'] },
+    { name: 'progress_age_ms', type: t['uint64_t'] },
+    { name: 'max_age_ms', type: t['uint64_t'] },
+    { name: 'shape', type: t['int32_t'] },
+    { name: 'reserved', type: t['int32_t'] },
   ],
 };
 
 // Every exported function.
 const functions = {
   lifesign_version: {
-    result: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null },
+    result: t['const char *'],
     params: [
     ],
   },
   lifesign_start: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'path', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
-      { name: 'interval_ms', type: { kind: 'scalar', name: 'uint32_t', pointers: 0, const: false, length: null } },
-      { name: 'out', type: { kind: 'opaque', name: 'lifesign_emitter', pointers: 2, const: false, length: null } },
+      { name: 'path', type: t['const char *'] },
+      { name: 'interval_ms', type: t['uint32_t'] },
+      { name: 'out', type: t['lifesign_emitter **'] },
     ],
   },
   lifesign_options_init: {
-    result: { kind: 'scalar', name: 'void', pointers: 0, const: false, length: null },
+    result: t['void'],
     params: [
-      { name: 'opts', type: { kind: 'struct', name: 'lifesign_options', pointers: 1, const: false, length: null } },
+      { name: 'opts', type: t['lifesign_options *'] },
     ],
   },
   lifesign_start_with: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'path', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
-      { name: 'opts', type: { kind: 'struct', name: 'lifesign_options', pointers: 1, const: true, length: null } },
-      { name: 'out', type: { kind: 'opaque', name: 'lifesign_emitter', pointers: 2, const: false, length: null } },
+      { name: 'path', type: t['const char *'] },
+      { name: 'opts', type: t['const lifesign_options *'] },
+      { name: 'out', type: t['lifesign_emitter **'] },
     ],
   },
   lifesign_start_from_env: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'out', type: { kind: 'opaque', name: 'lifesign_emitter', pointers: 2, const: false, length: null } },
+      { name: 'out', type: t['lifesign_emitter **'] },
     ],
   },
   lifesign_beat: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'e', type: { kind: 'opaque', name: 'lifesign_emitter', pointers: 1, const: false, length: null } },
+      { name: 'e', type: t['lifesign_emitter *'] },
     ],
   },
   lifesign_set_state: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'e', type: { kind: 'opaque', name: 'lifesign_emitter', pointers: 1, const: false, length: null } },
-      { name: 'state', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
-      { name: 'message', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
+      { name: 'e', type: t['lifesign_emitter *'] },
+      { name: 'state', type: t['int32_t'] },
+      { name: 'message', type: t['const char *'] },
     ],
   },
   lifesign_set_meta: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'e', type: { kind: 'opaque', name: 'lifesign_emitter', pointers: 1, const: false, length: null } },
-      { name: 'key', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
-      { name: 'value', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
+      { name: 'e', type: t['lifesign_emitter *'] },
+      { name: 'key', type: t['const char *'] },
+      { name: 'value', type: t['const char *'] },
     ],
   },
   lifesign_progress: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'e', type: { kind: 'opaque', name: 'lifesign_emitter', pointers: 1, const: false, length: null } },
+      { name: 'e', type: t['lifesign_emitter *'] },
     ],
   },
   lifesign_write_failures: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'e', type: { kind: 'opaque', name: 'lifesign_emitter', pointers: 1, const: true, length: null } },
-      { name: 'out', type: { kind: 'scalar', name: 'uint64_t', pointers: 1, const: false, length: null } },
+      { name: 'e', type: t['const lifesign_emitter *'] },
+      { name: 'out', type: t['uint64_t *'] },
     ],
   },
   lifesign_stop: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'e', type: { kind: 'opaque', name: 'lifesign_emitter', pointers: 1, const: false, length: null } },
+      { name: 'e', type: t['lifesign_emitter *'] },
     ],
   },
   lifesign_free: {
-    result: { kind: 'scalar', name: 'void', pointers: 0, const: false, length: null },
+    result: t['void'],
     params: [
-      { name: 'e', type: { kind: 'opaque', name: 'lifesign_emitter', pointers: 1, const: false, length: null } },
+      { name: 'e', type: t['lifesign_emitter *'] },
     ],
   },
   lifesign_is_alive: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'path', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
-      { name: 'max_age_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
+      { name: 'path', type: t['const char *'] },
+      { name: 'max_age_ms', type: t['uint64_t'] },
     ],
   },
   lifesign_check: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'path', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
-      { name: 'max_age_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-      { name: 'expected_pid', type: { kind: 'scalar', name: 'int64_t', pointers: 0, const: false, length: null } },
-      { name: 'out', type: { kind: 'struct', name: 'lifesign_report', pointers: 1, const: false, length: null } },
+      { name: 'path', type: t['const char *'] },
+      { name: 'max_age_ms', type: t['uint64_t'] },
+      { name: 'expected_pid', type: t['int64_t'] },
+      { name: 'out', type: t['lifesign_report *'] },
     ],
   },
   lifesign_check_stall: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'path', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
-      { name: 'max_age_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-      { name: 'expected_pid', type: { kind: 'scalar', name: 'int64_t', pointers: 0, const: false, length: null } },
-      { name: 'stall_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-      { name: 'out', type: { kind: 'struct', name: 'lifesign_report', pointers: 1, const: false, length: null } },
+      { name: 'path', type: t['const char *'] },
+      { name: 'max_age_ms', type: t['uint64_t'] },
+      { name: 'expected_pid', type: t['int64_t'] },
+      { name: 'stall_ms', type: t['uint64_t'] },
+      { name: 'out', type: t['lifesign_report *'] },
     ],
   },
   lifesign_wait_ready: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'path', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
-      { name: 'expected_pid', type: { kind: 'scalar', name: 'int64_t', pointers: 0, const: false, length: null } },
-      { name: 'idle_timeout_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-      { name: 'timeout_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-      { name: 'out', type: { kind: 'struct', name: 'lifesign_report', pointers: 1, const: false, length: null } },
+      { name: 'path', type: t['const char *'] },
+      { name: 'expected_pid', type: t['int64_t'] },
+      { name: 'idle_timeout_ms', type: t['uint64_t'] },
+      { name: 'timeout_ms', type: t['uint64_t'] },
+      { name: 'out', type: t['lifesign_report *'] },
     ],
   },
   lifesign_cancel_new: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'out', type: { kind: 'opaque', name: 'lifesign_cancel', pointers: 2, const: false, length: null } },
+      { name: 'out', type: t['lifesign_cancel **'] },
     ],
   },
   lifesign_cancel_trigger: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'c', type: { kind: 'opaque', name: 'lifesign_cancel', pointers: 1, const: false, length: null } },
+      { name: 'c', type: t['lifesign_cancel *'] },
     ],
   },
   lifesign_cancel_free: {
-    result: { kind: 'scalar', name: 'void', pointers: 0, const: false, length: null },
+    result: t['void'],
     params: [
-      { name: 'c', type: { kind: 'opaque', name: 'lifesign_cancel', pointers: 1, const: false, length: null } },
+      { name: 'c', type: t['lifesign_cancel *'] },
     ],
   },
   lifesign_wait_ready_cancel: {
-    result: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null },
+    result: t['int32_t'],
     params: [
-      { name: 'path', type: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null } },
-      { name: 'expected_pid', type: { kind: 'scalar', name: 'int64_t', pointers: 0, const: false, length: null } },
-      { name: 'idle_timeout_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-      { name: 'timeout_ms', type: { kind: 'scalar', name: 'uint64_t', pointers: 0, const: false, length: null } },
-      { name: 'cancel', type: { kind: 'opaque', name: 'lifesign_cancel', pointers: 1, const: true, length: null } },
-      { name: 'out', type: { kind: 'struct', name: 'lifesign_report', pointers: 1, const: false, length: null } },
+      { name: 'path', type: t['const char *'] },
+      { name: 'expected_pid', type: t['int64_t'] },
+      { name: 'idle_timeout_ms', type: t['uint64_t'] },
+      { name: 'timeout_ms', type: t['uint64_t'] },
+      { name: 'cancel', type: t['const lifesign_cancel *'] },
+      { name: 'out', type: t['lifesign_report *'] },
     ],
   },
   lifesign_verdict_name: {
-    result: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null },
+    result: t['const char *'],
     params: [
-      { name: 'verdict', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
+      { name: 'verdict', type: t['int32_t'] },
     ],
   },
   lifesign_state_name: {
-    result: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null },
+    result: t['const char *'],
     params: [
-      { name: 'state', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
+      { name: 'state', type: t['int32_t'] },
     ],
   },
   lifesign_shape_name: {
-    result: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null },
+    result: t['const char *'],
     params: [
-      { name: 'shape', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
+      { name: 'shape', type: t['int32_t'] },
     ],
   },
   lifesign_error_name: {
-    result: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null },
+    result: t['const char *'],
     params: [
-      { name: 'code', type: { kind: 'scalar', name: 'int32_t', pointers: 0, const: false, length: null } },
+      { name: 'code', type: t['int32_t'] },
     ],
   },
   lifesign_last_error: {
-    result: { kind: 'scalar', name: 'char', pointers: 1, const: true, length: null },
+    result: t['const char *'],
     params: [
     ],
   },
