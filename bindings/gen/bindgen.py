@@ -33,6 +33,7 @@ import argparse
 import difflib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -390,7 +391,7 @@ def preprocess(header: Path, probes: List[str]) -> Tuple[str, List[str]]:
         for i, name in enumerate(probes):
             lines += ["#ifdef %s" % name, "lifesign_bindgen_probe_%d %s" % (i, name), "#endif"]
         src.write_text("\n".join(lines) + "\n")
-        cpp = os.environ.get("CPP_FOR_BINDGEN") or "gcc"
+        cpp = os.environ.get("CPP_FOR_BINDGEN") or shutil.which("gcc") or "cc"
         out = subprocess.run(
             [cpp, "-E", "-P", "-std=c11", "-nostdinc", "-isystem", str(inc)] + CPP_DEFINES + [str(src)],
             check=True, capture_output=True, text=True,
@@ -512,7 +513,7 @@ def read_header(path: Path) -> Header:
             nxt = v[0] + 1
         out.enums.append((name, members))
 
-    seen_enums = set()
+    statics: List[Tuple[str, object]] = []
     emitted_structs = set()
     # Pass 2: the declarations, in order.
     for ext in ast.ext:
@@ -532,7 +533,6 @@ def read_header(path: Path) -> Header:
             elif isinstance(inner, c_ast.Enum):
                 if inner.values is not None:
                     add_enum(ext.name, inner)
-                    seen_enums.add(inner.name)
             elif isinstance(t, c_ast.PtrDecl) and isinstance(t.type, c_ast.FuncDecl):
                 fn = t.type
                 out.callbacks.append((ext.name, convert(fn.type, ext.name), params(fn, ext.name)))
@@ -550,6 +550,12 @@ def read_header(path: Path) -> Header:
             elif isinstance(ext.type, c_ast.Enum) and ext.name is None:
                 if ext.type.values is not None:
                     add_enum(ext.type.name or "", ext.type)
+            elif isinstance(ext.type, c_ast.TypeDecl) and "const" in ext.quals and ext.init is not None:
+                # `static const int32_t NAME = VALUE;` (cbindgen's allow_static_const)
+                try:
+                    statics.append((ext.name, ev.value(ext.init)))
+                except NotConstant:
+                    raise Unsupported("%s: a constant that is not an integer or a string" % ext.name) from None
             else:
                 raise Unsupported("%s: a variable declaration" % ext.name)
         else:
@@ -567,7 +573,7 @@ def read_header(path: Path) -> Header:
             macros.append((name, ev.value(expr)))
         except (NotConstant, c_parser.ParseError, Unsupported):
             out.not_bound.append(name)
-    out.constants = macros + out.constants
+    out.constants = macros + statics + out.constants
     return out
 
 
@@ -623,7 +629,7 @@ def write_python(h: Header) -> str:
     o = ["# " + STAMP, '"""The C declarations of include/lifesign.h for ctypes.', "",
          "Constants keep their C names. Opaque handles are void pointers. PROTOTYPES",
          "maps every function to its (restype, argtypes).", '"""', "", "import ctypes", ""]
-    o.append("# Constants: #define integers and strings, then enum values, as in the header.")
+    o.append("# Constants: #define integers and strings, static consts, then enum values.")
     for name, value in h.constants:
         o.append("%s = %s" % (name, py_repr(value)))
     if h.not_bound:
@@ -696,7 +702,7 @@ def write_js(h: Header) -> str:
          "// 'opaque' or 'callback' (name the C type name); pointers the number of '*';",
          "// const whether the base type is const; length the element count of a",
          "// fixed array, else null.", ""]
-    o.append("// #define integers and enum values, as in the header.")
+    o.append("// #define integers, static consts and enum values, as in the header.")
     o.append("const constants = {")
     o += ["  %s: %s," % (n, v) for n, v in h.constants if not isinstance(v, str)]
     o += ["};", "", "// #define strings.", "const strings = {"]
@@ -761,7 +767,7 @@ def write_dts(h: Header) -> str:
          "  readonly result: CType;",
          "  readonly params: readonly CMember[];",
          "}", "",
-         "/** The #define integers and enum values of lifesign.h. */",
+         "/** The #define integers, static consts and enum values of lifesign.h. */",
          "export declare const constants: {"]
     o += ["  readonly %s: %s;" % (n, v) for n, v in h.constants if not isinstance(v, str)]
     o += ["};", "/** The #define strings of lifesign.h. */", "export declare const strings: {"]

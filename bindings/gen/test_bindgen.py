@@ -48,6 +48,7 @@ class Generated(unittest.TestCase):
         self.assertEqual(m.SAMPLE_BIG, 2**64 - 1)
         self.assertEqual(m.SAMPLE_CHAR, 10)
         self.assertEqual(m.SAMPLE_SUM, 31)
+        self.assertEqual(m.SAMPLE_STATIC_LIMIT, 1 << 20)
 
     def test_enumerators_count_on_from_the_last_value(self) -> None:
         self.assertEqual(self.mod.ENUMS["sample_level"], {"SAMPLE_LEVEL_ERROR": 1, "SAMPLE_LEVEL_WARN": 2,

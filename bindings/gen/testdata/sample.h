@@ -41,6 +41,8 @@ typedef enum sample_kind {
 
 typedef uint32_t sample_flags;
 
+static const uint32_t SAMPLE_STATIC_LIMIT = (uint32_t)1 << 20;
+
 typedef struct sample_handle sample_handle;
 
 typedef void (*sample_log_fn)(void *user_data, sample_level level, const char *message);

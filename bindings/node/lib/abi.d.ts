@@ -18,7 +18,7 @@ export interface CFunction {
   readonly params: readonly CMember[];
 }
 
-/** The #define integers and enum values of lifesign.h. */
+/** The #define integers, static consts and enum values of lifesign.h. */
 export declare const constants: {
   readonly LIFESIGN_VERSION_MAJOR: 0;
   readonly LIFESIGN_VERSION_MINOR: 1;

@@ -9,7 +9,7 @@
 // const whether the base type is const; length the element count of a
 // fixed array, else null.
 
-// #define integers and enum values, as in the header.
+// #define integers, static consts and enum values, as in the header.
 const constants = {
   LIFESIGN_VERSION_MAJOR: 0,
   LIFESIGN_VERSION_MINOR: 1,

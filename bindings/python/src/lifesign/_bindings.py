@@ -7,7 +7,7 @@ maps every function to its (restype, argtypes).
 
 import ctypes
 
-# Constants: #define integers and strings, then enum values, as in the header.
+# Constants: #define integers and strings, static consts, then enum values.
 LIFESIGN_VERSION_STRING = "0.1.0"
 LIFESIGN_VERSION_MAJOR = 0
 LIFESIGN_VERSION_MINOR = 1
