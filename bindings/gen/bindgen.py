@@ -428,6 +428,8 @@ def read_header(path: Path) -> Header:
                 continue
             typedef_nodes[ext.name] = ext.type
             inner = ext.type.type if isinstance(ext.type, c_ast.TypeDecl) else None
+            if isinstance(inner, (c_ast.Struct, c_ast.Enum)) and not inner.name:
+                inner.name = ext.name  # `typedef struct { ... } NAME;` (cbindgen's style = "type")
             if isinstance(inner, c_ast.Struct) and inner.name:
                 tag_names.setdefault(inner.name, ext.name)
                 if inner.decls is not None:

@@ -75,10 +75,11 @@ class Generated(unittest.TestCase):
                          (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_uint32, ctypes.POINTER(ctypes.c_void_p)]))
         self.assertEqual(m.PROTOTYPES["sample_set_log_handler"][1][0], m.sample_log_fn)
         self.assertEqual(m.OPAQUE, ("sample_handle",))
+        self.assertEqual(m.PROTOTYPES["sample_pair_of"], (m.sample_pair, [ctypes.POINTER(m.sample_pair)]))
 
     def test_ctypes_structures_are_laid_out_as_gcc_does(self) -> None:
         structs = [(n, getattr(self.mod, n)) for n, _ in self.header.structs]
-        self.assertEqual([n for n, _ in structs], ["sample_report", "sample_node"])
+        self.assertEqual([n for n, _ in structs], ["sample_report", "sample_pair", "sample_node"])
         lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "%s"' % SAMPLE, "int main(void) {"]
         expected = []
         for name, cls in structs:

@@ -63,6 +63,11 @@ typedef struct sample_report {
   void *user_data;
 } sample_report;
 
+typedef struct {
+  int32_t x;
+  sample_report *report;
+} sample_pair;
+
 struct sample_node {
   uint64_t value;
   struct sample_node *next;
@@ -81,6 +86,8 @@ int32_t sample_open(const char *path, sample_flags flags, sample_handle **out);
 size_t sample_describe(const struct sample_node *node, char buf[], uintptr_t len);
 
 const char *sample_version(void);
+
+sample_pair sample_pair_of(const sample_pair *pair);
 
 #ifdef __cplusplus
 }  // extern "C"
