@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import operator
 import os
 import re
 import shutil
@@ -250,6 +251,10 @@ def unescape(body: str) -> str:
     return "".join(out)
 
 
+COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, ">": operator.gt,
+               "<=": operator.le, ">=": operator.ge}
+
+
 class Evaluator:
     """Folds a C constant expression; integers carry their C type (bits,
     signedness) so that `~0u`, shifts and casts give what a C compiler
@@ -334,8 +339,8 @@ class Evaluator:
             bits = max(abits, bbits)
             signed = (asigned or abits < bits) and (bsigned or bbits < bits)
             a, b = wrap(a, bits, signed), wrap(b, bits, signed)
-            if op in ("==", "!=", "<", ">", "<=", ">="):
-                return int(eval("a %s b" % op)), 32, True  # noqa: S307 (op is one of six)
+            if op in COMPARISONS:
+                return int(COMPARISONS[op](a, b)), 32, True
             if op in ("/", "%"):
                 if b == 0:
                     raise NotConstant("division by zero")
@@ -392,10 +397,13 @@ def preprocess(header: Path, probes: List[str]) -> Tuple[str, List[str]]:
             lines += ["#ifdef %s" % name, "lifesign_bindgen_probe_%d %s" % (i, name), "#endif"]
         src.write_text("\n".join(lines) + "\n")
         cpp = os.environ.get("CPP_FOR_BINDGEN") or shutil.which("gcc") or "cc"
-        out = subprocess.run(
+        run = subprocess.run(
             [cpp, "-E", "-P", "-std=c11", "-nostdinc", "-isystem", str(inc)] + CPP_DEFINES + [str(src)],
-            check=True, capture_output=True, text=True,
-        ).stdout
+            capture_output=True, text=True,
+        )
+        if run.returncode != 0:
+            raise Unsupported("%s -E failed:\n%s" % (cpp, run.stderr))
+        out = run.stdout
     values = [""] * len(probes)
     body = []
     for line in out.splitlines():
