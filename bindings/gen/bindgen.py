@@ -459,7 +459,14 @@ def read_header(path: Path) -> Header:
             return convert(node.type, where)
         if isinstance(node, c_ast.PtrDecl):
             if isinstance(node.type, c_ast.FuncDecl):
-                raise Unsupported("%s: a function pointer without a typedef" % where)
+                # A function pointer written out where it is used (cbindgen
+                # does so for an Option<extern "C" fn> without a type alias):
+                # a callback type named after its place, e.g. lifesign_x_handler.
+                name = re.sub(r"\W+", "_", where).strip("_")
+                fn = node.type
+                if name not in {n for n, _, _ in out.callbacks}:
+                    out.callbacks.append((name, convert(fn.type, name), params(fn, name)))
+                return CType("callback", name)
             return convert(node.type, where).pointer()
         if isinstance(node, c_ast.ArrayDecl):
             elem = convert(node.type, where)
@@ -499,10 +506,10 @@ def read_header(path: Path) -> Header:
 
     def params(fn: c_ast.FuncDecl, where: str) -> List[Tuple[Optional[str], CType]]:
         result = []
-        for p in (fn.args.params if fn.args else []):
+        for i, p in enumerate(fn.args.params if fn.args else []):
             if isinstance(p, c_ast.EllipsisParam):
                 raise Unsupported("%s: a variadic function" % where)
-            here = "%s(%s)" % (where, p.name)
+            here = "%s(%s)" % (where, p.name or "arg%d" % i)
             if isinstance(p.type, c_ast.ArrayDecl):  # an array parameter is a pointer
                 t = convert(p.type.type, here).pointer()
             else:

@@ -6,6 +6,7 @@ gcc does, and --check must catch a stale file."""
 import ctypes
 import importlib.util
 import io
+import os
 import shutil
 import subprocess
 import tempfile
@@ -77,25 +78,21 @@ class Generated(unittest.TestCase):
         self.assertEqual(m.OPAQUE, ("sample_handle",))
         self.assertEqual(m.PROTOTYPES["sample_pair_of"], (m.sample_pair, [ctypes.POINTER(m.sample_pair)]))
 
+    def test_function_pointers_without_a_typedef_are_named_after_their_place(self) -> None:
+        m = self.mod
+        self.assertEqual(m.PROTOTYPES["sample_on_exit"][1], [m.sample_on_exit_hook, ctypes.c_void_p])
+        self.assertEqual(m.sample_on_exit_hook._argtypes_, (ctypes.c_void_p, ctypes.c_int32))
+        self.assertEqual(dict(m.sample_report._fields_)["on_done"], m.sample_report_on_done)
+        self.assertEqual(m.sample_report_fn._argtypes_, (ctypes.POINTER(m.sample_report), ctypes.c_void_p))
+
     def test_ctypes_structures_are_laid_out_as_gcc_does(self) -> None:
         structs = [(n, getattr(self.mod, n)) for n, _ in self.header.structs]
         self.assertEqual([n for n, _ in structs], ["sample_report", "sample_pair", "sample_node"])
-        lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "%s"' % SAMPLE, "int main(void) {"]
         expected = []
-        for name, cls in structs:
-            ctype = name if name != "sample_node" else "struct sample_node"
-            lines.append('printf("%%zu\\n", sizeof(%s));' % ctype)
+        for _, cls in structs:
             expected.append(ctypes.sizeof(cls))
-            for field, *_ in cls._fields_:
-                lines.append('printf("%%zu\\n", offsetof(%s, %s));' % (ctype, field))
-                expected.append(getattr(cls, field).offset)
-        lines += ["return 0;", "}"]
-        src = self.tmp / "layout.c"
-        src.write_text("\n".join(lines) + "\n")
-        exe = self.tmp / "layout"
-        subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", str(src), "-o", str(exe)], check=True)
-        got = [int(x) for x in subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()]
-        self.assertEqual(got, expected)
+            expected += [getattr(cls, field).offset for field, *_ in cls._fields_]
+        self.assertEqual(self.gcc_layout(), expected)
 
     def test_every_file_starts_with_the_do_not_edit_line(self) -> None:
         for rel, text in self.files.items():
@@ -111,6 +108,42 @@ class Generated(unittest.TestCase):
                 "a.functions.sample_set_log_handler.params[0].type.kind, Object.isFrozen(a.structs)]))" % str(js))
         out = subprocess.run([node, "-e", code], check=True, capture_output=True, text=True).stdout
         self.assertEqual(out.strip(), '[{"SAMPLE_KIND_A":0,"SAMPLE_KIND_B":1},"callback",true]')
+
+
+    def test_koffi_lays_out_the_structs_as_gcc_does(self) -> None:
+        node = shutil.which("node")
+        koffi = HERE.parent / "node" / "node_modules" / "koffi"
+        if node is None or not koffi.is_dir():
+            self.skipTest("node or bindings/node/node_modules/koffi is missing (bindings/node/install-deps.sh)")
+        lib = self.tmp / "koffi-lib"
+        lib.mkdir()
+        (lib / "abi.js").write_text(self.files[bindgen.OUTPUTS["js"]])
+        for name in ("backend-koffi.js", "locate.js"):
+            shutil.copy(HERE.parent / "node" / "lib" / name, lib / name)
+        code = ("const koffi = require('koffi'); const t = require(%r).declareTypes();"
+                "const abi = require(%r); const out = [];"
+                "for (const [n, ms] of Object.entries(abi.structs)) {"
+                "  out.push(koffi.sizeof(t.structs[n]));"
+                "  for (const m of ms) out.push(koffi.offsetof(t.structs[n], m.name)); }"
+                "console.log(out.join(' '));") % (str(lib / "backend-koffi.js"), str(lib / "abi.js"))
+        env = dict(os.environ, NODE_PATH=str(koffi.parent))
+        got = subprocess.run([node, "-e", code], check=True, capture_output=True, text=True, env=env).stdout.split()
+        self.assertEqual([int(x) for x in got], self.gcc_layout())
+
+    def gcc_layout(self) -> "list[int]":
+        """sizeof and every offsetof of each struct, as gcc lays them out."""
+        lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "%s"' % SAMPLE, "int main(void) {"]
+        for name, members in self.header.structs:
+            ctype = "struct " + name if name == "sample_node" else name
+            lines.append('printf("%%zu\\n", sizeof(%s));' % ctype)
+            for field, _ in members:
+                lines.append('printf("%%zu\\n", offsetof(%s, %s));' % (ctype, field))
+        lines += ["return 0;", "}"]
+        src = self.tmp / "layout.c"
+        src.write_text("\n".join(lines) + "\n")
+        exe = self.tmp / "layout"
+        subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", str(src), "-o", str(exe)], check=True)
+        return [int(x) for x in subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()]
 
 
 class Check(unittest.TestCase):

@@ -61,12 +61,15 @@ typedef struct sample_report {
   sample_log_fn on_log;
   const char *name;
   void *user_data;
+  void (*on_done)(void *user_data);
 } sample_report;
 
 typedef struct {
   int32_t x;
   sample_report *report;
 } sample_pair;
+
+typedef void (*sample_report_fn)(const sample_report *report, void *user_data);
 
 struct sample_node {
   uint64_t value;
@@ -86,6 +89,10 @@ int32_t sample_open(const char *path, sample_flags flags, sample_handle **out);
 size_t sample_describe(const struct sample_node *node, char buf[], uintptr_t len);
 
 const char *sample_version(void);
+
+void sample_watch(sample_report_fn on_report, void *user_data);
+
+void sample_on_exit(void (*hook)(void *data, int32_t code), void *data);
 
 sample_pair sample_pair_of(const sample_pair *pair);
 

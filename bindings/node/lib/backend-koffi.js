@@ -12,6 +12,7 @@ let types = null;
 // once however many times the library is loaded.
 function declareTypes() {
   if (types) return types;
+  if (!koffi) koffi = require('koffi');
   const named = new Map();
   for (const name of abi.opaque) named.set(name, koffi.opaque(name));
 
@@ -22,6 +23,9 @@ function declareTypes() {
       base = t.name;
     } else {
       base = named.get(t.name);
+      // A pointer to a struct that koffi does not know yet (in a callback's
+      // parameters, or a struct pointing to itself) is passed as void *.
+      if (!base && t.kind === 'struct' && t.pointers > 0) base = 'void';
       if (!base) throw new Error(`lib/abi.js: ${t.kind} ${t.name} is used before it is declared`);
     }
     if (t.length !== null) return koffi.array(base, t.length, t.name === 'char' ? 'String' : undefined);
@@ -76,4 +80,4 @@ function create({ libPath } = {}) {
   };
 }
 
-module.exports = { create };
+module.exports = { create, declareTypes };
