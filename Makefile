@@ -27,8 +27,8 @@ build:
 demo: build
 	$(REL)/examples/demo
 
-test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-bindings \
-      test-node test-python
+test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node \
+      test-python test-bindings
 	@echo "make test: every suite passed"
 
 lint:
@@ -97,7 +97,8 @@ header:
 # Regenerate the bindings' C declaration tables from include/lifesign.h
 # (Python ctypes, the Node table and its TypeScript declarations); run it
 # after `make header`. test-bindings fails when a committed table is stale,
-# and runs the generator's own tests.
+# and runs the generator's own tests (after test-node, whose npm install
+# lets them check the koffi layout too).
 bindings:
 	bash bindings/gen/run.sh
 
