@@ -15,7 +15,8 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 .PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
-        test-cmake test-go test-node test-python lint header bench reliability clean
+        test-cmake test-go test-node test-python lint header bindings test-bindings \
+        bench reliability clean
 
 all: build
 
@@ -26,7 +27,8 @@ build:
 demo: build
 	$(REL)/examples/demo
 
-test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node test-python
+test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node \
+      test-python test-bindings
 	@echo "make test: every suite passed"
 
 lint:
@@ -91,6 +93,18 @@ test-python: build
 # Regenerate include/lifesign.h from src/ffi.rs (the header test checks it).
 header:
 	LIFESIGN_BLESS=1 $(CARGO) test --release --test header
+
+# Regenerate the bindings' C declaration tables from include/lifesign.h
+# (Python ctypes, the Node table and its TypeScript declarations); run it
+# after `make header`. test-bindings fails when a committed table is stale,
+# and runs the generator's own tests (after test-node, whose npm install
+# lets them check the koffi layout too).
+bindings:
+	bash bindings/gen/run.sh
+
+test-bindings:
+	bash bindings/gen/run.sh --check
+	bash bindings/gen/run.sh --self-test
 
 bench: build
 	@if [ -f benches/run.sh ]; then bash benches/run.sh; else echo "no benchmarks yet"; fi
