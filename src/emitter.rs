@@ -504,14 +504,11 @@ impl Inner {
     }
 
     fn write_locked(&self, s: &mut Shared) -> std::result::Result<(), Error> {
-        let now = now_ms();
         let progress = self.progress.load(Ordering::Relaxed);
-        if progress != s.last_progress {
-            s.last_progress = progress;
-            s.record.progress_at_ms = Some(now);
-        }
+        let progressed = progress != s.last_progress || s.record.seq == 0;
+        s.last_progress = progress;
+        crate::clock::stamp(&mut s.record, progressed);
         s.record.progress = Some(progress);
-        s.record.updated_at_ms = now;
         s.record.seq += 1;
         let bytes = encode(&s.record);
         match self.file.write(&bytes) {
@@ -594,6 +591,7 @@ fn first_record(
         message: message.map(|m| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned()),
         meta: Default::default(),
         shape: Shape::V1,
+        ..Record::default()
     }
 }
 
@@ -659,7 +657,7 @@ pub fn emit_once(path: impl AsRef<Path>, beat: &EmitOnce<'_>) -> Result<Record> 
     record.seq = record.seq.saturating_add(1);
     // Each emit is a step of the script's work.
     record.progress = Some(record.seq);
-    (record.updated_at_ms, record.progress_at_ms) = (now, Some(now));
+    crate::clock::stamp(&mut record, true);
     let bytes = encode(&record);
     file.write(&bytes)
         .map_err(|e| Error::io(format_args!("cannot write {}", path.display()), &e))?;

@@ -633,6 +633,7 @@ fn fill_unjudged(out: *mut lifesign_report) {
             &check::Read::Invalid(String::new()),
             check::Facts {
                 now_ms: 0,
+                mono_ms: None,
                 identity: crate::process::identity(),
             },
             &CheckOptions::default(),

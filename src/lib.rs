@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod clock;
 pub mod emitter;
 pub mod error;
 pub mod ffi;

@@ -29,6 +29,8 @@ pub struct Identity {
     pub boot_id: Option<String>,
     /// Our PID namespace inode.
     pub pid_ns: Option<u64>,
+    /// Our time namespace inode (see `crate::clock`).
+    pub time_ns: Option<u64>,
 }
 
 static IDENTITY: Lazy<Identity> = Lazy::new(|| Identity {
@@ -38,6 +40,7 @@ static IDENTITY: Lazy<Identity> = Lazy::new(|| Identity {
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty()),
     pid_ns: pid_ns_of("self"),
+    time_ns: crate::clock::time_ns(),
 });
 
 /// This machine's identity, read once per process.

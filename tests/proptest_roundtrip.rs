@@ -101,10 +101,12 @@ fn written_record() -> impl Strategy<Value = Record> {
         prop::option::of(text()),
         meta(),
     );
-    (ids, rest).prop_map(
+    let clocks = prop::array::uniform4(prop::option::of(any::<u64>()));
+    (ids, rest, clocks).prop_map(
         |(
             (pid, state, seq, updated_at_ms, started_at_ms, interval_ms, stale_after_ms),
             (host, boot_id, pid_ns, pid_start, progress, progress_at_ms, message, meta),
+            [updated_mono_ms, time_ns, progress_mono_ms, reloads],
         )| Record {
             v: 1,
             pid,
@@ -123,6 +125,10 @@ fn written_record() -> impl Strategy<Value = Record> {
             message,
             meta,
             shape: Shape::V1,
+            updated_mono_ms,
+            time_ns,
+            progress_mono_ms,
+            reloads,
         },
     )
 }
@@ -387,6 +393,7 @@ fn identity() -> impl Strategy<Value = Identity> {
             host,
             boot_id,
             pid_ns,
+            ..Identity::default()
         },
     )
 }
@@ -447,7 +454,7 @@ proptest! {
         let mut probed = None;
         let rep = verdict(
             &Read::Record(r.clone()),
-            Facts { now_ms: now, identity: &id },
+            Facts { now_ms: now, mono_ms: None, identity: &id },
             &opts,
             |pid, start| {
                 probed = Some((pid, start));
