@@ -5,8 +5,10 @@
 //! and prints `started` (or `none` / `err <message>`), then answers each
 //! command with `ok` or `err <message>`:
 //! `ready [message]`, `starting [message]`, `stopping`, `failed [message]`,
-//! `beat`, `progress`, `meta KEY VALUE`, `stop`, `exit` (without stopping).
-//! With `LIFESIGN_CHILD_WATCHDOG_TRIGGER=1` it opts in to `WATCHDOG=trigger`.
+//! `reload [message]`, `beat`, `progress`, `meta KEY VALUE`, `stop`, `exit`
+//! (without stopping).
+//! With `LIFESIGN_CHILD_WATCHDOG_TRIGGER=1` it opts in to `WATCHDOG=trigger`,
+//! with `LIFESIGN_CHILD_WATCHDOG_ON_PROGRESS=1` to the work-driven watchdog.
 
 use lifesign::{Emitter, State};
 use std::io::{BufRead, Write};
@@ -14,8 +16,14 @@ use std::io::{BufRead, Write};
 fn main() {
     let out = std::io::stdout();
     let mut out = out.lock();
-    let started = if std::env::var_os("LIFESIGN_CHILD_WATCHDOG_TRIGGER").is_some() {
-        start_with_trigger()
+    let opted_in = [
+        "LIFESIGN_CHILD_WATCHDOG_TRIGGER",
+        "LIFESIGN_CHILD_WATCHDOG_ON_PROGRESS",
+    ]
+    .iter()
+    .any(|k| std::env::var_os(k).is_some());
+    let started = if opted_in {
+        start_with_options()
     } else {
         Emitter::start_from_env()
     };
@@ -41,6 +49,7 @@ fn main() {
             "starting" => e.set_state(State::Starting, msg),
             "stopping" => e.set_state(State::Stopping, msg),
             "failed" => e.set_state(State::Failed, msg),
+            "reload" => e.reload(msg),
             "beat" => e.beat(),
             "progress" => e.progress(),
             "meta" => {
@@ -63,7 +72,7 @@ fn main() {
     }
 }
 
-fn start_with_trigger() -> lifesign::Result<Option<Emitter>> {
+fn start_with_options() -> lifesign::Result<Option<Emitter>> {
     let Some(file) = std::env::var_os("LIFESIGN_FILE") else {
         return Ok(None);
     };
@@ -75,6 +84,8 @@ fn start_with_trigger() -> lifesign::Result<Option<Emitter>> {
         interval: std::time::Duration::from_millis(ms),
         ..lifesign::Options::default()
     };
-    opts.notify.watchdog_trigger = true;
+    opts.notify.watchdog_trigger = std::env::var_os("LIFESIGN_CHILD_WATCHDOG_TRIGGER").is_some();
+    opts.notify.watchdog_on_progress =
+        std::env::var_os("LIFESIGN_CHILD_WATCHDOG_ON_PROGRESS").is_some();
     Emitter::start_with(file, opts).map(Some)
 }

@@ -28,13 +28,18 @@ use once_cell::sync::Lazy;
 
 /// `CLOCK_MONOTONIC` in milliseconds.
 pub fn mono_ms() -> u64 {
+    mono_us() / 1000
+}
+
+/// `CLOCK_MONOTONIC` in microseconds (systemd's `MONOTONIC_USEC`).
+pub fn mono_us() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: ts is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64).saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000
+    (ts.tv_sec as u64).saturating_mul(1_000_000) + (ts.tv_nsec as u64) / 1000
 }
 
 /// The wall clock, Unix milliseconds.

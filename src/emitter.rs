@@ -3,7 +3,7 @@
 
 use crate::check::now_ms;
 use crate::error::{Error, ErrorKind, Result};
-use crate::notify::{Notifier, NotifyConfig};
+use crate::notify::{Beat, Notifier, NotifyConfig, Supervisor};
 use crate::process;
 use crate::protocol::{
     encode, truncate_utf8, Record, Shape, State, MAX_FILE_BYTES, MAX_MESSAGE_BYTES,
@@ -115,8 +115,7 @@ struct Shared {
     stopped: bool,
     failing: bool,
     last_progress: u64,
-    notifier: Notifier,
-    ready_told: bool,
+    supervisor: Supervisor,
 }
 
 struct Inner {
@@ -238,8 +237,11 @@ impl Emitter {
                 stopped: false,
                 failing: false,
                 last_progress: 0,
-                notifier,
-                ready_told: false,
+                supervisor: Supervisor::new(
+                    notifier,
+                    &opts.notify,
+                    Duration::from_millis(stale_after),
+                ),
             }),
             wake: Condvar::new(),
             on_error: opts.on_error,
@@ -346,6 +348,22 @@ impl Emitter {
             ));
         }
         Ok(())
+    }
+
+    /// Announces a reload: the state becomes `starting` (with `message`, as
+    /// in [`Emitter::set_state`]), the heartbeat's `reloads` count goes up
+    /// by one and systemd gets `RELOADING=1` with `MONOTONIC_USEC`. Call
+    /// `set_state(State::Ready, ..)` when the reload is done: systemd then
+    /// gets `READY=1` again.
+    pub fn reload(&self, message: Option<&str>) -> Result<()> {
+        self.usable()?;
+        {
+            // One change under one lock: any write from now on carries it.
+            let mut s = lock(&self.inner.shared);
+            s.record.reloads = Some(s.record.reloads.unwrap_or(0) + 1);
+            apply(&mut s.record, State::Starting, message);
+        }
+        self.inner.write(None)
     }
 
     /// Records one unit of work progress: an atomic increment, nothing else.
@@ -476,20 +494,11 @@ impl Inner {
         if s.stopped {
             return Err(Error::new(ErrorKind::State, "the emitter is stopped"));
         }
-        // Only a supervisor needs to know what changed: no copy otherwise.
-        let before = s
-            .notifier
-            .is_active()
-            .then(|| (s.record.state, s.record.message.clone()));
         if let Some((state, message)) = change {
-            s.record.state = Some(state);
-            if let Some(m) = message {
-                s.record.message =
-                    (!m.is_empty()).then(|| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned());
-            }
+            apply(&mut s.record, state, message);
         }
         let result = self.write_locked(&mut s);
-        self.tell_supervisor(&mut s, before);
+        tell_supervisor(&mut s);
         drop(s);
         self.report(result)
     }
@@ -498,7 +507,7 @@ impl Inner {
         let mut s = lock(&self.shared);
         s.record.state = Some(State::Stopped);
         let result = self.write_locked(&mut s);
-        let _ = s.notifier.stopping();
+        s.supervisor.stopping();
         drop(s);
         self.report(result)
     }
@@ -532,34 +541,35 @@ impl Inner {
         }
     }
 
-    fn tell_supervisor(&self, s: &mut Shared, before: Option<(Option<State>, Option<String>)>) {
-        let Some(before) = before else {
-            return;
-        };
-        let state = s.record.state;
-        let message = s.record.message.clone();
-        let n = &mut s.notifier;
-        let _ = n.watchdog_ping();
-        if state == Some(State::Ready) && !s.ready_told {
-            s.ready_told = true;
-            let _ = s.notifier.ready(message.as_deref());
-            return;
-        }
-        if state == Some(State::Failed) && before.0 != Some(State::Failed) {
-            let _ = s.notifier.failed(message.as_deref());
-            return;
-        }
-        if message != before.1 {
-            let _ = s.notifier.status(message.as_deref().unwrap_or(""));
-        }
-    }
-
     fn report(&self, result: Result<()>) -> Result<()> {
         if let (Err(e), Some(cb)) = (&result, &self.on_error) {
             cb(e);
         }
         result
     }
+}
+
+/// A new state, and a new message unless `None` (empty clears it).
+fn apply(r: &mut Record, state: State, message: Option<&str>) {
+    r.state = Some(state);
+    if let Some(m) = message {
+        r.message = (!m.is_empty()).then(|| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned());
+    }
+}
+
+/// Tells the supervisor what the write just made calls for.
+fn tell_supervisor(s: &mut Shared) {
+    if !s.supervisor.is_active() {
+        return;
+    }
+    let r = &s.record;
+    let beat = Beat {
+        state: r.state.unwrap_or(State::Starting),
+        message: r.message.as_deref(),
+        progress: r.progress.unwrap_or(0),
+        reloads: r.reloads.unwrap_or(0),
+    };
+    s.supervisor.tell(beat);
 }
 
 /// The first v1 record of a writer: `starting`, `seq` 0 (each write counts

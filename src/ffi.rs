@@ -95,12 +95,16 @@ pub const LIFESIGN_OPT_NO_SYSTEMD: u32 = 4;
 pub const LIFESIGN_OPT_NO_S6: u32 = 8;
 /// Option flag: send `WATCHDOG=trigger` when the state becomes failed.
 pub const LIFESIGN_OPT_WATCHDOG_TRIGGER: u32 = 16;
+/// Option flag: send `WATCHDOG=1` only when `lifesign_progress` was called
+/// since the last ping (default: on every beat).
+pub const LIFESIGN_OPT_WATCHDOG_ON_PROGRESS: u32 = 32;
 
 const ALL_FLAGS: u32 = LIFESIGN_OPT_DURABLE
     | LIFESIGN_OPT_REMOVE_ON_STOP
     | LIFESIGN_OPT_NO_SYSTEMD
     | LIFESIGN_OPT_NO_S6
-    | LIFESIGN_OPT_WATCHDOG_TRIGGER;
+    | LIFESIGN_OPT_WATCHDOG_TRIGGER
+    | LIFESIGN_OPT_WATCHDOG_ON_PROGRESS;
 
 /// A running emitter. Opaque; create with `lifesign_start*`, release with `lifesign_free`.
 pub struct lifesign_emitter {
@@ -365,6 +369,8 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
             s6: o.flags & LIFESIGN_OPT_NO_S6 == 0,
             s6_fd: (o.notify_fd >= 0).then_some(o.notify_fd),
             watchdog_trigger: o.flags & LIFESIGN_OPT_WATCHDOG_TRIGGER != 0,
+            watchdog_on_progress: o.flags & LIFESIGN_OPT_WATCHDOG_ON_PROGRESS != 0,
+            extend_timeout: None,
         },
         on_error,
         log_errors: true,

@@ -55,9 +55,12 @@ fn systemd_gets_ready_status_and_stopping_in_order_on_a_path_socket() {
         drain(&sock),
         vec![
             "STATUS=migrating",
+            "EXTEND_TIMEOUT_USEC=10800000000",
             "READY=1\nSTATUS=listening",
             "STATUS=draining",
+            "EXTEND_TIMEOUT_USEC=10800000000",
             "STOPPING=1",
+            "BARRIER=1",
         ]
     );
 }
