@@ -1,0 +1,135 @@
+//! `lifesign run` as systemd's notify bridge, end to end: a real bound
+//! datagram socket as the manager, a real `lifesign run`, a real child
+//! emitter driven through it (the child inherits run's stdin and stdout).
+
+mod common;
+
+use common::{child_binary, TempDir};
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixDatagram;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// One datagram and the descriptor it carried, if any.
+fn recv_with_fd(sock: &UnixDatagram) -> (String, Option<OwnedFd>) {
+    sock.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut control = [0u8; 64];
+    // SAFETY: the header points at live local buffers of the given sizes;
+    // a received descriptor is taken into an OwnedFd exactly once.
+    unsafe {
+        let mut hdr: libc::msghdr = std::mem::zeroed();
+        hdr.msg_iov = &mut iov;
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = control.as_mut_ptr().cast();
+        hdr.msg_controllen = control.len() as _;
+        let n = libc::recvmsg(sock.as_raw_fd(), &mut hdr, libc::MSG_CMSG_CLOEXEC);
+        assert!(n >= 0, "a datagram within a minute");
+        let mut fd = None;
+        let cmsg = libc::CMSG_FIRSTHDR(&hdr);
+        if !cmsg.is_null() && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+            let raw = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<i32>());
+            fd = Some(OwnedFd::from_raw_fd(raw));
+        }
+        (String::from_utf8_lossy(&buf[..n as usize]).to_string(), fd)
+    }
+}
+
+/// The manager's side: every datagram in order, watchdog pings counted
+/// apart (they come on the bridge's own cadence).
+struct Manager {
+    sock: UnixDatagram,
+    pings: usize,
+}
+
+impl Manager {
+    /// The next datagram that is not a watchdog ping.
+    fn next(&mut self) -> (String, Option<OwnedFd>) {
+        loop {
+            let (m, fd) = recv_with_fd(&self.sock);
+            if m == "WATCHDOG=1" {
+                self.pings += 1;
+            } else {
+                return (m, fd);
+            }
+        }
+    }
+
+    fn expect(&mut self, want: &[&str]) {
+        for w in want {
+            assert_eq!(self.next().0, *w);
+        }
+    }
+}
+
+#[test]
+fn run_speaks_for_its_child_ready_status_extend_watchdog_stopping_in_order() {
+    let d = TempDir::new("run-bridge");
+    let sock_path = d.path("notify.sock");
+    let mut m = Manager {
+        sock: UnixDatagram::bind(&sock_path).unwrap(),
+        pings: 0,
+    };
+    let mut run = Command::new(env!("CARGO_BIN_EXE_lifesign"))
+        .args(["run", "--quiet", "--interval", "20ms", "--file"])
+        .arg(d.path("hb.json"))
+        .arg("--")
+        .arg(child_binary())
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env("WATCHDOG_USEC", "400000")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = run.stdin.take().unwrap();
+    let mut stdout = BufReader::new(run.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first.trim_end(), "started");
+    let mut send = |cmd: &str| {
+        writeln!(stdin, "{cmd}").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        line.trim_end().to_owned()
+    };
+    // Max age 3 x 20 ms: each extension is 60 000 us.
+    const EXTEND: &str = "EXTEND_TIMEOUT_USEC=60000";
+
+    assert_eq!(send("starting loading"), "ok");
+    m.expect(&["STATUS=loading", EXTEND]);
+    assert_eq!(send("progress"), "ok");
+    assert_eq!(send("beat"), "ok");
+    m.expect(&[EXTEND]);
+    assert_eq!(send("ready serving"), "ok");
+    m.expect(&["READY=1\nSTATUS=serving"]);
+    // Alive: the bridge pings on its own.
+    let pings = m.pings;
+    while m.pings == pings {
+        let (msg, _) = recv_with_fd(&m.sock);
+        assert_eq!(msg, "WATCHDOG=1");
+        m.pings += 1;
+    }
+    assert_eq!(send("stopping draining"), "ok");
+    m.expect(&["STOPPING=1", "STATUS=draining", EXTEND]);
+    assert_eq!(send("stop"), "ok");
+    drop(stdin); // the child's loop ends: it exits, and so does run
+    let (last, barrier) = m.next();
+    assert_eq!(last, "BARRIER=1");
+    assert!(barrier.is_some(), "BARRIER=1 carries a descriptor");
+    drop(barrier);
+    assert!(run.wait().unwrap().success());
+    // Nothing after the barrier, and nothing from the child itself (its
+    // READY=1 would have come twice).
+    m.sock.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 512];
+    while let Ok(n) = m.sock.recv(&mut buf) {
+        assert_eq!(&buf[..n], b"WATCHDOG=1", "after the barrier");
+    }
+}
