@@ -477,6 +477,31 @@ pub unsafe extern "C" fn lifesign_set_state(
     })
 }
 
+/// Announces a reload: the state becomes `LIFESIGN_STATE_STARTING` (with
+/// `message` as in `lifesign_set_state`), the heartbeat's `reloads` count
+/// goes up by one, and under systemd `RELOADING=1` with `MONOTONIC_USEC`
+/// is sent. Set `LIFESIGN_STATE_READY` when the reload is done: systemd
+/// then gets `READY=1` again.
+///
+/// Returns as `lifesign_set_state`. Thread-safe.
+///
+/// # Safety
+/// `e` is NULL or a live handle; `message` is NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn lifesign_reload(e: *mut lifesign_emitter, message: *const c_char) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded from the caller.
+        let em = unsafe { emitter(e) }?;
+        let msg = if message.is_null() {
+            None
+        } else {
+            // SAFETY: forwarded from the caller.
+            Some(unsafe { text(message, "message") }?)
+        };
+        em.reload(msg).map(ok)
+    })
+}
+
 /// Sets `meta[key] = value` (NULL `value` removes the key); written with the
 /// next beat.
 ///
