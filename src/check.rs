@@ -601,36 +601,23 @@ mod tests {
 
     #[test]
     fn monotonic_age_decides_stale_future_and_stalled() {
-        let opts = CheckOptions::default();
-        // max age is 3 x interval = 3000 ms.
-        assert_eq!(
-            on_our_clock(rec(), NOW, 13_000, opts).verdict,
-            Verdict::Alive
-        );
-        assert_eq!(
-            on_our_clock(rec(), NOW, 13_001, opts).verdict,
-            Verdict::Stale
-        );
-        assert_eq!(
-            on_our_clock(rec(), NOW, 8_000, opts).verdict,
-            Verdict::Alive
-        );
-        assert_eq!(
-            on_our_clock(rec(), NOW, 7_999, opts).verdict,
-            Verdict::Future
-        );
+        let plain = CheckOptions::default();
         let stall = CheckOptions {
             stall_ms: Some(100),
-            ..opts
+            ..plain
         };
-        assert_eq!(
-            on_our_clock(rec(), NOW, 10_100, stall).verdict,
-            Verdict::Alive
-        );
-        assert_eq!(
-            on_our_clock(rec(), NOW, 10_101, stall).verdict,
-            Verdict::Stalled
-        );
+        // Written at monotonic 10 000; max age 3 x interval = 3000 ms.
+        for (mono, opts, want) in [
+            (13_000, plain, Verdict::Alive),
+            (13_001, plain, Verdict::Stale),
+            (8_000, plain, Verdict::Alive),
+            (7_999, plain, Verdict::Future),
+            (10_100, stall, Verdict::Alive),
+            (10_101, stall, Verdict::Stalled),
+        ] {
+            let got = on_our_clock(rec(), NOW, mono, opts).verdict;
+            assert_eq!(got, want, "at monotonic {mono}");
+        }
     }
 
     #[test]

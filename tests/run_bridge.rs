@@ -4,42 +4,11 @@
 
 mod common;
 
-use common::{child_binary, TempDir};
+use common::{child_binary, recv_with_fd, TempDir};
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
-use std::time::Duration;
-
-/// One datagram and the descriptor it carried, if any.
-fn recv_with_fd(sock: &UnixDatagram) -> (String, Option<OwnedFd>) {
-    sock.set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let mut buf = [0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut control = [0u8; 64];
-    // SAFETY: the header points at live local buffers of the given sizes;
-    // a received descriptor is taken into an OwnedFd exactly once.
-    unsafe {
-        let mut hdr: libc::msghdr = std::mem::zeroed();
-        hdr.msg_iov = &mut iov;
-        hdr.msg_iovlen = 1;
-        hdr.msg_control = control.as_mut_ptr().cast();
-        hdr.msg_controllen = control.len() as _;
-        let n = libc::recvmsg(sock.as_raw_fd(), &mut hdr, libc::MSG_CMSG_CLOEXEC);
-        assert!(n >= 0, "a datagram within a minute");
-        let mut fd = None;
-        let cmsg = libc::CMSG_FIRSTHDR(&hdr);
-        if !cmsg.is_null() && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-            let raw = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<i32>());
-            fd = Some(OwnedFd::from_raw_fd(raw));
-        }
-        (String::from_utf8_lossy(&buf[..n as usize]).to_string(), fd)
-    }
-}
 
 /// The manager's side: every datagram in order, watchdog pings counted
 /// apart (they come on the bridge's own cadence).

@@ -5,125 +5,14 @@
 
 mod common;
 
-use common::{child_binary, TempDir};
-use std::io::{BufRead, BufReader, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use common::{drain, recv_with_fd, ChildEmitter, TempDir};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
-
-/// A child emitter whose answers can be awaited separately from its commands.
-struct Driven {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Driven {
-    fn start(hb: &Path, interval_ms: u32, env: &[(&str, &str)]) -> Driven {
-        let mut cmd = Command::new(child_binary());
-        cmd.env("LIFESIGN_FILE", hb)
-            .env("LIFESIGN_INTERVAL_MS", interval_ms.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut d = Driven {
-            child,
-            stdin,
-            stdout,
-        };
-        assert_eq!(d.answer(), "started");
-        d
-    }
-
-    fn command(&mut self, cmd: &str) {
-        writeln!(self.stdin, "{cmd}").unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    fn answer(&mut self) -> String {
-        let mut s = String::new();
-        self.stdout.read_line(&mut s).unwrap();
-        s.trim_end().to_string()
-    }
-
-    fn send(&mut self, cmd: &str) -> String {
-        self.command(cmd);
-        self.answer()
-    }
-
-    /// Whether an answer is waiting to be read (without waiting for one).
-    fn has_answered(&self) -> bool {
-        if !self.stdout.buffer().is_empty() {
-            return true;
-        }
-        let mut p = libc::pollfd {
-            fd: self.stdout.get_ref().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd, no wait.
-        unsafe { libc::poll(&mut p, 1, 0) == 1 }
-    }
-}
-
-impl Drop for Driven {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One datagram and the descriptor it carried, if any.
-fn recv_with_fd(sock: &UnixDatagram) -> (String, Option<OwnedFd>) {
-    sock.set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let mut buf = [0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut control = [0u8; 64];
-    // SAFETY: the header points at live local buffers of the given sizes;
-    // a received descriptor is taken into an OwnedFd exactly once.
-    unsafe {
-        let mut hdr: libc::msghdr = std::mem::zeroed();
-        hdr.msg_iov = &mut iov;
-        hdr.msg_iovlen = 1;
-        hdr.msg_control = control.as_mut_ptr().cast();
-        hdr.msg_controllen = control.len() as _;
-        let n = libc::recvmsg(sock.as_raw_fd(), &mut hdr, libc::MSG_CMSG_CLOEXEC);
-        assert!(n >= 0, "a datagram within a minute");
-        let mut fd = None;
-        let cmsg = libc::CMSG_FIRSTHDR(&hdr);
-        if !cmsg.is_null() && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-            let raw = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<i32>());
-            fd = Some(OwnedFd::from_raw_fd(raw));
-        }
-        (String::from_utf8_lossy(&buf[..n as usize]).to_string(), fd)
-    }
-}
 
 fn recv(sock: &UnixDatagram) -> String {
     recv_with_fd(sock).0
-}
-
-/// Every datagram already queued.
-fn drain(sock: &UnixDatagram) -> Vec<String> {
-    sock.set_nonblocking(true).unwrap();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = sock.recv(&mut buf) {
-        out.push(String::from_utf8_lossy(&buf[..n]).to_string());
-    }
-    sock.set_nonblocking(false).unwrap();
-    out
 }
 
 fn bound(d: &TempDir) -> (UnixDatagram, String) {
@@ -151,7 +40,7 @@ fn beats(hb: &Path, n: u64) {
 
 /// `stop` in the child: the datagrams up to `BARRIER=1`, with the barrier's
 /// descriptor, while `stop` is still waiting.
-fn stop_until_barrier(c: &mut Driven, sock: &UnixDatagram) -> (Vec<String>, OwnedFd) {
+fn stop_until_barrier(c: &mut ChildEmitter, sock: &UnixDatagram) -> (Vec<String>, OwnedFd) {
     c.command("stop");
     let mut msgs = Vec::new();
     loop {
@@ -169,7 +58,8 @@ const EXTEND: &str = "EXTEND_TIMEOUT_USEC=10800000000"; // 3 x the 1 h interval
 fn start_and_stop_are_extended_by_progress_and_stop_waits_for_the_barrier() {
     let d = TempDir::new("sup-extend");
     let (sock, addr) = bound(&d);
-    let mut c = Driven::start(&d.path("hb.json"), 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
+    let mut c =
+        ChildEmitter::start_with_env(&d.path("hb.json"), 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
     assert_eq!(c.send("starting migrating"), "ok");
     assert_eq!(c.send("beat"), "ok"); // no progress: nothing
     assert_eq!(c.send("progress"), "ok");
@@ -200,7 +90,7 @@ fn start_and_stop_are_extended_by_progress_and_stop_waits_for_the_barrier() {
         "stop returned before the manager closed the barrier's descriptor"
     );
     drop(barrier);
-    assert_eq!(c.answer(), "ok");
+    assert_eq!(c.line(), "ok");
     let r = lifesign::check(d.path("hb.json"), &Default::default());
     assert_eq!(r.state, Some(lifesign::State::Stopped));
 }
@@ -209,11 +99,12 @@ fn start_and_stop_are_extended_by_progress_and_stop_waits_for_the_barrier() {
 fn stop_returns_when_the_manager_never_answers_the_barrier() {
     let d = TempDir::new("sup-barrier-timeout");
     let (sock, addr) = bound(&d);
-    let mut c = Driven::start(&d.path("hb.json"), 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
+    let mut c =
+        ChildEmitter::start_with_env(&d.path("hb.json"), 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
     let (last, _held) = stop_until_barrier(&mut c, &sock);
     assert_eq!(last, vec!["STOPPING=1", "BARRIER=1"]);
     // The descriptor stays open here: stop gives up after its short bound.
-    assert_eq!(c.answer(), "ok");
+    assert_eq!(c.line(), "ok");
 }
 
 #[test]
@@ -221,7 +112,7 @@ fn work_driven_watchdog_pings_only_when_progress_moved() {
     let d = TempDir::new("sup-watchdog");
     let (sock, addr) = bound(&d);
     let hb = d.path("hb.json");
-    let mut c = Driven::start(
+    let mut c = ChildEmitter::start_with_env(
         &hb,
         60_000,
         &[
@@ -247,7 +138,7 @@ fn reload_sends_reloading_with_monotonic_usec_then_ready_and_the_file_says_start
     let d = TempDir::new("sup-reload");
     let (sock, addr) = bound(&d);
     let hb = d.path("hb.json");
-    let mut c = Driven::start(&hb, 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
+    let mut c = ChildEmitter::start_with_env(&hb, 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
     assert_eq!(c.send("ready up"), "ok");
     assert_eq!(recv(&sock), "READY=1\nSTATUS=up");
     let before = lifesign::clock::mono_us();
