@@ -42,6 +42,11 @@ const constants = Object.freeze({
   LIFESIGN_OPT_NO_SYSTEMD: 4,
   LIFESIGN_OPT_NO_S6: 8,
   LIFESIGN_OPT_WATCHDOG_TRIGGER: 16,
+
+  LIFESIGN_LOG_OFF: 0,
+  LIFESIGN_LOG_WARN: 1,
+  LIFESIGN_LOG_INFO: 2,
+  LIFESIGN_LOG_DEBUG: 3,
 });
 
 // typedef struct NAME NAME; /* opaque */
@@ -50,6 +55,7 @@ const opaque = Object.freeze(['lifesign_emitter', 'lifesign_cancel']);
 // typedef RET (*NAME)(PARAMS);
 const callbacks = Object.freeze([
   'void (*lifesign_error_fn)(void *user_data, int32_t code, const char *message)',
+  'void (*lifesign_log_fn)(void *user_data, int32_t level, const char *message)',
 ]);
 
 // typedef struct NAME { MEMBERS } NAME;  (one C member declaration a line)
@@ -66,20 +72,21 @@ const structs = Object.freeze({
     'void *user_data',
   ]),
   lifesign_report: Object.freeze([
+    'uint32_t size',
     'int32_t verdict',
     'int32_t state',
+    'int32_t shape',
     'int64_t pid',
     'uint64_t seq',
     'uint64_t progress',
     'uint64_t updated_at_ms',
     'uint64_t age_ms',
     'uint64_t interval_ms',
-    'char message[256]',
     'uint64_t progress_at_ms',
     'uint64_t progress_age_ms',
     'uint64_t max_age_ms',
-    'int32_t shape',
-    'int32_t reserved',
+    'char message[256]',
+    'char detail[256]',
   ]),
 });
 
@@ -99,6 +106,7 @@ const functions = Object.freeze([
   'void lifesign_free(lifesign_emitter *e)',
 
   'int32_t lifesign_is_alive(const char *path, uint64_t max_age_ms)',
+  'void lifesign_report_init(lifesign_report *out)',
   'int32_t lifesign_check(const char *path, uint64_t max_age_ms, int64_t expected_pid, lifesign_report *out)',
   'int32_t lifesign_check_stall(const char *path, uint64_t max_age_ms, int64_t expected_pid, uint64_t stall_ms, lifesign_report *out)',
 
@@ -113,6 +121,8 @@ const functions = Object.freeze([
   'const char *lifesign_shape_name(int32_t shape)',
   'const char *lifesign_error_name(int32_t code)',
   'const char *lifesign_last_error(void)',
+  'int32_t lifesign_set_log_handler(lifesign_log_fn handler, void *user_data, int32_t max_level)',
+  'const char *lifesign_log_level_name(int32_t level)',
 ]);
 
 module.exports = { constants, opaque, callbacks, structs, functions };

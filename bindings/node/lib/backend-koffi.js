@@ -42,9 +42,14 @@ function create({ libPath } = {}) {
   const opened = openFirst(libPath, (p) => koffi.load(p));
   const lib = opened.handle;
 
+  // A callback typedef names a function type in koffi: a parameter of that
+  // type is a pointer to it.
+  const callbackNames = abi.callbacks.map((c) => parseCallback(c).name);
   const fn = {};
   for (const text of abi.functions) {
-    fn[parsePrototype(text).name] = lib.func(text);
+    let decl = text;
+    for (const n of callbackNames) decl = decl.replace(new RegExp(`\\b${n}\\b(?!\\s*\\*)`, 'g'), `${n} *`);
+    fn[parsePrototype(text).name] = lib.func(decl);
   }
 
   return {

@@ -53,21 +53,27 @@ class Options(ctypes.Structure):
 
 class CReport(ctypes.Structure):
     _fields_ = [
+        ("size", ctypes.c_uint32),
         ("verdict", ctypes.c_int32),
         ("state", ctypes.c_int32),
+        ("shape", ctypes.c_int32),
         ("pid", ctypes.c_int64),
         ("seq", ctypes.c_uint64),
         ("progress", ctypes.c_uint64),
         ("updated_at_ms", ctypes.c_uint64),
         ("age_ms", ctypes.c_uint64),
         ("interval_ms", ctypes.c_uint64),
-        ("message", ctypes.c_char * MESSAGE_BYTES),
         ("progress_at_ms", ctypes.c_uint64),
         ("progress_age_ms", ctypes.c_uint64),
         ("max_age_ms", ctypes.c_uint64),
-        ("shape", ctypes.c_int32),
-        ("reserved", ctypes.c_int32),
+        ("message", ctypes.c_char * MESSAGE_BYTES),
+        ("detail", ctypes.c_char * MESSAGE_BYTES),
     ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        # As lifesign_report_init: the library writes only what `size` covers.
+        self.size = ctypes.sizeof(self)
 
 
 _p = ctypes.c_void_p
@@ -78,6 +84,7 @@ _u32 = ctypes.c_uint32
 _i64 = ctypes.c_int64
 _u64 = ctypes.c_uint64
 _rep = ctypes.POINTER(CReport)
+LogFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p)
 
 # name: (restype, argtypes)
 PROTOTYPES = {
@@ -94,6 +101,7 @@ PROTOTYPES = {
     "lifesign_stop": (_i32, [_p]),
     "lifesign_free": (None, [_p]),
     "lifesign_is_alive": (_i32, [_s, _u64]),
+    "lifesign_report_init": (None, [_rep]),
     "lifesign_check": (_i32, [_s, _u64, _i64, _rep]),
     "lifesign_check_stall": (_i32, [_s, _u64, _i64, _u64, _rep]),
     "lifesign_wait_ready": (_i32, [_s, _i64, _u64, _u64, _rep]),
@@ -106,6 +114,8 @@ PROTOTYPES = {
     "lifesign_shape_name": (_s, [_i32]),
     "lifesign_error_name": (_s, [_i32]),
     "lifesign_last_error": (_s, []),
+    "lifesign_set_log_handler": (_i32, [LogFn, _p, _i32]),
+    "lifesign_log_level_name": (_s, [_i32]),
 }
 
 
@@ -174,7 +184,7 @@ def locate(environ: Mapping[str, str], package_dir: Path) -> Tuple[ctypes.CDLL, 
         except OSError as e:
             tried.append("%s: %s" % (candidate, e))
     else:
-        tried.append("%s: no such file (run `cargo build --release` at the repository root)" % candidate)
+        tried.append("%s: no such file (run `make build` at the repository root)" % candidate)
 
     found = ctypes.util.find_library("lifesign")
     if found:

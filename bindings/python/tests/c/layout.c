@@ -9,20 +9,21 @@
 
 int main(void) {
     printf("lifesign_report=%zu\n", sizeof(lifesign_report));
+    FIELD(lifesign_report, size);
     FIELD(lifesign_report, verdict);
     FIELD(lifesign_report, state);
+    FIELD(lifesign_report, shape);
     FIELD(lifesign_report, pid);
     FIELD(lifesign_report, seq);
     FIELD(lifesign_report, progress);
     FIELD(lifesign_report, updated_at_ms);
     FIELD(lifesign_report, age_ms);
     FIELD(lifesign_report, interval_ms);
-    FIELD(lifesign_report, message);
     FIELD(lifesign_report, progress_at_ms);
     FIELD(lifesign_report, progress_age_ms);
     FIELD(lifesign_report, max_age_ms);
-    FIELD(lifesign_report, shape);
-    FIELD(lifesign_report, reserved);
+    FIELD(lifesign_report, message);
+    FIELD(lifesign_report, detail);
     printf("lifesign_options=%zu\n", sizeof(lifesign_options));
     FIELD(lifesign_options, size);
     FIELD(lifesign_options, interval_ms);
