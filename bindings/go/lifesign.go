@@ -22,7 +22,7 @@ import (
 // against; Version reports the version of the library actually linked.
 const HeaderVersion = C.LIFESIGN_VERSION_STRING
 
-// Version returns the version of the linked library, e.g. "0.1.0".
+// Version returns the version of the linked library, e.g. "0.2.0".
 func Version() string {
 	return C.GoString(C.lifesign_version())
 }

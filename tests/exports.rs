@@ -1,0 +1,111 @@
+//! The C exports: declared only through `ffi_fn!` (so none lacks its
+//! guard), and the shared library exports exactly the header's functions.
+
+use std::path::{Path, PathBuf};
+
+fn rust_sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The `fn lifesign_*` names declared in the header.
+fn header_functions() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(root.join("include/lifesign.h")).unwrap();
+    let mut names: Vec<String> = header
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.starts_with("typedef") && l.contains('('))
+        .filter_map(|l| {
+            let before = l.split('(').next()?;
+            let name = before.rsplit([' ', '*']).next()?;
+            name.starts_with("lifesign_").then(|| name.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn no_export_is_declared_outside_ffi_fn() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_sources(&root.join("src"), &mut files);
+    let mut offenders = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut in_macro = false;
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            // The macro's own definition is the one place allowed to write them.
+            if code.starts_with("macro_rules! ffi_fn") {
+                in_macro = true;
+            } else if in_macro && line == "}" {
+                in_macro = false;
+            }
+            if in_macro || code.starts_with("//") {
+                continue;
+            }
+            // An `extern "C" fn` that is not `pub` and not `no_mangle` (a
+            // signal handler, an atfork hook) exports nothing.
+            let export = [
+                "#[no_mangle]",
+                "no_mangle)]",
+                "export_name",
+                "pub extern \"C\" fn",
+                "pub unsafe extern \"C\" fn",
+            ]
+            .iter()
+            .any(|p| code.contains(p));
+            if export {
+                offenders.push(format!("{}:{}: {code}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "exports outside ffi_fn! (declare them inside `ffi_fn! {{ … }}` in src/ffi.rs): {offenders:#?}"
+    );
+}
+
+/// With `capi`, the shared library next to this test's own build exports
+/// exactly the header's functions, and no other `lifesign_*` symbol.
+#[cfg(feature = "capi")]
+#[test]
+fn the_shared_library_exports_exactly_the_headers_functions() {
+    // target/<profile>/deps/exports-<hash> -> target/<profile>/liblifesign.so
+    let exe = std::env::current_exe().unwrap();
+    let lib = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("liblifesign.so");
+    assert!(lib.is_file(), "{} was not built", lib.display());
+    let out = std::process::Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(&lib)
+        .output()
+        .expect("nm runs");
+    assert!(out.status.success(), "nm failed: {out:?}");
+    let mut exported: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .filter(|name| name.starts_with("lifesign_"))
+        .map(str::to_string)
+        .collect();
+    exported.sort();
+    assert_eq!(exported, header_functions());
+}
+
+#[test]
+fn the_header_declares_the_functions_this_test_reads() {
+    let names = header_functions();
+    assert!(names.len() >= 25, "{names:?}");
+    assert!(names.contains(&"lifesign_report_init".to_string()));
+}
