@@ -73,6 +73,38 @@ fn no_export_is_declared_outside_ffi_fn() {
     );
 }
 
+#[test]
+fn the_library_writes_to_stderr_only_through_its_log_module() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_sources(&root.join("src"), &mut files);
+    let mut offenders = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(root).unwrap();
+        // The CLI owns its terminal; src/log.rs is the one way out.
+        if rel.starts_with("src/bin") || rel == Path::new("src/log.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            if ["eprintln!", "eprint!", "stderr()", "libc::STDERR_FILENO"]
+                .iter()
+                .any(|p| code.contains(p))
+            {
+                offenders.push(format!("{}:{}: {code}", rel.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "stderr written outside src/log.rs (use crate::log): {offenders:#?}"
+    );
+}
+
 /// With `capi`, the shared library next to this test's own build exports
 /// exactly the header's functions, and no other `lifesign_*` symbol.
 #[cfg(feature = "capi")]
