@@ -73,6 +73,25 @@ macro_rules! code_family {
             pub fn c_name(self) -> String {
                 format!("{}{}", $prefix, self.as_str().to_ascii_uppercase())
             }
+
+            /// The family's `#define`s: name, value and comment, the
+            /// comment after `label` when there is one ("Verdict: ...").
+            #[doc(hidden)]
+            #[cfg(feature = "internals")]
+            pub fn c_constants(label: &str) -> Vec<CConstant> {
+                $name::ALL
+                    .iter()
+                    .map(|m| CConstant {
+                        name: m.c_name(),
+                        value: m.code().to_string(),
+                        doc: if label.is_empty() {
+                            m.doc().to_string()
+                        } else {
+                            format!("{label}: {}", lowercase_first(m.doc()))
+                        },
+                    })
+                    .collect()
+            }
         }
 
         impl fmt::Display for $name {
@@ -222,22 +241,6 @@ pub struct CConstant {
     pub doc: String,
 }
 
-#[cfg(feature = "internals")]
-fn family<T: Copy>(
-    all: &[T],
-    name: impl Fn(T) -> String,
-    value: impl Fn(T) -> String,
-    doc: impl Fn(T) -> String,
-) -> Vec<CConstant> {
-    all.iter()
-        .map(|&m| CConstant {
-            name: name(m),
-            value: value(m),
-            doc: doc(m),
-        })
-        .collect()
-}
-
 /// Every `#define` of `include/lifesign.h`, in header order: the version,
 /// the return codes, then each family.
 #[cfg(feature = "internals")]
@@ -270,43 +273,12 @@ pub fn c_constants() -> Vec<CConstant> {
         ),
         konst("LIFESIGN_OK", OK.to_string(), "Success."),
     ];
-    let doc = |d: &str, what: &str| format!("{what}: {}", lowercase_first(d));
-    v.extend(family(
-        ErrorKind::ALL,
-        ErrorKind::c_name,
-        |e| e.code().to_string(),
-        |e| e.doc().into(),
-    ));
-    v.extend(family(
-        State::ALL,
-        State::c_name,
-        |s| s.code().to_string(),
-        |s| doc(s.doc(), "State"),
-    ));
-    v.extend(family(
-        Verdict::ALL,
-        Verdict::c_name,
-        |s| s.code().to_string(),
-        |s| doc(s.doc(), "Verdict"),
-    ));
-    v.extend(family(
-        Shape::ALL,
-        Shape::c_name,
-        |s| s.code().to_string(),
-        |s| doc(s.doc(), "Shape"),
-    ));
-    v.extend(family(
-        OptionFlag::ALL,
-        OptionFlag::c_name,
-        |s| s.code().to_string(),
-        |s| doc(s.doc(), "Option flag"),
-    ));
-    v.extend(family(
-        LogLevel::ALL,
-        LogLevel::c_name,
-        |s| s.code().to_string(),
-        |s| doc(s.doc(), "Log level"),
-    ));
+    v.extend(ErrorKind::c_constants(""));
+    v.extend(State::c_constants("State"));
+    v.extend(Verdict::c_constants("Verdict"));
+    v.extend(Shape::c_constants("Shape"));
+    v.extend(OptionFlag::c_constants("Option flag"));
+    v.extend(LogLevel::c_constants("Log level"));
     v
 }
 

@@ -14,6 +14,38 @@ fn rust_sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every line of code (not a comment) of src/ that contains one of
+/// `patterns`, as `file:line: code`, skipping the files `skip` names and
+/// the lines `skip_line` is true for (given the line, it may keep state).
+fn src_lines_with(
+    patterns: &[&str],
+    skip: impl Fn(&Path) -> bool,
+    mut skip_line: impl FnMut(&str) -> bool,
+) -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_sources(&root.join("src"), &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(root).unwrap();
+        if skip(rel) {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if skip_line(line) || code.starts_with("//") {
+                continue;
+            }
+            if patterns.iter().any(|p| code.contains(p)) {
+                found.push(format!("{}:{}: {code}", rel.display(), n + 1));
+            }
+        }
+    }
+    found
+}
+
 /// The `fn lifesign_*` names declared in the header.
 fn header_functions() -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -33,40 +65,28 @@ fn header_functions() -> Vec<String> {
 
 #[test]
 fn no_export_is_declared_outside_ffi_fn() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_sources(&root.join("src"), &mut files);
-    let mut offenders = Vec::new();
-    for file in &files {
-        let text = std::fs::read_to_string(file).unwrap();
-        let mut in_macro = false;
-        for (n, line) in text.lines().enumerate() {
-            let code = line.trim_start();
-            // The macro's own definition is the one place allowed to write them.
-            if code.starts_with("macro_rules! ffi_fn") {
+    // The macro's own definition is the one place allowed to write them.
+    let mut in_macro = false;
+    let offenders = src_lines_with(
+        // An `extern "C" fn` that is neither `pub` nor `no_mangle` (a signal
+        // handler, an atfork hook) exports nothing.
+        &[
+            "#[no_mangle]",
+            "no_mangle)]",
+            "export_name",
+            "pub extern \"C\" fn",
+            "pub unsafe extern \"C\" fn",
+        ],
+        |_| false,
+        |line| {
+            if line.trim_start().starts_with("macro_rules! ffi_fn") {
                 in_macro = true;
             } else if in_macro && line == "}" {
                 in_macro = false;
             }
-            if in_macro || code.starts_with("//") {
-                continue;
-            }
-            // An `extern "C" fn` that is not `pub` and not `no_mangle` (a
-            // signal handler, an atfork hook) exports nothing.
-            let export = [
-                "#[no_mangle]",
-                "no_mangle)]",
-                "export_name",
-                "pub extern \"C\" fn",
-                "pub unsafe extern \"C\" fn",
-            ]
-            .iter()
-            .any(|p| code.contains(p));
-            if export {
-                offenders.push(format!("{}:{}: {code}", file.display(), n + 1));
-            }
-        }
-    }
+            in_macro
+        },
+    );
     assert!(
         offenders.is_empty(),
         "exports outside ffi_fn! (declare them inside `ffi_fn! {{ … }}` in src/ffi.rs): {offenders:#?}"
@@ -75,30 +95,12 @@ fn no_export_is_declared_outside_ffi_fn() {
 
 #[test]
 fn the_library_writes_to_stderr_only_through_its_log_module() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_sources(&root.join("src"), &mut files);
-    let mut offenders = Vec::new();
-    for file in &files {
-        let rel = file.strip_prefix(root).unwrap();
-        // The CLI owns its terminal; src/log.rs is the one way out.
-        if rel.starts_with("src/bin") || rel == Path::new("src/log.rs") {
-            continue;
-        }
-        let text = std::fs::read_to_string(file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            let code = line.trim_start();
-            if code.starts_with("//") {
-                continue;
-            }
-            if ["eprintln!", "eprint!", "stderr()", "libc::STDERR_FILENO"]
-                .iter()
-                .any(|p| code.contains(p))
-            {
-                offenders.push(format!("{}:{}: {code}", rel.display(), n + 1));
-            }
-        }
-    }
+    // The CLI owns its terminal; src/log.rs is the one way out.
+    let offenders = src_lines_with(
+        &["eprintln!", "eprint!", "stderr()", "libc::STDERR_FILENO"],
+        |rel| rel.starts_with("src/bin") || rel == Path::new("src/log.rs"),
+        |_| false,
+    );
     assert!(
         offenders.is_empty(),
         "stderr written outside src/log.rs (use crate::log): {offenders:#?}"
