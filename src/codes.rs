@@ -1,10 +1,11 @@
 //! Every integer code of the C ABI, each family declared once.
 //!
 //! [`code_family!`] turns one declaration per family (verdicts, states,
-//! shapes, error kinds, option flags) into the Rust enum, its stable names
-//! (`as_str`), its integers (`code`, `from_code`), its C names (the family's
-//! prefix and the upper-cased name: `LIFESIGN_VERDICT_PID_MISMATCH`) and the
-//! `#define`s of `include/lifesign.h` ([`c_constants`]).
+//! shapes, error kinds, option flags, log levels) into the Rust enum, its
+//! stable names (`as_str`, `Display`, serde), its integers (`code`,
+//! `from_code`), its C names (the family's prefix and the upper-cased name:
+//! `LIFESIGN_VERDICT_PID_MISMATCH`) and the `#define`s of
+//! `include/lifesign.h` (`c_constants`).
 //!
 //! Why not cbindgen alone: cbindgen does not expand macros on stable Rust,
 //! and a `#[repr(i32)]` enum would become a C `enum` in the header where the
@@ -97,6 +98,13 @@ macro_rules! code_family {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+
+        /// Serialises as the stable name (`"pid_mismatch"`).
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
             }
         }
     };
@@ -349,5 +357,14 @@ mod tests {
         assert_eq!(ErrorKind::InvalidArgument.c_name(), "LIFESIGN_ERR_INVALID_ARGUMENT");
         assert_eq!(Shape::V1.c_name(), "LIFESIGN_SHAPE_V1");
         assert_eq!(OptionFlag::NoS6.c_name(), "LIFESIGN_OPT_NO_S6");
+    }
+
+    #[test]
+    fn codes_serialise_as_their_stable_names() {
+        assert_eq!(
+            serde_json::to_string(&Verdict::ProcessGone).unwrap(),
+            "\"process_gone\""
+        );
+        assert_eq!(serde_json::to_string(&Shape::V1).unwrap(), "\"v1\"");
     }
 }
