@@ -184,11 +184,6 @@ fn with_status(head: &str, status: Option<&str>) -> String {
 pub const BARRIER_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Notifier {
-    /// Sends one datagram as is (several `KEY=VALUE` lines).
-    pub fn send_raw(&self, msg: &str) -> io::Result<()> {
-        self.send(msg)
-    }
-
     /// Whether a systemd notify socket is in use.
     pub fn has_systemd(&self) -> bool {
         self.systemd.is_some()
@@ -451,6 +446,101 @@ impl Supervisor {
         if self.notifier.send("STOPPING=1").is_ok() {
             let _ = self.notifier.barrier(BARRIER_TIMEOUT);
         }
+    }
+}
+
+/// Speaks to systemd for another process, from that process's heartbeat
+/// reports: what `lifesign run` does for its child under `NotifyAccess=main`.
+///
+/// Each [`NotifyRelay::observe`] tells what an emitter of the process's own
+/// would have (the same rules): `READY=1`, `STATUS=`, `EXTEND_TIMEOUT_USEC`
+/// (the heartbeat's max age) while its start or stop progresses,
+/// `RELOADING=1` when a ready process goes back to `starting`; plus
+/// `STOPPING=1` when it stops, and `WATCHDOG=1` while the verdict is
+/// `alive` when systemd asked for a watchdog. [`NotifyRelay::finish`] ends
+/// with `STOPPING=1` (once) and the barrier.
+#[derive(Debug)]
+pub struct NotifyRelay {
+    notifier: Notifier,
+    told: Told,
+    last_state: Option<State>,
+    reloads: u64,
+    stopping: bool,
+}
+
+impl NotifyRelay {
+    /// The variables that would let the relayed process talk to systemd
+    /// itself: remove them from its environment.
+    pub const VARIABLES: [&'static str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
+
+    /// A relay when `NOTIFY_SOCKET` names a usable socket; problems with the
+    /// variables are pushed onto `warnings`.
+    pub fn from_env(warnings: &mut Vec<String>) -> Option<NotifyRelay> {
+        let cfg = NotifyConfig {
+            s6: false,
+            ..NotifyConfig::default()
+        };
+        let notifier = Notifier::from_env(cfg, warnings);
+        notifier.has_systemd().then(|| NotifyRelay {
+            notifier,
+            told: Told::default(),
+            last_state: None,
+            reloads: 0,
+            stopping: false,
+        })
+    }
+
+    /// How often to observe: `at_most`, or half of `WATCHDOG_USEC` when
+    /// that is shorter.
+    pub fn period(&self, at_most: Duration) -> Duration {
+        self.notifier.watchdog.map_or(at_most, |wd| at_most.min(wd))
+    }
+
+    /// Tells what one report of the relayed process calls for.
+    pub fn observe(&mut self, rep: &crate::check::Report) {
+        use crate::check::Verdict;
+        let n = &self.notifier;
+        let of_the_process = !matches!(
+            rep.verdict,
+            Verdict::Missing | Verdict::Invalid | Verdict::PidMismatch | Verdict::ProcessGone
+        );
+        if let (true, Some(state)) = (of_the_process, rep.state) {
+            if self.last_state == Some(State::Ready) && state == State::Starting {
+                self.reloads += 1;
+            }
+            self.last_state = Some(state);
+            if matches!(state, State::Stopping | State::Stopped) && !self.stopping {
+                self.stopping = true;
+                let _ = n.send("STOPPING=1");
+            }
+            let rules = Rules {
+                extend_usec: rep.max_age_ms.saturating_mul(1000),
+                ..Rules::default()
+            };
+            let beat = Beat {
+                state,
+                message: Some(rep.message.as_str()).filter(|m| !m.is_empty()),
+                progress: rep.progress,
+                reloads: self.reloads,
+            };
+            for d in self.told.next(&rules, beat, crate::clock::mono_us()).datagrams {
+                let _ = n.send(&d);
+            }
+        }
+        if n.watchdog.is_some() && rep.verdict == Verdict::Alive {
+            let _ = n.send("WATCHDOG=1");
+        }
+    }
+
+    /// The relayed process is gone or no longer ours to speak for:
+    /// `STOPPING=1` unless it was sent, then the barrier (at most
+    /// [`BARRIER_TIMEOUT`]).
+    pub fn finish(&mut self) {
+        if !self.stopping {
+            self.stopping = true;
+            let _ = self.notifier.send("STOPPING=1");
+        }
+        let _ = self.notifier.barrier(BARRIER_TIMEOUT);
     }
 }
 

@@ -1,26 +1,14 @@
-//! `lifesign run` under systemd (`NOTIFY_SOCKET` set): it speaks for its
-//! child, whose own emitter does not see the socket.
-//!
-//! On its own cadence (the child's interval, or half of `WATCHDOG_USEC`
-//! when that is shorter) the bridge checks the child's heartbeat and tells
-//! systemd what an emitter of its own would (the same rules,
-//! `lifesign::notify::Told`): `STATUS=` from its message, `READY=1` when
-//! it is ready, `EXTEND_TIMEOUT_USEC` (the heartbeat's max age) while its
-//! start or stop progresses, `RELOADING=1` when a ready child goes back to
-//! `starting`; plus `STOPPING=1` when the child stops or the run ends, and
-//! `WATCHDOG=1` while the verdict is `alive` (so, with `--stall`, not while
-//! the child is stalled). When the run ends, `BARRIER=1` waits (briefly)
-//! until systemd has read everything.
+//! `lifesign run` under systemd (`NOTIFY_SOCKET` set): a thread that
+//! checks the child's heartbeat on its own cadence (the child's interval,
+//! or half of `WATCHDOG_USEC` when that is shorter) and hands each report
+//! to a [`NotifyRelay`], which tells systemd what the child's own emitter
+//! would have. The child does not see the socket.
 
-use lifesign::notify::{Beat, Notifier, NotifyConfig, Rules, Told, BARRIER_TIMEOUT};
-use lifesign::{CheckOptions, State, Verdict};
+use lifesign::{CheckOptions, NotifyRelay};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// The variables that would let the child talk to systemd itself.
-pub const SYSTEMD_VARIABLES: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
 
 /// The running bridge; [`Bridge::finish`] ends it.
 pub struct Bridge {
@@ -41,21 +29,29 @@ impl Bridge {
     /// (a malformed variable) go to `say`.
     pub fn start(child: Child, say: impl Fn(String)) -> Option<Bridge> {
         let mut warnings = Vec::new();
-        let cfg = NotifyConfig {
-            s6: false,
-            ..NotifyConfig::default()
-        };
-        let notifier = Notifier::from_env(cfg, &mut warnings);
+        let relay = NotifyRelay::from_env(&mut warnings);
         for w in warnings {
             say(w);
         }
-        if !notifier.has_systemd() {
-            return None;
-        }
+        let mut relay = relay?;
         let (done, stop) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("lifesign-bridge".into())
-            .spawn(move || speak(&notifier, &child, &stop))
+            .spawn(move || {
+                let period = relay.period(child.interval);
+                let opts = CheckOptions {
+                    expected_pid: Some(child.pid),
+                    stall_ms: child.stall_ms,
+                    ..CheckOptions::default()
+                };
+                loop {
+                    relay.observe(&lifesign::check(&child.file, &opts));
+                    if stop.recv_timeout(period) != Err(mpsc::RecvTimeoutError::Timeout) {
+                        break;
+                    }
+                }
+                relay.finish();
+            })
             .ok()?;
         Some(Bridge { done, thread })
     }
@@ -65,64 +61,4 @@ impl Bridge {
         let _ = self.done.send(());
         let _ = self.thread.join();
     }
-}
-
-fn speak(n: &Notifier, child: &Child, stop: &mpsc::Receiver<()>) {
-    let period = match n.watchdog {
-        Some(wd) => child.interval.min(wd),
-        None => child.interval,
-    };
-    let opts = CheckOptions {
-        expected_pid: Some(child.pid),
-        stall_ms: child.stall_ms,
-        ..CheckOptions::default()
-    };
-    let mut told = Told::default();
-    let mut last_state = None;
-    let mut reloads = 0;
-    let mut stopping = false;
-    loop {
-        let rep = lifesign::check(&child.file, &opts);
-        let ours = !matches!(
-            rep.verdict,
-            Verdict::Missing | Verdict::Invalid | Verdict::PidMismatch | Verdict::ProcessGone
-        );
-        if let (true, Some(state)) = (ours, rep.state) {
-            if last_state == Some(State::Ready) && state == State::Starting {
-                reloads += 1;
-            }
-            last_state = Some(state);
-            if matches!(state, State::Stopping | State::Stopped) && !stopping {
-                stopping = true;
-                let _ = n.send_raw("STOPPING=1");
-            }
-            let rules = Rules {
-                extend_usec: rep.max_age_ms.saturating_mul(1000),
-                ..Rules::default()
-            };
-            let beat = Beat {
-                state,
-                message: Some(rep.message.as_str()).filter(|m| !m.is_empty()),
-                progress: rep.progress,
-                reloads,
-            };
-            for d in told
-                .next(&rules, beat, lifesign::clock::mono_us())
-                .datagrams
-            {
-                let _ = n.send_raw(&d);
-            }
-        }
-        if n.watchdog.is_some() && rep.verdict == Verdict::Alive {
-            let _ = n.send_raw("WATCHDOG=1");
-        }
-        match stop.recv_timeout(period) {
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
-            _ => break,
-        }
-    }
-    if !stopping {
-        let _ = n.send_raw("STOPPING=1");
-    }
-    let _ = n.barrier(BARRIER_TIMEOUT);
 }

@@ -198,7 +198,7 @@ pub fn main(a: Args) -> Res<u8> {
     signals::forward_hangup();
     let program = args.command[0].to_string_lossy().into_owned();
     let mut command = std::process::Command::new(&args.command[0]);
-    for k in bridge::SYSTEMD_VARIABLES {
+    for k in lifesign::NotifyRelay::VARIABLES {
         command.env_remove(k);
     }
     let mut child = match command
