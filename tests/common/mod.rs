@@ -137,3 +137,29 @@ pub fn temporaries(dir: &Path) -> Vec<String> {
         .filter(|n| n.ends_with(".tmp"))
         .collect()
 }
+
+/// Runs the calling test again, alone, in a fresh process of this test
+/// binary, and asserts that it passed there. Returns `true` in that child
+/// (where the test's body runs), `false` in the parent (which only waited).
+/// For tests that change what a process has only one of: the current
+/// folder, descriptor numbers, signal masks, seccomp filters.
+pub fn in_own_process(test: &str) -> bool {
+    const VAR: &str = "LIFESIGN_TEST_OWN_PROCESS";
+    if std::env::var(VAR).as_deref() == Ok(test) {
+        return true;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--test-threads=1", "--nocapture"])
+        .env(VAR, test)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{test} failed in its own process ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
+}
