@@ -10,7 +10,9 @@
 //! After a stall longer than an interval (the process was stopped, the
 //! machine overloaded) the missed beats are not replayed: one beat is
 //! written at once and the emitter's grid resumes at its next point in the
-//! future. Beats due within 1 ms of each other are served by one wake-up.
+//! future. So that beats due close together are served by one wake-up, a
+//! beat may be written up to 1/64 of its interval (at most 16 ms) before
+//! its deadline; the grid does not move.
 //!
 //! The beat thread never writes. It hands due emitters to writer threads
 //! (`lifesign-write`): one while writes are fast; when every writer has

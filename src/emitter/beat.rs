@@ -40,9 +40,14 @@ pub(crate) const MAX_WRITERS: usize = 8;
 pub(crate) const OVERRUN_LIMIT: Duration = Duration::from_millis(50);
 /// How long a spare writer waits for work before it ends.
 pub(crate) const SPARE_IDLE: Duration = Duration::from_secs(2);
-/// Deadlines this close together are served by one wake-up of the beat
-/// thread: a beat may be written up to this much before its deadline.
-pub(crate) const COALESCE: Duration = Duration::from_millis(1);
+/// How early a beat may be written so that beats due close together are
+/// served by one wake-up of the beat thread: 1/64 of the interval, at most
+/// [`MAX_EARLY`]. The grid does not move: only that one write is early.
+pub(crate) fn early(interval: Duration) -> Duration {
+    (interval / 64).min(MAX_EARLY)
+}
+/// The most a beat is written before its deadline.
+pub(crate) const MAX_EARLY: Duration = Duration::from_millis(16);
 /// Folder entries a cleanup step examines (see [`Beats::sweep`]).
 pub(crate) const SWEEP_STEP: usize = 256;
 
@@ -230,8 +235,9 @@ impl Beats {
         let mut st = lock(&self.state);
         loop {
             let now = Instant::now();
+            let mut queued = 0;
             while let Some(top) = st.heap.peek() {
-                if top.at > now + COALESCE {
+                if top.at > now + early(top.interval) {
                     break;
                 }
                 let Some(due) = st.heap.pop() else { break };
@@ -250,8 +256,13 @@ impl Beats {
                 });
                 if queue_it {
                     st.queue.push_back(Job::Beat(inner));
-                    self.work_cv.notify_one();
+                    queued += 1;
                 }
+            }
+            // A busy writer takes the queue before it waits again: wake only
+            // the idle ones, once each (a wake-up is a syscall).
+            for _ in 0..queued.min(st.idle) {
+                self.work_cv.notify_one();
             }
             if st.heap.is_empty() && st.live == 0 {
                 st.timer = false;
