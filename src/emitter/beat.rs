@@ -9,8 +9,9 @@
 //! the next emitter waiting, at most [`OVERRUN_LIMIT`]), the beat thread
 //! starts a spare writer, up to [`MAX_WRITERS`], so that a write blocked on
 //! one filesystem does not hold back the emitters behind it by more than
-//! that limit. A spare writer ends after [`SPARE_IDLE`] without work; the
-//! beat thread and the last writer end when the process has no emitter left.
+//! that limit. A writer that finds no work while another writer is idle
+//! ends; the beat thread and the last writer end when the process has no
+//! emitter left.
 //!
 //! An emitter is queued at most once: while its write is queued or running,
 //! its deadlines pass without another write, so a blocked emitter costs one
@@ -38,7 +39,8 @@ use std::time::{Duration, Instant};
 pub(crate) const MAX_WRITERS: usize = 8;
 /// The longest a write may run before a spare writer takes over the queue.
 pub(crate) const OVERRUN_LIMIT: Duration = Duration::from_millis(50);
-/// How long a spare writer waits for work before it ends.
+/// How long the last writer waits for work before it checks whether the
+/// process still has emitters.
 pub(crate) const SPARE_IDLE: Duration = Duration::from_secs(2);
 /// How early a beat may be written so that beats due close together are
 /// served by one wake-up of the beat thread: 1/64 of the interval, at most
@@ -324,7 +326,9 @@ impl Beats {
                 }
                 continue;
             }
-            if !st.timer && st.live == 0 {
+            // No work: a spare ends when another writer is idle too (one
+            // free writer is enough); the last ends with the last emitter.
+            if (!st.timer && st.live == 0) || st.idle >= 2 {
                 break;
             }
             let (g, waited) = self
@@ -332,7 +336,7 @@ impl Beats {
                 .wait_timeout(st, SPARE_IDLE)
                 .unwrap_or_else(|p| p.into_inner());
             st = g;
-            if waited.timed_out() && st.queue.is_empty() && (st.writers > 1 || st.live == 0) {
+            if waited.timed_out() && st.queue.is_empty() && st.live == 0 {
                 break;
             }
         }
