@@ -10,16 +10,20 @@
 //! dropped), and the emitter sends outside the lock its writes and `stop`
 //! take.
 //!
-//! The s6 descriptor belongs to the process, not to an emitter: one emitter
-//! at a time claims a descriptor number, writes its newline at most once
-//! and closes it; the number is then spent for the rest of the process's
-//! life, so no later emitter (a restart, a second one) writes into whatever
-//! file has since taken that number. An emitter that stops (or a start that
-//! fails) before it was ready hands its claim back unused and open. The
-//! write never raises SIGPIPE, and the process's signal dispositions are
-//! left alone: SIGPIPE is blocked in the writing thread only, and a
-//! SIGPIPE raised by the write is taken off the thread before it is
-//! unblocked.
+//! The s6 descriptor is claimed by one emitter at a time, gets its newline
+//! at most once and is then closed. The environment's descriptor
+//! (`LIFESIGN_NOTIFY_FD`) belongs to the process: once an emitter has
+//! written and closed it, the variable is ignored for the rest of the
+//! process's life, so no later emitter (a restart, a second one) writes
+//! into whatever has since taken that number. A descriptor given
+//! explicitly (`NotifyConfig::s6_fd`) is the caller's statement that it is
+//! the readiness descriptor now. Either way a descriptor that is not a pipe
+//! or a socket is refused: readiness is never written into a file. An
+//! emitter that stops (or a start that fails) before it was ready hands its
+//! claim back unused and open. The write never raises SIGPIPE, and the
+//! process's signal dispositions are left alone: SIGPIPE is blocked in the
+//! writing thread only, and a SIGPIPE raised by the write is taken off the
+//! thread before it is unblocked.
 
 use std::collections::HashSet;
 use std::io;
@@ -38,12 +42,12 @@ pub struct Notifier {
     trigger_on_failed: bool,
 }
 
-/// The s6 descriptor numbers of this process: claimed by a running
-/// emitter, or spent (written and closed).
+/// The s6 descriptors of this process: the numbers claimed by a running
+/// emitter, and whether the environment's descriptor was spent.
 #[derive(Default)]
 struct S6Fds {
     claimed: HashSet<RawFd>,
-    spent: HashSet<RawFd>,
+    env_spent: bool,
 }
 
 static S6_FDS: Mutex<Option<S6Fds>> = Mutex::new(None);
@@ -58,46 +62,55 @@ fn s6_fds<T>(f: impl FnOnce(&mut S6Fds) -> T) -> T {
 #[derive(Debug)]
 struct S6Claim {
     fd: RawFd,
+    from_env: bool,
 }
 
 /// Why a descriptor could not be claimed.
 enum Unclaimed {
-    /// Already written and closed by an emitter of this process.
+    /// The environment's descriptor, already written and closed by an
+    /// emitter of this process.
     Spent,
     /// Another emitter of this process holds it.
     Claimed,
     /// Not an open descriptor.
     NotOpen,
+    /// Open, but not a pipe or a socket (a file has taken the number).
+    NotAPipe,
 }
 
 impl S6Claim {
-    fn take(fd: RawFd) -> Result<S6Claim, Unclaimed> {
+    fn take(fd: RawFd, from_env: bool) -> Result<S6Claim, Unclaimed> {
         s6_fds(|s| {
-            if s.spent.contains(&fd) {
+            if from_env && s.env_spent {
                 return Err(Unclaimed::Spent);
             }
             if s.claimed.contains(&fd) {
                 return Err(Unclaimed::Claimed);
             }
-            // SAFETY: F_GETFD only queries the descriptor table.
-            if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            // SAFETY: fstat only fills the zeroed struct.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstat(fd, &mut st) } != 0 {
                 return Err(Unclaimed::NotOpen);
             }
+            let kind = st.st_mode & libc::S_IFMT;
+            if kind != libc::S_IFIFO && kind != libc::S_IFSOCK {
+                return Err(Unclaimed::NotAPipe);
+            }
             s.claimed.insert(fd);
-            Ok(S6Claim { fd })
+            Ok(S6Claim { fd, from_env })
         })
     }
 
-    /// Writes the newline and closes the descriptor: the number is spent.
+    /// Writes the newline and closes the descriptor.
     fn tell_ready(self) -> io::Result<()> {
         let fd = self.fd;
         let r = write_without_sigpipe(fd, b"\n");
         s6_fds(|s| {
             // SAFETY: the descriptor is ours (claimed) and closed once: the
-            // claim is consumed and the number marked spent under the lock.
+            // claim is consumed under the lock.
             unsafe { libc::close(fd) };
             s.claimed.remove(&fd);
-            s.spent.insert(fd);
+            s.env_spent |= self.from_env;
         });
         std::mem::forget(self);
         r
@@ -266,20 +279,20 @@ impl Notifier {
                 },
             };
             if let Some(fd) = fd.filter(|&fd| fd >= 0) {
-                match S6Claim::take(fd) {
+                match S6Claim::take(fd, from_env) {
                     Ok(c) => n.s6 = Some(c),
-                    // The environment's descriptor was used by an earlier
-                    // emitter of this process: readiness is told once.
-                    Err(Unclaimed::Spent) if from_env => {}
-                    Err(Unclaimed::Spent) => warnings.push(format!(
-                        "s6 notification fd {fd} ignored: an emitter of this process already wrote and closed it"
-                    )),
+                    // An earlier emitter of this process told readiness
+                    // through it and closed it: it is told once.
+                    Err(Unclaimed::Spent) => {}
                     Err(Unclaimed::Claimed) => warnings.push(format!(
                         "s6 notification fd {fd} ignored: another emitter of this process holds it"
                     )),
                     Err(Unclaimed::NotOpen) => {
                         warnings.push(format!("s6 notification fd {fd} is not open"))
                     }
+                    Err(Unclaimed::NotAPipe) => warnings.push(format!(
+                        "s6 notification fd {fd} ignored: it is not a pipe or a socket"
+                    )),
                 }
             }
         }

@@ -255,10 +255,11 @@ fn same_file(fd: i32, f: &std::fs::File) -> bool {
 }
 
 #[test]
-fn the_s6_descriptor_is_used_once_per_process_and_never_after_its_number_is_reused() {
+fn the_s6_descriptor_is_claimed_by_one_emitter_and_never_written_into_a_file_that_took_its_number()
+{
     // Descriptor numbers are the process's: run alone.
     if !common::in_own_process(
-        "the_s6_descriptor_is_used_once_per_process_and_never_after_its_number_is_reused",
+        "the_s6_descriptor_is_claimed_by_one_emitter_and_never_written_into_a_file_that_took_its_number",
     ) {
         return;
     }
@@ -406,5 +407,43 @@ fn an_unread_notify_socket_never_blocks_the_beat_or_stop() {
     assert_eq!(
         lifesign::check(&hb, &Default::default()).verdict,
         lifesign::Verdict::Stopped
+    );
+}
+
+#[test]
+fn the_environments_s6_descriptor_is_told_once_per_process() {
+    // The environment and descriptor numbers are the process's: run alone.
+    if !common::in_own_process("the_environments_s6_descriptor_is_told_once_per_process") {
+        return;
+    }
+    let d = TempDir::new("s6-env-once");
+    let (r, w) = pipe();
+    let n = w.as_raw_fd();
+    std::mem::forget(w);
+    std::env::set_var("LIFESIGN_NOTIFY_FD", n.to_string());
+    let a = lifesign::Emitter::start(d.path("a.json"), Duration::from_secs(3600)).unwrap();
+    a.set_state(lifesign::State::Ready, None).unwrap();
+    let mut got = Vec::new();
+    std::fs::File::from(r).read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"\n");
+    a.stop().unwrap();
+    // The application makes a pipe of its own that takes the number; the
+    // variable still names it. A restart from the environment leaves it be.
+    let (r2, w2) = pipe();
+    // SAFETY: dup2 onto the number the emitter closed.
+    assert_eq!(unsafe { libc::dup2(w2.as_raw_fd(), n) }, n);
+    let _keep = w2; // (the pipe may have been given number n itself)
+    let b = lifesign::Emitter::start(d.path("a.json"), Duration::from_secs(3600)).unwrap();
+    b.set_state(lifesign::State::Ready, None).unwrap();
+    b.stop().unwrap();
+    let mut p = libc::pollfd {
+        fd: r2.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    assert_eq!(
+        unsafe { libc::poll(&mut p, 1, 0) },
+        0,
+        "nothing written into the application's pipe"
     );
 }
