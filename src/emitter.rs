@@ -365,6 +365,9 @@ impl Emitter {
             log_errors: opts.log_errors,
             remove_on_stop: opts.remove_on_stop,
         });
+        // Whatever must hold before the first write (a lock on the file's
+        // companion) is taken here; the first write is the start's point of
+        // no return, and everything after it is undone by `abandon`.
         inner.write(None)?;
         let beats = beat::beats(generation);
         if let Err(e) = beats.register(&inner) {

@@ -200,31 +200,15 @@ fn child_many(args: &[String]) {
                     e.set_state(State::Ready, Some("serving")).expect("ready");
                     e
                 });
-                let (c0, w0) = (util::thread_cpu_ns(), util::mono_ns());
-                for _ in 0..k {
-                    floor.beat().expect("beat");
-                }
-                let (c1, w1) = (util::thread_cpu_ns(), util::mono_ns());
-                println!(
-                    "floor {:.1} {:.1}",
-                    (c1 - c0) as f64 / k as f64,
-                    (w1 - w0) as f64 / k as f64
-                );
+                per_call("floor", k, || floor.beat().expect("beat"));
             }
             "round" => {
                 let k: u64 = rest.parse().unwrap_or(1000).max(1);
-                let (c0, w0) = (util::thread_cpu_ns(), util::mono_ns());
-                for _ in 0..k {
+                per_call("round", k, || {
                     // A failed beat (none expected) still costs a write.
                     let _ = emitters[next % emitters.len()].beat();
                     next += 1;
-                }
-                let (c1, w1) = (util::thread_cpu_ns(), util::mono_ns());
-                println!(
-                    "round {:.1} {:.1}",
-                    (c1 - c0) as f64 / k as f64,
-                    (w1 - w0) as f64 / k as f64
-                );
+                });
             }
             "one" => {
                 let path = dir.join(format!("one-{ones}.json"));
@@ -249,4 +233,19 @@ fn child_many(args: &[String]) {
     }
     drop(emitters);
     println!("stopped {:.1}", t.elapsed().as_secs_f64() * 1e3);
+}
+
+/// Makes `k` calls of `f` and prints `TAG CPU_NS WALL_NS` per call (the CPU
+/// time of the calling thread).
+fn per_call(tag: &str, k: u64, mut f: impl FnMut()) {
+    let (c0, w0) = (util::thread_cpu_ns(), util::mono_ns());
+    for _ in 0..k {
+        f();
+    }
+    let (c1, w1) = (util::thread_cpu_ns(), util::mono_ns());
+    println!(
+        "{tag} {:.1} {:.1}",
+        (c1 - c0) as f64 / k as f64,
+        (w1 - w0) as f64 / k as f64
+    );
 }
