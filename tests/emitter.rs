@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{temporaries, ChildEmitter, TempDir};
+use common::{eventually, temporaries, ChildEmitter, TempDir};
 use lifesign::check::read_path;
 use lifesign::check::Read;
 use lifesign::{check, CheckOptions, Emitter, ErrorKind, Options, State, Verdict};
@@ -508,17 +508,6 @@ fn threads_named(name: &str) -> usize {
             std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
         })
         .count()
-}
-
-/// Waits (bounded by a minute: a hang, not a slow machine) until `cond`.
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..60_000 {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("not within a minute: {what}");
 }
 
 #[test]

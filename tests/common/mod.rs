@@ -163,3 +163,14 @@ pub fn in_own_process(test: &str) -> bool {
     );
     false
 }
+
+/// Polls (bounded by a minute: a hang, not a slow machine) until `cond`.
+pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..60_000 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    panic!("not within a minute: {what}");
+}
