@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::{drain, recv_with_fd, ChildEmitter, TempDir};
+use common::{drain, eventually, recv_with_fd, ChildEmitter, TempDir};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::time::Duration;
 
 fn recv(sock: &UnixDatagram) -> String {
     recv_with_fd(sock).0
@@ -29,13 +28,7 @@ fn seq(hb: &Path) -> u64 {
 /// Waits (the file is the event) until the child has beaten `n` more times.
 fn beats(hb: &Path, n: u64) {
     let want = seq(hb) + n;
-    for _ in 0..60_000 {
-        if seq(hb) >= want {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("the emitter stopped beating");
+    eventually("the emitter beats", || seq(hb) >= want);
 }
 
 /// `stop` in the child: the datagrams up to `BARRIER=1`, with the barrier's
