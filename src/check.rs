@@ -530,6 +530,23 @@ mod tests {
         (rep.verdict, probed)
     }
 
+    /// The whole report for a record, with the default options.
+    fn report_of(r: Record, live: Liveness) -> Report {
+        report_with(r, &ours(), live)
+    }
+
+    fn report_with(r: Record, id: &Identity, live: Liveness) -> Report {
+        verdict(
+            &Read::Record(r),
+            Facts {
+                now_ms: NOW,
+                identity: id,
+            },
+            &CheckOptions::default(),
+            |_, _| live,
+        )
+    }
+
     fn run(r: Record) -> Verdict {
         run_with(r, CheckOptions::default(), Liveness::Running).0
     }
@@ -763,16 +780,7 @@ mod tests {
         let mut r = rec();
         r.interval_ms = Some(crate::protocol::MAX_INT);
         r.updated_at_ms = 0;
-        let id = ours();
-        let rep = verdict(
-            &Read::Record(r),
-            Facts {
-                now_ms: NOW,
-                identity: &id,
-            },
-            &CheckOptions::default(),
-            |_, _| Liveness::Running,
-        );
+        let rep = report_of(r, Liveness::Running);
         assert_eq!(rep.max_age_ms, 3 * crate::protocol::MAX_INT);
         assert_eq!(rep.verdict, Verdict::Alive);
     }
@@ -789,16 +797,7 @@ mod tests {
             run_with(r, CheckOptions::default(), Liveness::Unknown),
             (Verdict::Stale, true)
         );
-        let id = ours();
-        let rep = verdict(
-            &Read::Record(rec()),
-            Facts {
-                now_ms: NOW,
-                identity: &id,
-            },
-            &CheckOptions::default(),
-            |_, _| Liveness::Unknown,
-        );
+        let rep = report_of(rec(), Liveness::Unknown);
         assert!(rep.detail.contains("could not tell"), "{}", rep.detail);
     }
 
@@ -823,19 +822,22 @@ mod tests {
     }
 
     #[test]
+    fn an_unknowable_own_boot_id_skips_the_earlier_boot_rule() {
+        let unknown = Identity {
+            boot_id: None,
+            ..ours()
+        };
+        let mut r = rec();
+        r.boot_id = Some("boot-old".into());
+        let rep = report_with(r, &unknown, Liveness::Running);
+        assert_eq!(rep.verdict, Verdict::Alive);
+    }
+
+    #[test]
     fn report_carries_the_file_fields() {
-        let id = ours();
         let mut r = rec();
         r.message = Some("hi".into());
-        let rep = verdict(
-            &Read::Record(r),
-            Facts {
-                now_ms: NOW,
-                identity: &id,
-            },
-            &CheckOptions::default(),
-            |_, _| Liveness::Running,
-        );
+        let rep = report_of(r, Liveness::Running);
         assert_eq!(rep.pid, 100);
         assert_eq!(rep.seq, 5);
         assert_eq!(rep.age_ms, 500);
