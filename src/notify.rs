@@ -589,16 +589,6 @@ impl Supervisor {
         }
     }
 
-    /// The watchdog cadence systemd asked for.
-    pub fn watchdog(&self) -> Option<Duration> {
-        self.notifier.watchdog
-    }
-
-    /// Whether anything is to be told.
-    pub fn is_active(&self) -> bool {
-        self.notifier.is_active()
-    }
-
     /// Tells what one write calls for.
     pub fn tell(&mut self, beat: Beat<'_>) {
         let said = self.told.next(&self.rules, beat, crate::clock::mono_us());
