@@ -3,30 +3,36 @@
 #   make demo   build everything and run the live demonstration
 #   make test   run every test suite (what .ci/run runs)
 #   make bench  run the benchmarks and rewrite docs/BENCHMARKS.md
+#   make dist   build every release artifact into dist/ (docs/INSTALL.md)
+#   make test-dist  install each artifact as its users would and use it
 
 CARGO  ?= cargo
 CC     ?= cc
 CXX    ?= c++
 REL    := target/release
 CTEST  := target/ctest
+# Cargo arguments selecting the features of the C library: every cargo
+# command that builds liblifesign takes them from here.
+LIB_FEATURES ?=
 CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 # What a static Rust library needs from the system (cargo's
 # --print native-static-libs on Linux/glibc).
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 .PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
-        test-cmake test-go test-node test-python lint header bench reliability clean
+        test-cmake test-go test-node test-python lint header bench reliability clean \
+        dist test-dist
 
 all: build
 
 build:
-	$(CARGO) build --release --lib --bins --examples
+	$(CARGO) build --release --lib --bins --examples $(LIB_FEATURES)
 	ln -sf liblifesign.so $(REL)/liblifesign.so.0
 
 demo: build
 	$(REL)/examples/demo
 
-test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node test-python
+test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node test-python test-dist
 	@echo "make test: every suite passed"
 
 lint:
@@ -88,6 +94,15 @@ test-node: build
 test-python: build
 	@if [ -f bindings/python/run-tests.sh ]; then bash bindings/python/run-tests.sh; else echo "python: no binding yet"; fi
 
+# Every release artifact into dist/, from one build against the glibc
+# baseline (packaging/dist.sh); then each installed as its users would, with
+# no Rust on PATH (packaging/test-dist.sh).
+dist:
+	LIB_FEATURES="$(LIB_FEATURES)" bash packaging/dist.sh
+
+test-dist: dist
+	bash packaging/test-dist.sh
+
 # Regenerate include/lifesign.h from src/ffi.rs (the header test checks it).
 header:
 	LIFESIGN_BLESS=1 $(CARGO) test --release --test header
@@ -97,3 +112,4 @@ bench: build
 
 clean:
 	$(CARGO) clean
+	rm -rf dist

@@ -77,9 +77,9 @@ expect_lib() {
 step_stripped_and_baseline() {
     mkdir -p "$tmp/elf" && cd "$tmp/elf"
     tar -xzf "$tarball"
-    unzip -q "$wheel" -d wheel
+    python3 -m zipfile -e "$wheel" wheel
     tar -xzf "$npm_tgz"
-    unzip -q "$goproxy/$GO_MODULE/@v/v$VERSION.zip" -d go
+    python3 -m zipfile -e "$goproxy/$GO_MODULE/@v/v$VERSION.zip" go
     local f need
     while IFS= read -r f; do
         if readelf -S "$f" | grep -q '\.debug_'; then fail "$f carries debug info"; fi
@@ -99,9 +99,10 @@ step_c() {
     # The README's commands, with the prefix of this run.
     tar -xzf "$tarball" -C "$prefix" --strip-components=1
     cp "$rt/roundtrip.c" "$rt/CMakeLists.txt" "$tmp/c/src/"
+    cd "$tmp/c/src"
+    user cmake -S . -B ../build -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+    user cmake --build ../build >/dev/null
     cd "$tmp/c"
-    user cmake -S src -B build -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
-    user cmake --build build >/dev/null
     local lang out
     for lang in c cxx; do
         # -x c++ for the source only; "-x none" lets the libraries after it be libraries.
@@ -137,7 +138,7 @@ step_python() {
     cd "$tmp/py"
     # The README's commands.
     user python3 -m venv venv
-    user venv/bin/pip install --quiet --disable-pip-version-check "$wheel"
+    user venv/bin/pip install "$wheel" >/dev/null
     cd "$tmp/py/run"
     local out
     out="$(user "$tmp/py/venv/bin/python" "$rt/roundtrip.py" "$tmp/py/run/hb.json")" || fail "$out"
@@ -156,7 +157,7 @@ step_node() {
     cd "$app"
     # The README's commands.
     user npm init -y >/dev/null
-    user npm install --no-audit --no-fund "$npm_tgz" >/dev/null
+    user npm install "$npm_tgz" >/dev/null 2>"$tmp/node/npm.log" || { cat "$tmp/node/npm.log"; exit 1; }
     [[ -d node_modules/lifesign && ! -L node_modules/lifesign ]] || fail "node_modules/lifesign is not a copy"
     cp "$rt/roundtrip.cjs" "$rt/roundtrip.mjs" "$rt/roundtrip.ts" "$rt/tsconfig.json" .
     local bundled="$app/node_modules/lifesign/prebuilds"
@@ -167,13 +168,14 @@ step_node() {
     out="$(user node roundtrip.mjs "$app/esm.json")" || fail "$out"
     expect_lib "$out" "$bundled"
     echo "TypeScript (tsc --strict, then run):"
-    user npm install --no-audit --no-fund --save-dev typescript@5.9.3 @types/node@20 >/dev/null
+    user npm install --save-dev typescript@5.9.3 @types/node@20 >/dev/null 2>"$tmp/node/npm.log" \
+        || { cat "$tmp/node/npm.log"; exit 1; }
     user npx tsc -p tsconfig.json
     out="$(user node roundtrip.js "$app/ts.json")" || fail "$out"
     expect_lib "$out" "$bundled"
     echo "ffi-napi backend:"
-    user env FFI_NAPI=1 npm install --no-audit --no-fund \
-        ffi-napi@4.0.3 ref-napi@3.0.3 ref-struct-di@1.1.1 ref-array-di@1.2.2 >/dev/null
+    user env FFI_NAPI=1 npm install ffi-napi@4.0.3 ref-napi@3.0.3 ref-struct-di@1.1.1 ref-array-di@1.2.2 \
+        >/dev/null 2>"$tmp/node/npm.log" || { cat "$tmp/node/npm.log"; exit 1; }
     out="$(user env LIFESIGN_NODE_BACKEND=ffi-napi node roundtrip.cjs "$app/ffi.json")" || fail "$out"
     grep -qx 'backend: ffi-napi' <<<"$out" || fail "not the ffi-napi backend: $out"
     expect_lib "$out" "$bundled"
@@ -188,7 +190,7 @@ step_go() {
     # The README's commands, with this run's file proxy.
     user go mod init example.com/roundtrip >/dev/null 2>&1
     user env GOPROXY="file://$goproxy" GOSUMDB=off go get "$GO_MODULE@v$VERSION"
-    user env GOFLAGS=-modcacherw go build -o roundtrip .
+    user go build
     if readelf -d roundtrip | grep -q 'NEEDED.*liblifesign'; then fail "the Go binary needs liblifesign.so"; fi
     cd "$g/run"
     out="$(user "$g/app/roundtrip" "$g/run/hb.json")" || fail "$out"
