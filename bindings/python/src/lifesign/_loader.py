@@ -76,6 +76,15 @@ def locate(environ: Mapping[str, str], package_dir: Path, declare: Declare) -> T
             ) from None
     tried.append("%s: not set" % ENV_LIB)
 
+    def attempt(where: str, label: str) -> Optional[ctypes.CDLL]:
+        try:
+            return load(where)
+        except LibraryNotFound:
+            raise
+        except OSError as e:
+            tried.append("%s: %s" % (label, e))
+            return None
+
     files = [("bundled library", bundled_candidate(package_dir))]
     repository = repository_candidate(package_dir)
     if repository is None:
@@ -87,31 +96,22 @@ def locate(environ: Mapping[str, str], package_dir: Path, declare: Declare) -> T
             hint = " (run `cargo build --release` at the repository root)" if what.startswith("repository") else ""
             tried.append("%s: no such file%s" % (candidate, hint))
             continue
-        try:
-            return load(str(candidate)), str(candidate)
-        except LibraryNotFound:
-            raise
-        except OSError as e:
-            tried.append("%s (%s): %s" % (candidate, what, e))
+        lib = attempt(str(candidate), "%s (%s)" % (candidate, what))
+        if lib is not None:
+            return lib, str(candidate)
 
     found = ctypes.util.find_library("lifesign")
-    if found:
-        try:
-            return load(found), found
-        except LibraryNotFound:
-            raise
-        except OSError as e:
-            tried.append("ctypes.util.find_library('lifesign') -> %s: %s" % (found, e))
-    else:
+    if not found:
         tried.append("ctypes.util.find_library('lifesign'): nothing found")
+    else:
+        lib = attempt(found, "ctypes.util.find_library('lifesign') -> %s" % found)
+        if lib is not None:
+            return lib, found
 
     plain = library_file_name()
-    try:
-        return load(plain), plain
-    except LibraryNotFound:
-        raise
-    except OSError as e:
-        tried.append("%s on the system library path: %s" % (plain, e))
+    lib = attempt(plain, "%s on the system library path" % plain)
+    if lib is not None:
+        return lib, plain
 
     raise LibraryNotFound(
         "liblifesign not found; looked in:\n  - " + "\n  - ".join(tried)
