@@ -80,9 +80,11 @@ step_stripped_and_baseline() {
     python3 -m zipfile -e "$wheel" wheel
     tar -xzf "$npm_tgz"
     python3 -m zipfile -e "$goproxy/$GO_MODULE/@v/v$VERSION.zip" go
-    local f need
+    local f need sections
     while IFS= read -r f; do
-        if readelf -S "$f" | grep -q '\.debug_'; then fail "$f carries debug info"; fi
+        # Captured first: grep -q would stop reading early and fail the pipe.
+        sections="$(readelf -S "$f")"
+        if grep -Eq '\.debug_(info|line|str) ' <<<"$sections"; then fail "$f carries debug info"; fi
         if [[ "$f" != *.a ]]; then
             need="$(max_glibc "$f")"
             version_le "$need" "$baseline" || fail "$f needs GLIBC_$need, above $baseline"
