@@ -59,17 +59,19 @@ def test_a_library_warning_is_a_warning_record_of_the_lifesign_logger(
 
 
 def test_a_failed_write_on_the_library_thread_is_logged(tmp_path: Path, collect: Collect) -> None:
+    # A symbolic link to the real folder, replaced by a regular file in one
+    # rename: no write can succeed there, and the library cannot recreate
+    # the folder, however often it writes meanwhile.
+    (tmp_path / "real").mkdir()
     folder = tmp_path / "sub"
+    folder.symlink_to(tmp_path / "real")
     path = folder / "hb.json"
     collect.wanted = "cannot write"
     with lifesign.start(path, 0.01) as hb:
-        # The library recreates a removed folder, so put a regular file in
-        # its place: no write can succeed there. The background thread
-        # finds out at its next beat.
-        for name in os.listdir(folder):
-            os.remove(folder / name)
-        os.rmdir(folder)
-        folder.write_text("not a folder")
+        blocker = tmp_path / "blocker"
+        blocker.write_text("in the way")
+        os.rename(blocker, folder)
+        # The background thread finds out at its next beat.
         assert collect.arrived.wait(60), "no log record of the failed write"
         with pytest.raises(lifesign.LifesignError):
             hb.stop()
