@@ -44,7 +44,11 @@ def lib() -> ctypes.CDLL:
         return loaded
     with _lock:
         if _lib is None:
-            _lib, _where = locate(os.environ, Path(__file__).resolve().parent, _declare)
+            loaded, found = locate(os.environ, Path(__file__).resolve().parent, _declare)
+            from . import _log
+
+            _log.install(loaded)
+            _lib, _where = loaded, found
         return _lib
 
 
