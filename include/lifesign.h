@@ -190,6 +190,12 @@
 #define LIFESIGN_OPT_WATCHDOG_TRIGGER 16
 
 /*
+ Option flag: hold no lifetime lock (no `.<file>.lifesign.lock`, one
+ descriptor fewer; checkers then rely on `/proc` alone).
+ */
+#define LIFESIGN_OPT_NO_LOCK 32
+
+/*
  A cancel token for `lifesign_wait_ready_cancel`. Opaque.
  */
 typedef struct lifesign_cancel lifesign_cancel;

@@ -55,6 +55,10 @@ pub struct Options {
     pub on_error: Option<ErrorCallback>,
     /// Log the first failure of every run of failures to stderr.
     pub log_errors: bool,
+    /// Hold a lifetime lock (docs/PROTOCOL.md, section 10): checkers on this
+    /// kernel see the death at once, from any PID namespace. Costs one
+    /// descriptor per emitter.
+    pub lifetime_lock: bool,
 }
 
 impl Default for Options {
@@ -69,6 +73,7 @@ impl Default for Options {
             notify: NotifyConfig::default(),
             on_error: None,
             log_errors: true,
+            lifetime_lock: true,
         }
     }
 }
@@ -131,6 +136,7 @@ struct Inner {
     on_error: Option<ErrorCallback>,
     log_errors: bool,
     remove_on_stop: bool,
+    lifetime: Mutex<Option<crate::lock::Lifetime>>,
 }
 
 /// A running heartbeat. Thread-safe: share it by reference or in an `Arc`.
@@ -194,6 +200,11 @@ impl Emitter {
             )
         })?;
         file.remove_orphans();
+        // Before the first write, so that no record claims a lock not yet held.
+        let lifetime = opts
+            .lifetime_lock
+            .then(|| crate::lock::Lifetime::take(path, opts.mode))
+            .flatten();
 
         let mut warnings = Vec::new();
         let notifier = Notifier::from_env(opts.notify, &mut warnings);
@@ -233,6 +244,7 @@ impl Emitter {
             boot_id: id.boot_id.clone(),
             pid_ns: id.pid_ns,
             pid_start: process::own_start_time(),
+            lock_ino: lifetime.as_ref().map(crate::lock::Lifetime::ino),
             progress: Some(0),
             progress_at_ms: Some(now),
             message: opts
@@ -261,6 +273,7 @@ impl Emitter {
             on_error: opts.on_error,
             log_errors: opts.log_errors,
             remove_on_stop: opts.remove_on_stop,
+            lifetime: Mutex::new(lifetime),
         });
         inner.write(None)?;
         let worker = Arc::clone(&inner);
@@ -410,6 +423,10 @@ impl Emitter {
         let result = self.inner.write_final();
         if self.inner.remove_on_stop && result.is_ok() {
             let _ = std::fs::remove_file(self.inner.file.path());
+        }
+        let lifetime = self.inner.lifetime.lock().map(|mut l| l.take());
+        if let Ok(Some(l)) = lifetime {
+            l.release(self.inner.remove_on_stop && result.is_ok());
         }
         result
     }

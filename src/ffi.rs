@@ -95,12 +95,16 @@ pub const LIFESIGN_OPT_NO_SYSTEMD: u32 = 4;
 pub const LIFESIGN_OPT_NO_S6: u32 = 8;
 /// Option flag: send `WATCHDOG=trigger` when the state becomes failed.
 pub const LIFESIGN_OPT_WATCHDOG_TRIGGER: u32 = 16;
+/// Option flag: hold no lifetime lock (no `.<file>.lifesign.lock`, one
+/// descriptor fewer; checkers then rely on `/proc` alone).
+pub const LIFESIGN_OPT_NO_LOCK: u32 = 32;
 
 const ALL_FLAGS: u32 = LIFESIGN_OPT_DURABLE
     | LIFESIGN_OPT_REMOVE_ON_STOP
     | LIFESIGN_OPT_NO_SYSTEMD
     | LIFESIGN_OPT_NO_S6
-    | LIFESIGN_OPT_WATCHDOG_TRIGGER;
+    | LIFESIGN_OPT_WATCHDOG_TRIGGER
+    | LIFESIGN_OPT_NO_LOCK;
 
 /// A running emitter. Opaque; create with `lifesign_start*`, release with `lifesign_free`.
 pub struct lifesign_emitter {
@@ -368,6 +372,7 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
         },
         on_error,
         log_errors: true,
+        lifetime_lock: o.flags & LIFESIGN_OPT_NO_LOCK == 0,
     })
 }
 

@@ -24,6 +24,7 @@ pub mod check;
 pub mod emitter;
 pub mod error;
 pub mod ffi;
+pub mod lock;
 pub mod notify;
 pub mod process;
 pub mod protocol;

@@ -158,6 +158,9 @@ pub struct Record {
     pub pid_ns: Option<u64>,
     /// Start time of the writer (field 22 of `/proc/<pid>/stat`).
     pub pid_start: Option<u64>,
+    /// Inode of the lock file the writer holds its lifetime lock on
+    /// (docs/PROTOCOL.md, section 10).
+    pub lock_ino: Option<u64>,
     /// Work-progress counter.
     pub progress: Option<u64>,
     /// When the progress counter last changed.
@@ -225,6 +228,7 @@ pub fn encode(r: &Record) -> Vec<u8> {
     }
     opt(&mut m, "pid_ns", r.pid_ns);
     opt(&mut m, "pid_start", r.pid_start);
+    opt(&mut m, "lock_ino", r.lock_ino);
     opt(&mut m, "progress", r.progress);
     opt(&mut m, "progress_at_ms", r.progress_at_ms);
     if let Some(msg) = &r.message {
@@ -309,7 +313,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
 /// duplicates rejected; unknown keys are checked for duplicates too, and
 /// their values read strictly (duplicates rejected at every depth), then
 /// dropped.
-const KNOWN_KEYS: [&str; 21] = [
+const KNOWN_KEYS: [&str; 22] = [
     "v",
     "pid",
     "state",
@@ -322,6 +326,7 @@ const KNOWN_KEYS: [&str; 21] = [
     "boot_id",
     "pid_ns",
     "pid_start",
+    "lock_ino",
     "progress",
     "progress_at_ms",
     "message",
@@ -517,6 +522,7 @@ fn optional_fields(f: &Fields<'_>) -> Result<Record, DecodeError> {
         boot_id: f.string("boot_id")?.map(str::to_owned),
         pid_ns: f.uint("pid_ns", 0, any)?,
         pid_start: f.uint("pid_start", 0, any)?,
+        lock_ino: f.uint("lock_ino", 0, any)?,
         progress: f.uint("progress", 0, any)?,
         progress_at_ms: f.uint("progress_at_ms", 0, any)?,
         message: f.string("message")?.map(str::to_owned),
@@ -704,6 +710,7 @@ mod tests {
             boot_id: Some("b".into()),
             pid_ns: Some(4026531836),
             pid_start: Some(12345),
+            lock_ino: Some(7),
             progress: Some(9),
             progress_at_ms: Some(1_700_000_000_100),
             message: Some("héllo".into()),

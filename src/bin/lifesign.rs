@@ -585,6 +585,7 @@ fn cmd_emit(mut a: Args) -> Res<u8> {
         boot_id: id.boot_id.clone(),
         pid_ns: id.pid_ns,
         pid_start: process::stat_of(pid).map(|(s, _)| s),
+        lock_ino: None,
         // Each emit is a step of the script's work.
         progress: Some(seq),
         progress_at_ms: Some(now),
@@ -623,7 +624,11 @@ fn cmd_scan(a: Args) -> Res<u8> {
     };
     let mut names: Vec<PathBuf> = entries
         .flatten()
-        .filter(|e| temp_writer_pid(e.file_name().as_bytes()).is_none())
+        .filter(|e| {
+            let name = e.file_name();
+            temp_writer_pid(name.as_bytes()).is_none()
+                && !lifesign::lock::is_lock_name(name.as_bytes())
+        })
         .map(|e| e.path())
         .collect();
     names.sort();
