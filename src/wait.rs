@@ -111,29 +111,69 @@ pub struct Watch {
     /// The file name within the folder: events about other names (the
     /// emitter's temporaries, other heartbeats) do not wake the reader.
     name: Vec<u8>,
+    /// The name of the file's lifetime lock: its last close is the
+    /// emitter's death.
+    lock_name: Vec<u8>,
+    /// Set when the watch no longer sees the folder (removed, moved,
+    /// unmounted, or not there yet): [`Watch::refresh`] arms a new one.
+    stale: std::cell::Cell<bool>,
 }
 
 impl Watch {
     /// Watches the folder of `path` (polling when `force_polling` or when
-    /// inotify cannot be had: another OS, a full table, a missing folder).
+    /// inotify cannot be had: another OS, a full table). While the folder
+    /// does not exist, the nearest folder above it that does is watched
+    /// instead, so that its creation wakes the reader.
     pub fn new(path: &Path, force_polling: bool) -> Watch {
         let name = path
             .file_name()
             .map(|n| n.as_bytes().to_vec())
             .unwrap_or_default();
+        let lock_name = crate::lock::companion(path)
+            .and_then(|p| p.file_name().map(|n| n.as_bytes().to_vec()))
+            .unwrap_or_default();
+        let mut w = Watch {
+            inotify: None,
+            name,
+            lock_name,
+            stale: std::cell::Cell::new(false),
+        };
         if force_polling {
-            return Watch {
-                inotify: None,
-                name,
-            };
+            return w;
         }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        Watch {
-            inotify: inotify_dir(dir).ok(),
-            name,
+        match inotify_dir(dir) {
+            Ok(fd) => w.inotify = Some(fd),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                w.stale.set(true);
+                w.inotify = dir
+                    .ancestors()
+                    .skip(1)
+                    .map(|a| {
+                        if a.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            a
+                        }
+                    })
+                    .find_map(|a| inotify_dir(a).ok());
+            }
+            Err(_) => {}
+        }
+        w
+    }
+
+    /// Arms a new watch when this one no longer sees the folder (it was
+    /// removed and perhaps created again, as systemd's `RuntimeDirectory=`
+    /// does on a restart) or when inotify could not be had before. Call it
+    /// before reading the file: a replace after it wakes the reader, one
+    /// before it is seen by the read.
+    pub fn refresh(&mut self, path: &Path) {
+        if self.inotify.is_none() || self.stale.get() {
+            *self = Watch::new(path, false);
         }
     }
 
@@ -194,7 +234,15 @@ impl Watch {
                 | libc::IN_MOVE_SELF
                 | libc::IN_IGNORED
                 | libc::IN_UNMOUNT;
-            relevant |= mask & self_or_overflow != 0 || name == self.name.as_slice();
+            if mask & self_or_overflow & !libc::IN_Q_OVERFLOW != 0 {
+                self.stale.set(true);
+            }
+            // While a folder above stands in for a missing one, any event
+            // may be its creation.
+            relevant |= mask & self_or_overflow != 0
+                || self.stale.get()
+                || name == self.name.as_slice()
+                || name == self.lock_name.as_slice();
             bytes = &bytes[end..];
         }
         relevant
@@ -269,6 +317,71 @@ fn inotify_dir(dir: &Path) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
+/// The process a wait expects, watched from the start: its death decides
+/// the wait even before its first write, and its identity tells its
+/// heartbeat from one left at the path by an earlier process with the same
+/// PID (a container restarted in a new PID namespace).
+struct Expected {
+    pid: u32,
+    /// Its start time, when `/proc` tells.
+    start: Option<u64>,
+    /// A pidfd, polled with the folder's events; `None` once it has fired
+    /// or where pidfds are missing.
+    pidfd: Option<OwnedFd>,
+    exited: bool,
+}
+
+impl Expected {
+    fn new(pid: u32) -> Expected {
+        let start = process::stat_of(pid).map(|(s, _)| s);
+        let pidfd = process::watch(pid, start);
+        let mut e = Expected {
+            pid,
+            start,
+            pidfd,
+            exited: false,
+        };
+        e.exited = e.gone_now();
+        e
+    }
+
+    fn gone_now(&self) -> bool {
+        if let Some(fd) = &self.pidfd {
+            return process::pidfd_exited(fd);
+        }
+        match process::stat_of(self.pid) {
+            Some((s, zombie)) => zombie || self.start.is_some_and(|w| w != s),
+            None => !process::pid_exists(self.pid),
+        }
+    }
+
+    /// Why a record that names the expected PID was not written by the
+    /// expected process: another boot, PID namespace or start time, each
+    /// compared only where both sides are known.
+    fn disowns(&self, r: &crate::protocol::Record, id: &process::Identity) -> Option<String> {
+        if r.pid != self.pid {
+            return None;
+        }
+        let differ =
+            |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(x), Some(y)) if x != y);
+        if differ(r.boot_id.as_deref(), id.boot_id.as_deref()) {
+            return Some(format!("pid {} of an earlier boot", r.pid));
+        }
+        if matches!((r.pid_ns, id.pid_ns), (Some(x), Some(y)) if x != y) {
+            return Some(format!("pid {} of another PID namespace", r.pid));
+        }
+        if matches!((r.pid_start, self.start), (Some(x), Some(y)) if x != y) {
+            return Some(format!(
+                "pid {} of an earlier process (started at tick {x}, the expected one at {y})",
+                r.pid,
+                x = r.pid_start.unwrap_or_default(),
+                y = self.start.unwrap_or_default()
+            ));
+        }
+        None
+    }
+}
+
 /// Waits until the emitter at `path` reports `ready`, or a decision that it
 /// never will. `observe` sees every report read (for progress display).
 pub fn wait_ready_with(
@@ -286,15 +399,22 @@ pub fn wait_ready_with(
         ignore_clock: true,
         ..CheckOptions::default()
     };
+    let clock_opts = CheckOptions {
+        ignore_clock: false,
+        ..check_opts
+    };
+    let mut expected = opts.expected_pid.map(Expected::new);
     let mut last_progress_key: Option<(u64, u64)> = None;
+    // The heartbeat of the first good read: a `ready` in it counts only
+    // when fresh by the checker's rules; any later one counts.
+    let mut first_key: Option<(u64, u64)> = None;
     let mut seen_valid = false;
     let mut bad_in_a_row = 0u32;
     let mut pidfd: Option<(u32, OwnedFd)> = None;
 
     loop {
-        if watch.inotify.is_none() && !opts.force_polling {
-            // The folder may have appeared since.
-            watch = Watch::new(path, false);
+        if !opts.force_polling {
+            watch.refresh(path);
         }
         watch.drain();
         let read = check::read_path(path);
@@ -306,14 +426,52 @@ pub fn wait_ready_with(
             now_ms: check::now_ms(),
             identity: process::identity(),
         };
-        let rep = check::verdict(&read, facts, &check_opts, process::probe);
+        let lock = crate::lock::probe_read(path, &read, facts.identity);
+        let mut rep = check::verdict_with_lock(&read, facts, &check_opts, lock, process::probe);
+        let key = (rep.seq, rep.updated_at_ms);
+        if let (Some(e), Read::Record(r), false) = (&expected, &read, seen_valid) {
+            if let Some(why) = e.disowns(r, facts.identity) {
+                rep.verdict = Verdict::PidMismatch;
+                rep.detail = format!("left over: {why}");
+            }
+        }
+        if let Some(e) = expected.as_mut() {
+            e.exited = e.exited || e.gone_now();
+            // Its own last word (stopped, failed) stands.
+            let decisive = matches!(
+                rep.verdict,
+                Verdict::Stopped | Verdict::Failed | Verdict::ProcessGone
+            );
+            if e.exited && !decisive {
+                rep.verdict = Verdict::ProcessGone;
+                rep.detail = if seen_valid {
+                    format!("pid {} has exited", e.pid)
+                } else {
+                    format!("pid {} exited before its first heartbeat", e.pid)
+                };
+            }
+        }
+        if rep.verdict == Verdict::Alive
+            && rep.state == Some(State::Ready)
+            && first_key.is_none_or(|k| k == key)
+        {
+            let clock =
+                check::verdict_with_lock(&read, facts, &clock_opts, lock, |_, _| Liveness::Running);
+            if clock.verdict != Verdict::Alive {
+                rep.verdict = clock.verdict;
+                rep.detail = format!(
+                    "ready, but {} ({}): waiting for a new heartbeat",
+                    clock.verdict, clock.detail
+                );
+            }
+        }
         observe(&rep);
         let now = Instant::now();
 
         match rep.verdict {
             // Before the emitter's first write, a missing file is the normal
-            // case and a file of another PID is left over from an earlier run
-            // or another instance: neither counts.
+            // case and a file of another process is left over from an earlier
+            // run or another instance: neither counts.
             Verdict::Missing | Verdict::PidMismatch if !seen_valid => {}
             // One bad read after a good one may race a replace; two in a row
             // do not. An invalid file before any good read gets the same
@@ -324,18 +482,19 @@ pub fn wait_ready_with(
                     return decided(rep);
                 }
             }
-            Verdict::Alive => {
+            // Stale or future here: a `ready` not yet proven fresh.
+            Verdict::Alive | Verdict::Stale | Verdict::Future => {
                 bad_in_a_row = 0;
                 seen_valid = true;
-                let key = (rep.seq, rep.updated_at_ms);
+                first_key.get_or_insert(key);
                 if last_progress_key != Some(key) {
                     last_progress_key = Some(key);
                     idle_deadline = opts.idle_timeout.map(|t| now + t);
                 }
-                if rep.state == Some(State::Ready) {
+                if rep.verdict == Verdict::Alive && rep.state == Some(State::Ready) {
                     return decided(rep);
                 }
-                if let Some((pid, pstart)) = record_identity {
+                if let (Some((pid, pstart)), None) = (record_identity, &expected) {
                     if pidfd.as_ref().map(|(p, _)| *p) != Some(pid)
                         && matches!(&read, Read::Record(r) if check::written_here(r, process::identity()))
                     {
@@ -382,17 +541,23 @@ pub fn wait_ready_with(
         for d in [idle_deadline, hard].into_iter().flatten() {
             until = until.min(d);
         }
-        let woke = sleep_until(until, &watch, opts.cancel, pidfd.as_ref().map(|(_, f)| f));
+        let process_fd = match &expected {
+            Some(e) => e.pidfd.as_ref(),
+            None => pidfd.as_ref().map(|(_, f)| f),
+        };
+        let woke = sleep_until(until, &watch, opts.cancel, process_fd);
         if woke.cancelled {
             return cancelled(shown);
         }
         if woke.process_exited {
-            pidfd = None;
-            // The next read's probe decides (a zombie is gone).
-            if let Some((pid, pstart)) = record_identity {
-                if process::probe(pid, pstart) == Liveness::Gone {
-                    continue;
+            // The next read decides (the probe, or the expected process's
+            // exit); the fired pidfd leaves the poll set.
+            match expected.as_mut() {
+                Some(e) => {
+                    e.pidfd = None;
+                    e.exited = true;
                 }
+                None => pidfd = None,
             }
         }
     }
