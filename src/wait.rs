@@ -1,6 +1,7 @@
 //! Waiting for readiness, event-driven: inotify on the heartbeat's folder
-//! wakes the waiter when the file is replaced, a pidfd wakes it when the
-//! emitter dies, and a cancel token wakes it when the caller gives up.
+//! wakes the waiter when the file is replaced or the emitter's lifetime
+//! lock is released, a pidfd wakes it when the emitter dies, and a cancel
+//! token wakes it when the caller gives up.
 //! Where inotify is unavailable it polls.
 //!
 //! Time is measured on the monotonic clock only: the idle timeout runs from
@@ -71,7 +72,10 @@ impl std::os::fd::AsFd for Cancel {
 /// What to wait for.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WaitOptions<'a> {
-    /// Files naming another PID end the wait with `pid_mismatch`.
+    /// The emitter's PID, in the waiter's PID namespace. It is watched from
+    /// the start (its exit ends the wait with `process_gone`); before its
+    /// first good read, files of another process are ignored; after it,
+    /// files naming another PID end the wait with `pid_mismatch`.
     pub expected_pid: Option<u32>,
     /// Give up (verdict `stale`) when no new `seq` arrives for this long.
     pub idle_timeout: Option<Duration>,
