@@ -424,10 +424,10 @@ impl Emitter {
         if self.inner.remove_on_stop && result.is_ok() {
             let _ = std::fs::remove_file(self.inner.file.path());
         }
-        let lifetime = self.inner.lifetime.lock().map(|mut l| l.take());
-        if let Ok(Some(l)) = lifetime {
-            l.release(self.inner.remove_on_stop && result.is_ok());
-        }
+        crate::lock::release(
+            &self.inner.lifetime,
+            self.inner.remove_on_stop && result.is_ok(),
+        );
         result
     }
 

@@ -182,6 +182,15 @@ impl Lifetime {
     }
 }
 
+/// Releases the lock held in an emitter's slot, if any (see
+/// [`Lifetime::release`]); later calls do nothing.
+pub fn release(slot: &Mutex<Option<Lifetime>>, remove: bool) {
+    let held = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(l) = held {
+        l.release(remove);
+    }
+}
+
 impl Drop for Lifetime {
     fn drop(&mut self) {
         // Unlisted before it is closed: a child forked in between keeps a
