@@ -1,6 +1,6 @@
 //! The emitter's lifetime lock (docs/PROTOCOL.md, section 10).
 //!
-//! An emitter holds an open-file-description write lock (`F_OFD_SETLK`) on
+//! An emitter holds an open-file-description lock (`F_OFD_SETLK`) on
 //! a companion file, `.<file name>.lifesign.lock` in the heartbeat's folder,
 //! for its whole life, and its records carry that file's inode number in
 //! `lock_ino`. The kernel releases the lock the moment the process dies, in
@@ -77,31 +77,73 @@ pub fn probe_read(path: &Path, read: &Read, id: &Identity) -> LockProbe {
 /// `ino`: opened read-only (never created, never a symlink, never blocking),
 /// then one `F_OFD_GETLK`.
 pub fn probe(path: &Path, ino: u64) -> LockProbe {
-    let Some(lp) = companion(path) else {
-        return LockProbe::Unknown;
-    };
-    let Ok(f) = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
-        .open(lp)
-    else {
-        return LockProbe::Unknown;
-    };
-    match f.metadata() {
-        Ok(m) if m.is_file() && m.ino() == ino => {}
-        // Replaced or removed since the record was written: not its lock.
-        _ => return LockProbe::Unknown,
+    Probe::open(path, ino).map_or(LockProbe::Unknown, |p| p.state())
+}
+
+/// A lock file opened for probing, kept by a waiter so that its repeated
+/// probes open and close nothing (the lock file's last close is the event
+/// that tells waiters of a death).
+#[derive(Debug)]
+pub struct Probe {
+    file: File,
+    ino: u64,
+}
+
+impl Probe {
+    /// Opens the lock file of the heartbeat at `path` when it is a regular
+    /// file with inode `ino`; `None` otherwise (missing, replaced, not a file).
+    pub fn open(path: &Path, ino: u64) -> Option<Probe> {
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+            .open(companion(path)?)
+            .ok()?;
+        match file.metadata() {
+            Ok(m) if m.is_file() && m.ino() == ino => Some(Probe { file, ino }),
+            // Replaced or removed since the record was written: not its lock.
+            _ => None,
+        }
     }
+
+    /// Whether anyone holds a lock on the file.
+    pub fn state(&self) -> LockProbe {
+        match held_by_another(&self.file) {
+            Some(true) => LockProbe::Held,
+            Some(false) => LockProbe::Free,
+            None => LockProbe::Unknown,
+        }
+    }
+}
+
+/// Probes as [`probe_read`] does, reusing `kept` for the same lock file.
+pub fn probe_read_kept(
+    path: &Path,
+    read: &Read,
+    id: &Identity,
+    kept: &mut Option<Probe>,
+) -> LockProbe {
+    let Read::Record(r) = read else {
+        return LockProbe::Unknown;
+    };
+    let Some(ino) = consulted(r, id) else {
+        return LockProbe::Unknown;
+    };
+    if kept.as_ref().is_none_or(|k| k.ino != ino) {
+        *kept = Probe::open(path, ino);
+    }
+    kept.as_ref().map_or(LockProbe::Unknown, Probe::state)
+}
+
+/// Whether an open file description other than `file`'s holds a lock on
+/// any of it (`F_OFD_GETLK` for a write lock conflicts with every lock);
+/// `None` when the kernel cannot say.
+fn held_by_another(file: &File) -> Option<bool> {
     let mut fl = whole_file(libc::F_WRLCK);
     // SAFETY: a valid descriptor and a valid flock for F_OFD_GETLK.
-    if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_GETLK, &mut fl) } != 0 {
-        return LockProbe::Unknown;
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut fl) } != 0 {
+        return None;
     }
-    if fl.l_type == libc::F_UNLCK as libc::c_short {
-        LockProbe::Free
-    } else {
-        LockProbe::Held
-    }
+    Some(fl.l_type != libc::F_UNLCK as libc::c_short)
 }
 
 fn whole_file(kind: i32) -> libc::flock {
@@ -133,12 +175,18 @@ impl Lifetime {
     /// claims no lock and checkers apply the rules without it.
     pub fn take(path: &Path, mode: u32) -> Option<Lifetime> {
         let lp = companion(path)?;
+        // Read-only: a descriptor open for writing would keep the
+        // filesystem from being remounted read-only while the emitter runs.
         let file = OpenOptions::new()
             .read(true)
-            .write(true)
-            .create(true)
             .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+            .custom_flags(
+                libc::O_CREAT
+                    | libc::O_NOFOLLOW
+                    | libc::O_NONBLOCK
+                    | libc::O_CLOEXEC
+                    | libc::O_NOCTTY,
+            )
             .open(&lp)
             .ok()?;
         let meta = file.metadata().ok()?;
@@ -149,7 +197,14 @@ impl Lifetime {
             // The umask narrowed a file we created; not ours to change otherwise.
             let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
         }
-        let fl = whole_file(libc::F_WRLCK);
+        if held_by_another(&file) != Some(false) {
+            // Another emitter on this path lives (or a reader holds a lock):
+            // claim nothing.
+            return None;
+        }
+        // A read lock (all a read-only descriptor can hold) is seen by a
+        // checker's F_OFD_GETLK as surely as a write lock.
+        let fl = whole_file(libc::F_RDLCK);
         // SAFETY: a valid descriptor and a valid flock for F_OFD_SETLK.
         if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &fl) } != 0 {
             return None;

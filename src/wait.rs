@@ -241,12 +241,21 @@ impl Watch {
             if mask & self_or_overflow & !libc::IN_Q_OVERFLOW != 0 {
                 self.stale.set(true);
             }
+            // The file replaced or changed (not merely read); the lock file
+            // closed (the emitter's death: waiters keep their own probe
+            // open, so reads by checkers are the only other cause).
+            let changed = libc::IN_MOVED_TO
+                | libc::IN_CLOSE_WRITE
+                | libc::IN_CREATE
+                | libc::IN_DELETE
+                | libc::IN_ATTRIB;
+            let closed = libc::IN_CLOSE_NOWRITE | libc::IN_CLOSE_WRITE | libc::IN_DELETE;
             // While a folder above stands in for a missing one, any event
             // may be its creation.
             relevant |= mask & self_or_overflow != 0
                 || self.stale.get()
-                || name == self.name.as_slice()
-                || name == self.lock_name.as_slice();
+                || (name == self.name.as_slice() && mask & changed != 0)
+                || (name == self.lock_name.as_slice() && mask & closed != 0);
             bytes = &bytes[end..];
         }
         relevant
@@ -305,6 +314,7 @@ fn inotify_dir(dir: &Path) -> io::Result<OwnedFd> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
     let mask = libc::IN_MOVED_TO
         | libc::IN_CLOSE_WRITE
+        | libc::IN_CLOSE_NOWRITE
         | libc::IN_CREATE
         | libc::IN_DELETE
         | libc::IN_ATTRIB
@@ -415,6 +425,7 @@ pub fn wait_ready_with(
     let mut seen_valid = false;
     let mut bad_in_a_row = 0u32;
     let mut pidfd: Option<(u32, OwnedFd)> = None;
+    let mut lock_probe: Option<crate::lock::Probe> = None;
 
     loop {
         if !opts.force_polling {
@@ -430,7 +441,7 @@ pub fn wait_ready_with(
             now_ms: check::now_ms(),
             identity: process::identity(),
         };
-        let lock = crate::lock::probe_read(path, &read, facts.identity);
+        let lock = crate::lock::probe_read_kept(path, &read, facts.identity, &mut lock_probe);
         let mut rep = check::verdict_with_lock(&read, facts, &check_opts, lock, process::probe);
         let key = (rep.seq, rep.updated_at_ms);
         if let (Some(e), Read::Record(r), false) = (&expected, &read, seen_valid) {
@@ -696,6 +707,10 @@ mod tests {
         assert!(!w.events_concern_us(&[tmp.clone(), other.clone()].concat()));
         let ours = event(libc::IN_MOVED_TO, b"hb.json");
         assert!(w.events_concern_us(&[tmp.clone(), ours].concat()));
+        // A checker reading the file is no change; the lock file's close is.
+        assert!(!w.events_concern_us(&event(libc::IN_CLOSE_NOWRITE, b"hb.json")));
+        assert!(w.events_concern_us(&event(libc::IN_CLOSE_NOWRITE, b".hb.json.lifesign.lock")));
+        assert!(!w.events_concern_us(&event(libc::IN_CREATE, b".hb.json.lifesign.lock")));
         assert!(w.events_concern_us(&event(libc::IN_Q_OVERFLOW, b"")));
         assert!(w.events_concern_us(&[other, event(libc::IN_DELETE_SELF, b"")].concat()));
     }
