@@ -429,10 +429,7 @@ fn wait_over_a_leftover(tag: &str, state: State) -> (TempDir, PathBuf, Quiet, St
 fn a_leftover_stopped_file_of_an_earlier_process_with_the_same_pid_is_ignored() {
     let (_d, p, child, s) = wait_over_a_leftover("w-leftover-stopped", State::Stopped);
     write_as(&p, child.pid(), child.start_time(), 1, State::Ready, "up");
-    s.go();
-    let out = s.outcome();
-    assert!(out.is_ready(), "{out:?}");
-    assert_eq!(out.report.message, "up");
+    ends_ready_with(s, "up");
 }
 
 #[test]
@@ -447,10 +444,15 @@ fn a_leftover_ready_file_of_a_crashed_process_with_the_same_pid_is_not_ready() {
         (Verdict::Alive, Some(State::Starting))
     );
     write_as(&p, pid, start, 2, State::Ready, "new");
+    ends_ready_with(s, "new");
+}
+
+/// Lets the waiter read on; it must end ready, with this message.
+fn ends_ready_with(s: Stepped, message: &str) {
     s.go();
     let out = s.outcome();
     assert!(out.is_ready(), "{out:?}");
-    assert_eq!(out.report.message, "new");
+    assert_eq!(out.report.message, message);
 }
 
 #[test]
