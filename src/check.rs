@@ -445,12 +445,11 @@ pub fn now_ms() -> u64 {
 /// machine's facts and a real process probe.
 pub fn check(path: impl AsRef<Path>, opts: &CheckOptions) -> Report {
     let path = path.as_ref();
-    let read = read_path(path);
     let facts = Facts {
         now_ms: now_ms(),
         identity: process::identity(),
     };
-    let lock = lock::probe_read(path, &read, facts.identity);
+    let (read, lock) = lock::read_confirmed(path, |r| lock::probe_read(path, r, facts.identity));
     verdict_with_lock(&read, facts, opts, lock, process::probe)
 }
 

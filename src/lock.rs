@@ -73,6 +73,24 @@ pub fn probe_read(path: &Path, read: &Read, id: &Identity) -> LockProbe {
     }
 }
 
+/// Reads the heartbeat at `path` and probes its lock with `probe`. A lock
+/// found free is confirmed by a second read: an emitter writes its last
+/// record (`stopped`) before it releases its lock, so a record read just
+/// before a clean stop is judged by the record that stop wrote.
+pub fn read_confirmed(path: &Path, mut probe: impl FnMut(&Read) -> LockProbe) -> (Read, LockProbe) {
+    let read = crate::check::read_path(path);
+    let lock = probe(&read);
+    if lock != LockProbe::Free {
+        return (read, lock);
+    }
+    let again = crate::check::read_path(path);
+    if again == read {
+        return (read, lock);
+    }
+    let lock = probe(&again);
+    (again, lock)
+}
+
 /// Probes the lock file of the heartbeat at `path`, which must have inode
 /// `ino`: opened read-only (never created, never a symlink, never blocking),
 /// then one `F_OFD_GETLK`.

@@ -432,7 +432,9 @@ pub fn wait_ready_with(
             watch.refresh(path);
         }
         watch.drain();
-        let read = check::read_path(path);
+        let (read, lock) = crate::lock::read_confirmed(path, |r| {
+            crate::lock::probe_read_kept(path, r, process::identity(), &mut lock_probe)
+        });
         let record_identity = match &read {
             Read::Record(r) => Some((r.pid, r.pid_start)),
             _ => None,
@@ -441,7 +443,6 @@ pub fn wait_ready_with(
             now_ms: check::now_ms(),
             identity: process::identity(),
         };
-        let lock = crate::lock::probe_read_kept(path, &read, facts.identity, &mut lock_probe);
         let mut rep = check::verdict_with_lock(&read, facts, &check_opts, lock, process::probe);
         let key = (rep.seq, rep.updated_at_ms);
         if let (Some(e), Read::Record(r), false) = (&expected, &read, seen_valid) {

@@ -42,6 +42,7 @@ const constants = Object.freeze({
   LIFESIGN_OPT_NO_SYSTEMD: 4,
   LIFESIGN_OPT_NO_S6: 8,
   LIFESIGN_OPT_WATCHDOG_TRIGGER: 16,
+  LIFESIGN_OPT_NO_LOCK: 32,
 });
 
 // typedef struct NAME NAME; /* opaque */

@@ -209,7 +209,7 @@ def test_codes_and_flags_match_the_header_defines() -> None:
     for prefix, enum in (("STATE", State), ("VERDICT", Verdict), ("SHAPE", Shape)):
         for member in enum:  # type: ignore[attr-defined]
             expected["LIFESIGN_%s_%s" % (prefix, member.name)] = member.code
-    for flag in ("DURABLE", "REMOVE_ON_STOP", "NO_SYSTEMD", "NO_S6", "WATCHDOG_TRIGGER"):
+    for flag in ("DURABLE", "REMOVE_ON_STOP", "NO_SYSTEMD", "NO_S6", "WATCHDOG_TRIGGER", "NO_LOCK"):
         expected["LIFESIGN_OPT_" + flag] = getattr(_ffi, "OPT_" + flag)
     assert {k: defines.get(k) for k in expected} == expected
     # Nothing in the header's code families is unknown to the binding.
