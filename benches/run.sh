@@ -12,7 +12,7 @@
 #   c          per-call cost through the C ABI
 #   syscalls   syscalls per call (strace -c), when strace is installed
 #   bindings   bindings/{go,node,python}/bench.sh, each when present
-#   scale      lifesign scan over 10,000 files, 1000 emitters in a process
+#   scale      lifesign scan over 10,000 files, 10,000 emitters in a process
 #   footprint  one emitter at 1 s against a Python process running kstlib
 # and turns the results (target/bench-out/results.jsonl) into the document.
 #
@@ -70,9 +70,11 @@ run_section() {
     fi
 }
 
-say "building (cargo build --release)"
-cargo build --release --lib --bins --examples
-bench_bin="$(cargo build --release --bench lifesign_bench --message-format=json 2>/dev/null |
+# The crate's features, as the Makefile builds it (LIB_FEATURES there).
+features="$(make -s -C "$root" print-lib-features)"
+say "building (cargo build --release $features)"
+cargo build --release $features --lib --bins --examples
+bench_bin="$(cargo build --release $features --bench lifesign_bench --message-format=json 2>/dev/null |
     python3 -c '
 import json, sys
 for line in sys.stdin:

@@ -208,7 +208,8 @@ impl Lifetime {
             .open(&lp)
             .ok()?;
         let meta = file.metadata().ok()?;
-        if !meta.is_file() {
+        if !meta.is_file() || meta.ino() > crate::protocol::MAX_INT {
+            // An inode beyond the record's integer range cannot be claimed.
             return None;
         }
         if meta.mode() & 0o777 != mode {

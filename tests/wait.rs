@@ -455,6 +455,7 @@ fn ends_ready_with(s: Stepped, message: &str) {
     assert_eq!(out.report.message, message);
 }
 
+#[cfg(feature = "capi")]
 #[test]
 fn the_c_abi_wait_ignores_a_leftover_of_the_same_pid_too() {
     let d = TempDir::new("w-leftover-capi");
@@ -466,9 +467,11 @@ fn the_c_abi_wait_ignores_a_leftover_of_the_same_pid_too() {
     let reads = ReadsOf::new(&d.0);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        // SAFETY: a NUL-terminated path and a zeroed, writable report.
+        // SAFETY: a NUL-terminated path and a report prepared by its init.
         let (rc, out) = unsafe {
-            let mut out: lifesign::ffi::lifesign_report = std::mem::zeroed();
+            let mut out = std::mem::MaybeUninit::uninit();
+            lifesign::ffi::lifesign_report_init(out.as_mut_ptr());
+            let mut out: lifesign::ffi::lifesign_report = out.assume_init();
             let rc =
                 lifesign::ffi::lifesign_wait_ready(c_path.as_ptr(), pid as i64, 0, 0, &mut out);
             (rc, out)
@@ -480,7 +483,7 @@ fn the_c_abi_wait_ignores_a_leftover_of_the_same_pid_too() {
     reads.next();
     write_as(&p, pid, start, 1, State::Ready, "up");
     let (rc, verdict, state) = rx.recv_timeout(Duration::from_secs(60)).expect("wait hung");
-    assert_eq!(rc, lifesign::ffi::LIFESIGN_OK);
+    assert_eq!(rc, lifesign::codes::OK);
     assert_eq!(verdict, Verdict::Alive.code());
     assert_eq!(state, State::Ready.code());
 }

@@ -6,32 +6,23 @@
 
 /// <reference types="node" />
 
-export type Verdict =
-  | 'alive'
-  | 'missing'
-  | 'invalid'
-  | 'pid_mismatch'
-  | 'stopped'
-  | 'failed'
-  | 'process_gone'
-  | 'future'
-  | 'stale'
-  | 'stalled';
+// The constants come from lib/abi.d.ts, generated from lifesign.h.
+import type { Constants, ConstantName, StructName } from './lib/abi';
 
-export type State = 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed';
+/** The library's name of each code of a family: LIFESIGN_VERDICT_PID_MISMATCH -> 'pid_mismatch'. */
+type CodeName<N, Prefix extends string> = N extends `${Prefix}${infer S}` ? Lowercase<S> : never;
 
-export type Shape = 'none' | 'v1' | 'plain' | 'timestamp' | 'camel';
+export type Verdict = CodeName<ConstantName, 'LIFESIGN_VERDICT_'>;
+
+export type State = CodeName<ConstantName, 'LIFESIGN_STATE_'>;
+
+export type Shape = CodeName<ConstantName, 'LIFESIGN_SHAPE_'>;
 
 export type BackendName = 'koffi' | 'ffi-napi';
 
 /** The codes of errors thrown or rejected by this package. */
 export type ErrorCode =
-  | 'LIFESIGN_ERR_INVALID_ARGUMENT'
-  | 'LIFESIGN_ERR_IO'
-  | 'LIFESIGN_ERR_STATE'
-  | 'LIFESIGN_ERR_PANIC'
-  | 'LIFESIGN_ERR_TIMEOUT'
-  | 'LIFESIGN_ERR_CANCELLED'
+  | Extract<ConstantName, `LIFESIGN_ERR_${string}`>
   | 'LIFESIGN_ERR_LIBRARY_NOT_FOUND'
   | 'LIFESIGN_ERR_BACKEND_UNAVAILABLE';
 
@@ -65,6 +56,8 @@ export interface Report {
   /** The max age the verdict applied. */
   maxAgeMs: number;
   shape: Shape;
+  /** Why the verdict is what it is (empty when alive). */
+  detail: string;
 }
 
 export interface StartOptions {
@@ -145,8 +138,8 @@ export interface Api {
   shapeName(code: number): string;
   errorName(code: number): string;
   readonly layout: {
-    sizeOf(struct: 'lifesign_options' | 'lifesign_report'): number;
-    offsetOf(struct: 'lifesign_options' | 'lifesign_report', field: string): number;
+    sizeOf(struct: StructName): number;
+    offsetOf(struct: StructName, field: string): number;
   };
 }
 
@@ -178,8 +171,8 @@ export function waitReady(path: string, options?: WaitOptions): Promise<Report>;
 /** The C library version, e.g. "0.1.0". */
 export function version(): string;
 
-/** The #define constants of lifesign.h. */
-export const constants: Readonly<Record<string, number>>;
+/** The integer constants of lifesign.h (#define and enum values), e.g. constants.LIFESIGN_ERR_IO. */
+export const constants: Constants;
 /** "LIFESIGN_NODE_BACKEND" */
 export const ENV_BACKEND: string;
 /** "LIFESIGN_LIB" */
