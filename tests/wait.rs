@@ -26,10 +26,7 @@ fn write(path: &Path, pid: u32, seq: u64, state: State, updated_at_ms: u64) {
         shape: Shape::V1,
         ..Record::default()
     };
-    AtomicFile::new(path, 0o644, false)
-        .unwrap()
-        .write(&encode(&r))
-        .unwrap();
+    put(path, &r);
 }
 
 fn now() -> u64 {
@@ -377,6 +374,14 @@ impl Drop for Quiet {
     }
 }
 
+/// Writes `r` at `path` as an emitter does (atomic replace).
+fn put(path: &Path, r: &Record) {
+    AtomicFile::new(path, 0o644, false)
+        .unwrap()
+        .write(&encode(r))
+        .unwrap();
+}
+
 /// A record as this library writes it, for `pid` started at `pid_start`,
 /// on this host, boot and PID namespace.
 fn write_as(path: &Path, pid: u32, pid_start: u64, seq: u64, state: State, message: &str) {
@@ -396,10 +401,7 @@ fn write_as(path: &Path, pid: u32, pid_start: u64, seq: u64, state: State, messa
         shape: Shape::V1,
         ..Record::default()
     };
-    AtomicFile::new(path, 0o644, false)
-        .unwrap()
-        .write(&encode(&r))
-        .unwrap();
+    put(path, &r);
 }
 
 /// A wait for a live child's PID, started over a heartbeat that an earlier
