@@ -1,4 +1,4 @@
-//! Support for the reliability tests (tests/stress.rs, tests/hostile.rs):
+//! Support for the reliability tests (tests/stress/, tests/hostile/):
 //! the short/long switch, figures, a hang watchdog, child processes that run
 //! a *role* of the test binary itself, and tmpfs mounts.
 //!
