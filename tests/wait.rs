@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ChildEmitter, TempDir};
+use common::{Child, TempDir};
 use lifesign::protocol::{encode, Record, Shape, State};
 use lifesign::wait::{wait_ready, wait_ready_with, Cancel, WaitOptions, WaitOutcome};
 use lifesign::write::AtomicFile;
@@ -82,7 +82,7 @@ impl Stepped {
 fn ready_ends_the_wait_with_success() {
     let d = TempDir::new("w-ready");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     let pid = c.pid();
     let s = Stepped::start(
         p.clone(),
@@ -108,7 +108,7 @@ fn failed_and_stopped_end_the_wait_at_once() {
     ] {
         let d = TempDir::new("w-failed");
         let p = d.path("hb.json");
-        let mut c = ChildEmitter::start(&p, 3_600_000);
+        let mut c = Child::emitter(&p, 3_600_000);
         let s = Stepped::start(p.clone(), WaitOptions::default());
         s.read();
         assert_eq!(c.send(cmd), "ok");
@@ -124,7 +124,7 @@ fn failed_and_stopped_end_the_wait_at_once() {
 fn a_dying_emitter_ends_the_wait_with_process_gone() {
     let d = TempDir::new("w-gone");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     let (tx, rx) = mpsc::channel();
     let path = p.clone();
     std::thread::spawn(move || {
@@ -142,7 +142,7 @@ fn a_stalled_emitter_hits_the_idle_timeout() {
     // A real emitter, frozen with SIGSTOP: its heartbeat stops moving.
     let d = TempDir::new("w-stalled");
     let p = d.path("hb.json");
-    let c = ChildEmitter::start(&p, 10);
+    let c = Child::emitter(&p, 10);
     unsafe { libc::kill(c.pid() as i32, libc::SIGSTOP) };
     let out = wait_ready(
         &p,
@@ -179,7 +179,7 @@ fn a_writer_that_stops_beating_hits_the_idle_timeout() {
 fn a_writer_that_beats_but_never_gets_ready_hits_the_hard_timeout() {
     let d = TempDir::new("w-hard");
     let p = d.path("hb.json");
-    let _c = ChildEmitter::start(&p, 10);
+    let _c = Child::emitter(&p, 10);
     let out = wait_ready(
         &p,
         &WaitOptions {

@@ -20,7 +20,7 @@ fn zeroed_report() -> ffi::lifesign_report {
 
 #[test]
 fn the_c_abi_refuses_null_non_utf8_and_out_of_range_arguments_without_crashing() {
-    let d = Scratch::new("cabi");
+    let d = TempDir::new("cabi");
     let p = c(&d.path("hb.json"));
     let bad_utf8: &[u8] = b"\xff\xfe\0";
     let bad = bad_utf8.as_ptr() as *const c_char;
@@ -77,8 +77,8 @@ fn the_c_abi_refuses_null_non_utf8_and_out_of_range_arguments_without_crashing()
         for path in [
             "/",
             "..",
-            &format!("{}/occupied", d.0.display()),
-            &format!("{}/{}", d.0.display(), "n".repeat(300)),
+            &format!("{}/occupied", d.dir().display()),
+            &format!("{}/{}", d.dir().display(), "n".repeat(300)),
         ] {
             let cp = CString::new(path).unwrap();
             let mut e = 0x1 as *mut ffi::lifesign_emitter;
@@ -87,7 +87,7 @@ fn the_c_abi_refuses_null_non_utf8_and_out_of_range_arguments_without_crashing()
             assert!(e.is_null());
             assert!(!last_error().is_empty());
         }
-        assert!(temporaries(&d.0).is_empty());
+        assert!(temporaries(d.dir()).is_empty());
         // Checks with bad arguments: an error code and a report saying invalid.
         for pid in [-1i64, i64::MIN, i32::MAX as i64 + 1, i64::MAX] {
             let mut r = zeroed_report();
@@ -129,7 +129,7 @@ fn the_c_abi_refuses_null_non_utf8_and_out_of_range_arguments_without_crashing()
             ffi::lifesign_wait_ready_cancel(bad, 0, 0, 1, std::ptr::null(), &mut r),
             inv
         );
-        let long = CString::new(format!("{}/{}", d.0.display(), "n".repeat(5000))).unwrap();
+        let long = CString::new(format!("{}/{}", d.dir().display(), "n".repeat(5000))).unwrap();
         assert_eq!(ffi::lifesign_check(long.as_ptr(), 0, 0, &mut r), 0);
         assert_eq!(
             r.verdict,

@@ -109,7 +109,7 @@ fn invalid_contents() -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn hostile_contents_are_invalid_through_every_entry_point_and_never_crash() {
-    let d = Scratch::new("contents");
+    let d = TempDir::new("contents");
     let cases = invalid_contents();
     for (name, bytes) in &cases {
         std::fs::write(d.path(name), bytes).unwrap();
@@ -134,7 +134,7 @@ fn hostile_contents_are_invalid_through_every_entry_point_and_never_crash() {
     // And the reaper's view of the whole folder: one process, no crash.
     let out = Command::new(cli())
         .args(["scan", "--json"])
-        .arg(&d.0)
+        .arg(d.dir())
         .output()
         .unwrap();
     assert_eq!(
@@ -165,7 +165,7 @@ fn hostile_contents_are_invalid_through_every_entry_point_and_never_crash() {
 #[test]
 fn odd_but_well_formed_contents_never_crash_the_checker() {
     // Valid or not by the rules, these must give a verdict and nothing else.
-    let d = Scratch::new("odd");
+    let d = TempDir::new("odd");
     let long = "é".repeat(30_000); // 60,000 bytes: a foreign writer may exceed 4 KiB
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("nested_127_in_unknown", with_field(&format!(",\"x\":{}", String::from_utf8(nested("[", "]", 126, "")).unwrap()))),

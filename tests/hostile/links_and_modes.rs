@@ -51,7 +51,7 @@ pub(crate) fn role_planted(a: &Value) {
 
 #[test]
 fn temporaries_are_never_opened_through_names_planted_in_advance() {
-    let d = Scratch::new("planted");
+    let d = TempDir::new("planted");
     let victim = d.path("victim.txt");
     std::fs::write(&victim, b"VICTIM-CONTENT").unwrap();
     std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -59,11 +59,7 @@ fn temporaries_are_never_opened_through_names_planted_in_advance() {
     let would_be_created = d.path("created-through-a-dangling-link");
     let hb = d.path("hb.json");
     let planted = scale(64, 512);
-    let mut child = RoleChild::spawn(
-        ENTRY,
-        "planted",
-        &json!({ "path": hb, "attempts": planted + 16 }),
-    );
+    let mut child = Child::role("planted", &json!({ "path": hb, "attempts": planted + 16 }));
     child.expect("waiting");
     let pid = child.pid();
     for n in 0..planted {
@@ -105,7 +101,7 @@ fn temporaries_are_never_opened_through_names_planted_in_advance() {
         other => panic!("{other:?}"),
     };
     assert_eq!((r.pid, r.state), (pid, Some(State::Stopped)));
-    let left = temporaries(&d.0).len();
+    let left = temporaries(d.dir()).len();
     figure(
         "planted_names",
         &[
@@ -119,7 +115,7 @@ fn temporaries_are_never_opened_through_names_planted_in_advance() {
 
 #[test]
 fn a_symlink_or_hard_link_at_the_heartbeat_path_is_replaced_never_written_through() {
-    let d = Scratch::new("links");
+    let d = TempDir::new("links");
     let victim = d.path("victim.txt");
     std::fs::write(&victim, b"VICTIM").unwrap();
     let hb = d.path("hb.json");
@@ -220,11 +216,11 @@ fn with_umask_0_heartbeats_and_their_temporaries_are_never_world_writable() {
     // caught sooner.
     let shm = Path::new("/dev/shm");
     let d = if shm.is_dir() {
-        Scratch::under(shm, "modes")
+        TempDir::under(shm, "modes")
     } else {
-        Scratch::new("modes")
+        TempDir::new("modes")
     };
-    let c = RoleChild::spawn(ENTRY, "modes", &json!({ "dir": d.0 }));
+    let c = Child::role("modes", &json!({ "dir": d.dir() }));
     let said = c.finish();
     let lines: Vec<_> = said.iter().filter(|l| l.starts_with("mode ")).collect();
     assert_eq!(lines.len(), 2, "{said:?}");
@@ -277,8 +273,8 @@ pub(crate) fn role_folders(a: &Value) {
 
 #[test]
 fn folders_the_emitter_creates_are_never_world_writable() {
-    let d = Scratch::new("folders");
-    let c = RoleChild::spawn(ENTRY, "folders", &json!({ "dir": d.0 }));
+    let d = TempDir::new("folders");
+    let c = Child::role("folders", &json!({ "dir": d.dir() }));
     let said = c.finish();
     let line = said.iter().find(|l| l.starts_with("folders ")).unwrap();
     for (name, mode) in fields(line) {

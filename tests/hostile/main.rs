@@ -9,8 +9,8 @@
 //! their child processes): `contents`, `size_limits`, `not_regular_files`,
 //! `c_abi`, `links_and_modes` and `pids`.
 
-#[path = "../reliability/support.rs"]
-mod support;
+#[path = "../common/mod.rs"]
+mod common;
 
 mod c_abi;
 mod contents;
@@ -19,6 +19,7 @@ mod not_regular_files;
 mod pids;
 mod size_limits;
 
+use common::*;
 use lifesign::check::{read_path, Read};
 use lifesign::ffi;
 use lifesign::protocol::{encode, Record, Shape, State, MAX_FILE_BYTES};
@@ -31,24 +32,17 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support::*;
-
-const ENTRY: &str = "child_process_entry";
 
 #[test]
 #[ignore = "entry point of the child processes that the hostile-input tests start"]
 fn child_process_entry() {
-    let Some((role, args)) = current_role() else {
-        return;
-    };
-    match role.as_str() {
-        "planted" => links_and_modes::role_planted(&args),
-        "modes" => links_and_modes::role_modes(&args),
-        "start" => pids::role_start(&args),
-        "folders" => links_and_modes::role_folders(&args),
+    run_role(|role, args| match role {
+        "planted" => links_and_modes::role_planted(args),
+        "modes" => links_and_modes::role_modes(args),
+        "start" => pids::role_start(args),
+        "folders" => links_and_modes::role_folders(args),
         other => panic!("unknown role {other}"),
-    }
-    finish_role(0)
+    });
 }
 
 fn now() -> u64 {

@@ -10,7 +10,7 @@ fn mkfifo(p: &Path) {
 
 #[test]
 fn what_is_not_a_regular_file_is_invalid_or_missing_and_never_blocks() {
-    let d = Scratch::new("types");
+    let d = TempDir::new("types");
     // A FIFO nobody writes: opening it for reading would block forever.
     mkfifo(&d.path("fifo"));
     assert_invalid(&d.path("fifo"), "fifo without a writer");
@@ -101,14 +101,14 @@ fn what_is_not_a_regular_file_is_invalid_or_missing_and_never_blocks() {
 
 #[test]
 fn a_heartbeat_swapped_for_a_fifo_or_a_device_mid_check_never_blocks_the_checker() {
-    let d = Scratch::new("swap");
+    let d = TempDir::new("swap");
     let target = d.path("hb.json");
     let good = encode(&foreign_record(4242));
     std::fs::write(&target, &good).unwrap();
     let swaps = scale(3_000, 100_000);
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let swapper = {
-        let (d, target, done) = (d.0.clone(), target.clone(), done.clone());
+        let (d, target, done) = (d.dir().to_path_buf(), target.clone(), done.clone());
         std::thread::spawn(move || {
             for n in 0..swaps {
                 let stage = d.join("stage");

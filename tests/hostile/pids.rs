@@ -2,35 +2,6 @@
 
 use super::*;
 
-/// A zombie child of ours: its PID exists, its process is gone.
-struct Zombie(std::process::Child);
-
-impl Zombie {
-    fn new() -> Zombie {
-        let child = Command::new("true").spawn().unwrap();
-        // SAFETY: observes our own child without reaping it.
-        unsafe {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            libc::waitid(
-                libc::P_PID,
-                child.id(),
-                &mut info,
-                libc::WEXITED | libc::WNOWAIT,
-            );
-        }
-        Zombie(child)
-    }
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Zombie {
-    fn drop(&mut self) {
-        let _ = self.0.wait();
-    }
-}
-
 fn local_record(pid: u32, start: Option<u64>) -> Record {
     let id = lifesign::process::identity();
     Record {
@@ -51,7 +22,7 @@ fn local_record(pid: u32, start: Option<u64>) -> Record {
 
 #[test]
 fn a_file_from_another_host_namespace_or_boot_is_never_probed() {
-    let d = Scratch::new("noprobe");
+    let d = TempDir::new("noprobe");
     let z = Zombie::new();
     let (start, zombie) = lifesign::process::stat_of(z.pid()).expect("the zombie's stat");
     assert!(zombie);
@@ -117,7 +88,7 @@ fn no_signal_or_pidfd_ever_names_a_pid_below_1_or_a_foreign_writer() {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    let d = Scratch::new("strace");
+    let d = TempDir::new("strace");
     let z = Zombie::new();
     let (start, _) = lifesign::process::stat_of(z.pid()).unwrap();
     let mut foreign = local_record(z.pid(), Some(start));
@@ -198,7 +169,7 @@ fn no_signal_or_pidfd_ever_names_a_pid_below_1_or_a_foreign_writer() {
         }
     };
     let mut scan = Command::new(cli());
-    scan.args(["scan", "--json"]).arg(&d.0);
+    scan.args(["scan", "--json"]).arg(d.dir());
     let out = traced(&mut scan);
     let listed = String::from_utf8_lossy(&out.stdout).to_string();
     for name in ["foreign-host.json", "foreign-ns.json"] {
@@ -208,7 +179,7 @@ fn no_signal_or_pidfd_ever_names_a_pid_below_1_or_a_foreign_writer() {
     emit.arg("emit").arg(&hb).args(["--state", "ready"]);
     traced(&mut emit);
     // The library's own start: it cleans temporaries of dead writers.
-    let mut start = role_command(ENTRY, "start", &json!({ "path": hb }), false);
+    let mut start = role_command("start", &json!({ "path": hb }), false);
     traced(&mut start);
     for (t, removed) in temps {
         assert_eq!(

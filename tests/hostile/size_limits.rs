@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn size_limit_is_exact_and_a_4_gib_sparse_file_is_refused_without_reading_it() {
-    let d = Scratch::new("size");
+    let d = TempDir::new("size");
     // A heartbeat padded with spaces to exactly the limit is read; one more
     // byte and it is invalid.
     let mut at_limit = encode(&foreign_record(4242));
@@ -56,7 +56,7 @@ fn size_limit_is_exact_and_a_4_gib_sparse_file_is_refused_without_reading_it() {
 
 #[test]
 fn files_that_lie_about_their_size_are_read_with_a_bound() {
-    let d = Scratch::new("bound");
+    let d = TempDir::new("bound");
     // procfs reports size 0 for /proc/kallsyms, yet it holds megabytes:
     // the check reads up to the limit, then stops.
     let proc_file = ["/proc/kallsyms", "/proc/self/pagemap"]

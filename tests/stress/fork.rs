@@ -79,9 +79,8 @@ pub(crate) fn role_fork(a: &Value) {
 
 #[test]
 fn after_fork_the_child_starts_its_own_emitter_and_the_parents_thread_keeps_writing() {
-    let d = Scratch::new("fork");
-    let c = RoleChild::spawn(
-        ENTRY,
+    let d = TempDir::new("fork");
+    let c = Child::role(
         "fork",
         &json!({ "parent": d.path("parent.json"), "child": d.path("child.json") }),
     );

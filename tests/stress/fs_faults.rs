@@ -193,12 +193,7 @@ pub(crate) fn role_faults(a: &Value) {
 }
 
 fn run_fault(case: &str) -> Option<String> {
-    let c = RoleChild::spawn_cmd(role_command(
-        ENTRY,
-        "faults",
-        &json!({ "case": case }),
-        true,
-    ));
+    let c = Child::spawn(role_command("faults", &json!({ "case": case }), true));
     let said = c.finish();
     if let Some(skip) = said.iter().find(|l| l.starts_with("skip ")) {
         eprintln!("{case}: skipped the mounted filesystem: {skip}");
@@ -221,10 +216,9 @@ fn a_full_filesystem_fails_writes_cleanly_keeps_the_old_heartbeat_and_recovers()
         None => {
             // No mount here: the file-size limit gives the same failure path.
             eprintln!("full filesystem simulated with RLIMIT_FSIZE instead");
-            let c = RoleChild::spawn(
-                ENTRY,
+            let c = Child::role(
                 "fsize",
-                &json!({ "dir": Scratch::new("fsize-fallback").0 }),
+                &json!({ "dir": TempDir::new("fsize-fallback").dir() }),
             );
             let said = c.finish();
             assert!(said.iter().any(|l| l.starts_with("ok")), "{said:?}");
@@ -287,15 +281,15 @@ pub(crate) fn role_file_size_limit(a: &Value) {
 
 #[test]
 fn a_write_refused_by_the_file_size_limit_fails_cleanly_and_recovers() {
-    let d = Scratch::new("fsize");
-    let c = RoleChild::spawn(ENTRY, "fsize", &json!({ "dir": d.path("sub") }));
+    let d = TempDir::new("fsize");
+    let c = Child::role("fsize", &json!({ "dir": d.path("sub") }));
     let said = c.finish();
     assert!(said.iter().any(|l| l == "ok"), "{said:?}");
 }
 
 #[test]
 fn a_folder_removed_again_and_again_while_emitting_is_recreated_and_never_read_torn() {
-    let d = Scratch::new("rmdir");
+    let d = TempDir::new("rmdir");
     let sub = d.path("sub");
     let p = sub.join("hb.json");
     let (e, _seen) = emitter_with_errors(&p, Duration::from_millis(10));

@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn a_writer_killed_at_random_moments_leaves_a_whole_heartbeat_read_as_process_gone() {
-    let d = Scratch::new("kill");
+    let d = TempDir::new("kill");
     let path = d.path("hb.json");
     let mut rng = Rng::seeded("kill");
     let iterations = scale(100, 1000);
@@ -14,11 +14,7 @@ fn a_writer_killed_at_random_moments_leaves_a_whole_heartbeat_read_as_process_go
     let (mut early, mut zombie_checks, mut orphans_seen, mut orphans_cleaned) = (0, 0, 0, 0);
     let mut scans = 0;
     for i in 0..iterations {
-        let mut w = RoleChild::spawn(
-            ENTRY,
-            "writer",
-            &json!({ "path": path, "durable": i % 2 == 1 }),
-        );
+        let mut w = Child::role("writer", &json!({ "path": path, "durable": i % 2 == 1 }));
         let pid = w.pid();
         writers.insert(pid);
         let kill_early = rng.below(4) == 0;
@@ -76,14 +72,14 @@ fn a_writer_killed_at_random_moments_leaves_a_whole_heartbeat_read_as_process_go
         if keep_zombie {
             w.child.wait().unwrap();
         }
-        let temps = temporaries(&d.0);
+        let temps = temporaries(d.dir());
         orphans_seen += temps.len();
         if !temps.is_empty() && scans < 3 {
             // A temporary is never reported as a heartbeat by the reaper's view.
             scans += 1;
             let out = Command::new(cli())
                 .args(["scan", "--json"])
-                .arg(&d.0)
+                .arg(d.dir())
                 .output()
                 .unwrap();
             let listed = String::from_utf8_lossy(&out.stdout);
@@ -102,7 +98,7 @@ fn a_writer_killed_at_random_moments_leaves_a_whole_heartbeat_read_as_process_go
     }
     // The next emitter on the path cleans up and is alive.
     let e = Emitter::start(&path, Duration::from_secs(3600)).unwrap();
-    for name in temporaries(&d.0) {
+    for name in temporaries(d.dir()) {
         let writer = lifesign::write::temp_writer_pid(name.as_bytes()).unwrap();
         assert!(
             Path::new(&format!("/proc/{writer}")).exists(),

@@ -4,7 +4,7 @@
 //! filesystem, a read-only one, a folder removed under the emitter).
 //!
 //! Every reader, writer and victim is a real process: this test binary run
-//! in a *role* (see tests/reliability/support.rs). The default run is short;
+//! in a *role* (see tests/README.md). The default run is short;
 //! `LIFESIGN_STRESS=long` (tests/reliability/run.sh) runs the long form and
 //! prints the figures recorded in docs/RELIABILITY.md.
 //!
@@ -12,8 +12,8 @@
 //! share and the entry of their child processes): `torn_reads`,
 //! `killed_writers`, `many_writers`, `shared_handle`, `fork` and `fs_faults`.
 
-#[path = "../reliability/support.rs"]
-mod support;
+#[path = "../common/mod.rs"]
+mod common;
 
 mod fork;
 mod fs_faults;
@@ -22,6 +22,7 @@ mod many_writers;
 mod shared_handle;
 mod torn_reads;
 
+use common::*;
 use lifesign::check::{read_path, Read};
 use lifesign::ffi;
 use lifesign::{check, CheckOptions, Emitter, ErrorKind, Options, State, Verdict};
@@ -35,36 +36,21 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
-use support::*;
-
-/// The entry test that child processes run (see support.rs).
-const ENTRY: &str = "child_process_entry";
 
 #[test]
 #[ignore = "entry point of the child processes that the stress tests start"]
 fn child_process_entry() {
-    let Some((role, args)) = current_role() else {
-        return;
-    };
-    match role.as_str() {
-        "writer" => role_writer(&args),
-        "reader" => role_reader(&args),
-        "faults" => fs_faults::role_faults(&args),
-        "fsize" => fs_faults::role_file_size_limit(&args),
-        "fork" => fork::role_fork(&args),
+    run_role(|role, args| match role {
+        "writer" => role_writer(args),
+        "reader" => role_reader(args),
+        "faults" => fs_faults::role_faults(args),
+        "fsize" => fs_faults::role_file_size_limit(args),
+        "fork" => fork::role_fork(args),
         other => panic!("unknown role {other}"),
-    }
-    finish_role(0)
+    });
 }
 
 // ---- small helpers ---------------------------------------------------------
-
-fn record(path: &Path) -> lifesign::Record {
-    match read_path(path) {
-        Read::Record(r) => r,
-        other => panic!("{} is not a heartbeat: {other:?}", path.display()),
-    }
-}
 
 fn arg_path(a: &Value, k: &str) -> PathBuf {
     PathBuf::from(
@@ -102,16 +88,6 @@ impl Rng {
 
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
-    }
-}
-
-/// SIGKILL, then wait until the child has exited without reaping it.
-fn kill_and_leave_zombie(pid: u32) {
-    // SAFETY: signals and observes our own unreaped child.
-    unsafe {
-        libc::kill(pid as i32, libc::SIGKILL);
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT);
     }
 }
 
@@ -247,10 +223,9 @@ struct Totals {
 }
 
 fn run_readers(paths: &[PathBuf], processes: u64, reads: u64, monotonic: bool) -> Totals {
-    let children: Vec<RoleChild> = (0..processes)
+    let children: Vec<Child> = (0..processes)
         .map(|i| {
-            RoleChild::spawn(
-                ENTRY,
+            Child::role(
                 "reader",
                 &json!({
                     "paths": paths,

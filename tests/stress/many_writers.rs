@@ -4,13 +4,13 @@ use super::*;
 
 #[test]
 fn many_emitters_in_one_folder_and_two_on_one_path_never_tear_a_file() {
-    let d = Scratch::new("many");
+    let d = TempDir::new("many");
     let own = scale(6, 12);
     let mut paths: Vec<PathBuf> = (0..own).map(|i| d.path(&format!("w{i}.json"))).collect();
     let shared = d.path("shared.json");
-    let mut writers: Vec<(PathBuf, RoleChild)> = Vec::new();
+    let mut writers: Vec<(PathBuf, Child)> = Vec::new();
     for p in paths.iter().chain([&shared, &shared]) {
-        let mut w = RoleChild::spawn(ENTRY, "writer", &json!({ "path": p }));
+        let mut w = Child::role("writer", &json!({ "path": p }));
         w.expect("started");
         writers.push((p.clone(), w));
     }
@@ -35,7 +35,11 @@ fn many_emitters_in_one_folder_and_two_on_one_path_never_tear_a_file() {
         }
     }
     assert_eq!(record(&shared).state, Some(State::Stopped));
-    assert!(temporaries(&d.0).is_empty(), "{:?}", temporaries(&d.0));
+    assert!(
+        temporaries(d.dir()).is_empty(),
+        "{:?}",
+        temporaries(d.dir())
+    );
     figure(
         "many_writers",
         &[

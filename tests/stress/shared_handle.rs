@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn one_handle_shared_by_threads_never_deadlocks_and_ends_stopped() {
-    let d = Scratch::new("threads");
+    let d = TempDir::new("threads");
     let rounds = scale(20, 400);
     let mut ops_total = 0u64;
     for round in 0..rounds {
@@ -93,7 +93,7 @@ unsafe impl Sync for Handle {}
 
 #[test]
 fn one_c_handle_shared_by_threads_never_deadlocks_and_ends_stopped() {
-    let d = Scratch::new("cthreads");
+    let d = TempDir::new("cthreads");
     let rounds = scale(20, 400);
     let path = CString::new(d.path("hb.json").as_os_str().as_bytes()).unwrap();
     let p = d.path("hb.json");

@@ -25,9 +25,9 @@ fn cli_reads(path: &Path, n: u64) -> (u64, u64, u64) {
 }
 
 fn torn_reads_in(base: &Path, label: &str) {
-    let d = Scratch::under(base, "torn");
+    let d = TempDir::under(base, "torn");
     let path = d.path("hb.json");
-    let mut w = RoleChild::spawn(ENTRY, "writer", &json!({ "path": path }));
+    let mut w = Child::role("writer", &json!({ "path": path }));
     w.expect("started");
     let processes = scale(3, 4);
     let reads = scale(15_000, 300_000);
