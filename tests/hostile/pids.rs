@@ -2,21 +2,16 @@
 
 use super::*;
 
+/// A valid heartbeat of a process on this host, in this PID namespace and
+/// boot (so the checker probes it), fresh.
 fn local_record(pid: u32, start: Option<u64>) -> Record {
     let id = lifesign::process::identity();
     Record {
-        v: 1,
-        pid,
-        state: Some(State::Ready),
-        seq: 1,
-        updated_at_ms: now(),
-        interval_ms: Some(3_600_000),
         host: id.host.clone(),
         boot_id: id.boot_id.clone(),
         pid_ns: id.pid_ns,
         pid_start: start,
-        shape: Shape::V1,
-        ..Record::default()
+        ..foreign_record(pid)
     }
 }
 
