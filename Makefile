@@ -8,6 +8,10 @@ CARGO  ?= cargo
 CC     ?= cc
 CXX    ?= c++
 REL    := target/release
+# The cargo features of every build of the crate: build, test and lint use
+# the same set, so that no step rebuilds target/release/liblifesign.so
+# without its C exports (the `capi` feature; see Cargo.toml).
+LIB_FEATURES := --features capi
 CTEST  := target/ctest
 CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 # What a static Rust library needs from the system (cargo's
@@ -16,12 +20,12 @@ STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 .PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
         test-cmake test-go test-node test-python lint header bindings test-bindings \
-        bench reliability clean
+        bench reliability print-lib-features clean
 
 all: build
 
 build:
-	$(CARGO) build --release --lib --bins --examples
+	$(CARGO) build --release $(LIB_FEATURES) --lib --bins --examples
 	ln -sf liblifesign.so $(REL)/liblifesign.so.0
 
 demo: build
@@ -32,10 +36,10 @@ test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake tes
 	@echo "make test: every suite passed"
 
 lint:
-	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release $(LIB_FEATURES) --all-targets -- -D warnings
 
 test-rust:
-	$(CARGO) test --release
+	$(CARGO) test --release $(LIB_FEATURES)
 
 # The C ABI tests against the shared library, the static library, and
 # compiled as C++.
@@ -92,7 +96,7 @@ test-python: build
 
 # Regenerate include/lifesign.h from src/ffi.rs (the header test checks it).
 header:
-	LIFESIGN_BLESS=1 $(CARGO) test --release --test header
+	LIFESIGN_BLESS=1 $(CARGO) test --release $(LIB_FEATURES) --test header
 
 # Regenerate the bindings' C declaration tables from include/lifesign.h
 # (Python ctypes, the Node table and its TypeScript declarations); run it
@@ -108,6 +112,10 @@ test-bindings:
 
 bench: build
 	@if [ -f benches/run.sh ]; then bash benches/run.sh; else echo "no benchmarks yet"; fi
+
+# For scripts that build the crate themselves (benches/run.sh).
+print-lib-features:
+	@echo $(LIB_FEATURES)
 
 clean:
 	$(CARGO) clean

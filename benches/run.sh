@@ -70,9 +70,11 @@ run_section() {
     fi
 }
 
-say "building (cargo build --release)"
-cargo build --release --lib --bins --examples
-bench_bin="$(cargo build --release --bench lifesign_bench --message-format=json 2>/dev/null |
+# The crate's features, as the Makefile builds it (LIB_FEATURES there).
+features="$(make -s -C "$root" print-lib-features)"
+say "building (cargo build --release $features)"
+cargo build --release $features --lib --bins --examples
+bench_bin="$(cargo build --release $features --bench lifesign_bench --message-format=json 2>/dev/null |
     python3 -c '
 import json, sys
 for line in sys.stdin:

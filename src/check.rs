@@ -8,7 +8,6 @@
 use crate::process::{self, Identity, Liveness};
 use crate::protocol::{decode, Record, Shape, State, MAX_FILE_BYTES};
 use std::collections::HashMap;
-use std::fmt;
 use std::io::{self, Read as _};
 
 use std::path::{Path, PathBuf};
@@ -18,84 +17,8 @@ pub const DEFAULT_SKEW_MS: u64 = 2000;
 /// Max age when neither the checker nor the file says otherwise.
 pub const DEFAULT_MAX_AGE_MS: u64 = 30_000;
 
-/// What a check concluded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Verdict {
-    /// Fresh, and the process is the one that wrote it.
-    Alive,
-    /// No file.
-    Missing,
-    /// Not a valid heartbeat file.
-    Invalid,
-    /// Written by another PID than the one expected.
-    PidMismatch,
-    /// The emitter stopped cleanly.
-    Stopped,
-    /// The emitter reported failure.
-    Failed,
-    /// The writer's process no longer exists (or the PID was reused, or it was an earlier boot).
-    ProcessGone,
-    /// Dated ahead of the checker's clock by more than the skew tolerance.
-    Future,
-    /// Older than the max age.
-    Stale,
-    /// Fresh, but the work-progress counter has not moved for the stall limit.
-    Stalled,
-}
-
-impl Verdict {
-    /// Every verdict, in C ABI order.
-    pub const ALL: [Verdict; 10] = [
-        Verdict::Alive,
-        Verdict::Missing,
-        Verdict::Invalid,
-        Verdict::PidMismatch,
-        Verdict::Stopped,
-        Verdict::Failed,
-        Verdict::ProcessGone,
-        Verdict::Future,
-        Verdict::Stale,
-        Verdict::Stalled,
-    ];
-
-    /// The stable name (`"alive"`, `"pid_mismatch"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Alive => "alive",
-            Verdict::Missing => "missing",
-            Verdict::Invalid => "invalid",
-            Verdict::PidMismatch => "pid_mismatch",
-            Verdict::Stopped => "stopped",
-            Verdict::Failed => "failed",
-            Verdict::ProcessGone => "process_gone",
-            Verdict::Future => "future",
-            Verdict::Stale => "stale",
-            Verdict::Stalled => "stalled",
-        }
-    }
-
-    /// The C ABI code (`LIFESIGN_VERDICT_*`).
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    /// The verdict for a C ABI code.
-    pub fn from_code(code: i32) -> Option<Verdict> {
-        Verdict::ALL.get(usize::try_from(code).ok()?).copied()
-    }
-}
-
-impl serde::Serialize for Verdict {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// What a check concluded (declared with the other C ABI codes).
+pub use crate::codes::Verdict;
 
 /// What the checker asks for. `Default` is "any PID, the file's own max age".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

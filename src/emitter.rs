@@ -210,7 +210,7 @@ impl Emitter {
         }
         if opts.log_errors {
             for w in &warnings {
-                eprintln!("lifesign: {w}");
+                crate::log::warn(format_args!("{w}"));
             }
         }
         let stale_after = opts
@@ -527,7 +527,7 @@ impl Inner {
                     &e,
                 );
                 if !s.failing && self.log_errors {
-                    eprintln!("lifesign: {err} (further failures are counted, not logged, until a write succeeds)");
+                    crate::log::warn(format_args!("{err} (further failures are counted, not logged, until a write succeeds)"));
                 }
                 s.failing = true;
                 Err(err)

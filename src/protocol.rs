@@ -19,48 +19,11 @@ pub const MAX_MESSAGE_BYTES: usize = 4096;
 /// The largest valid PID.
 pub const MAX_PID: i64 = 2_147_483_647;
 
-/// The state an emitter reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum State {
-    /// Started, not yet ready (installing, migrating, loading).
-    Starting,
-    /// Ready to serve.
-    Ready,
-    /// Shutting down.
-    Stopping,
-    /// Stopped cleanly; the final write of an emitter.
-    Stopped,
-    /// Gave up; the process may still be alive to report why.
-    Failed,
-}
-
-impl serde::Serialize for State {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
+/// The state an emitter reports, and which layout a record was read from
+/// (declared with the other C ABI codes).
+pub use crate::codes::{Shape, State};
 
 impl State {
-    /// Every state, in C ABI order.
-    pub const ALL: [State; 5] = [
-        State::Starting,
-        State::Ready,
-        State::Stopping,
-        State::Stopped,
-        State::Failed,
-    ];
-
-    /// The wire name (`"starting"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Starting => "starting",
-            State::Ready => "ready",
-            State::Stopping => "stopping",
-            State::Stopped => "stopped",
-            State::Failed => "failed",
-        }
-    }
-
     /// Parses a wire name; `"running"` is read as `ready`.
     pub fn from_wire(s: &str) -> Option<State> {
         Some(match s {
@@ -71,75 +34,6 @@ impl State {
             "failed" => State::Failed,
             _ => return None,
         })
-    }
-
-    /// The C ABI code (`LIFESIGN_STATE_*`).
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    /// The state for a C ABI code.
-    pub fn from_code(code: i32) -> Option<State> {
-        State::ALL.get(usize::try_from(code).ok()?).copied()
-    }
-}
-
-impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Which file layout a record was read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Shape {
-    /// Nothing was parsed.
-    #[default]
-    None,
-    /// lifesign protocol v1 (or a later version).
-    V1,
-    /// `{"pid", "state", "updated_at_ms"}` without `v` (desktop launchers).
-    Plain,
-    /// `{"timestamp": ISO 8601, "pid", "hostname", "metadata"}` (a Python helper).
-    Timestamp,
-    /// `{"pid", "status", "updatedAtMs"}` (Node daemons).
-    Camel,
-}
-
-impl serde::Serialize for Shape {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl Shape {
-    /// The stable name (`"v1"`, `"plain"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Shape::None => "none",
-            Shape::V1 => "v1",
-            Shape::Plain => "plain",
-            Shape::Timestamp => "timestamp",
-            Shape::Camel => "camel",
-        }
-    }
-
-    /// The C ABI code (`LIFESIGN_SHAPE_*`).
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    /// The shape for a C ABI code.
-    pub fn from_code(code: i32) -> Option<Shape> {
-        [
-            Shape::None,
-            Shape::V1,
-            Shape::Plain,
-            Shape::Timestamp,
-            Shape::Camel,
-        ]
-        .get(usize::try_from(code).ok()?)
-        .copied()
     }
 }
 

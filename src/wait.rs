@@ -138,6 +138,7 @@ impl Watch {
     }
 
     /// Whether events arrive (false: the caller must poll).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // for tests
     pub fn is_event_driven(&self) -> bool {
         self.inotify.is_some()
     }

@@ -97,6 +97,9 @@ func TestCheckOfAFileThatIsNotAHeartbeat(t *testing.T) {
 	if r.Verdict != VerdictInvalid || r.State != StateNone || r.HasState() {
 		t.Fatalf("got %+v, want invalid with StateNone", r)
 	}
+	if strings.TrimSpace(r.Detail) == "" {
+		t.Fatalf("an invalid file carries its reason in Detail: %+v", r)
+	}
 }
 
 func TestCheckWithExpectPID(t *testing.T) {

@@ -3,7 +3,7 @@
 package lifesign
 
 // The default build links the static library from the repository's own
-// build output (run `cargo build --release` at the repository root first).
+// build output (run `make build` at the repository root first).
 // The paths are relative to this folder, so nothing depends on where the
 // checkout lives, and the resulting binaries need no liblifesign.so at run
 // time. The extra system libraries are those Rust's standard library needs.

@@ -105,7 +105,7 @@ ls_status ls_is_alive(const char *path, uint64_t max_age_ms)
 ls_report_result ls_check(const char *path, uint64_t max_age_ms, int64_t expected_pid, uint64_t stall_ms)
 {
 	ls_report_result r;
-	memset(&r.report, 0, sizeof r.report);
+	lifesign_report_init(&r.report);
 	if (stall_ms != 0)
 		r.rc = lifesign_check_stall(path, max_age_ms, expected_pid, stall_ms, &r.report);
 	else
@@ -127,7 +127,7 @@ ls_report_result ls_wait_ready(const char *path, int64_t expected_pid, uint64_t 
                                uint64_t timeout_ms, lifesign_cancel *cancel)
 {
 	ls_report_result r;
-	memset(&r.report, 0, sizeof r.report);
+	lifesign_report_init(&r.report);
 	r.rc = lifesign_wait_ready_cancel(path, expected_pid, idle_timeout_ms, timeout_ms, cancel,
 	                                  &r.report);
 	r.msg = ls_copy_last_error(r.rc);

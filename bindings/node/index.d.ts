@@ -56,6 +56,8 @@ export interface Report {
   /** The max age the verdict applied. */
   maxAgeMs: number;
   shape: Shape;
+  /** Why the verdict is what it is (empty when alive). */
+  detail: string;
 }
 
 export interface StartOptions {

@@ -12,6 +12,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+#[cfg(feature = "capi")]
 mod c_abi;
 mod contents;
 mod links_and_modes;
@@ -21,11 +22,14 @@ mod size_limits;
 
 use common::*;
 use lifesign::check::{read_path, Read};
+#[cfg(feature = "capi")]
 use lifesign::ffi;
 use lifesign::protocol::{encode, Record, Shape, State, MAX_FILE_BYTES};
 use lifesign::{check, CheckOptions, Emitter, ErrorKind, Options, Verdict};
 use serde_json::{json, Value};
-use std::ffi::{c_char, CString};
+#[cfg(feature = "capi")]
+use std::ffi::c_char;
+use std::ffi::CString;
 use std::io::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -12,7 +12,7 @@
 // #define integers, static consts and enum values, as in the header.
 const constants = {
   LIFESIGN_VERSION_MAJOR: 0,
-  LIFESIGN_VERSION_MINOR: 1,
+  LIFESIGN_VERSION_MINOR: 2,
   LIFESIGN_VERSION_PATCH: 0,
   LIFESIGN_OK: 0,
   LIFESIGN_ERR_INVALID_ARGUMENT: -1,
@@ -46,11 +46,15 @@ const constants = {
   LIFESIGN_OPT_NO_SYSTEMD: 4,
   LIFESIGN_OPT_NO_S6: 8,
   LIFESIGN_OPT_WATCHDOG_TRIGGER: 16,
+  LIFESIGN_LOG_OFF: 0,
+  LIFESIGN_LOG_WARN: 1,
+  LIFESIGN_LOG_INFO: 2,
+  LIFESIGN_LOG_DEBUG: 3,
 };
 
 // #define strings.
 const strings = {
-  LIFESIGN_VERSION_STRING: '0.1.0',
+  LIFESIGN_VERSION_STRING: '0.2.0',
 };
 
 // C enums: name -> { enumerator: value }.
@@ -80,6 +84,7 @@ const t = {
   'lifesign_cancel **': { kind: 'opaque', name: 'lifesign_cancel', pointers: 2, const: false, length: null },
   'lifesign_cancel *': { kind: 'opaque', name: 'lifesign_cancel', pointers: 1, const: false, length: null },
   'const lifesign_cancel *': { kind: 'opaque', name: 'lifesign_cancel', pointers: 1, const: true, length: null },
+  'lifesign_log_fn': { kind: 'callback', name: 'lifesign_log_fn', pointers: 0, const: false, length: null },
 };
 
 // Function-pointer typedefs.
@@ -89,6 +94,14 @@ const callbacks = {
     params: [
       { name: 'user_data', type: t['void *'] },
       { name: 'code', type: t['int32_t'] },
+      { name: 'message', type: t['const char *'] },
+    ],
+  },
+  lifesign_log_fn: {
+    result: t['void'],
+    params: [
+      { name: 'user_data', type: t['void *'] },
+      { name: 'level', type: t['int32_t'] },
       { name: 'message', type: t['const char *'] },
     ],
   },
@@ -108,20 +121,21 @@ const structs = {
     { name: 'user_data', type: t['void *'] },
   ],
   lifesign_report: [
+    { name: 'size', type: t['uint32_t'] },
     { name: 'verdict', type: t['int32_t'] },
     { name: 'state', type: t['int32_t'] },
+    { name: 'shape', type: t['int32_t'] },
     { name: 'pid', type: t['int64_t'] },
     { name: 'seq', type: t['uint64_t'] },
     { name: 'progress', type: t['uint64_t'] },
     { name: 'updated_at_ms', type: t['uint64_t'] },
     { name: 'age_ms', type: t['uint64_t'] },
     { name: 'interval_ms', type: t['uint64_t'] },
-    { name: 'message', type: t['char[256]'] },
     { name: 'progress_at_ms', type: t['uint64_t'] },
     { name: 'progress_age_ms', type: t['uint64_t'] },
     { name: 'max_age_ms', type: t['uint64_t'] },
-    { name: 'shape', type: t['int32_t'] },
-    { name: 'reserved', type: t['int32_t'] },
+    { name: 'message', type: t['char[256]'] },
+    { name: 'detail', type: t['char[256]'] },
   ],
 };
 
@@ -214,6 +228,12 @@ const functions = {
       { name: 'max_age_ms', type: t['uint64_t'] },
     ],
   },
+  lifesign_report_init: {
+    result: t['void'],
+    params: [
+      { name: 'out', type: t['lifesign_report *'] },
+    ],
+  },
   lifesign_check: {
     result: t['int32_t'],
     params: [
@@ -299,6 +319,20 @@ const functions = {
   lifesign_last_error: {
     result: t['const char *'],
     params: [
+    ],
+  },
+  lifesign_set_log_handler: {
+    result: t['int32_t'],
+    params: [
+      { name: 'handler', type: t['lifesign_log_fn'] },
+      { name: 'user_data', type: t['void *'] },
+      { name: 'max_level', type: t['int32_t'] },
+    ],
+  },
+  lifesign_log_level_name: {
+    result: t['const char *'],
+    params: [
+      { name: 'level', type: t['int32_t'] },
     ],
   },
 };

@@ -110,6 +110,7 @@ function createApi(options = {}) {
       progressAgeMs: r.progress_age_ms,
       maxAgeMs: r.max_age_ms,
       shape: shapeName(r.shape),
+      detail: r.detail,
     };
   }
 

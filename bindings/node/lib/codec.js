@@ -69,8 +69,12 @@ function makeCodec(structName, layout) {
 
   return {
     size,
+    // A zeroed struct; a growth-safe one (first member `uint32_t size`)
+    // carries its size, as lifesign_report_init/lifesign_options_init set it.
     alloc() {
-      return Buffer.alloc(size);
+      const buf = Buffer.alloc(size);
+      if (fields.length && fields[0].name === 'size' && fields[0].offset === 0) fields[0].write(buf, size, 0);
+      return buf;
     },
     // A plain object with every integer and char-array (text) member; the
     // others (pointers, callbacks, other arrays, nested structs) are left out.

@@ -50,7 +50,7 @@ function openFirst(explicit, open) {
   }
   const err = new Error(
     `cannot load the lifesign C library; looked in:\n  ${tried.join('\n  ')}\n` +
-      `Build it with \`cargo build --release\` at the repository root, or set ${ENV_LIB} to the path of ${libraryFileName()}.`
+      `Build it with \`make build\` at the repository root, or set ${ENV_LIB} to the path of ${libraryFileName()}.`
   );
   err.code = 'LIFESIGN_ERR_LIBRARY_NOT_FOUND';
   err.tried = tried;

@@ -62,6 +62,7 @@ def test_missing_file_gives_missing_with_no_state(hb_path: Path) -> None:
     assert report.verdict is Verdict.MISSING
     assert report.state is None
     assert report.shape is Shape.NONE
+    assert report.detail.strip(), "an invalid file carries its reason"
     assert not report.alive
     assert lifesign.is_alive(hb_path) is False
 

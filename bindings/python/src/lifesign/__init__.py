@@ -49,4 +49,4 @@ __all__ = [
     "wait_ready_async",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -259,6 +259,8 @@ class Report:
     #: the max age (seconds) the verdict applied
     max_age: float
     shape: Shape
+    #: why the verdict is what it is (empty when alive), as the CLI's ``detail``
+    detail: str = ""
 
     @property
     def alive(self) -> bool:
@@ -281,7 +283,15 @@ class Report:
             progress_age=r.progress_age_ms / 1000.0 if r.progress_at_ms else None,
             max_age=r.max_age_ms / 1000.0,
             shape=_from_code(_SHAPES, "shape", r.shape),
+            detail=_text(r.detail),
         )
+
+
+def _new_report(lib) -> _c.lifesign_report:
+    """A report struct that carries its size (``lifesign_report_init``)."""
+    rep = _c.lifesign_report()
+    lib.lifesign_report_init(ctypes.byref(rep))
+    return rep
 
 
 # ---------------------------------------------------------------------------
@@ -499,7 +509,7 @@ def check(
     max_age_ms = _ms(max_age, "max_age")
     expected = _pid(pid)
     lib = _ffi.lib()
-    rep = _c.lifesign_report()
+    rep = _new_report(lib)
     if stall is None:
         rc = lib.lifesign_check(raw, max_age_ms, expected, ctypes.byref(rep))
     else:
@@ -613,7 +623,7 @@ def wait_ready(
     idle_ms = _ms(idle_timeout, "idle_timeout")
     timeout_ms = _ms(timeout, "timeout")
     lib = _ffi.lib()
-    rep = _c.lifesign_report()
+    rep = _new_report(lib)
     if cancel is None:
         rc = lib.lifesign_wait_ready(raw, expected, idle_ms, timeout_ms, ctypes.byref(rep))
         failure = _error(rc) if rc != _c.LIFESIGN_OK else None

@@ -8,9 +8,9 @@ maps every function to its (restype, argtypes).
 import ctypes
 
 # Constants: #define integers and strings, static consts, then enum values.
-LIFESIGN_VERSION_STRING = "0.1.0"
+LIFESIGN_VERSION_STRING = "0.2.0"
 LIFESIGN_VERSION_MAJOR = 0
-LIFESIGN_VERSION_MINOR = 1
+LIFESIGN_VERSION_MINOR = 2
 LIFESIGN_VERSION_PATCH = 0
 LIFESIGN_OK = 0
 LIFESIGN_ERR_INVALID_ARGUMENT = -1
@@ -44,6 +44,10 @@ LIFESIGN_OPT_REMOVE_ON_STOP = 2
 LIFESIGN_OPT_NO_SYSTEMD = 4
 LIFESIGN_OPT_NO_S6 = 8
 LIFESIGN_OPT_WATCHDOG_TRIGGER = 16
+LIFESIGN_LOG_OFF = 0
+LIFESIGN_LOG_WARN = 1
+LIFESIGN_LOG_INFO = 2
+LIFESIGN_LOG_DEBUG = 3
 
 # Opaque types, passed as void pointers.
 OPAQUE = ("lifesign_cancel", "lifesign_emitter")
@@ -59,6 +63,8 @@ class lifesign_report(ctypes.Structure):
 
 lifesign_error_fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p)
 
+lifesign_log_fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p)
+
 lifesign_options._fields_ = [
     ("size", ctypes.c_uint32),  # uint32_t size
     ("interval_ms", ctypes.c_uint32),  # uint32_t interval_ms
@@ -72,20 +78,21 @@ lifesign_options._fields_ = [
 ]
 
 lifesign_report._fields_ = [
+    ("size", ctypes.c_uint32),  # uint32_t size
     ("verdict", ctypes.c_int32),  # int32_t verdict
     ("state", ctypes.c_int32),  # int32_t state
+    ("shape", ctypes.c_int32),  # int32_t shape
     ("pid", ctypes.c_int64),  # int64_t pid
     ("seq", ctypes.c_uint64),  # uint64_t seq
     ("progress", ctypes.c_uint64),  # uint64_t progress
     ("updated_at_ms", ctypes.c_uint64),  # uint64_t updated_at_ms
     ("age_ms", ctypes.c_uint64),  # uint64_t age_ms
     ("interval_ms", ctypes.c_uint64),  # uint64_t interval_ms
-    ("message", ctypes.c_char * 256),  # char message[256]
     ("progress_at_ms", ctypes.c_uint64),  # uint64_t progress_at_ms
     ("progress_age_ms", ctypes.c_uint64),  # uint64_t progress_age_ms
     ("max_age_ms", ctypes.c_uint64),  # uint64_t max_age_ms
-    ("shape", ctypes.c_int32),  # int32_t shape
-    ("reserved", ctypes.c_int32),  # int32_t reserved
+    ("message", ctypes.c_char * 256),  # char message[256]
+    ("detail", ctypes.c_char * 256),  # char detail[256]
 ]
 
 # name: (restype, argtypes)
@@ -103,6 +110,7 @@ PROTOTYPES = {
     "lifesign_stop": (ctypes.c_int32, [ctypes.c_void_p]),
     "lifesign_free": (None, [ctypes.c_void_p]),
     "lifesign_is_alive": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_uint64]),
+    "lifesign_report_init": (None, [ctypes.POINTER(lifesign_report)]),
     "lifesign_check": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_uint64, ctypes.c_int64, ctypes.POINTER(lifesign_report)]),
     "lifesign_check_stall": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_uint64, ctypes.POINTER(lifesign_report)]),
     "lifesign_wait_ready": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(lifesign_report)]),
@@ -115,4 +123,6 @@ PROTOTYPES = {
     "lifesign_shape_name": (ctypes.c_char_p, [ctypes.c_int32]),
     "lifesign_error_name": (ctypes.c_char_p, [ctypes.c_int32]),
     "lifesign_last_error": (ctypes.c_char_p, []),
+    "lifesign_set_log_handler": (ctypes.c_int32, [lifesign_log_fn, ctypes.c_void_p, ctypes.c_int32]),
+    "lifesign_log_level_name": (ctypes.c_char_p, [ctypes.c_int32]),
 }
