@@ -352,11 +352,10 @@ pub fn finish_role(code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// A command running `role` of this test binary: the binary runs only its
-/// [`ROLE_ENTRY`] test, with the role and its JSON arguments in the
-/// environment. With `private_mounts` (where `unshare -m` works), in a
-/// private mount namespace, so that a mount can never outlive the test.
-pub fn role_command(role: &str, args: &Value, private_mounts: bool) -> Command {
+/// A command running only the test `test` of this test binary, alone:
+/// through `unshare -m` (a private mount namespace, so that a mount can
+/// never outlive the test) when `private_mounts` is asked for and works.
+fn own_test_command(test: &str, private_mounts: bool) -> Command {
     let exe = std::env::current_exe().unwrap();
     let mut c = if private_mounts && private_mounts_available() {
         let mut c = Command::new("unshare");
@@ -365,17 +364,44 @@ pub fn role_command(role: &str, args: &Value, private_mounts: bool) -> Command {
     } else {
         Command::new(exe)
     };
-    c.args([
-        ROLE_ENTRY,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-        "-q",
-    ])
-    .env(ROLE_ENV, role)
-    .env(ROLE_ARGS_ENV, args.to_string());
+    c.args([test, "--exact", "--test-threads=1", "--nocapture"]);
     c
+}
+
+/// A command running `role` of this test binary: the binary runs only its
+/// [`ROLE_ENTRY`] test, with the role and its JSON arguments in the
+/// environment (with `private_mounts`, see [`own_test_command`]).
+pub fn role_command(role: &str, args: &Value, private_mounts: bool) -> Command {
+    let mut c = own_test_command(ROLE_ENTRY, private_mounts);
+    c.args(["--ignored", "-q"])
+        .env(ROLE_ENV, role)
+        .env(ROLE_ARGS_ENV, args.to_string());
+    c
+}
+
+/// Runs the calling test again, alone, in a fresh process of this test
+/// binary, and asserts that it passed there. Returns `true` in that child
+/// (where the test's body runs), `false` in the parent (which only waited).
+/// For tests that change what a process has only one of: the current
+/// folder, descriptor numbers, signal masks, seccomp filters.
+pub fn in_own_process(test: &str) -> bool {
+    const VAR: &str = "LIFESIGN_TEST_OWN_PROCESS";
+    if std::env::var(VAR).as_deref() == Ok(test) {
+        return true;
+    }
+    let out = own_test_command(test, false)
+        .env(VAR, test)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{test} failed in its own process ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
 }
 
 /// Whether `unshare -m` works here.
@@ -409,6 +435,17 @@ pub fn within<T: Send + 'static>(
         Ok(v) => v,
         Err(_) => panic!("{what}: no answer after {secs} s (a hang)"),
     }
+}
+
+/// Polls (bounded by a minute: a hang, not a slow machine) until `cond`.
+pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..60_000 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("not within a minute: {what}");
 }
 
 /// Whether the long form was asked for (`LIFESIGN_STRESS=long`).

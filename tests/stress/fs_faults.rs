@@ -24,17 +24,6 @@ fn emitter_with_errors(path: &Path, interval: Duration) -> (Emitter, Seen) {
     (e, seen)
 }
 
-/// Polls (bounded, generous) until `cond` holds; fails only on a real hang.
-fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    for _ in 0..60_000 {
-        if cond() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    panic!("{what}: still not true after a minute");
-}
-
 /// How a filesystem fault is made, kept and cleared.
 struct Fault<'a> {
     /// Breaks the filesystems of A and B.
