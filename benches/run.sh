@@ -12,7 +12,7 @@
 #   c          per-call cost through the C ABI
 #   syscalls   syscalls per call (strace -c), when strace is installed
 #   bindings   bindings/{go,node,python}/bench.sh, each when present
-#   scale      lifesign scan over 10,000 files, 1000 emitters in a process
+#   scale      lifesign scan over 10,000 files, 10,000 emitters in a process
 #   footprint  one emitter at 1 s against a Python process running kstlib
 # and turns the results (target/bench-out/results.jsonl) into the document.
 #

@@ -119,10 +119,18 @@ pub struct lifesign_cancel {
     inner: Cancel,
 }
 
-/// Called for every failed heartbeat write, on the thread that wrote (often
-/// the emitter's own thread): `code` is a `LIFESIGN_ERR_*`, `message` is
-/// valid only during the call. It must not call `lifesign_stop` or
-/// `lifesign_free` on the same emitter.
+/// Called for every failed heartbeat write, on the thread that wrote (a
+/// library writer thread for periodic beats, the caller's for
+/// `lifesign_beat`, `lifesign_set_state` and `lifesign_stop`): `code` is a
+/// `LIFESIGN_ERR_*`, `message` is valid only during the call.
+///
+/// Re-entry is safe: the callback may call any function on the same
+/// emitter, `lifesign_stop` included, but not `lifesign_free`. A write it
+/// makes on that emitter (for example `lifesign_set_state(e, FAILED, ...)`)
+/// is done, counted and returned as usual, but its failure does not call
+/// the callback again, so the callback never recurses. A callback that
+/// blocks holds one writer thread; the library starts a spare one for the
+/// other emitters.
 pub type lifesign_error_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, code: i32, message: *const c_char)>;
 
