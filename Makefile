@@ -3,6 +3,8 @@
 #   make demo   build everything and run the live demonstration
 #   make test   run every test suite (what .ci/run runs)
 #   make bench  run the benchmarks and rewrite docs/BENCHMARKS.md
+#   make dist   build every release artifact into dist/ (docs/INSTALL.md)
+#   make test-dist  install each artifact as its users would and use it
 
 CARGO  ?= cargo
 CC     ?= cc
@@ -20,7 +22,7 @@ STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 .PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
         test-cmake test-go test-node test-python lint header bindings test-bindings \
-        bench reliability print-lib-features clean
+        bench reliability print-lib-features clean dist test-dist
 
 all: build
 
@@ -32,7 +34,7 @@ demo: build
 	$(REL)/examples/demo
 
 test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node \
-      test-python test-bindings
+      test-python test-bindings test-dist
 	@echo "make test: every suite passed"
 
 lint:
@@ -94,6 +96,15 @@ test-node: build
 test-python: build
 	@if [ -f bindings/python/run-tests.sh ]; then bash bindings/python/run-tests.sh; else echo "python: no binding yet"; fi
 
+# Every release artifact into dist/, from one build against the glibc
+# baseline (packaging/dist.sh); then each installed as its users would, with
+# no Rust on PATH (packaging/test-dist.sh).
+dist:
+	LIB_FEATURES="$(LIB_FEATURES)" bash packaging/dist.sh
+
+test-dist: dist
+	bash packaging/test-dist.sh
+
 # Regenerate include/lifesign.h from src/ffi.rs (the header test checks it).
 header:
 	LIFESIGN_BLESS=1 $(CARGO) test --release $(LIB_FEATURES) --test header
@@ -119,3 +130,4 @@ print-lib-features:
 
 clean:
 	$(CARGO) clean
+	rm -rf dist

@@ -18,7 +18,7 @@ use common::TempDir;
 use lifesign::check::{verdict, CheckOptions, Facts, Read, Verdict};
 use lifesign::process::{Identity, Liveness};
 use lifesign::protocol::{
-    decode, encode, parse_iso8601_ms, truncate_utf8, Record, Shape, State, MAX_FILE_BYTES,
+    decode, encode, parse_iso8601_ms, truncate_utf8, Record, Shape, State, MAX_FILE_BYTES, MAX_INT,
     MAX_MESSAGE_BYTES, MAX_PID,
 };
 use lifesign::write::AtomicFile;
@@ -68,27 +68,28 @@ fn meta() -> impl Strategy<Value = BTreeMap<String, String>> {
 }
 
 fn nonzero() -> impl Strategy<Value = Option<u64>> {
-    prop::option::of(1..=u64::MAX)
+    prop::option::of(1..=MAX_INT)
 }
 
-/// A record as a lifesign writer produces it (every field within its rules).
+/// A record as a lifesign writer produces it (every field within its rules,
+/// every integer within 0..=2^53-1).
 fn written_record() -> impl Strategy<Value = Record> {
     let ids = (
         1..=MAX_PID as u32,
         state(),
-        1..=u64::MAX,
-        any::<u64>(),
-        prop::option::of(any::<u64>()),
+        1..=MAX_INT,
+        0..=MAX_INT,
+        prop::option::of(0..=MAX_INT),
         nonzero(),
         nonzero(),
     );
     let rest = (
         prop::option::of(short_text()),
         prop::option::of(short_text()),
-        prop::option::of(any::<u64>()),
-        prop::option::of(any::<u64>()),
-        prop::option::of(any::<u64>()),
-        prop::option::of(any::<u64>()),
+        prop::option::of(0..=MAX_INT),
+        prop::option::of(0..=MAX_INT),
+        prop::option::of(0..=MAX_INT),
+        prop::option::of(0..=MAX_INT),
         prop::option::of(text()),
         meta(),
     );

@@ -233,6 +233,7 @@ type vectorCase struct {
 	Verdict     string  `json:"verdict"`
 	State       *string `json:"state"`
 	Shape       string  `json:"shape"`
+	UpdatedAtMs *uint64 `json:"updated_at_ms"`
 }
 
 func TestSharedVectors(t *testing.T) {
@@ -270,6 +271,9 @@ func TestSharedVectors(t *testing.T) {
 			}
 			if r.Shape.String() != c.Shape {
 				t.Errorf("shape %q, want %q", r.Shape, c.Shape)
+			}
+			if c.UpdatedAtMs != nil && r.UpdatedAtMs != *c.UpdatedAtMs {
+				t.Errorf("updated_at_ms %d, want %d", r.UpdatedAtMs, *c.UpdatedAtMs)
 			}
 			applied := r.Verdict == VerdictAlive || r.Verdict == VerdictStale
 			if applied && c.MaxAgeMs != 0 && r.MaxAge != msToDuration(c.MaxAgeMs) {

@@ -134,6 +134,16 @@ ls_report_result ls_wait_ready(const char *path, int64_t expected_pid, uint64_t 
 	return r;
 }
 
+static void ls_on_log(void *user_data, int32_t level, const char *message)
+{
+	lifesignGoOnLog((uintptr_t)user_data, level, (char *)message);
+}
+
+ls_status ls_set_log_handler(uintptr_t handle, int32_t max_level)
+{
+	return ls_done(lifesign_set_log_handler(handle != 0 ? ls_on_log : NULL, (void *)handle, max_level));
+}
+
 const char *ls_library_file(void)
 {
 	Dl_info info;

@@ -20,6 +20,23 @@ export type Shape = CodeName<ConstantName, 'LIFESIGN_SHAPE_'>;
 
 export type BackendName = 'koffi' | 'ffi-napi';
 
+/** A level of the library's log: 'off' | 'warn' | 'info' | 'debug' (LIFESIGN_LOG_*). */
+export type LogLevel = CodeName<ConstantName, 'LIFESIGN_LOG_'>;
+
+/** One message of the library's log, as given to an onLog listener. */
+export interface LogRecord {
+  level: Exclude<LogLevel, 'off'>;
+  /** One line, without a prefix. */
+  message: string;
+}
+
+export type LogListener = (record: LogRecord) => void;
+
+export interface LogOptions {
+  /** The most detailed level the library logs; default 'warn'. 'off' silences the library. */
+  level?: LogLevel;
+}
+
 /** The codes of errors thrown or rejected by this package. */
 export type ErrorCode =
   | Extract<ConstantName, `LIFESIGN_ERR_${string}`>
@@ -133,6 +150,7 @@ export interface Api {
   isAlive(path: string, maxAgeMs?: number): boolean;
   waitReady(path: string, options?: WaitOptions): Promise<Report>;
   version(): string;
+  onLog(listener: LogListener | null, options?: LogOptions): Promise<void>;
   verdictName(code: number): string;
   stateName(code: number): string;
   shapeName(code: number): string;
@@ -170,6 +188,14 @@ export function isAlive(path: string, maxAgeMs?: number): boolean;
 export function waitReady(path: string, options?: WaitOptions): Promise<Report>;
 /** The C library version, e.g. "0.1.0". */
 export function version(): string;
+/**
+ * Routes the library's log messages (process-wide) to listener, called on
+ * the main thread for each message up to options.level (default 'warn').
+ * null restores the library's default, stderr as "lifesign: <message>", at
+ * options.level; level 'off' silences the library. Resolves once the new
+ * route is in place; the previous listener hears nothing after that.
+ */
+export function onLog(listener: LogListener | null, options?: LogOptions): Promise<void>;
 
 /** The integer constants of lifesign.h (#define and enum values), e.g. constants.LIFESIGN_ERR_IO. */
 export const constants: Constants;
@@ -186,6 +212,7 @@ declare const lifesign: {
   isAlive: typeof isAlive;
   waitReady: typeof waitReady;
   version: typeof version;
+  onLog: typeof onLog;
   constants: typeof constants;
   ENV_BACKEND: typeof ENV_BACKEND;
   ENV_LIB: typeof ENV_LIB;

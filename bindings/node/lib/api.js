@@ -7,6 +7,7 @@
 
 const { constants: C } = require('./abi');
 const { makeCodec, readU64 } = require('./codec');
+const { makeOnLog } = require('./log');
 
 const BACKENDS = {
   koffi: () => require('./backend-koffi'),
@@ -361,6 +362,7 @@ function createApi(options = {}) {
     isAlive,
     waitReady,
     version,
+    onLog: makeOnLog(b.libPath, fn),
     verdictName,
     stateName,
     shapeName,

@@ -26,6 +26,7 @@ for (const c of cases) {
       stallMs: c.stall_ms,
     });
     assert.deepEqual({ verdict: r.verdict, state: r.state, shape: r.shape }, { verdict: c.verdict, state: c.state, shape: c.shape });
+    if ('updated_at_ms' in c) assert.equal(Number(r.updatedAtMs), c.updated_at_ms);
   });
 }
 

@@ -38,6 +38,8 @@ def test_shared_vector_gives_the_expected_verdict_state_and_shape(case: "dict[st
     assert report.verdict.value == case["verdict"]
     assert (report.state.value if report.state is not None else None) == case["state"]
     assert report.shape.value == case["shape"]
+    if "updated_at_ms" in case:
+        assert report.updated_at_ms == case["updated_at_ms"]
 
 
 def test_shared_vectors_cover_every_verdict_but_missing_and_every_shape() -> None:

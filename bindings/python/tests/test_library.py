@@ -102,6 +102,16 @@ def test_a_library_without_the_lifesign_symbols_is_refused() -> None:
     assert "lacks the symbol lifesign_version" in result.stderr
 
 
+def test_a_library_bundled_inside_the_package_is_used_without_lifesign_lib(tmp_path: Path) -> None:
+    # What a wheel from `make dist` installs: the library inside the package.
+    shutil.copytree(BINDING / "src" / "lifesign", tmp_path / "lifesign")
+    bundled = tmp_path / "lifesign" / "liblifesign.so"
+    shutil.copyfile(lifesign.library_path(), bundled)
+    result = _run(PROBE, _env_without_library(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(bundled), lifesign.version()]
+
+
 @pytest.mark.skipif(
     ctypes.util.find_library("lifesign") is not None, reason="a liblifesign is installed on the system path"
 )
@@ -114,6 +124,7 @@ def test_not_found_error_lists_every_place_looked(tmp_path: Path) -> None:
     err = result.stderr
     assert "LibraryNotFound: liblifesign not found; looked in:" in err
     assert "LIFESIGN_LIB: not set" in err
+    assert "%s: no such file" % (tmp_path / "lifesign" / "liblifesign.so") in err
     assert "repository build output: not applicable" in err
     assert "ctypes.util.find_library('lifesign')" in err
     assert "liblifesign.so on the system library path" in err

@@ -1,7 +1,7 @@
 // Compiled with `tsc --noEmit` by run-tests.sh: the declarations in
 // index.d.ts must accept this use of the API and reject the lines marked
 // with @ts-expect-error.
-import lifesign, { start, check, waitReady, load, Report, Emitter, LifesignError } from '../..';
+import lifesign, { start, check, waitReady, load, onLog, Report, Emitter, LifesignError, LogRecord } from '../..';
 
 const e: Emitter = start('/run/app/hb.json', { intervalMs: 1000, durable: true, s6: 3, systemd: false });
 e.setState('ready', 'serving');
@@ -48,3 +48,14 @@ async function main(): Promise<void> {
 }
 
 void [failures, verdict, state, shape, io, notVerdict, seq, main];
+
+// The library's log, on the main thread.
+void onLog((r: LogRecord) => {
+  const level: 'warn' | 'info' | 'debug' = r.level;
+  const text: string = r.message;
+  void level;
+  void text;
+}, { level: 'debug' });
+void onLog(null, { level: 'off' });
+// @ts-expect-error: not a log level
+void onLog(null, { level: 'loud' });
