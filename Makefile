@@ -40,8 +40,11 @@ test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake tes
 lint:
 	$(CARGO) clippy --release $(LIB_FEATURES) --all-targets -- -D warnings
 
+# The clock tests step wall clocks with libfaketime and open a time
+# namespace: tests/clock/setup.sh installs what they need (as root).
 test-rust:
-	$(CARGO) test --release $(LIB_FEATURES)
+	sh tests/clock/setup.sh
+	LIFESIGN_REQUIRE_CLOCK_TOOLS=1 $(CARGO) test --release $(LIB_FEATURES)
 
 # The C ABI tests against the shared library, the static library, and
 # compiled as C++.

@@ -6,11 +6,13 @@
 //! and says `started pid=PID` once its first write is done (or `none` when
 //! `LIFESIGN_FILE` is unset, or `err MESSAGE` and exits 1), then answers
 //! each command with `ok` or `err MESSAGE`: `ready [MESSAGE]`,
-//! `starting [MESSAGE]`, `stopping [MESSAGE]`, `failed [MESSAGE]`, `beat`,
+//! `starting [MESSAGE]`, `stopping [MESSAGE]`, `failed [MESSAGE]`,
+//! `reload [MESSAGE]`, `beat`,
 //! `progress`, `meta KEY VALUE`, `stop`, and `exit` (leave at once with
 //! status 0, without stopping and without an answer). At the end of its
 //! input it stops the emitter and exits 0.
-//! With `LIFESIGN_CHILD_WATCHDOG_TRIGGER=1` it opts in to `WATCHDOG=trigger`.
+//! With `LIFESIGN_CHILD_WATCHDOG_TRIGGER=1` it opts in to `WATCHDOG=trigger`,
+//! with `LIFESIGN_CHILD_WATCHDOG_ON_PROGRESS=1` to the work-driven watchdog.
 
 use lifesign::{Emitter, State};
 use std::io::{BufRead, Write};
@@ -18,8 +20,14 @@ use std::io::{BufRead, Write};
 fn main() {
     let out = std::io::stdout();
     let mut out = out.lock();
-    let started = if std::env::var_os("LIFESIGN_CHILD_WATCHDOG_TRIGGER").is_some() {
-        start_with_trigger()
+    let opted_in = [
+        "LIFESIGN_CHILD_WATCHDOG_TRIGGER",
+        "LIFESIGN_CHILD_WATCHDOG_ON_PROGRESS",
+    ]
+    .iter()
+    .any(|k| std::env::var_os(k).is_some());
+    let started = if opted_in {
+        start_with_options()
     } else {
         Emitter::start_from_env()
     };
@@ -45,6 +53,7 @@ fn main() {
             "starting" => e.set_state(State::Starting, msg),
             "stopping" => e.set_state(State::Stopping, msg),
             "failed" => e.set_state(State::Failed, msg),
+            "reload" => e.reload(msg),
             "beat" => e.beat(),
             "progress" => e.progress(),
             "meta" => {
@@ -67,7 +76,7 @@ fn main() {
     }
 }
 
-fn start_with_trigger() -> lifesign::Result<Option<Emitter>> {
+fn start_with_options() -> lifesign::Result<Option<Emitter>> {
     let Some(file) = std::env::var_os("LIFESIGN_FILE") else {
         return Ok(None);
     };
@@ -79,6 +88,8 @@ fn start_with_trigger() -> lifesign::Result<Option<Emitter>> {
         interval: std::time::Duration::from_millis(ms),
         ..lifesign::Options::default()
     };
-    opts.notify.watchdog_trigger = true;
+    opts.notify.watchdog_trigger = std::env::var_os("LIFESIGN_CHILD_WATCHDOG_TRIGGER").is_some();
+    opts.notify.watchdog_on_progress =
+        std::env::var_os("LIFESIGN_CHILD_WATCHDOG_ON_PROGRESS").is_some();
     Emitter::start_with(file, opts).map(Some)
 }

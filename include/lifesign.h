@@ -194,6 +194,11 @@
 #define LIFESIGN_OPT_WATCHDOG_TRIGGER 16
 
 /*
+ Option flag: send `WATCHDOG=1` only when `lifesign_progress` was called since the last ping.
+ */
+#define LIFESIGN_OPT_WATCHDOG_ON_PROGRESS 32
+
+/*
  Log level: nothing.
  */
 #define LIFESIGN_LOG_OFF 0
@@ -465,6 +470,21 @@ int32_t lifesign_beat(struct lifesign_emitter *e);
  `e` is NULL or a live handle; `message` is NULL or a NUL-terminated string.
  */
 int32_t lifesign_set_state(struct lifesign_emitter *e, int32_t state, const char *message);
+
+/*
+ Announces a reload: the state becomes `LIFESIGN_STATE_STARTING` (with
+ `message` as in `lifesign_set_state`), the heartbeat's `reloads` count
+ goes up by one, and under systemd `RELOADING=1` with `MONOTONIC_USEC`
+ is sent. Set `LIFESIGN_STATE_READY` when the reload is done: systemd
+ then gets `READY=1` again.
+
+ Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e` or a non-UTF-8
+ message; otherwise as `lifesign_beat`. Thread-safe.
+
+ # Safety
+ `e` is NULL or a live handle; `message` is NULL or a NUL-terminated string.
+ */
+int32_t lifesign_reload(struct lifesign_emitter *e, const char *message);
 
 /*
  Sets `meta[key] = value` (NULL `value` removes the key); written with the

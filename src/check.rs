@@ -5,6 +5,7 @@
 //! missing, invalid, pid_mismatch, stopped/failed, process_gone, future,
 //! stale, stalled, alive.
 
+use crate::clock;
 use crate::process::{self, Identity, Liveness};
 use crate::protocol::{decode, Record, Shape, State, MAX_FILE_BYTES};
 use std::collections::HashMap;
@@ -68,6 +69,9 @@ pub struct Report {
     pub shape: Shape,
     /// Why the verdict is what it is, for logs ("not JSON: ...", "pid 12 exited").
     pub detail: String,
+    /// Whether the ages were measured on `CLOCK_MONOTONIC` (same boot, same
+    /// time namespace) rather than the wall clock.
+    pub monotonic: bool,
 }
 
 impl Report {
@@ -87,6 +91,7 @@ impl Report {
             message: String::new(),
             shape: Shape::None,
             detail,
+            monotonic: false,
         }
     }
 
@@ -113,6 +118,8 @@ pub enum Read {
 pub struct Facts<'a> {
     /// Checker wall clock, Unix ms.
     pub now_ms: u64,
+    /// Checker `CLOCK_MONOTONIC`, ms (`None`: measure on the wall clock only).
+    pub mono_ms: Option<u64>,
     /// Checker host, boot and PID namespace.
     pub identity: &'a Identity,
 }
@@ -137,6 +144,7 @@ pub fn verdict(
             .or_else(|| r.interval_ms.map(|i| i.saturating_mul(3)))
             .unwrap_or(DEFAULT_MAX_AGE_MS),
     };
+    let ages = clock::ages(r, facts.now_ms, facts.mono_ms, facts.identity);
     let mut rep = Report {
         verdict: Verdict::Alive,
         state: r.state,
@@ -144,18 +152,17 @@ pub fn verdict(
         seq: r.seq,
         progress: r.progress.unwrap_or(0),
         progress_at_ms: r.progress_at_ms,
-        progress_age_ms: r
-            .progress_at_ms
-            .map_or(0, |at| facts.now_ms.saturating_sub(at)),
+        progress_age_ms: ages.progress_age_ms.unwrap_or(0),
         updated_at_ms: r.updated_at_ms,
-        age_ms: facts.now_ms.saturating_sub(r.updated_at_ms),
+        age_ms: ages.age_ms,
         interval_ms: r.interval_ms.unwrap_or(0),
         max_age_ms,
         message: r.message.clone().unwrap_or_default(),
         shape: r.shape,
         detail: String::new(),
+        monotonic: ages.monotonic,
     };
-    let (verdict, detail) = rule(r, &rep, facts, opts, probe);
+    let (verdict, detail) = rule(r, &rep, &ages, facts, opts, probe);
     rep.verdict = verdict;
     rep.detail = detail;
     rep
@@ -164,6 +171,7 @@ pub fn verdict(
 fn rule(
     r: &Record,
     rep: &Report,
+    ages: &clock::Ages,
     facts: Facts<'_>,
     opts: &CheckOptions,
     probe: impl FnOnce(u32, Option<u64>) -> Liveness,
@@ -206,7 +214,7 @@ fn rule(
                     "the process probe could not tell whether pid {} is alive; judged by age alone",
                     r.pid
                 );
-                let (verdict, detail) = clock_rules(r, rep, facts, opts);
+                let (verdict, detail) = clock_rules(rep, ages, opts);
                 return match detail.is_empty() {
                     true => (verdict, note),
                     false => (verdict, format!("{detail}; {note}")),
@@ -215,27 +223,19 @@ fn rule(
             Liveness::Running => {}
         }
     }
-    clock_rules(r, rep, facts, opts)
+    clock_rules(rep, ages, opts)
 }
 
 /// Rules 6 to 9: future, stale, stalled, alive.
-fn clock_rules(
-    r: &Record,
-    rep: &Report,
-    facts: Facts<'_>,
-    opts: &CheckOptions,
-) -> (Verdict, String) {
+fn clock_rules(rep: &Report, ages: &clock::Ages, opts: &CheckOptions) -> (Verdict, String) {
     if opts.ignore_clock {
         return (Verdict::Alive, String::new());
     }
     let skew = opts.skew_ms.unwrap_or(DEFAULT_SKEW_MS);
-    if r.updated_at_ms > facts.now_ms.saturating_add(skew) {
+    if ages.ahead_ms > skew {
         return (
             Verdict::Future,
-            format!(
-                "dated {} ms ahead of this clock",
-                r.updated_at_ms - facts.now_ms
-            ),
+            format!("dated {} ms ahead of this clock", ages.ahead_ms),
         );
     }
     if rep.age_ms > rep.max_age_ms {
@@ -244,8 +244,7 @@ fn clock_rules(
             format!("{} ms old, max age {} ms", rep.age_ms, rep.max_age_ms),
         );
     }
-    if let (Some(limit), Some(at)) = (opts.stall_ms.filter(|&s| s != 0), r.progress_at_ms) {
-        let idle = facts.now_ms.saturating_sub(at);
+    if let (Some(limit), Some(idle)) = (opts.stall_ms.filter(|&s| s != 0), ages.progress_age_ms) {
         if idle > limit {
             return (
                 Verdict::Stalled,
@@ -382,20 +381,25 @@ fn open_for_reading(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata
 
 /// The checker's wall clock, Unix milliseconds.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    clock::wall_ms()
+}
+
+impl Facts<'static> {
+    /// This checker's facts now: both clocks and this machine's identity.
+    pub fn current() -> Facts<'static> {
+        Facts {
+            now_ms: clock::wall_ms(),
+            mono_ms: Some(clock::mono_ms()),
+            identity: process::identity(),
+        }
+    }
 }
 
 /// Checks a heartbeat file: reads it, applies the verdict rules with this
 /// machine's facts and a real process probe.
 pub fn check(path: impl AsRef<Path>, opts: &CheckOptions) -> Report {
     let read = read_path(path.as_ref());
-    let facts = Facts {
-        now_ms: now_ms(),
-        identity: process::identity(),
-    };
-    verdict(&read, facts, opts, process::probe)
+    verdict(&read, Facts::current(), opts, process::probe)
 }
 
 /// Whether the file's verdict is `alive` (`max_age_ms` 0: the file's own rule).
@@ -435,8 +439,8 @@ pub fn scan(dir: impl AsRef<Path>, opts: &CheckOptions) -> io::Result<Vec<(PathB
         .map(|path| {
             let read = read_path(&path);
             let facts = Facts {
-                now_ms: now_ms(),
                 identity,
+                ..Facts::current()
             };
             let report = verdict(&read, facts, opts, |pid, start| {
                 *probed
@@ -459,6 +463,7 @@ mod tests {
             host: Some("here".into()),
             boot_id: Some("boot-a".into()),
             pid_ns: Some(111),
+            time_ns: Some(222),
         }
     }
 
@@ -488,6 +493,7 @@ mod tests {
             &Read::Record(r),
             Facts {
                 now_ms: NOW,
+                mono_ms: None,
                 identity: &id,
             },
             &opts,
@@ -509,6 +515,7 @@ mod tests {
             &Read::Record(r),
             Facts {
                 now_ms: NOW,
+                mono_ms: None,
                 identity: id,
             },
             &CheckOptions::default(),
@@ -518,6 +525,94 @@ mod tests {
 
     fn run(r: Record) -> Verdict {
         run_with(r, CheckOptions::default(), Liveness::Running).0
+    }
+
+    /// A record written at monotonic 10 000 ms on our boot and time
+    /// namespace, judged at `mono` with the wall clock at `wall`.
+    fn on_our_clock(r: Record, wall: u64, mono: u64, opts: CheckOptions) -> Report {
+        let r = Record {
+            updated_mono_ms: Some(10_000),
+            progress_mono_ms: Some(10_000),
+            time_ns: Some(222),
+            ..r
+        };
+        let id = ours();
+        let facts = Facts {
+            now_ms: wall,
+            mono_ms: Some(mono),
+            identity: &id,
+        };
+        verdict(&Read::Record(r), facts, &opts, |_, _| Liveness::Running)
+    }
+
+    #[test]
+    fn wall_clock_steps_of_an_hour_either_way_leave_a_fresh_file_alive() {
+        const HOUR: u64 = 3_600_000;
+        for wall in [NOW + HOUR, NOW - HOUR] {
+            let rep = on_our_clock(rec(), wall, 10_100, CheckOptions::default());
+            assert_eq!(
+                (rep.verdict, rep.age_ms, rep.monotonic),
+                (Verdict::Alive, 100, true)
+            );
+        }
+        // The same steps on the wall clock alone.
+        assert_eq!(
+            run(Record {
+                updated_at_ms: NOW - HOUR,
+                ..rec()
+            }),
+            Verdict::Stale
+        );
+        assert_eq!(
+            run(Record {
+                updated_at_ms: NOW + HOUR,
+                ..rec()
+            }),
+            Verdict::Future
+        );
+    }
+
+    #[test]
+    fn monotonic_age_decides_stale_future_and_stalled() {
+        let plain = CheckOptions::default();
+        let stall = CheckOptions {
+            stall_ms: Some(100),
+            ..plain
+        };
+        // Written at monotonic 10 000; max age 3 x interval = 3000 ms.
+        for (mono, opts, want) in [
+            (13_000, plain, Verdict::Alive),
+            (13_001, plain, Verdict::Stale),
+            (8_000, plain, Verdict::Alive),
+            (7_999, plain, Verdict::Future),
+            (10_100, stall, Verdict::Alive),
+            (10_101, stall, Verdict::Stalled),
+        ] {
+            let got = on_our_clock(rec(), NOW, mono, opts).verdict;
+            assert_eq!(got, want, "at monotonic {mono}");
+        }
+    }
+
+    #[test]
+    fn another_time_namespace_falls_back_to_the_wall_clock() {
+        let r = Record {
+            updated_mono_ms: Some(10_000),
+            time_ns: Some(999),
+            ..rec()
+        };
+        let id = ours();
+        let facts = Facts {
+            now_ms: NOW,
+            mono_ms: Some(10_000 + 3_600_000),
+            identity: &id,
+        };
+        let rep = verdict(&Read::Record(r), facts, &CheckOptions::default(), |_, _| {
+            Liveness::Running
+        });
+        assert_eq!(
+            (rep.verdict, rep.age_ms, rep.monotonic),
+            (Verdict::Alive, 500, false)
+        );
     }
 
     #[test]
@@ -530,6 +625,7 @@ mod tests {
         let id = ours();
         let f = Facts {
             now_ms: NOW,
+            mono_ms: None,
             identity: &id,
         };
         let o = CheckOptions::default();

@@ -209,6 +209,8 @@ code_family! {
         NoS6 = 8 => "no_s6",
         /// Send `WATCHDOG=trigger` when the state becomes failed.
         WatchdogTrigger = 16 => "watchdog_trigger",
+        /// Send `WATCHDOG=1` only when `lifesign_progress` was called since the last ping.
+        WatchdogOnProgress = 32 => "watchdog_on_progress",
     }
 }
 

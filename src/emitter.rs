@@ -48,7 +48,7 @@
 
 use crate::check::now_ms;
 use crate::error::{Error, ErrorKind, Result};
-use crate::notify::{Notifier, NotifyConfig};
+use crate::notify::{Beat, Notifier, NotifyConfig, Supervisor};
 use crate::process;
 use crate::protocol::{
     encode, truncate_utf8, Record, Shape, State, MAX_FILE_BYTES, MAX_MESSAGE_BYTES,
@@ -166,14 +166,6 @@ struct Shared {
     last_progress: u64,
 }
 
-/// What the supervisor has been told. Locked after `Shared` and held on
-/// its own while sending, so that a supervisor never holds up a beat or
-/// `stop`, and hears the changes in the order they were written.
-struct Told {
-    notifier: Notifier,
-    ready: bool,
-}
-
 pub(crate) struct Inner {
     file: AtomicFile,
     /// The file's name, for the folder's cleanup.
@@ -187,7 +179,11 @@ pub(crate) struct Inner {
     failures: AtomicU64,
     shared: Mutex<Shared>,
     notify_active: bool,
-    told: Mutex<Told>,
+    /// What the supervisor has been told (`notify::Supervisor`). Locked
+    /// after `Shared` and held on its own while sending, so that a
+    /// supervisor never holds up a beat or `stop`, and hears the changes in
+    /// the order they were written.
+    told: Mutex<Supervisor>,
     on_error: Option<ErrorCallback>,
     log_errors: bool,
     remove_on_stop: bool,
@@ -339,10 +335,11 @@ impl Emitter {
                 last_progress: 0,
             }),
             notify_active: notifier.is_active(),
-            told: Mutex::new(Told {
+            told: Mutex::new(Supervisor::new(
                 notifier,
-                ready: false,
-            }),
+                &opts.notify,
+                Duration::from_millis(stale_after),
+            )),
             on_error: opts.on_error,
             log_errors: opts.log_errors,
             remove_on_stop: opts.remove_on_stop,
@@ -447,6 +444,22 @@ impl Emitter {
             ));
         }
         Ok(())
+    }
+
+    /// Announces a reload: the state becomes `starting` (with `message`, as
+    /// in [`Emitter::set_state`]), the heartbeat's `reloads` count goes up
+    /// by one and systemd gets `RELOADING=1` with `MONOTONIC_USEC`. Call
+    /// `set_state(State::Ready, ..)` when the reload is done: systemd then
+    /// gets `READY=1` again.
+    pub fn reload(&self, message: Option<&str>) -> Result<()> {
+        self.usable()?;
+        {
+            // One change under one lock: any write from now on carries it.
+            let mut s = lock(&self.inner.shared);
+            s.record.reloads = Some(s.record.reloads.unwrap_or(0) + 1);
+            apply(&mut s.record, State::Starting, message);
+        }
+        self.inner.write(None)
     }
 
     /// Records one unit of work progress: an atomic increment, nothing else.
@@ -560,7 +573,7 @@ impl Inner {
             s.stopped = true;
             self.stopped.store(true, Ordering::SeqCst);
         }
-        lock(&self.told).notifier.release_s6();
+        lock(&self.told).release_s6();
         let _ = std::fs::remove_file(self.file.path());
     }
 
@@ -570,25 +583,25 @@ impl Inner {
         if s.stopped {
             return Err(Error::new(ErrorKind::State, "the emitter is stopped"));
         }
-        // Only a supervisor needs to know what changed: no copy otherwise.
-        let before = self
-            .notify_active
-            .then(|| (s.record.state, s.record.message.clone()));
         if let Some((state, message)) = change {
-            s.record.state = Some(state);
-            if let Some(m) = message {
-                s.record.message =
-                    (!m.is_empty()).then(|| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned());
-            }
+            apply(&mut s.record, state, message);
         }
         let result = self.write_locked(&mut s);
-        if let Some(before) = before {
-            let now = (s.record.state, s.record.message.clone());
+        if self.notify_active {
+            // Only a supervisor needs the message: no copy otherwise.
+            let r = &s.record;
+            let (state, message) = (r.state.unwrap_or(State::Starting), r.message.clone());
+            let (progress, reloads) = (r.progress.unwrap_or(0), r.reloads.unwrap_or(0));
             // Hand over hand: the supervisor hears writes in their order,
             // and the sends happen after the file's lock is released.
             let mut told = lock(&self.told);
             drop(s);
-            told.tell(before, now);
+            told.tell(Beat {
+                state,
+                message: message.as_deref(),
+                progress,
+                reloads,
+            });
         } else {
             drop(s);
         }
@@ -601,21 +614,21 @@ impl Inner {
         let result = self.write_locked(&mut s);
         let mut told = lock(&self.told);
         drop(s);
-        let _ = told.notifier.stopping();
-        told.notifier.release_s6();
+        // STOPPING=1, then the barrier: bounded, and outside the file's lock.
+        told.stopping();
+        told.release_s6();
         drop(told);
         self.report(result)
     }
 
     fn write_locked(&self, s: &mut Shared) -> std::result::Result<(), Error> {
-        let now = now_ms();
         let progress = self.progress.load(Ordering::Relaxed);
-        if progress != s.last_progress {
+        let progressed = progress != s.last_progress;
+        if progressed {
             s.last_progress = progress;
             s.record.progress = Some(progress);
-            s.record.progress_at_ms = Some(now);
         }
-        s.record.updated_at_ms = now;
+        crate::clock::stamp(&mut s.record, progressed);
         s.record.seq += 1;
         let bytes = encode(&s.record);
         match self.file.write(&bytes) {
@@ -661,6 +674,14 @@ impl Inner {
     }
 }
 
+/// A new state, and a new message unless `None` (empty clears it).
+fn apply(r: &mut Record, state: State, message: Option<&str>) {
+    r.state = Some(state);
+    if let Some(m) = message {
+        r.message = (!m.is_empty()).then(|| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned());
+    }
+}
+
 /// The first v1 record of a writer: `starting`, `seq` 0 (each write counts
 /// it up), this machine's identity, and the writer's `pid_start`.
 fn first_record(
@@ -692,6 +713,7 @@ fn first_record(
         message: message.map(|m| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned()),
         meta: Default::default(),
         shape: Shape::V1,
+        ..Record::default()
     }
 }
 
@@ -757,32 +779,10 @@ pub fn emit_once(path: impl AsRef<Path>, beat: &EmitOnce<'_>) -> Result<Record> 
     record.seq = record.seq.saturating_add(1);
     // Each emit is a step of the script's work.
     record.progress = Some(record.seq);
-    (record.updated_at_ms, record.progress_at_ms) = (now, Some(now));
+    crate::clock::stamp(&mut record, true);
     let bytes = encode(&record);
     file.write(&bytes)
         .map_err(|e| Error::io(format_args!("cannot write {}", path.display()), &e))?;
     Ok(record)
 }
 
-impl Told {
-    fn tell(
-        &mut self,
-        before: (Option<State>, Option<String>),
-        now: (Option<State>, Option<String>),
-    ) {
-        let (state, message) = now;
-        let _ = self.notifier.watchdog_ping();
-        if state == Some(State::Ready) && !self.ready {
-            self.ready = true;
-            let _ = self.notifier.ready(message.as_deref());
-            return;
-        }
-        if state == Some(State::Failed) && before.0 != Some(State::Failed) {
-            let _ = self.notifier.failed(message.as_deref());
-            return;
-        }
-        if message != before.1 {
-            let _ = self.notifier.status(message.as_deref().unwrap_or(""));
-        }
-    }
-}

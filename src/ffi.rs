@@ -262,6 +262,18 @@ unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str, Error> {
         .map_err(|_| invalid(format!("{what} is not valid UTF-8")))
 }
 
+/// A message argument: NULL is `None` (keep the current message).
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string valid for the call.
+unsafe fn message_arg<'a>(p: *const c_char) -> Result<Option<&'a str>, Error> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { text(p, "message") }.map(Some)
+}
+
 /// # Safety
 /// `p` is NULL or a NUL-terminated string valid for the call.
 unsafe fn path_arg<'a>(p: *const c_char) -> Result<&'a Path, Error> {
@@ -372,6 +384,7 @@ fn fill_unjudged(out: *mut lifesign_report, why: &str) {
         &check::Read::Invalid(why.to_string()),
         check::Facts {
             now_ms: 0,
+            mono_ms: None,
             identity: crate::process::identity(),
         },
         &CheckOptions::default(),
@@ -494,6 +507,8 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
             s6: !flag(OptionFlag::NoS6),
             s6_fd: (o.notify_fd >= 0).then_some(o.notify_fd),
             watchdog_trigger: flag(OptionFlag::WatchdogTrigger),
+            watchdog_on_progress: flag(OptionFlag::WatchdogOnProgress),
+            extend_timeout: None,
         },
         on_error,
         log_errors: true,
@@ -664,13 +679,28 @@ unsafe fn lifesign_set_state(
     // SAFETY: forwarded from the caller.
     let em = unsafe { emitter(e) }?;
     let st = State::from_code(state).ok_or_else(|| invalid(format!("unknown state {state}")))?;
-    let msg = if message.is_null() {
-        None
-    } else {
-        // SAFETY: forwarded from the caller.
-        Some(unsafe { text(message, "message") }?)
-    };
+    // SAFETY: forwarded from the caller.
+    let msg = unsafe { message_arg(message) }?;
     em.set_state(st, msg).map(ok)
+}
+
+/// Announces a reload: the state becomes `LIFESIGN_STATE_STARTING` (with
+/// `message` as in `lifesign_set_state`), the heartbeat's `reloads` count
+/// goes up by one, and under systemd `RELOADING=1` with `MONOTONIC_USEC`
+/// is sent. Set `LIFESIGN_STATE_READY` when the reload is done: systemd
+/// then gets `READY=1` again.
+///
+/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e` or a non-UTF-8
+/// message; otherwise as `lifesign_beat`. Thread-safe.
+///
+/// # Safety
+/// `e` is NULL or a live handle; `message` is NULL or a NUL-terminated string.
+unsafe fn lifesign_reload(e: *mut lifesign_emitter, message: *const c_char) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let em = unsafe { emitter(e) }?;
+    // SAFETY: forwarded from the caller.
+    let msg = unsafe { message_arg(message) }?;
+    em.reload(msg).map(ok)
 }
 
 /// Sets `meta[key] = value` (NULL `value` removes the key); written with the

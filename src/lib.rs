@@ -51,6 +51,7 @@ macro_rules! internal_modules {
 
 internal_modules! {
     check;
+    clock;
     codes;
     emitter;
     error;
@@ -78,7 +79,7 @@ pub use emitter::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use log::{log_level, set_log_handler, set_log_level, LogHandler, LogLevel};
-pub use notify::NotifyConfig;
+pub use notify::{NotifyConfig, NotifyRelay};
 pub use protocol::{Record, Shape, State};
 pub use wait::{wait_ready, wait_ready_with, watch, Cancel, WaitOptions, WaitOutcome};
 

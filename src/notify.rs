@@ -25,9 +25,11 @@
 //! writing thread only, and a SIGPIPE raised by the write is taken off the
 //! thread before it is unblocked.
 
+use crate::protocol::State;
 use std::collections::HashSet;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -182,6 +184,13 @@ pub struct NotifyConfig {
     pub s6_fd: Option<i32>,
     /// Send `WATCHDOG=trigger` when the state becomes failed.
     pub watchdog_trigger: bool,
+    /// Send `WATCHDOG=1` only when the work-progress counter moved since
+    /// the last ping (default: on every beat).
+    pub watchdog_on_progress: bool,
+    /// How far each sign of progress while starting or stopping extends
+    /// systemd's timeout (`EXTEND_TIMEOUT_USEC`); `None`: the emitter's
+    /// staleness promise (3 x interval by default).
+    pub extend_timeout: Option<Duration>,
 }
 
 impl Default for NotifyConfig {
@@ -191,6 +200,8 @@ impl Default for NotifyConfig {
             s6: true,
             s6_fd: None,
             watchdog_trigger: false,
+            watchdog_on_progress: false,
+            extend_timeout: None,
         }
     }
 }
@@ -313,9 +324,9 @@ impl Notifier {
         Ok(())
     }
 
-    /// The state became ready (`READY=1`, and s6's newline, once).
-    pub fn ready(&mut self, status: Option<&str>) -> io::Result<()> {
-        let r = self.send(&with_status("READY=1", status));
+    /// Sends a `READY=1` datagram, and s6's newline once.
+    fn ready_with(&mut self, datagram: &str) -> io::Result<()> {
+        let r = self.send(datagram);
         if let Some(claim) = self.s6.take() {
             claim.tell_ready()?;
         }
@@ -327,35 +338,6 @@ impl Notifier {
     pub fn release_s6(&mut self) {
         self.s6 = None;
     }
-
-    /// The message changed.
-    pub fn status(&self, status: &str) -> io::Result<()> {
-        self.send(&format!("STATUS={}", one_line(status)))
-    }
-
-    /// A beat was written.
-    pub fn watchdog_ping(&self) -> io::Result<()> {
-        if self.watchdog.is_some() {
-            self.send("WATCHDOG=1")?;
-        }
-        Ok(())
-    }
-
-    /// The state became failed.
-    pub fn failed(&self, status: Option<&str>) -> io::Result<()> {
-        if let Some(s) = status {
-            self.status(s)?;
-        }
-        if self.trigger_on_failed && self.watchdog.is_some() {
-            self.send("WATCHDOG=trigger")?;
-        }
-        Ok(())
-    }
-
-    /// The emitter is stopping.
-    pub fn stopping(&self) -> io::Result<()> {
-        self.send("STOPPING=1")
-    }
 }
 
 fn one_line(s: &str) -> String {
@@ -366,6 +348,366 @@ fn with_status(head: &str, status: Option<&str>) -> String {
     match status {
         Some(s) if !s.is_empty() => format!("{head}\nSTATUS={}", one_line(s)),
         _ => head.to_owned(),
+    }
+}
+
+/// How long `stop` waits for systemd to confirm that it has read every
+/// message (`BARRIER=1`).
+pub const BARRIER_TIMEOUT: Duration = Duration::from_secs(1);
+
+impl Notifier {
+    /// Whether a systemd notify socket is in use.
+    pub fn has_systemd(&self) -> bool {
+        self.systemd.is_some()
+    }
+
+    /// Waits, at most `timeout`, until systemd has processed every message
+    /// sent before: `BARRIER=1` with one end of a pipe, which the manager
+    /// closes once it has read the datagrams queued ahead of it. Returns
+    /// whether the manager confirmed in time (`Ok(true)` without systemd).
+    pub fn barrier(&self, timeout: Duration) -> io::Result<bool> {
+        let Some((sock, addr)) = &self.systemd else {
+            return Ok(true);
+        };
+        let (read_end, write_end) = pipe()?;
+        send_with_fd(sock, addr, b"BARRIER=1", write_end.as_raw_fd())?;
+        drop(write_end);
+        let mut p = libc::pollfd {
+            fd: read_end.as_raw_fd(),
+            events: 0,
+            revents: 0,
+        };
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let ms = left.as_millis().min(i32::MAX as u128) as i32;
+            // SAFETY: one valid pollfd; POLLHUP is reported whatever `events` says.
+            let n = unsafe { libc::poll(&mut p, 1, ms) };
+            if n > 0 {
+                return Ok(p.revents & libc::POLLHUP != 0);
+            }
+            if n == 0 {
+                return Ok(false);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a writable array of two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 returned two new descriptors that nothing else owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// `sendmsg` of one datagram carrying one descriptor (`SCM_RIGHTS`).
+fn send_with_fd(sock: &UnixDatagram, addr: &SocketAddr, msg: &[u8], fd: RawFd) -> io::Result<()> {
+    // The address bytes, as std does not hand out its sockaddr_un.
+    let mut sun: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let path_bytes: Vec<u8> = if let Some(p) = addr.as_pathname() {
+        p.as_os_str().as_bytes().to_vec()
+    } else {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::linux::net::SocketAddrExt;
+            let mut v = vec![0u8];
+            v.extend_from_slice(addr.as_abstract_name().unwrap_or_default());
+            v
+        }
+        #[cfg(not(target_os = "linux"))]
+        Vec::new()
+    };
+    if path_bytes.len() > sun.sun_path.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "socket path too long",
+        ));
+    }
+    for (d, s) in sun.sun_path.iter_mut().zip(&path_bytes) {
+        *d = *s as libc::c_char;
+    }
+    let addr_len = std::mem::size_of::<libc::sa_family_t>() + path_bytes.len();
+    let mut iov = libc::iovec {
+        iov_base: msg.as_ptr() as *mut libc::c_void,
+        iov_len: msg.len(),
+    };
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+    let mut control = vec![0u8; space];
+    // SAFETY: every pointer below points into live locals sized as the
+    // kernel expects; the control buffer holds exactly one cmsghdr with one fd.
+    unsafe {
+        let mut hdr: libc::msghdr = std::mem::zeroed();
+        hdr.msg_name = (&mut sun as *mut libc::sockaddr_un).cast();
+        hdr.msg_namelen = addr_len as libc::socklen_t;
+        hdr.msg_iov = &mut iov;
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = control.as_mut_ptr().cast();
+        hdr.msg_controllen = space as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&hdr);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+        std::ptr::copy_nonoverlapping(
+            (&fd as *const RawFd).cast::<u8>(),
+            libc::CMSG_DATA(cmsg),
+            std::mem::size_of::<RawFd>(),
+        );
+        if libc::sendmsg(sock.as_raw_fd(), &hdr, libc::MSG_NOSIGNAL) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// What one write looked like, as the supervisor rules see it.
+#[derive(Clone, Copy, Debug)]
+pub struct Beat<'a> {
+    /// The state written.
+    pub state: State,
+    /// The message written.
+    pub message: Option<&'a str>,
+    /// The work-progress counter written.
+    pub progress: u64,
+    /// How many reloads were announced so far.
+    pub reloads: u64,
+}
+
+/// The rules' settings, fixed when the emitter starts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rules {
+    /// `WATCHDOG_USEC` asked for pings.
+    pub watchdog: bool,
+    /// Ping only when progress moved since the last ping.
+    pub watchdog_on_progress: bool,
+    /// `WATCHDOG=trigger` when the state becomes failed.
+    pub trigger_on_failed: bool,
+    /// `EXTEND_TIMEOUT_USEC` value while starting or stopping (0: never).
+    pub extend_usec: u64,
+}
+
+/// What the rules decided for one write.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Said {
+    /// The datagrams for systemd, in order.
+    pub datagrams: Vec<String>,
+    /// The emitter became ready (s6 gets its newline).
+    pub ready: bool,
+}
+
+/// What the supervisor has been told so far, and the rules for what it
+/// hears next: a pure state machine, one call per write.
+#[derive(Clone, Debug, Default)]
+pub struct Told {
+    ready: bool,
+    failed: bool,
+    message: Option<String>,
+    progress: u64,
+    pinged: u64,
+    reloads: u64,
+}
+
+impl Told {
+    /// The messages one write calls for, in this order: the watchdog ping;
+    /// then one of `RELOADING=1` (a new reload), `READY=1` (ready for the
+    /// first time since the start or the last reload), the failed
+    /// notification, or `STATUS=` (a new message); then, while starting or
+    /// stopping, `EXTEND_TIMEOUT_USEC` when progress or the message moved.
+    pub fn next(&mut self, rules: &Rules, beat: Beat<'_>, mono_us: u64) -> Said {
+        let mut said = Said::default();
+        let out = &mut said.datagrams;
+        if rules.watchdog && (!rules.watchdog_on_progress || beat.progress != self.pinged) {
+            out.push("WATCHDOG=1".into());
+            self.pinged = beat.progress;
+        }
+        let new_message = beat.message != self.message.as_deref();
+        let failed = beat.state == State::Failed;
+        if beat.reloads > self.reloads {
+            self.reloads = beat.reloads;
+            self.ready = false;
+            let head = format!("RELOADING=1\nMONOTONIC_USEC={mono_us}");
+            out.push(with_status(&head, beat.message.filter(|_| new_message)));
+        } else if beat.state == State::Ready && !self.ready {
+            self.ready = true;
+            said.ready = true;
+            out.push(with_status("READY=1", beat.message));
+        } else if failed && !self.failed {
+            if let Some(m) = beat.message {
+                out.push(format!("STATUS={}", one_line(m)));
+            }
+            if rules.trigger_on_failed && rules.watchdog {
+                out.push("WATCHDOG=trigger".into());
+            }
+        } else if new_message {
+            out.push(format!("STATUS={}", one_line(beat.message.unwrap_or(""))));
+        }
+        let moving = beat.progress != self.progress || new_message;
+        if rules.extend_usec > 0
+            && moving
+            && matches!(beat.state, State::Starting | State::Stopping)
+        {
+            out.push(format!("EXTEND_TIMEOUT_USEC={}", rules.extend_usec));
+        }
+        self.failed = failed;
+        self.progress = beat.progress;
+        if new_message {
+            self.message = beat.message.map(str::to_owned);
+        }
+        said
+    }
+}
+
+/// An emitter's supervisor: where messages go, and what it was told.
+#[derive(Debug)]
+pub struct Supervisor {
+    notifier: Notifier,
+    rules: Rules,
+    told: Told,
+}
+
+impl Supervisor {
+    /// The supervisor of an emitter whose staleness promise is `stale_after`.
+    pub fn new(notifier: Notifier, cfg: &NotifyConfig, stale_after: Duration) -> Supervisor {
+        let rules = Rules {
+            watchdog: notifier.watchdog.is_some(),
+            watchdog_on_progress: cfg.watchdog_on_progress,
+            trigger_on_failed: notifier.trigger_on_failed,
+            extend_usec: cfg.extend_timeout.unwrap_or(stale_after).as_micros() as u64,
+        };
+        Supervisor {
+            notifier,
+            rules,
+            told: Told::default(),
+        }
+    }
+
+    /// Tells what one write calls for.
+    pub fn tell(&mut self, beat: Beat<'_>) {
+        let said = self.told.next(&self.rules, beat, crate::clock::mono_us());
+        for d in &said.datagrams {
+            if d.starts_with("READY=1") {
+                // Also s6's newline, once.
+                let _ = self.notifier.ready_with(d);
+            } else {
+                let _ = self.notifier.send(d);
+            }
+        }
+    }
+
+    /// Hands the s6 descriptor back unused.
+    pub fn release_s6(&mut self) {
+        self.notifier.release_s6();
+    }
+
+    /// The emitter stopped: `STOPPING=1`, then waits (at most
+    /// [`BARRIER_TIMEOUT`]) until systemd has read every message.
+    pub fn stopping(&mut self) {
+        if self.notifier.send("STOPPING=1").is_ok() {
+            let _ = self.notifier.barrier(BARRIER_TIMEOUT);
+        }
+    }
+}
+
+/// Speaks to systemd for another process, from that process's heartbeat
+/// reports: what `lifesign run` does for its child under `NotifyAccess=main`.
+///
+/// Each [`NotifyRelay::observe`] tells what an emitter of the process's own
+/// would have (the same rules): `READY=1`, `STATUS=`, `EXTEND_TIMEOUT_USEC`
+/// (the heartbeat's max age) while its start or stop progresses,
+/// `RELOADING=1` when a ready process goes back to `starting`; plus
+/// `STOPPING=1` when it stops, and `WATCHDOG=1` while the verdict is
+/// `alive` when systemd asked for a watchdog. [`NotifyRelay::finish`] ends
+/// with `STOPPING=1` (once) and the barrier.
+#[derive(Debug)]
+pub struct NotifyRelay {
+    notifier: Notifier,
+    told: Told,
+    last_state: Option<State>,
+    reloads: u64,
+    stopping: bool,
+}
+
+impl NotifyRelay {
+    /// The variables that would let the relayed process talk to systemd
+    /// itself: remove them from its environment.
+    pub const VARIABLES: [&'static str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
+
+    /// A relay when `NOTIFY_SOCKET` names a usable socket; problems with the
+    /// variables are pushed onto `warnings`.
+    pub fn from_env(warnings: &mut Vec<String>) -> Option<NotifyRelay> {
+        let cfg = NotifyConfig {
+            s6: false,
+            ..NotifyConfig::default()
+        };
+        let notifier = Notifier::from_env(cfg, warnings);
+        notifier.has_systemd().then(|| NotifyRelay {
+            notifier,
+            told: Told::default(),
+            last_state: None,
+            reloads: 0,
+            stopping: false,
+        })
+    }
+
+    /// How often to observe: `at_most`, or half of `WATCHDOG_USEC` when
+    /// that is shorter.
+    pub fn period(&self, at_most: Duration) -> Duration {
+        self.notifier.watchdog.map_or(at_most, |wd| at_most.min(wd))
+    }
+
+    /// Tells what one report of the relayed process calls for.
+    pub fn observe(&mut self, rep: &crate::check::Report) {
+        use crate::check::Verdict;
+        let n = &self.notifier;
+        let of_the_process = !matches!(
+            rep.verdict,
+            Verdict::Missing | Verdict::Invalid | Verdict::PidMismatch | Verdict::ProcessGone
+        );
+        if let (true, Some(state)) = (of_the_process, rep.state) {
+            if self.last_state == Some(State::Ready) && state == State::Starting {
+                self.reloads += 1;
+            }
+            self.last_state = Some(state);
+            if matches!(state, State::Stopping | State::Stopped) && !self.stopping {
+                self.stopping = true;
+                let _ = n.send("STOPPING=1");
+            }
+            let rules = Rules {
+                extend_usec: rep.max_age_ms.saturating_mul(1000),
+                ..Rules::default()
+            };
+            let beat = Beat {
+                state,
+                message: Some(rep.message.as_str()).filter(|m| !m.is_empty()),
+                progress: rep.progress,
+                reloads: self.reloads,
+            };
+            for d in self.told.next(&rules, beat, crate::clock::mono_us()).datagrams {
+                let _ = n.send(&d);
+            }
+        }
+        if n.watchdog.is_some() && rep.verdict == Verdict::Alive {
+            let _ = n.send("WATCHDOG=1");
+        }
+    }
+
+    /// The relayed process is gone or no longer ours to speak for:
+    /// `STOPPING=1` unless it was sent, then the barrier (at most
+    /// [`BARRIER_TIMEOUT`]).
+    pub fn finish(&mut self) {
+        if !self.stopping {
+            self.stopping = true;
+            let _ = self.notifier.send("STOPPING=1");
+        }
+        let _ = self.notifier.barrier(BARRIER_TIMEOUT);
     }
 }
 
@@ -386,6 +728,125 @@ mod tests {
         assert_eq!(watchdog_interval(Some("10000000"), Some("6"), 5), None);
         assert_eq!(watchdog_interval(Some("junk"), None, 5), None);
         assert_eq!(watchdog_interval(None, None, 5), None);
+    }
+
+    fn beat(state: State, message: Option<&str>, progress: u64) -> Beat<'_> {
+        Beat {
+            state,
+            message,
+            progress,
+            reloads: 0,
+        }
+    }
+
+    const RULES: Rules = Rules {
+        watchdog: false,
+        watchdog_on_progress: false,
+        trigger_on_failed: false,
+        extend_usec: 3_000_000,
+    };
+
+    #[test]
+    fn a_start_is_extended_only_while_progress_or_the_message_moves() {
+        let mut t = Told::default();
+        let mut next = |b| t.next(&RULES, b, 0).datagrams;
+        // The first write of a start that has not moved: nothing.
+        assert!(next(beat(State::Starting, None, 0)).is_empty());
+        assert_eq!(
+            next(beat(State::Starting, None, 1)),
+            ["EXTEND_TIMEOUT_USEC=3000000"]
+        );
+        // Wedged: beats go on, progress does not move.
+        assert!(next(beat(State::Starting, None, 1)).is_empty());
+        assert_eq!(
+            next(beat(State::Starting, Some("migrating"), 1)),
+            ["STATUS=migrating", "EXTEND_TIMEOUT_USEC=3000000"]
+        );
+        assert_eq!(
+            next(beat(State::Ready, Some("migrating"), 2)),
+            ["READY=1\nSTATUS=migrating"]
+        );
+        // Ready: progress extends nothing.
+        assert!(next(beat(State::Ready, Some("migrating"), 3)).is_empty());
+        assert_eq!(
+            next(beat(State::Stopping, Some("draining"), 3)),
+            ["STATUS=draining", "EXTEND_TIMEOUT_USEC=3000000"]
+        );
+        assert_eq!(
+            next(beat(State::Stopping, Some("draining"), 4)),
+            ["EXTEND_TIMEOUT_USEC=3000000"]
+        );
+    }
+
+    #[test]
+    fn work_driven_watchdog_pings_only_after_progress() {
+        let rules = Rules {
+            watchdog: true,
+            watchdog_on_progress: true,
+            ..RULES
+        };
+        let mut t = Told::default();
+        let mut next = |p| t.next(&rules, beat(State::Ready, None, p), 0).datagrams;
+        assert_eq!(next(0), ["READY=1"]);
+        assert!(next(0).is_empty(), "idle: no ping");
+        assert_eq!(next(5), ["WATCHDOG=1"]);
+        assert!(next(5).is_empty());
+        let timer = Rules {
+            watchdog_on_progress: false,
+            ..rules
+        };
+        assert_eq!(
+            Told::default()
+                .next(&timer, beat(State::Ready, None, 0), 0)
+                .datagrams,
+            ["WATCHDOG=1", "READY=1"]
+        );
+    }
+
+    #[test]
+    fn reload_sends_reloading_with_the_monotonic_time_then_ready_again() {
+        let mut t = Told::default();
+        let ready = t.next(&RULES, beat(State::Ready, Some("up"), 0), 1);
+        assert!(ready.ready);
+        let reload = Beat {
+            reloads: 1,
+            ..beat(State::Starting, Some("reloading"), 0)
+        };
+        let said = t.next(&RULES, reload, 42_000_000);
+        assert_eq!(
+            said.datagrams,
+            [
+                "RELOADING=1\nMONOTONIC_USEC=42000000\nSTATUS=reloading",
+                "EXTEND_TIMEOUT_USEC=3000000"
+            ]
+        );
+        assert!(!said.ready);
+        let again = Beat {
+            reloads: 1,
+            ..beat(State::Ready, Some("up"), 0)
+        };
+        assert_eq!(t.next(&RULES, again, 0).datagrams, ["READY=1\nSTATUS=up"]);
+        assert!(t.next(&RULES, again, 0).datagrams.is_empty());
+    }
+
+    #[test]
+    fn failed_is_told_once_with_its_message_and_the_opted_in_trigger() {
+        let rules = Rules {
+            watchdog: true,
+            trigger_on_failed: true,
+            ..RULES
+        };
+        let mut t = Told::default();
+        assert_eq!(
+            t.next(&rules, beat(State::Failed, Some("disk full"), 0), 0)
+                .datagrams,
+            ["WATCHDOG=1", "STATUS=disk full", "WATCHDOG=trigger"]
+        );
+        assert_eq!(
+            t.next(&rules, beat(State::Failed, Some("disk full"), 0), 0)
+                .datagrams,
+            ["WATCHDOG=1"]
+        );
     }
 
     #[test]

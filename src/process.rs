@@ -34,6 +34,8 @@ pub struct Identity {
     pub boot_id: Option<String>,
     /// Our PID namespace inode.
     pub pid_ns: Option<u64>,
+    /// Our time namespace inode (see `crate::clock`).
+    pub time_ns: Option<u64>,
 }
 
 /// This machine's identity. A complete identity is read once per process;
@@ -51,6 +53,7 @@ pub fn identity() -> &'static Identity {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty()),
         pid_ns: pid_ns_of("self"),
+        time_ns: crate::clock::time_ns(),
     };
     if id.host.is_some() && id.boot_id.is_some() && id.pid_ns.is_some() {
         return COMPLETE.get_or_init(|| id);

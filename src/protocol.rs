@@ -56,6 +56,8 @@ pub struct Record {
     pub seq: u64,
     /// Unix wall-clock milliseconds of this write.
     pub updated_at_ms: u64,
+    /// `CLOCK_MONOTONIC` milliseconds of this write (see `crate::clock`).
+    pub updated_mono_ms: Option<u64>,
     /// When the emitter started.
     pub started_at_ms: Option<u64>,
     /// The emitter's refresh interval.
@@ -68,12 +70,19 @@ pub struct Record {
     pub boot_id: Option<String>,
     /// Inode of the writer's PID namespace.
     pub pid_ns: Option<u64>,
+    /// Inode of the writer's time namespace (whose clock `updated_mono_ms` reads).
+    pub time_ns: Option<u64>,
     /// Start time of the writer (field 22 of `/proc/<pid>/stat`).
     pub pid_start: Option<u64>,
     /// Work-progress counter.
     pub progress: Option<u64>,
     /// When the progress counter last changed.
     pub progress_at_ms: Option<u64>,
+    /// The same moment on `CLOCK_MONOTONIC`.
+    pub progress_mono_ms: Option<u64>,
+    /// How many reloads the emitter has announced; with state `starting`,
+    /// one is under way.
+    pub reloads: Option<u64>,
     /// Human status text.
     pub message: Option<String>,
     /// Free-form string pairs.
@@ -130,6 +139,7 @@ pub fn encode(r: &Record) -> Vec<u8> {
             m.insert(k.into(), Value::from(v.min(MAX_INT)));
         }
     };
+    opt(&mut m, "updated_mono_ms", r.updated_mono_ms);
     opt(&mut m, "started_at_ms", r.started_at_ms);
     opt(&mut m, "interval_ms", r.interval_ms);
     opt(&mut m, "stale_after_ms", r.stale_after_ms);
@@ -140,10 +150,13 @@ pub fn encode(r: &Record) -> Vec<u8> {
         m.insert("boot_id".into(), Value::from(b.as_str()));
     }
     opt(&mut m, "pid_ns", r.pid_ns);
+    opt(&mut m, "time_ns", r.time_ns);
     opt(&mut m, "pid_start", r.pid_start);
     // The counter wraps rather than saturates, so that it keeps moving.
     opt(&mut m, "progress", r.progress.map(|p| p & MAX_INT));
     opt(&mut m, "progress_at_ms", r.progress_at_ms);
+    opt(&mut m, "progress_mono_ms", r.progress_mono_ms);
+    opt(&mut m, "reloads", r.reloads);
     if let Some(msg) = &r.message {
         m.insert(
             "message".into(),
@@ -240,7 +253,7 @@ impl<'de> Visitor<'de> for Strict {
 /// duplicates rejected; unknown keys are checked for duplicates too, and
 /// their values read strictly (duplicates rejected at every depth), then
 /// dropped.
-const KNOWN_KEYS: [&str; 21] = [
+const KNOWN_KEYS: [&str; 25] = [
     "v",
     "pid",
     "state",
@@ -262,6 +275,10 @@ const KNOWN_KEYS: [&str; 21] = [
     "metadata",
     "status",
     "updatedAtMs",
+    "updated_mono_ms",
+    "time_ns",
+    "progress_mono_ms",
+    "reloads",
 ];
 
 fn known_key(k: &str) -> Option<usize> {
@@ -457,6 +474,10 @@ fn optional_fields(f: &Fields<'_>) -> Result<Record, DecodeError> {
         host: f.string("host")?.map(str::to_owned),
         boot_id: f.string("boot_id")?.map(str::to_owned),
         pid_ns: f.uint("pid_ns", 0, any)?,
+        time_ns: f.uint("time_ns", 0, any)?,
+        updated_mono_ms: f.uint("updated_mono_ms", 0, any)?,
+        progress_mono_ms: f.uint("progress_mono_ms", 0, any)?,
+        reloads: f.uint("reloads", 0, any)?,
         pid_start: f.uint("pid_start", 0, any)?,
         progress: f.uint("progress", 0, any)?,
         progress_at_ms: f.uint("progress_at_ms", 0, any)?,
@@ -660,6 +681,10 @@ mod tests {
             pid_start: Some(12345),
             progress: Some(9),
             progress_at_ms: Some(1_700_000_000_100),
+            updated_mono_ms: Some(5_000),
+            progress_mono_ms: Some(4_977),
+            time_ns: Some(4026531834),
+            reloads: Some(2),
             message: Some("héllo".into()),
             meta: [("k".to_string(), "v".to_string())].into(),
             shape: Shape::V1,

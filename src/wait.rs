@@ -303,11 +303,7 @@ pub fn wait_ready_with(
             Read::Record(r) => Some((r.pid, r.pid_start)),
             _ => None,
         };
-        let facts = Facts {
-            now_ms: check::now_ms(),
-            identity: process::identity(),
-        };
-        let rep = check::verdict(&read, facts, &check_opts, process::probe);
+        let rep = check::verdict(&read, Facts::current(), &check_opts, process::probe);
         observe(&rep);
         let now = Instant::now();
 

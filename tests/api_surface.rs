@@ -37,6 +37,7 @@ const CURATED: &[&str] = &[
     "struct.Emitter",
     "struct.Error",
     "struct.NotifyConfig",
+    "struct.NotifyRelay",
     "struct.Options",
     "struct.Record",
     "struct.Report",

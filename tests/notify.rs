@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Child, TempDir};
+use common::{drain, Child, TempDir};
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixDatagram;
@@ -17,18 +17,6 @@ fn recv(sock: &UnixDatagram) -> String {
         .unwrap();
     let n = sock.recv(&mut buf).expect("a notification within a minute");
     String::from_utf8_lossy(&buf[..n]).to_string()
-}
-
-/// Every datagram already queued (the child has answered, so its sends are done).
-fn drain(sock: &UnixDatagram) -> Vec<String> {
-    sock.set_nonblocking(true).unwrap();
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = sock.recv(&mut buf) {
-        out.push(String::from_utf8_lossy(&buf[..n]).to_string());
-    }
-    sock.set_nonblocking(false).unwrap();
-    out
 }
 
 fn without_watchdog(msgs: Vec<String>) -> Vec<String> {
@@ -55,9 +43,12 @@ fn systemd_gets_ready_status_and_stopping_in_order_on_a_path_socket() {
         drain(&sock),
         vec![
             "STATUS=migrating",
+            "EXTEND_TIMEOUT_USEC=10800000000",
             "READY=1\nSTATUS=listening",
             "STATUS=draining",
+            "EXTEND_TIMEOUT_USEC=10800000000",
             "STOPPING=1",
+            "BARRIER=1",
         ]
     );
 }

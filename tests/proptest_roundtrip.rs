@@ -93,10 +93,12 @@ fn written_record() -> impl Strategy<Value = Record> {
         prop::option::of(text()),
         meta(),
     );
-    (ids, rest).prop_map(
+    let clocks = prop::array::uniform4(prop::option::of(0..=MAX_INT));
+    (ids, rest, clocks).prop_map(
         |(
             (pid, state, seq, updated_at_ms, started_at_ms, interval_ms, stale_after_ms),
             (host, boot_id, pid_ns, pid_start, progress, progress_at_ms, message, meta),
+            [updated_mono_ms, time_ns, progress_mono_ms, reloads],
         )| Record {
             v: 1,
             pid,
@@ -115,6 +117,10 @@ fn written_record() -> impl Strategy<Value = Record> {
             message,
             meta,
             shape: Shape::V1,
+            updated_mono_ms,
+            time_ns,
+            progress_mono_ms,
+            reloads,
         },
     )
 }
@@ -378,6 +384,7 @@ fn identity() -> impl Strategy<Value = Identity> {
             host,
             boot_id,
             pid_ns,
+            ..Identity::default()
         },
     )
 }
@@ -438,7 +445,7 @@ proptest! {
         let mut probed = None;
         let rep = verdict(
             &Read::Record(r.clone()),
-            Facts { now_ms: now, identity: &id },
+            Facts { now_ms: now, mono_ms: None, identity: &id },
             &opts,
             |pid, start| {
                 probed = Some((pid, start));

@@ -85,6 +85,7 @@ fn write_files(dir: &Path, ids: &[(u32, Option<u64>)]) {
             message: Some("serving".into()),
             meta: Default::default(),
             shape: Shape::V1,
+            ..Record::default()
         };
         std::fs::write(dir.join(format!("hb-{i:05}.json")), encode(&r)).expect("write a file");
     }

@@ -87,6 +87,14 @@ func WithWatchdogTrigger() Option {
 	return func(c *startConfig) { c.flags |= C.LIFESIGN_OPT_WATCHDOG_TRIGGER }
 }
 
+// WithWatchdogOnProgress makes the emitter send WATCHDOG=1 to systemd only
+// when Progress was called since the last ping, so that systemd's watchdog
+// proves the work loop runs, not only the emitter's timer. An idle service
+// must then count progress from its idle loop, or systemd restarts it.
+func WithWatchdogOnProgress() Option {
+	return func(c *startConfig) { c.flags |= C.LIFESIGN_OPT_WATCHDOG_ON_PROGRESS }
+}
+
 // WithNotifyFD sets the s6 readiness descriptor; by default (-1) it is
 // taken from LIFESIGN_NOTIFY_FD.
 func WithNotifyFD(fd int) Option {
@@ -201,6 +209,23 @@ func (e *Emitter) SetState(state State, message string) error {
 		cmsg := cString(message)
 		defer freeC(cmsg)
 		r := C.ls_set_state(h, C.int32_t(state), cmsg)
+		return newError(op, r.rc, r.msg)
+	})
+}
+
+// Reload announces a reload: the state becomes StateStarting with message
+// ("" clears it), the heartbeat's reload count goes up, and systemd gets
+// RELOADING=1 with MONOTONIC_USEC. SetState(StateReady, ...) when done
+// sends READY=1 again.
+func (e *Emitter) Reload(message string) error {
+	const op = "lifesign_reload"
+	if err := checkText(op, "message", message); err != nil {
+		return err
+	}
+	return e.call(func(h *C.lifesign_emitter) error {
+		cmsg := cString(message)
+		defer freeC(cmsg)
+		r := C.ls_reload(h, cmsg)
 		return newError(op, r.rc, r.msg)
 	})
 }

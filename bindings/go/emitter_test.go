@@ -620,3 +620,60 @@ func TestAnUnreachableEmitterIsFreedByItsFinalizer(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// nextDatagram reads one notification, within the hang guard.
+func nextDatagram(t *testing.T, conn *net.UnixConn) string {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(hangGuard))
+	buf := make([]byte, 4096)
+	n, err := conn.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(buf[:n])
+}
+
+func TestReloadAndWorkDrivenWatchdogSpeakToSystemdInOrder(t *testing.T) {
+	conn := notifySocket(t)
+	t.Setenv("WATCHDOG_USEC", "7200000000")
+	em, err := Start(heartbeatPath(t), WithInterval(time.Hour), WithoutS6(), WithWatchdogOnProgress())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	steps := []func() error{
+		func() error { return em.SetState(StateReady, "up") },
+		func() error { return em.Reload("reloading") },
+		func() error { return em.SetState(StateReady, "up") },
+		em.Beat, // no progress: no ping
+		em.Progress,
+		em.Beat,
+		em.Stop, // the barrier is answered by nobody here: bounded
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"READY=1\nSTATUS=up",
+		"RELOADING=1\nMONOTONIC_USEC=",
+		"EXTEND_TIMEOUT_USEC=10800000000",
+		"READY=1\nSTATUS=up",
+		"WATCHDOG=1",
+		"STOPPING=1",
+		"BARRIER=1",
+	}
+	for i, w := range want {
+		got := nextDatagram(t, conn)
+		if i == 1 {
+			if !strings.HasPrefix(got, w) || !strings.HasSuffix(got, "\nSTATUS=reloading") {
+				t.Fatalf("datagram %d: %q, want %q...\\nSTATUS=reloading", i, got, w)
+			}
+			continue
+		}
+		if got != w {
+			t.Fatalf("datagram %d: %q, want %q", i, got, w)
+		}
+	}
+}

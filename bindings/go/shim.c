@@ -73,6 +73,11 @@ ls_status ls_set_state(lifesign_emitter *e, int32_t state, const char *message)
 	return ls_done(lifesign_set_state(e, state, message));
 }
 
+ls_status ls_reload(lifesign_emitter *e, const char *message)
+{
+	return ls_done(lifesign_reload(e, message));
+}
+
 ls_status ls_set_meta(lifesign_emitter *e, const char *key, const char *value)
 {
 	return ls_done(lifesign_set_meta(e, key, value));

@@ -48,6 +48,7 @@ ls_start_result ls_start_with(const char *path, uint32_t interval_ms, uint32_t m
 ls_start_result ls_start_from_env(void);
 ls_status ls_beat(lifesign_emitter *e);
 ls_status ls_set_state(lifesign_emitter *e, int32_t state, const char *message);
+ls_status ls_reload(lifesign_emitter *e, const char *message);
 ls_status ls_set_meta(lifesign_emitter *e, const char *key, const char *value);
 ls_status ls_progress(lifesign_emitter *e);
 ls_u64_result ls_write_failures(lifesign_emitter *e);

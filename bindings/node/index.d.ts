@@ -92,6 +92,8 @@ export interface StartOptions {
   systemd?: boolean;
   /** true: send WATCHDOG=trigger to systemd when the state becomes failed. */
   watchdogTrigger?: boolean;
+  /** true: send WATCHDOG=1 only when progress() was called since the last ping (an idle service must count progress, or systemd restarts it). */
+  watchdogOnProgress?: boolean;
   /** s6 readiness: true (default) takes LIFESIGN_NOTIFY_FD, false ignores it, a number is the descriptor. */
   s6?: boolean | number;
 }
@@ -126,6 +128,8 @@ export interface Emitter {
   beat(): void;
   /** Changes the state and writes at once. `message` undefined keeps the current one, '' clears it. */
   setState(state: Exclude<State, 'stopped'> | number, message?: string | null): void;
+  /** Announces a reload: state `starting` (message as in setState), RELOADING=1 with MONOTONIC_USEC to systemd; setState('ready') when done sends READY=1 again. */
+  reload(message?: string | null): void;
   /** Sets meta[key], written with the next beat; null or undefined removes the key. */
   setMeta(key: string, value?: string | null): void;
   /** Counts one unit of work in memory; the next beat records it. */

@@ -24,6 +24,7 @@ fn run(data: &[u8]) -> Result<()> {
         host: pick(&mut u)?,
         boot_id: pick(&mut u)?,
         pid_ns: u.arbitrary::<Option<bool>>()?.map(u64::from),
+        ..Identity::default()
     };
     let now: u64 = u.arbitrary()?;
     let opts = CheckOptions {
@@ -50,6 +51,7 @@ fn run(data: &[u8]) -> Result<()> {
         &read,
         Facts {
             now_ms: now,
+            mono_ms: None,
             identity: &id,
         },
         &opts,

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -705,6 +707,62 @@ static void test_log_handler(void) {
     CHECK(lifesign_set_log_handler(NULL, NULL, LIFESIGN_LOG_WARN) == LIFESIGN_OK);
 }
 
+/* The next queued datagram into buf ("" when none is queued). */
+static const char *next_datagram(int s, char *buf, size_t n) {
+    ssize_t k = recv(s, buf, n - 1, MSG_DONTWAIT);
+    buf[k < 0 ? 0 : k] = 0;
+    return buf;
+}
+
+/* Reload and the work-driven watchdog, from C, over a real bound socket. */
+static void test_systemd_reload_watchdog_and_barrier(void) {
+    char p[4096], sp[4096], m[512];
+    path_in_tmp(p, sizeof p, "notify-hb.json");
+    path_in_tmp(sp, sizeof sp, "notify.sock");
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    CHECK(strlen(sp) < sizeof a.sun_path);
+    memcpy(a.sun_path, sp, strlen(sp) < sizeof a.sun_path ? strlen(sp) : sizeof a.sun_path - 1);
+    unlink(sp);
+    CHECK(bind(s, (struct sockaddr *)&a, sizeof a) == 0);
+    setenv("NOTIFY_SOCKET", sp, 1);
+    setenv("WATCHDOG_USEC", "7200000000", 1);
+    lifesign_options o;
+    lifesign_options_init(&o);
+    o.interval_ms = 3600000;
+    o.flags = LIFESIGN_OPT_WATCHDOG_ON_PROGRESS;
+    lifesign_emitter *e = NULL;
+    CHECK(lifesign_start_with(p, &o, &e) == LIFESIGN_OK);
+    unsetenv("NOTIFY_SOCKET"); /* read once, at start */
+    unsetenv("WATCHDOG_USEC");
+    lifesign_report r;
+    lifesign_report_init(&r);
+    CHECK(lifesign_set_state(e, LIFESIGN_STATE_READY, "up") == LIFESIGN_OK);
+    CHECK(lifesign_reload(e, "reloading") == LIFESIGN_OK);
+    CHECK(lifesign_check(p, 0, 0, &r) == LIFESIGN_OK && r.state == LIFESIGN_STATE_STARTING);
+    CHECK(lifesign_set_state(e, LIFESIGN_STATE_READY, "up") == LIFESIGN_OK);
+    CHECK(lifesign_beat(e) == LIFESIGN_OK); /* no progress: no ping */
+    CHECK(lifesign_progress(e) == LIFESIGN_OK);
+    CHECK(lifesign_beat(e) == LIFESIGN_OK);
+    CHECK(lifesign_stop(e) == LIFESIGN_OK); /* the barrier is not answered: bounded */
+    lifesign_free(e);
+    CHECK(strcmp(next_datagram(s, m, sizeof m), "READY=1\nSTATUS=up") == 0);
+    next_datagram(s, m, sizeof m);
+    CHECK(strncmp(m, "RELOADING=1\nMONOTONIC_USEC=", 27) == 0);
+    CHECK(strstr(m, "\nSTATUS=reloading") != NULL);
+    CHECK(strcmp(next_datagram(s, m, sizeof m), "EXTEND_TIMEOUT_USEC=10800000000") == 0);
+    CHECK(strcmp(next_datagram(s, m, sizeof m), "READY=1\nSTATUS=up") == 0);
+    CHECK(strcmp(next_datagram(s, m, sizeof m), "WATCHDOG=1") == 0);
+    CHECK(strcmp(next_datagram(s, m, sizeof m), "STOPPING=1") == 0);
+    CHECK(strcmp(next_datagram(s, m, sizeof m), "BARRIER=1") == 0);
+    CHECK(strcmp(next_datagram(s, m, sizeof m), "") == 0);
+    CHECK(lifesign_reload(NULL, NULL) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    close(s);
+    unlink(sp);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s/lifesign-ctest-XXXXXX", base && *base ? base : "/tmp");
@@ -723,6 +781,7 @@ int main(void) {
     test_wait_timeout_and_cancel();
     test_fork_child_refused();
     test_edges();
+    test_systemd_reload_watchdog_and_barrier();
     test_report_growth();
     test_detail_says_why();
     test_log_handler();

@@ -248,10 +248,34 @@ impl Child {
     /// Sends one command and returns the child's answer (`ok ...` or
     /// `err ...` from an emitter child).
     pub fn send(&mut self, cmd: &str) -> String {
+        self.command(cmd);
+        self.line()
+    }
+
+    /// Sends a command without waiting for its answer (read it with `line`).
+    pub fn command(&mut self, cmd: &str) {
         let s = self.stdin.as_mut().expect("stdin is open");
         writeln!(s, "{cmd}").unwrap();
         s.flush().unwrap();
-        self.line()
+    }
+
+    /// Whether an answer is waiting to be read (without waiting for one).
+    pub fn has_answered(&self) -> bool {
+        if !self.stdout.buffer().is_empty() {
+            return true;
+        }
+        let mut p = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(self.stdout.get_ref()),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no wait.
+        unsafe { libc::poll(&mut p, 1, 0) == 1 }
+    }
+
+    /// Closes stdin (the child's cue to finish) without waiting for it.
+    pub fn close_stdin(&mut self) {
+        drop(self.stdin.take());
     }
 
     /// Closes stdin (the child's cue to finish), then reads the rest of
@@ -572,4 +596,50 @@ pub fn report() -> lifesign::ffi::lifesign_report {
         lifesign::ffi::lifesign_report_init(r.as_mut_ptr());
         r.assume_init()
     }
+}
+
+/// One datagram from a socket standing in for systemd's, and the
+/// descriptor it carried (`SCM_RIGHTS`), if any; within a minute.
+pub fn recv_with_fd(
+    sock: &std::os::unix::net::UnixDatagram,
+) -> (String, Option<std::os::fd::OwnedFd>) {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut control = [0u8; 64];
+    // SAFETY: the header points at live local buffers of the given sizes;
+    // a received descriptor is taken into an OwnedFd exactly once.
+    unsafe {
+        let mut hdr: libc::msghdr = std::mem::zeroed();
+        hdr.msg_iov = &mut iov;
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = control.as_mut_ptr().cast();
+        hdr.msg_controllen = control.len() as _;
+        let n = libc::recvmsg(sock.as_raw_fd(), &mut hdr, libc::MSG_CMSG_CLOEXEC);
+        assert!(n >= 0, "a datagram within a minute");
+        let mut fd = None;
+        let cmsg = libc::CMSG_FIRSTHDR(&hdr);
+        if !cmsg.is_null() && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+            let raw = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<i32>());
+            fd = Some(OwnedFd::from_raw_fd(raw));
+        }
+        (String::from_utf8_lossy(&buf[..n as usize]).to_string(), fd)
+    }
+}
+
+/// Every datagram already queued on a socket standing in for systemd's.
+pub fn drain(sock: &std::os::unix::net::UnixDatagram) -> Vec<String> {
+    sock.set_nonblocking(true).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = sock.recv(&mut buf) {
+        out.push(String::from_utf8_lossy(&buf[..n]).to_string());
+    }
+    sock.set_nonblocking(false).unwrap();
+    out
 }

@@ -55,6 +55,7 @@ export declare const constants: {
   readonly LIFESIGN_OPT_NO_SYSTEMD: 4;
   readonly LIFESIGN_OPT_NO_S6: 8;
   readonly LIFESIGN_OPT_WATCHDOG_TRIGGER: 16;
+  readonly LIFESIGN_OPT_WATCHDOG_ON_PROGRESS: 32;
   readonly LIFESIGN_LOG_OFF: 0;
   readonly LIFESIGN_LOG_WARN: 1;
   readonly LIFESIGN_LOG_INFO: 2;
@@ -71,7 +72,7 @@ export type ConstantName = keyof Constants;
 export type OpaqueName = 'lifesign_cancel' | 'lifesign_emitter';
 export type StructName = 'lifesign_options' | 'lifesign_report';
 export type CallbackName = 'lifesign_error_fn' | 'lifesign_log_fn';
-export type FunctionName = 'lifesign_version' | 'lifesign_start' | 'lifesign_options_init' | 'lifesign_start_with' | 'lifesign_start_from_env' | 'lifesign_beat' | 'lifesign_set_state' | 'lifesign_set_meta' | 'lifesign_progress' | 'lifesign_write_failures' | 'lifesign_stop' | 'lifesign_free' | 'lifesign_is_alive' | 'lifesign_report_init' | 'lifesign_check' | 'lifesign_check_stall' | 'lifesign_wait_ready' | 'lifesign_cancel_new' | 'lifesign_cancel_trigger' | 'lifesign_cancel_free' | 'lifesign_wait_ready_cancel' | 'lifesign_verdict_name' | 'lifesign_state_name' | 'lifesign_shape_name' | 'lifesign_error_name' | 'lifesign_last_error' | 'lifesign_set_log_handler' | 'lifesign_log_level_name';
+export type FunctionName = 'lifesign_version' | 'lifesign_start' | 'lifesign_options_init' | 'lifesign_start_with' | 'lifesign_start_from_env' | 'lifesign_beat' | 'lifesign_set_state' | 'lifesign_reload' | 'lifesign_set_meta' | 'lifesign_progress' | 'lifesign_write_failures' | 'lifesign_stop' | 'lifesign_free' | 'lifesign_is_alive' | 'lifesign_report_init' | 'lifesign_check' | 'lifesign_check_stall' | 'lifesign_wait_ready' | 'lifesign_cancel_new' | 'lifesign_cancel_trigger' | 'lifesign_cancel_free' | 'lifesign_wait_ready_cancel' | 'lifesign_verdict_name' | 'lifesign_state_name' | 'lifesign_shape_name' | 'lifesign_error_name' | 'lifesign_last_error' | 'lifesign_set_log_handler' | 'lifesign_log_level_name';
 export declare const opaque: readonly OpaqueName[];
 export declare const callbacks: { readonly [N in CallbackName]: CFunction };
 export declare const structs: { readonly [N in StructName]: readonly CMember[] };

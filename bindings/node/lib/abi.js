@@ -46,6 +46,7 @@ const constants = {
   LIFESIGN_OPT_NO_SYSTEMD: 4,
   LIFESIGN_OPT_NO_S6: 8,
   LIFESIGN_OPT_WATCHDOG_TRIGGER: 16,
+  LIFESIGN_OPT_WATCHDOG_ON_PROGRESS: 32,
   LIFESIGN_LOG_OFF: 0,
   LIFESIGN_LOG_WARN: 1,
   LIFESIGN_LOG_INFO: 2,
@@ -185,6 +186,13 @@ const functions = {
     params: [
       { name: 'e', type: t['lifesign_emitter *'] },
       { name: 'state', type: t['int32_t'] },
+      { name: 'message', type: t['const char *'] },
+    ],
+  },
+  lifesign_reload: {
+    result: t['int32_t'],
+    params: [
+      { name: 'e', type: t['lifesign_emitter *'] },
       { name: 'message', type: t['const char *'] },
     ],
   },

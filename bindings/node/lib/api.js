@@ -164,6 +164,13 @@ function createApi(options = {}) {
       if (rc !== C.LIFESIGN_OK) throw failure(rc);
     }
 
+    reload(message) {
+      const h = this.#live();
+      const msg = message === undefined || message === null ? null : checkString('message', message);
+      const rc = fn.lifesign_reload(h, msg);
+      if (rc !== C.LIFESIGN_OK) throw failure(rc);
+    }
+
     setMeta(key, value) {
       const h = this.#live();
       checkString('key', key);
@@ -227,6 +234,7 @@ function createApi(options = {}) {
       if (o.removeOnStop) c.flags |= C.LIFESIGN_OPT_REMOVE_ON_STOP;
       if (o.systemd === false) c.flags |= C.LIFESIGN_OPT_NO_SYSTEMD;
       if (o.watchdogTrigger) c.flags |= C.LIFESIGN_OPT_WATCHDOG_TRIGGER;
+      if (o.watchdogOnProgress) c.flags |= C.LIFESIGN_OPT_WATCHDOG_ON_PROGRESS;
       if (o.s6 === false) c.flags |= C.LIFESIGN_OPT_NO_S6;
       else if (typeof o.s6 === 'number') c.notify_fd = checkInteger('s6', o.s6, 0, 0x7fffffff);
       else if (o.s6 !== undefined && o.s6 !== true) throw argumentError('s6 must be true, false or a file descriptor');

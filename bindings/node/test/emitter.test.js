@@ -226,3 +226,53 @@ test('startFromEnv throws LIFESIGN_ERR_INVALID_ARGUMENT for a malformed LIFESIGN
   assert.equal(r.error, 'LIFESIGN_ERR_INVALID_ARGUMENT');
   assert.match(r.message, /LIFESIGN_INTERVAL_MS/);
 });
+
+test('reload and the work-driven watchdog speak to systemd in order', async (t) => {
+  const { spawn } = require('child_process');
+  const readline = require('readline');
+  const dir = tempDir(t);
+  const sockPath = path.join(dir, 'notify.sock');
+  const manager = spawn('python3', [path.join(FIXTURES, 'notify-socket.py'), sockPath], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => manager.kill());
+  const lines = readline.createInterface({ input: manager.stdout })[Symbol.asyncIterator]();
+  assert.equal((await lines.next()).value, 'bound');
+  const saved = { NOTIFY_SOCKET: process.env.NOTIFY_SOCKET, WATCHDOG_USEC: process.env.WATCHDOG_USEC };
+  process.env.NOTIFY_SOCKET = sockPath;
+  process.env.WATCHDOG_USEC = '7200000000';
+  let e;
+  try {
+    e = api.start(path.join(dir, 'hb.json'), { intervalMs: HOUR, s6: false, watchdogOnProgress: true });
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  e.setState('ready', 'up');
+  e.reload('reloading');
+  assert.equal(readJson(path.join(dir, 'hb.json')).state, 'starting');
+  e.setState('ready', 'up');
+  e.beat(); // no progress: no ping
+  e.progress();
+  e.beat();
+  e.close(); // the manager answers no barrier: bounded
+  const got = [];
+  for (;;) {
+    const { value, done } = await lines.next();
+    if (done) break;
+    got.push(JSON.parse(value));
+  }
+  assert.match(got[1], /^RELOADING=1\nMONOTONIC_USEC=\d+\nSTATUS=reloading$/);
+  got[1] = 'RELOADING';
+  assert.deepEqual(got, [
+    'READY=1\nSTATUS=up',
+    'RELOADING',
+    'EXTEND_TIMEOUT_USEC=10800000000',
+    'READY=1\nSTATUS=up',
+    'WATCHDOG=1',
+    'STOPPING=1',
+    'BARRIER=1',
+  ]);
+});

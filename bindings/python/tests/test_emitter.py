@@ -355,6 +355,45 @@ def test_systemd_notify_socket_receives_ready(
         sock.close()
 
 
+def test_reload_and_work_driven_watchdog_speak_to_systemd_in_order(
+    hb_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sock = _unix_datagram_listener(tmp_path / "notify.sock")
+    try:
+        monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
+        monkeypatch.setenv("WATCHDOG_USEC", "7200000000")
+        hb = lifesign.start(hb_path, 3600, s6=False, watchdog_on_progress=True)
+        hb.set_state(State.READY, "up")
+        hb.reload("reloading")
+        assert lifesign.check(hb_path).state == State.STARTING
+        hb.set_state(State.READY, "up")
+        hb.beat()  # no progress: no ping
+        hb.progress()
+        hb.beat()
+        hb.close()  # the barrier is answered by nobody here: bounded
+        sock.setblocking(False)
+        got = []
+        while True:
+            try:
+                got.append(sock.recv(4096).decode())
+            except BlockingIOError:
+                break
+        assert got[1].startswith("RELOADING=1\nMONOTONIC_USEC=")
+        assert got[1].endswith("\nSTATUS=reloading")
+        got[1] = "RELOADING"
+        assert got == [
+            "READY=1\nSTATUS=up",
+            "RELOADING",
+            "EXTEND_TIMEOUT_USEC=10800000000",
+            "READY=1\nSTATUS=up",
+            "WATCHDOG=1",
+            "STOPPING=1",
+            "BARRIER=1",
+        ]
+    finally:
+        sock.close()
+
+
 def test_systemd_false_ignores_notify_socket(
     hb_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

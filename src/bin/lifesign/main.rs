@@ -17,6 +17,7 @@ Durations: 250ms, 2s, 5m, 1h, 1.5s, or a bare number of milliseconds.
 }
 
 mod args;
+mod bridge;
 mod check;
 mod emit;
 mod output;

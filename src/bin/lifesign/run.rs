@@ -2,6 +2,7 @@
 //! ready, and stops it when it hangs.
 
 use crate::args::{unknown, usage, Arg, Args, Res, ANY, INTERVAL};
+use crate::bridge::{self, Bridge};
 use crate::output::{report_line, Progress};
 use crate::signals;
 use lifesign::{Cancel, ErrorKind, WaitOptions, WaitOutcome};
@@ -17,7 +18,8 @@ use std::time::{Duration, Instant};
 pub const HELP: &str = concat!(
     "\
 Usage: lifesign run [--file F] [--interval DUR] [--idle-timeout DUR]
-                    [--timeout DUR] [--grace DUR] [--quiet] [--] CMD [ARGS...]
+                    [--timeout DUR] [--grace DUR] [--stall DUR] [--quiet]
+                    [--] CMD [ARGS...]
 
 Starts CMD with LIFESIGN_FILE and LIFESIGN_INTERVAL_MS in its environment,
 shows its progress on stderr until it reports ready, and stops it (TERM,
@@ -40,7 +42,15 @@ when CMD itself starts with `-`.
   --timeout DUR       stop CMD when it is not ready after this long
                       (default and 0: never)
   --grace DUR         time between TERM and KILL (default 5s)
+  --stall DUR         under systemd: no WATCHDOG=1 while CMD's progress
+                      has not moved for this long (default and 0: never)
   --quiet             no progress lines, no heartbeat path
+
+Under systemd (NOTIFY_SOCKET set), lifesign run speaks for CMD, which does
+not see the socket: READY=1 when its heartbeat is ready, STATUS= from its
+message, EXTEND_TIMEOUT_USEC while its start or stop progresses,
+RELOADING=1 when it goes from ready back to starting, WATCHDOG=1 while it
+is alive, STOPPING=1 when it stops. SIGHUP is forwarded to CMD as well.
 ",
     durations!(),
     "
@@ -60,6 +70,7 @@ struct RunArgs {
     idle_timeout: Option<Duration>,
     timeout: Option<Duration>,
     grace: Duration,
+    stall_ms: Option<u64>,
     quiet: bool,
     command: Vec<OsString>,
 }
@@ -71,6 +82,7 @@ fn parse(mut a: Args) -> Res<RunArgs> {
         idle_timeout: Some(Duration::from_secs(30)),
         timeout: None,
         grace: Duration::from_secs(5),
+        stall_ms: None,
         quiet: false,
         command: Vec::new(),
     };
@@ -81,6 +93,9 @@ fn parse(mut a: Args) -> Res<RunArgs> {
             Arg::Long(f) if f == "idle-timeout" => r.idle_timeout = a.timeout(&f)?,
             Arg::Long(f) if f == "timeout" => r.timeout = a.timeout(&f)?,
             Arg::Long(f) if f == "grace" => r.grace = a.duration(&f, ANY)?,
+            Arg::Long(f) if f == "stall" => {
+                r.stall_ms = a.timeout(&f)?.map(|d| d.as_millis() as u64)
+            }
             Arg::Long(f) if f == "quiet" => r.quiet = true,
             Arg::Value(program) => {
                 r.command.push(program);
@@ -180,8 +195,13 @@ pub fn main(a: Args) -> Res<u8> {
         say(format!("heartbeat file {}", file.path.display()));
     }
     signals::install_handlers();
+    signals::forward_hangup();
     let program = args.command[0].to_string_lossy().into_owned();
-    let mut child = match std::process::Command::new(&args.command[0])
+    let mut command = std::process::Command::new(&args.command[0]);
+    for k in lifesign::NotifyRelay::VARIABLES {
+        command.env_remove(k);
+    }
+    let mut child = match command
         .args(&args.command[1..])
         .env("LIFESIGN_FILE", &file.path)
         .env(
@@ -197,17 +217,42 @@ pub fn main(a: Args) -> Res<u8> {
         }
     };
     signals::forward_to(child.id());
-    let outcome = match wait_until_ready(&args, &file.path, &child) {
+    let bridge = Bridge::start(
+        bridge::Child {
+            file: file.path.clone(),
+            pid: child.id(),
+            interval: args.interval,
+            stall_ms: args.stall_ms,
+        },
+        say,
+    );
+    let code = supervise(&args, &file, &mut child, &program, &say);
+    if let Some(b) = bridge {
+        b.finish();
+    }
+    Ok(code)
+}
+
+/// From the child's start to its end (or to the end of waiting for it):
+/// the exit code of the run.
+fn supervise(
+    args: &RunArgs,
+    file: &HeartbeatFile,
+    child: &mut Child,
+    program: &str,
+    say: &dyn Fn(String),
+) -> u8 {
+    let outcome = match wait_until_ready(args, &file.path, child) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("lifesign run: {e}");
-            stop(&mut child, args.grace);
-            return Ok(1);
+            stop(child, args.grace);
+            return 1;
         }
     };
     if outcome.is_ready() {
         say(format!("ready: {}", report_line(&outcome.report)));
-        return Ok(status_code(reap(&mut child)));
+        return status_code(reap(child));
     }
     if let Ok(Some(status)) = child.try_wait() {
         say(format!(
@@ -215,7 +260,7 @@ pub fn main(a: Args) -> Res<u8> {
             report_line(&outcome.report)
         ));
         // Exiting 0 before ready is still a failure to start.
-        return Ok(status_code(status).max(1));
+        return status_code(status).max(1);
     }
     let code = match &outcome.result {
         Err(e) if e.kind == ErrorKind::Timeout => {
@@ -223,7 +268,7 @@ pub fn main(a: Args) -> Res<u8> {
             124
         }
         // A signal cancelled the wait; it was forwarded to the child.
-        Err(_) => return Ok(status_code(reap(&mut child))),
+        Err(_) => return status_code(reap(child)),
         Ok(()) => {
             say(format!(
                 "not ready: {}; stopping it",
@@ -232,8 +277,8 @@ pub fn main(a: Args) -> Res<u8> {
             1
         }
     };
-    stop(&mut child, args.grace);
-    Ok(code)
+    stop(child, args.grace);
+    code
 }
 
 /// The core wait for the child's PID, ended early when the child exits.

@@ -40,7 +40,17 @@ type SigInfoHandler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc
 /// Installs the handlers: until [`forward_to`] or [`cancel_on_signal`],
 /// SIGINT and SIGTERM are ignored.
 pub fn install_handlers() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
+    install(&[libc::SIGINT, libc::SIGTERM]);
+}
+
+/// `run` forwards SIGHUP too (`systemctl reload` of a `Type=notify-reload`
+/// unit sends it to the main process, which is lifesign).
+pub fn forward_hangup() {
+    install(&[libc::SIGHUP]);
+}
+
+fn install(signals: &[libc::c_int]) {
+    for &sig in signals {
         // SAFETY: installs a handler that only uses async-signal-safe calls.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();

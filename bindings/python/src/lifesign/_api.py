@@ -354,6 +354,15 @@ class Emitter:
         raw = None if message is None else _cstr(message, "message")
         self._call(_ffi.lib().lifesign_set_state, st.code, raw)
 
+    def reload(self, message: Optional[str] = None) -> None:
+        """Announce a reload: state ``starting``, RELOADING=1 with MONOTONIC_USEC to systemd.
+
+        ``message`` as in :meth:`set_state`. ``set_state("ready")`` when the
+        reload is done sends READY=1 again.
+        """
+        raw = None if message is None else _cstr(message, "message")
+        self._call(_ffi.lib().lifesign_reload, raw)
+
     def set_meta(self, key: str, value: Optional[str]) -> None:
         """Set (or with ``value=None`` remove) a metadata entry; written with the next beat."""
         raw_key = _cstr(key, "key")
@@ -429,6 +438,7 @@ def start(
     s6: bool = True,
     notify_fd: Optional[int] = None,
     watchdog_trigger: bool = False,
+    watchdog_on_progress: bool = False,
 ) -> Emitter:
     """Start an emitter for ``path``; the first heartbeat (state ``starting``, seq 1) is written before it returns.
 
@@ -439,7 +449,9 @@ def start(
     None means three intervals. ``systemd=False`` ignores NOTIFY_SOCKET and
     WATCHDOG_USEC; ``s6=False`` ignores LIFESIGN_NOTIFY_FD; ``notify_fd``
     names the s6 readiness descriptor explicitly. ``watchdog_trigger`` sends
-    WATCHDOG=trigger to systemd on state ``failed``.
+    WATCHDOG=trigger to systemd on state ``failed``. ``watchdog_on_progress``
+    sends WATCHDOG=1 only when :meth:`Emitter.progress` was called since the
+    last ping (an idle service must count progress, or systemd restarts it).
     """
     raw = _path(path)
     interval_ms = _ms(interval, "interval", _U32_MAX)
@@ -468,6 +480,8 @@ def start(
         flags |= _c.LIFESIGN_OPT_NO_S6
     if watchdog_trigger:
         flags |= _c.LIFESIGN_OPT_WATCHDOG_TRIGGER
+    if watchdog_on_progress:
+        flags |= _c.LIFESIGN_OPT_WATCHDOG_ON_PROGRESS
     opts.flags = flags
     opts.stale_after_ms = _ms(stale_after, "stale_after")
     opts.notify_fd = -1 if notify_fd is None else notify_fd

@@ -44,6 +44,7 @@ LIFESIGN_OPT_REMOVE_ON_STOP = 2
 LIFESIGN_OPT_NO_SYSTEMD = 4
 LIFESIGN_OPT_NO_S6 = 8
 LIFESIGN_OPT_WATCHDOG_TRIGGER = 16
+LIFESIGN_OPT_WATCHDOG_ON_PROGRESS = 32
 LIFESIGN_LOG_OFF = 0
 LIFESIGN_LOG_WARN = 1
 LIFESIGN_LOG_INFO = 2
@@ -104,6 +105,7 @@ PROTOTYPES = {
     "lifesign_start_from_env": (ctypes.c_int32, [ctypes.POINTER(ctypes.c_void_p)]),
     "lifesign_beat": (ctypes.c_int32, [ctypes.c_void_p]),
     "lifesign_set_state": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_char_p]),
+    "lifesign_reload": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p]),
     "lifesign_set_meta": (ctypes.c_int32, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]),
     "lifesign_progress": (ctypes.c_int32, [ctypes.c_void_p]),
     "lifesign_write_failures": (ctypes.c_int32, [ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64)]),

@@ -1,0 +1,205 @@
+//! Which clock measures an age.
+//!
+//! A heartbeat carries two timestamps of every write: the wall clock
+//! (`updated_at_ms`, Unix milliseconds, readable anywhere) and
+//! `CLOCK_MONOTONIC` (`updated_mono_ms`), with what a checker needs to know
+//! whether that monotonic reading means anything to it: the writer's
+//! `boot_id` and `time_ns` (the inode of its time namespace).
+//!
+//! A checker on the same boot and in the same time namespace measures ages,
+//! the `future` rule and the stall rule on `CLOCK_MONOTONIC`, so a wall-clock
+//! step (NTP, an administrator fixing the date) changes no verdict. Anywhere
+//! else (another boot, another time namespace, a writer that does not record
+//! the field) it falls back to the wall clock.
+//!
+//! Why `CLOCK_MONOTONIC` and not `CLOCK_BOOTTIME`: while the machine is
+//! suspended, neither the emitter nor the checker runs. `CLOCK_BOOTTIME`
+//! counts the suspended time, so right after a resume every healthy emitter
+//! would read as old as the suspend was long (stale) until its next beat:
+//! the false kills after suspend that users of systemd's watchdog report.
+//! `CLOCK_MONOTONIC` stops during a suspend, as the emitter's own beat timer
+//! does (Rust's `Instant` is `CLOCK_MONOTONIC`), so an age counts only time
+//! in which the emitter could have written. Both clocks restart at boot and
+//! both are shifted by a time namespace's offsets, hence the two checks.
+
+use crate::process::Identity;
+use crate::protocol::Record;
+use once_cell::sync::Lazy;
+
+/// `CLOCK_MONOTONIC` in milliseconds.
+pub fn mono_ms() -> u64 {
+    mono_us() / 1000
+}
+
+/// `CLOCK_MONOTONIC` in microseconds (systemd's `MONOTONIC_USEC`).
+pub fn mono_us() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1_000_000) + (ts.tv_nsec as u64) / 1000
+}
+
+/// The wall clock, Unix milliseconds.
+pub fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+static TIME_NS: Lazy<Option<u64>> = Lazy::new(|| time_ns_of("self"));
+
+/// The inode of this process's time namespace (`None` before Linux 5.6).
+pub fn time_ns() -> Option<u64> {
+    *TIME_NS
+}
+
+/// The inode of `/proc/<pid>/ns/time`.
+pub fn time_ns_of(pid: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/ns/time"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+/// Stamps a write: both clocks into `updated_*`, and into `progress_*`
+/// when the work-progress counter moved.
+pub fn stamp(r: &mut Record, progressed: bool) {
+    let (wall, mono) = (wall_ms(), mono_ms());
+    r.updated_at_ms = wall;
+    r.updated_mono_ms = Some(mono);
+    r.time_ns = time_ns();
+    if progressed {
+        r.progress_at_ms = Some(wall);
+        r.progress_mono_ms = Some(mono);
+    }
+}
+
+/// The ages of a record as seen by one checker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ages {
+    /// How old the write is (0 when it is dated ahead).
+    pub age_ms: u64,
+    /// How far ahead of the checker the write is dated (0 when it is not).
+    pub ahead_ms: u64,
+    /// How long ago progress last moved, when the record says.
+    pub progress_age_ms: Option<u64>,
+    /// Whether the ages were measured on `CLOCK_MONOTONIC`.
+    pub monotonic: bool,
+}
+
+/// Whether the record's monotonic stamps are on the checker's clock: the
+/// same boot and the same time namespace, both known on both sides.
+pub fn same_clock(r: &Record, id: &Identity) -> bool {
+    let same_boot = matches!((&r.boot_id, &id.boot_id), (Some(a), Some(b)) if a == b);
+    let same_ns = matches!((r.time_ns, id.time_ns), (Some(a), Some(b)) if a == b);
+    same_boot && same_ns
+}
+
+/// Measures a record's ages on `CLOCK_MONOTONIC` when [`same_clock`] holds
+/// and the checker read that clock, else on the wall clock.
+pub fn ages(r: &Record, now_ms: u64, now_mono_ms: Option<u64>, id: &Identity) -> Ages {
+    let since = |now: u64, at: u64| now.saturating_sub(at);
+    if let (Some(now), Some(at)) = (now_mono_ms, r.updated_mono_ms) {
+        if same_clock(r, id) {
+            return Ages {
+                age_ms: since(now, at),
+                ahead_ms: since(at, now),
+                progress_age_ms: r
+                    .progress_mono_ms
+                    .map(|p| since(now, p))
+                    .or_else(|| r.progress_at_ms.map(|p| since(now_ms, p))),
+                monotonic: true,
+            };
+        }
+    }
+    Ages {
+        age_ms: since(now_ms, r.updated_at_ms),
+        ahead_ms: since(r.updated_at_ms, now_ms),
+        progress_age_ms: r.progress_at_ms.map(|p| since(now_ms, p)),
+        monotonic: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> Identity {
+        Identity {
+            boot_id: Some("b".into()),
+            time_ns: Some(7),
+            ..Identity::default()
+        }
+    }
+
+    fn rec() -> Record {
+        Record {
+            updated_at_ms: 10_000,
+            updated_mono_ms: Some(500),
+            progress_at_ms: Some(9_000),
+            progress_mono_ms: Some(400),
+            boot_id: Some("b".into()),
+            time_ns: Some(7),
+            ..Record::default()
+        }
+    }
+
+    #[test]
+    fn same_boot_and_time_namespace_measure_on_the_monotonic_clock() {
+        // The wall clock jumped an hour ahead; the monotonic one did not.
+        let a = ages(&rec(), 10_000 + 3_600_000, Some(600), &id());
+        assert_eq!(
+            a,
+            Ages {
+                age_ms: 100,
+                ahead_ms: 0,
+                progress_age_ms: Some(200),
+                monotonic: true
+            }
+        );
+        let ahead = ages(&rec(), 0, Some(200), &id());
+        assert_eq!((ahead.age_ms, ahead.ahead_ms), (0, 300));
+    }
+
+    #[test]
+    fn another_boot_another_time_namespace_or_no_field_fall_back_to_the_wall_clock() {
+        let wall = |r: &Record, i: &Identity| ages(r, 12_000, Some(600), i);
+        let other_boot = Identity {
+            boot_id: Some("c".into()),
+            ..id()
+        };
+        let other_ns = Identity {
+            time_ns: Some(8),
+            ..id()
+        };
+        let no_ns = Identity {
+            time_ns: None,
+            ..id()
+        };
+        let old_writer = Record {
+            updated_mono_ms: None,
+            ..rec()
+        };
+        for (r, i) in [
+            (rec(), other_boot),
+            (rec(), other_ns),
+            (rec(), no_ns),
+            (old_writer, id()),
+        ] {
+            let a = wall(&r, &i);
+            assert!(!a.monotonic);
+            assert_eq!((a.age_ms, a.progress_age_ms), (2_000, Some(3_000)));
+        }
+        assert!(!ages(&rec(), 12_000, None, &id()).monotonic);
+    }
+
+    #[test]
+    fn monotonic_clock_reads_and_time_namespace_is_known_on_linux() {
+        let (a, b) = (mono_ms(), mono_ms());
+        assert!(b >= a);
+        assert!(std::path::Path::new("/proc/self/ns/time").exists() <= time_ns().is_some());
+    }
+}
