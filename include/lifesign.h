@@ -199,6 +199,11 @@
 #define LIFESIGN_OPT_WATCHDOG_ON_PROGRESS 32
 
 /*
+ Option flag: hold no lifetime lock: one descriptor fewer; checkers rely on `/proc` alone.
+ */
+#define LIFESIGN_OPT_NO_LOCK 64
+
+/*
  Log level: nothing.
  */
 #define LIFESIGN_LOG_OFF 0
@@ -653,9 +658,14 @@ void lifesign_cancel_free(struct lifesign_cancel *c);
  Waits until the emitter at `path` reports `ready`, or a decision that it
  never will, event-driven (inotify; polling where it is unavailable).
 
- - `expected_pid` (0 = any): before the emitter's first good read, a file
-   of another PID is ignored (an earlier run); after it, it ends the wait
-   with `pid_mismatch`.
+ - `expected_pid` (0 = any; a process in the caller's PID namespace):
+   before the emitter's first good read, a file of another PID, or of that
+   PID but another process (boot, PID namespace or start time), is ignored
+   (an earlier run); after it, another PID ends the wait with
+   `pid_mismatch`. The process is watched from the start: its exit ends the
+   wait with `process_gone`, also before its first write.
+ - `ready` counts when fresh by the checker's rules, or newer than the
+   first read (a frozen emitter's old `ready` does not end the wait).
  - `idle_timeout_ms` (0 = none): ends the wait with verdict `stale` when no
    new heartbeat arrives for that long, on the monotonic clock.
  - `timeout_ms` (0 = none): the hard timeout.

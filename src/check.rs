@@ -6,6 +6,7 @@
 //! stale, stalled, alive.
 
 use crate::clock;
+use crate::lock::{self, LockProbe};
 use crate::process::{self, Identity, Liveness};
 use crate::protocol::{decode, Record, Shape, State, MAX_FILE_BYTES};
 use std::collections::HashMap;
@@ -132,6 +133,19 @@ pub fn verdict(
     opts: &CheckOptions,
     probe: impl FnOnce(u32, Option<u64>) -> Liveness,
 ) -> Report {
+    verdict_with_lock(read, facts, opts, LockProbe::Unknown, probe)
+}
+
+/// [`verdict`] with what the checker found at the record's lifetime lock
+/// ([`lock::probe_read`]): a free lock is `process_gone`; a held one decides
+/// nothing (docs/PROTOCOL.md, section 10).
+pub fn verdict_with_lock(
+    read: &Read,
+    facts: Facts<'_>,
+    opts: &CheckOptions,
+    lock: LockProbe,
+    probe: impl FnOnce(u32, Option<u64>) -> Liveness,
+) -> Report {
     let r = match read {
         Read::Missing => return Report::empty(Verdict::Missing, "no file".into()),
         Read::Invalid(why) => return Report::empty(Verdict::Invalid, why.clone()),
@@ -162,7 +176,7 @@ pub fn verdict(
         detail: String::new(),
         monotonic: ages.monotonic,
     };
-    let (verdict, detail) = rule(r, &rep, &ages, facts, opts, probe);
+    let (verdict, detail) = rule(r, &rep, &ages, facts, opts, lock, probe);
     rep.verdict = verdict;
     rep.detail = detail;
     rep
@@ -174,6 +188,7 @@ fn rule(
     ages: &clock::Ages,
     facts: Facts<'_>,
     opts: &CheckOptions,
+    lock: LockProbe,
     probe: impl FnOnce(u32, Option<u64>) -> Liveness,
 ) -> (Verdict, String) {
     if let Some(want) = opts.expected_pid {
@@ -190,6 +205,13 @@ fn rule(
         _ => {}
     }
     let id = facts.identity;
+    let lock = lock::consulted(r, id).map_or(LockProbe::Unknown, |_| lock);
+    if lock == LockProbe::Free {
+        return (
+            Verdict::ProcessGone,
+            format!("pid {}'s lifetime lock is free: it has exited", r.pid),
+        );
+    }
     if written_here(r, id) {
         if let (Some(theirs), Some(ours)) = (&r.boot_id, &id.boot_id) {
             if theirs != ours {
@@ -398,8 +420,10 @@ impl Facts<'static> {
 /// Checks a heartbeat file: reads it, applies the verdict rules with this
 /// machine's facts and a real process probe.
 pub fn check(path: impl AsRef<Path>, opts: &CheckOptions) -> Report {
-    let read = read_path(path.as_ref());
-    verdict(&read, Facts::current(), opts, process::probe)
+    let path = path.as_ref();
+    let facts = Facts::current();
+    let (read, lock) = lock::read_confirmed(path, |r| lock::probe_read(path, r, facts.identity));
+    verdict_with_lock(&read, facts, opts, lock, process::probe)
 }
 
 /// Whether the file's verdict is `alive` (`max_age_ms` 0: the file's own rule).
@@ -417,8 +441,8 @@ pub fn is_alive(path: impl AsRef<Path>, max_age_ms: u64) -> bool {
 /// Checks every heartbeat file in a folder, as one snapshot: each writer's
 /// process is probed once however many files it wrote.
 ///
-/// Lists the entries in name order, skipping lifesign temporaries and
-/// subfolders (a heartbeat is a file, never a folder); anything else,
+/// Lists the entries in name order, skipping lifesign temporaries, lifetime
+/// lock files and subfolders (a heartbeat is a file, never a folder); anything else,
 /// including a file that is not a heartbeat, gets a report (`invalid` with
 /// its `detail`). Fails when the folder cannot be listed.
 pub fn scan(dir: impl AsRef<Path>, opts: &CheckOptions) -> io::Result<Vec<(PathBuf, Report)>> {
@@ -427,7 +451,9 @@ pub fn scan(dir: impl AsRef<Path>, opts: &CheckOptions) -> io::Result<Vec<(PathB
     for entry in std::fs::read_dir(dir.as_ref())? {
         let entry = entry?;
         let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if !is_dir && crate::write::temp_writer_pid(entry.file_name().as_bytes()).is_none() {
+        let name = entry.file_name();
+        let name = name.as_bytes();
+        if !is_dir && crate::write::temp_writer_pid(name).is_none() && !lock::is_lock_name(name) {
             paths.push(entry.path());
         }
     }
@@ -437,12 +463,13 @@ pub fn scan(dir: impl AsRef<Path>, opts: &CheckOptions) -> io::Result<Vec<(PathB
     Ok(paths
         .into_iter()
         .map(|path| {
-            let read = read_path(&path);
+            let (read, lock) =
+                lock::read_confirmed(&path, |r| lock::probe_read(&path, r, identity));
             let facts = Facts {
                 identity,
                 ..Facts::current()
             };
-            let report = verdict(&read, facts, opts, |pid, start| {
+            let report = verdict_with_lock(&read, facts, opts, lock, |pid, start| {
                 *probed
                     .entry((pid, start))
                     .or_insert_with(|| process::probe(pid, start))
@@ -789,6 +816,96 @@ mod tests {
             Verdict::Alive
         );
         assert_eq!(run_with(r, opts, Liveness::Gone).0, Verdict::ProcessGone);
+    }
+
+    fn run_locked(r: Record, lock: LockProbe, live: Liveness) -> (Verdict, bool) {
+        let id = ours();
+        let mut probed = false;
+        let rep = verdict_with_lock(
+            &Read::Record(r),
+            Facts {
+                now_ms: NOW,
+                mono_ms: None,
+                identity: &id,
+            },
+            &CheckOptions::default(),
+            lock,
+            |_, _| {
+                probed = true;
+                live
+            },
+        );
+        (rep.verdict, probed)
+    }
+
+    #[test]
+    fn a_free_lifetime_lock_is_process_gone_from_any_namespace() {
+        let mut r = rec();
+        r.lock_ino = Some(9);
+        // Same pid and start time, other host name and PID namespace (a
+        // container on this kernel): the lock alone decides, without a probe.
+        r.host = Some("sidecar".into());
+        r.pid_ns = Some(222);
+        assert_eq!(
+            run_locked(r, LockProbe::Free, Liveness::Running),
+            (Verdict::ProcessGone, false)
+        );
+        // In our namespace the lock decides even where pid and start match.
+        let mut r = rec();
+        r.lock_ino = Some(9);
+        assert_eq!(
+            run_locked(r, LockProbe::Free, Liveness::Running),
+            (Verdict::ProcessGone, false)
+        );
+    }
+
+    #[test]
+    fn a_held_lifetime_lock_decides_nothing() {
+        let mut r = rec();
+        r.lock_ino = Some(9);
+        assert_eq!(
+            run_locked(r.clone(), LockProbe::Held, Liveness::Gone),
+            (Verdict::ProcessGone, true)
+        );
+        assert_eq!(
+            run_locked(r, LockProbe::Held, Liveness::Running),
+            (Verdict::Alive, true)
+        );
+    }
+
+    #[test]
+    fn a_lock_finding_counts_only_for_a_record_that_claims_one_on_this_kernel() {
+        assert_eq!(
+            run_locked(rec(), LockProbe::Free, Liveness::Running),
+            (Verdict::Alive, true)
+        );
+        let mut r = rec();
+        r.lock_ino = Some(9);
+        r.boot_id = Some("boot-old".into());
+        assert_eq!(
+            run_locked(r, LockProbe::Free, Liveness::Running).0,
+            Verdict::ProcessGone,
+            "an earlier boot, by the boot rule"
+        );
+        let mut r = rec();
+        r.lock_ino = Some(9);
+        r.host = Some("elsewhere".into());
+        r.boot_id = Some("their-boot".into());
+        assert_eq!(
+            run_locked(r, LockProbe::Free, Liveness::Gone),
+            (Verdict::Alive, false)
+        );
+    }
+
+    #[test]
+    fn stopped_comes_before_the_lock() {
+        let mut r = rec();
+        r.lock_ino = Some(9);
+        r.state = Some(State::Stopped);
+        assert_eq!(
+            run_locked(r, LockProbe::Free, Liveness::Gone).0,
+            Verdict::Stopped
+        );
     }
 
     /// Each clock rule at exactly its limit (not yet past it) and one

@@ -211,6 +211,8 @@ code_family! {
         WatchdogTrigger = 16 => "watchdog_trigger",
         /// Send `WATCHDOG=1` only when `lifesign_progress` was called since the last ping.
         WatchdogOnProgress = 32 => "watchdog_on_progress",
+        /// Hold no lifetime lock: one descriptor fewer; checkers rely on `/proc` alone.
+        NoLock = 64 => "no_lock",
     }
 }
 

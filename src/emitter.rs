@@ -104,6 +104,10 @@ pub struct Options {
     pub on_error: Option<ErrorCallback>,
     /// Log the first failure of every run of failures to stderr.
     pub log_errors: bool,
+    /// Hold a lifetime lock (docs/PROTOCOL.md, section 10): checkers on this
+    /// kernel see the death at once, from any PID namespace. Costs one
+    /// descriptor per emitter.
+    pub lifetime_lock: bool,
 }
 
 impl Default for Options {
@@ -118,6 +122,7 @@ impl Default for Options {
             notify: NotifyConfig::default(),
             on_error: None,
             log_errors: true,
+            lifetime_lock: true,
         }
     }
 }
@@ -187,6 +192,7 @@ pub(crate) struct Inner {
     on_error: Option<ErrorCallback>,
     log_errors: bool,
     remove_on_stop: bool,
+    lifetime: Mutex<Option<crate::lock::Lifetime>>,
 }
 
 /// A running heartbeat. Thread-safe: share it by reference or in an `Arc`.
@@ -310,7 +316,7 @@ impl Emitter {
             .map(|d| d.as_millis() as u64)
             .filter(|&d| d > 0)
             .unwrap_or(interval.as_millis() as u64 * 3);
-        let record = first_record(
+        let mut record = first_record(
             process::current_pid(),
             process::own_start_time(),
             Some(interval.as_millis() as u64),
@@ -318,6 +324,11 @@ impl Emitter {
             opts.message.as_deref(),
             now_ms(),
         );
+        let lifetime = opts
+            .lifetime_lock
+            .then(|| crate::lock::Lifetime::take(path, opts.mode))
+            .flatten();
+        record.lock_ino = lifetime.as_ref().map(crate::lock::Lifetime::ino);
         let generation = FORK_GENERATION.load(Ordering::Relaxed);
         let inner = Arc::new(Inner {
             name: path.file_name().unwrap_or_default().to_owned(),
@@ -343,11 +354,12 @@ impl Emitter {
             on_error: opts.on_error,
             log_errors: opts.log_errors,
             remove_on_stop: opts.remove_on_stop,
+            lifetime: Mutex::new(lifetime),
         });
-        // Whatever must hold before the first write (a lock on the file's
-        // companion) is taken here; the first write is the start's point of
-        // no return, and everything after it is undone by `abandon`.
-        inner.write(None)?;
+        // The lifetime lock is taken before the first write, so that no
+        // record claims a lock not yet held; the first write is the start's
+        // point of no return, and everything after it is undone by `abandon`.
+        inner.write(None).inspect_err(|_| crate::lock::release(&inner.lifetime, true))?;
         let beats = beat::beats(generation);
         if let Err(e) = beats.register(&inner) {
             inner.abandon();
@@ -508,6 +520,10 @@ impl Emitter {
         if self.inner.remove_on_stop && result.is_ok() {
             let _ = std::fs::remove_file(self.inner.file.path());
         }
+        crate::lock::release(
+            &self.inner.lifetime,
+            self.inner.remove_on_stop && result.is_ok(),
+        );
         result
     }
 
@@ -575,6 +591,7 @@ impl Inner {
         }
         lock(&self.told).release_s6();
         let _ = std::fs::remove_file(self.file.path());
+        crate::lock::release(&self.lifetime, true);
     }
 
     /// One write, optionally with a new state and message.
@@ -706,6 +723,8 @@ fn first_record(
         boot_id: id.boot_id.clone(),
         pid_ns: id.pid_ns,
         pid_start,
+        // Set by a running emitter that holds its lifetime lock.
+        lock_ino: None,
         // Written once progress() has been counted: a file without them
         // is never stalled.
         progress: None,

@@ -512,6 +512,7 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
         },
         on_error,
         log_errors: true,
+        lifetime_lock: !flag(OptionFlag::NoLock),
     })
 }
 
@@ -933,9 +934,14 @@ unsafe fn lifesign_cancel_free(c: *mut lifesign_cancel) {
 /// Waits until the emitter at `path` reports `ready`, or a decision that it
 /// never will, event-driven (inotify; polling where it is unavailable).
 ///
-/// - `expected_pid` (0 = any): before the emitter's first good read, a file
-///   of another PID is ignored (an earlier run); after it, it ends the wait
-///   with `pid_mismatch`.
+/// - `expected_pid` (0 = any; a process in the caller's PID namespace):
+///   before the emitter's first good read, a file of another PID, or of that
+///   PID but another process (boot, PID namespace or start time), is ignored
+///   (an earlier run); after it, another PID ends the wait with
+///   `pid_mismatch`. The process is watched from the start: its exit ends the
+///   wait with `process_gone`, also before its first write.
+/// - `ready` counts when fresh by the checker's rules, or newer than the
+///   first read (a frozen emitter's old `ready` does not end the wait).
 /// - `idle_timeout_ms` (0 = none): ends the wait with verdict `stale` when no
 ///   new heartbeat arrives for that long, on the monotonic clock.
 /// - `timeout_ms` (0 = none): the hard timeout.

@@ -55,6 +55,7 @@ internal_modules! {
     codes;
     emitter;
     error;
+    lock;
     log;
     notify;
     process;

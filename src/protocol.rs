@@ -74,6 +74,9 @@ pub struct Record {
     pub time_ns: Option<u64>,
     /// Start time of the writer (field 22 of `/proc/<pid>/stat`).
     pub pid_start: Option<u64>,
+    /// Inode of the lock file the writer holds its lifetime lock on
+    /// (docs/PROTOCOL.md, section 10).
+    pub lock_ino: Option<u64>,
     /// Work-progress counter.
     pub progress: Option<u64>,
     /// When the progress counter last changed.
@@ -152,6 +155,7 @@ pub fn encode(r: &Record) -> Vec<u8> {
     opt(&mut m, "pid_ns", r.pid_ns);
     opt(&mut m, "time_ns", r.time_ns);
     opt(&mut m, "pid_start", r.pid_start);
+    opt(&mut m, "lock_ino", r.lock_ino);
     // The counter wraps rather than saturates, so that it keeps moving.
     opt(&mut m, "progress", r.progress.map(|p| p & MAX_INT));
     opt(&mut m, "progress_at_ms", r.progress_at_ms);
@@ -253,7 +257,7 @@ impl<'de> Visitor<'de> for Strict {
 /// duplicates rejected; unknown keys are checked for duplicates too, and
 /// their values read strictly (duplicates rejected at every depth), then
 /// dropped.
-const KNOWN_KEYS: [&str; 25] = [
+const KNOWN_KEYS: [&str; 26] = [
     "v",
     "pid",
     "state",
@@ -266,6 +270,7 @@ const KNOWN_KEYS: [&str; 25] = [
     "boot_id",
     "pid_ns",
     "pid_start",
+    "lock_ino",
     "progress",
     "progress_at_ms",
     "message",
@@ -479,6 +484,7 @@ fn optional_fields(f: &Fields<'_>) -> Result<Record, DecodeError> {
         progress_mono_ms: f.uint("progress_mono_ms", 0, any)?,
         reloads: f.uint("reloads", 0, any)?,
         pid_start: f.uint("pid_start", 0, any)?,
+        lock_ino: f.uint("lock_ino", 0, any)?,
         progress: f.uint("progress", 0, any)?,
         progress_at_ms: f.uint("progress_at_ms", 0, any)?,
         message: f.string("message")?.map(str::to_owned),
@@ -679,6 +685,7 @@ mod tests {
             boot_id: Some("b".into()),
             pid_ns: Some(4026531836),
             pid_start: Some(12345),
+            lock_ino: Some(7),
             progress: Some(9),
             progress_at_ms: Some(1_700_000_000_100),
             updated_mono_ms: Some(5_000),

@@ -1,6 +1,7 @@
 //! Waiting for readiness, event-driven: inotify on the heartbeat's folder
-//! wakes the waiter when the file is replaced, a pidfd wakes it when the
-//! emitter dies, and a cancel token wakes it when the caller gives up.
+//! wakes the waiter when the file is replaced or the emitter's lifetime
+//! lock is released, a pidfd wakes it when the emitter dies, and a cancel
+//! token wakes it when the caller gives up.
 //! Where inotify is unavailable it polls.
 //!
 //! Time is measured on the monotonic clock only: the idle timeout runs from
@@ -71,7 +72,10 @@ impl std::os::fd::AsFd for Cancel {
 /// What to wait for.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WaitOptions<'a> {
-    /// Files naming another PID end the wait with `pid_mismatch`.
+    /// The emitter's PID, in the waiter's PID namespace. It is watched from
+    /// the start (its exit ends the wait with `process_gone`); before its
+    /// first good read, files of another process are ignored; after it,
+    /// files naming another PID end the wait with `pid_mismatch`.
     pub expected_pid: Option<u32>,
     /// Give up (verdict `stale`) when no new `seq` arrives for this long.
     pub idle_timeout: Option<Duration>,
@@ -111,29 +115,69 @@ pub struct Watch {
     /// The file name within the folder: events about other names (the
     /// emitter's temporaries, other heartbeats) do not wake the reader.
     name: Vec<u8>,
+    /// The name of the file's lifetime lock: its last close is the
+    /// emitter's death.
+    lock_name: Vec<u8>,
+    /// Set when the watch no longer sees the folder (removed, moved,
+    /// unmounted, or not there yet): [`Watch::refresh`] arms a new one.
+    stale: std::cell::Cell<bool>,
 }
 
 impl Watch {
     /// Watches the folder of `path` (polling when `force_polling` or when
-    /// inotify cannot be had: another OS, a full table, a missing folder).
+    /// inotify cannot be had: another OS, a full table). While the folder
+    /// does not exist, the nearest folder above it that does is watched
+    /// instead, so that its creation wakes the reader.
     pub fn new(path: &Path, force_polling: bool) -> Watch {
         let name = path
             .file_name()
             .map(|n| n.as_bytes().to_vec())
             .unwrap_or_default();
+        let lock_name = crate::lock::companion(path)
+            .and_then(|p| p.file_name().map(|n| n.as_bytes().to_vec()))
+            .unwrap_or_default();
+        let mut w = Watch {
+            inotify: None,
+            name,
+            lock_name,
+            stale: std::cell::Cell::new(false),
+        };
         if force_polling {
-            return Watch {
-                inotify: None,
-                name,
-            };
+            return w;
         }
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        Watch {
-            inotify: inotify_dir(dir).ok(),
-            name,
+        match inotify_dir(dir) {
+            Ok(fd) => w.inotify = Some(fd),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                w.stale.set(true);
+                w.inotify = dir
+                    .ancestors()
+                    .skip(1)
+                    .map(|a| {
+                        if a.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            a
+                        }
+                    })
+                    .find_map(|a| inotify_dir(a).ok());
+            }
+            Err(_) => {}
+        }
+        w
+    }
+
+    /// Arms a new watch when this one no longer sees the folder (it was
+    /// removed and perhaps created again, as systemd's `RuntimeDirectory=`
+    /// does on a restart) or when inotify could not be had before. Call it
+    /// before reading the file: a replace after it wakes the reader, one
+    /// before it is seen by the read.
+    pub fn refresh(&mut self, path: &Path) {
+        if self.inotify.is_none() || self.stale.get() {
+            *self = Watch::new(path, false);
         }
     }
 
@@ -195,7 +239,24 @@ impl Watch {
                 | libc::IN_MOVE_SELF
                 | libc::IN_IGNORED
                 | libc::IN_UNMOUNT;
-            relevant |= mask & self_or_overflow != 0 || name == self.name.as_slice();
+            if mask & self_or_overflow & !libc::IN_Q_OVERFLOW != 0 {
+                self.stale.set(true);
+            }
+            // The file replaced or changed (not merely read); the lock file
+            // closed (the emitter's death: waiters keep their own probe
+            // open, so reads by checkers are the only other cause).
+            let changed = libc::IN_MOVED_TO
+                | libc::IN_CLOSE_WRITE
+                | libc::IN_CREATE
+                | libc::IN_DELETE
+                | libc::IN_ATTRIB;
+            let closed = libc::IN_CLOSE_NOWRITE | libc::IN_CLOSE_WRITE | libc::IN_DELETE;
+            // While a folder above stands in for a missing one, any event
+            // may be its creation.
+            relevant |= mask & self_or_overflow != 0
+                || self.stale.get()
+                || (name == self.name.as_slice() && mask & changed != 0)
+                || (name == self.lock_name.as_slice() && mask & closed != 0);
             bytes = &bytes[end..];
         }
         relevant
@@ -254,6 +315,7 @@ fn inotify_dir(dir: &Path) -> io::Result<OwnedFd> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
     let mask = libc::IN_MOVED_TO
         | libc::IN_CLOSE_WRITE
+        | libc::IN_CLOSE_NOWRITE
         | libc::IN_CREATE
         | libc::IN_DELETE
         | libc::IN_ATTRIB
@@ -268,6 +330,71 @@ fn inotify_dir(dir: &Path) -> io::Result<OwnedFd> {
         return Err(e);
     }
     Ok(fd)
+}
+
+/// The process a wait expects, watched from the start: its death decides
+/// the wait even before its first write, and its identity tells its
+/// heartbeat from one left at the path by an earlier process with the same
+/// PID (a container restarted in a new PID namespace).
+struct Expected {
+    pid: u32,
+    /// Its start time, when `/proc` tells.
+    start: Option<u64>,
+    /// A pidfd, polled with the folder's events; `None` once it has fired
+    /// or where pidfds are missing.
+    pidfd: Option<OwnedFd>,
+    exited: bool,
+}
+
+impl Expected {
+    fn new(pid: u32) -> Expected {
+        let start = process::stat_of(pid).map(|(s, _)| s);
+        let pidfd = process::watch(pid, start);
+        let mut e = Expected {
+            pid,
+            start,
+            pidfd,
+            exited: false,
+        };
+        e.exited = e.gone_now();
+        e
+    }
+
+    fn gone_now(&self) -> bool {
+        if let Some(fd) = &self.pidfd {
+            return process::pidfd_exited(fd);
+        }
+        match process::stat_of(self.pid) {
+            Some((s, zombie)) => zombie || self.start.is_some_and(|w| w != s),
+            None => !process::pid_exists(self.pid),
+        }
+    }
+
+    /// Why a record that names the expected PID was not written by the
+    /// expected process: another boot, PID namespace or start time, each
+    /// compared only where both sides are known.
+    fn disowns(&self, r: &crate::protocol::Record, id: &process::Identity) -> Option<String> {
+        if r.pid != self.pid {
+            return None;
+        }
+        let differ =
+            |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(x), Some(y)) if x != y);
+        if differ(r.boot_id.as_deref(), id.boot_id.as_deref()) {
+            return Some(format!("pid {} of an earlier boot", r.pid));
+        }
+        if matches!((r.pid_ns, id.pid_ns), (Some(x), Some(y)) if x != y) {
+            return Some(format!("pid {} of another PID namespace", r.pid));
+        }
+        if matches!((r.pid_start, self.start), (Some(x), Some(y)) if x != y) {
+            return Some(format!(
+                "pid {} of an earlier process (started at tick {x}, the expected one at {y})",
+                r.pid,
+                x = r.pid_start.unwrap_or_default(),
+                y = self.start.unwrap_or_default()
+            ));
+        }
+        None
+    }
 }
 
 /// Waits until the emitter at `path` reports `ready`, or a decision that it
@@ -287,30 +414,78 @@ pub fn wait_ready_with(
         ignore_clock: true,
         ..CheckOptions::default()
     };
+    let clock_opts = CheckOptions {
+        ignore_clock: false,
+        ..check_opts
+    };
+    let mut expected = opts.expected_pid.map(Expected::new);
     let mut last_progress_key: Option<(u64, u64)> = None;
+    // The heartbeat of the first good read: a `ready` in it counts only
+    // when fresh by the checker's rules; any later one counts.
+    let mut first_key: Option<(u64, u64)> = None;
     let mut seen_valid = false;
     let mut bad_in_a_row = 0u32;
     let mut pidfd: Option<(u32, OwnedFd)> = None;
+    let mut lock_probe: Option<crate::lock::Probe> = None;
 
     loop {
-        if watch.inotify.is_none() && !opts.force_polling {
-            // The folder may have appeared since.
-            watch = Watch::new(path, false);
+        if !opts.force_polling {
+            watch.refresh(path);
         }
         watch.drain();
-        let read = check::read_path(path);
+        let (read, lock) = crate::lock::read_confirmed(path, |r| {
+            crate::lock::probe_read_kept(path, r, process::identity(), &mut lock_probe)
+        });
         let record_identity = match &read {
             Read::Record(r) => Some((r.pid, r.pid_start)),
             _ => None,
         };
-        let rep = check::verdict(&read, Facts::current(), &check_opts, process::probe);
+        let facts = Facts::current();
+        let mut rep = check::verdict_with_lock(&read, facts, &check_opts, lock, process::probe);
+        let key = (rep.seq, rep.updated_at_ms);
+        if let (Some(e), Read::Record(r), false) = (&expected, &read, seen_valid) {
+            if let Some(why) = e.disowns(r, facts.identity) {
+                rep.verdict = Verdict::PidMismatch;
+                rep.detail = format!("left over: {why}");
+            }
+        }
+        if let Some(e) = expected.as_mut() {
+            e.exited = e.exited || e.gone_now();
+            // Its own last word (stopped, failed) stands.
+            let decisive = matches!(
+                rep.verdict,
+                Verdict::Stopped | Verdict::Failed | Verdict::ProcessGone
+            );
+            if e.exited && !decisive {
+                rep.verdict = Verdict::ProcessGone;
+                rep.detail = if seen_valid {
+                    format!("pid {} has exited", e.pid)
+                } else {
+                    format!("pid {} exited before its first heartbeat", e.pid)
+                };
+            }
+        }
+        if rep.verdict == Verdict::Alive
+            && rep.state == Some(State::Ready)
+            && first_key.is_none_or(|k| k == key)
+        {
+            let clock =
+                check::verdict_with_lock(&read, facts, &clock_opts, lock, |_, _| Liveness::Running);
+            if clock.verdict != Verdict::Alive {
+                rep.verdict = clock.verdict;
+                rep.detail = format!(
+                    "ready, but {} ({}): waiting for a new heartbeat",
+                    clock.verdict, clock.detail
+                );
+            }
+        }
         observe(&rep);
         let now = Instant::now();
 
         match rep.verdict {
             // Before the emitter's first write, a missing file is the normal
-            // case and a file of another PID is left over from an earlier run
-            // or another instance: neither counts.
+            // case and a file of another process is left over from an earlier
+            // run or another instance: neither counts.
             Verdict::Missing | Verdict::PidMismatch if !seen_valid => {}
             // One bad read after a good one may race a replace; two in a row
             // do not. An invalid file before any good read gets the same
@@ -321,18 +496,19 @@ pub fn wait_ready_with(
                     return decided(rep);
                 }
             }
-            Verdict::Alive => {
+            // Stale or future here: a `ready` not yet proven fresh.
+            Verdict::Alive | Verdict::Stale | Verdict::Future => {
                 bad_in_a_row = 0;
                 seen_valid = true;
-                let key = (rep.seq, rep.updated_at_ms);
+                first_key.get_or_insert(key);
                 if last_progress_key != Some(key) {
                     last_progress_key = Some(key);
                     idle_deadline = opts.idle_timeout.map(|t| now + t);
                 }
-                if rep.state == Some(State::Ready) {
+                if rep.verdict == Verdict::Alive && rep.state == Some(State::Ready) {
                     return decided(rep);
                 }
-                if let Some((pid, pstart)) = record_identity {
+                if let (Some((pid, pstart)), None) = (record_identity, &expected) {
                     if pidfd.as_ref().map(|(p, _)| *p) != Some(pid)
                         && matches!(&read, Read::Record(r) if check::written_here(r, process::identity()))
                     {
@@ -379,17 +555,23 @@ pub fn wait_ready_with(
         for d in [idle_deadline, hard].into_iter().flatten() {
             until = until.min(d);
         }
-        let woke = sleep_until(until, &watch, opts.cancel, pidfd.as_ref().map(|(_, f)| f));
+        let process_fd = match &expected {
+            Some(e) => e.pidfd.as_ref(),
+            None => pidfd.as_ref().map(|(_, f)| f),
+        };
+        let woke = sleep_until(until, &watch, opts.cancel, process_fd);
         if woke.cancelled {
             return cancelled(shown);
         }
         if woke.process_exited {
-            pidfd = None;
-            // The next read's probe decides (a zombie is gone).
-            if let Some((pid, pstart)) = record_identity {
-                if process::probe(pid, pstart) == Liveness::Gone {
-                    continue;
+            // The next read decides (the probe, or the expected process's
+            // exit); the fired pidfd leaves the poll set.
+            match expected.as_mut() {
+                Some(e) => {
+                    e.pidfd = None;
+                    e.exited = true;
                 }
+                None => pidfd = None,
             }
         }
     }
@@ -567,6 +749,10 @@ mod tests {
         assert!(!w.events_concern_us(&[tmp.clone(), other.clone()].concat()));
         let ours = event(libc::IN_MOVED_TO, b"hb.json");
         assert!(w.events_concern_us(&[tmp.clone(), ours].concat()));
+        // A checker reading the file is no change; the lock file's close is.
+        assert!(!w.events_concern_us(&event(libc::IN_CLOSE_NOWRITE, b"hb.json")));
+        assert!(w.events_concern_us(&event(libc::IN_CLOSE_NOWRITE, b".hb.json.lifesign.lock")));
+        assert!(!w.events_concern_us(&event(libc::IN_CREATE, b".hb.json.lifesign.lock")));
         assert!(w.events_concern_us(&event(libc::IN_Q_OVERFLOW, b"")));
         assert!(w.events_concern_us(&[other, event(libc::IN_DELETE_SELF, b"")].concat()));
     }

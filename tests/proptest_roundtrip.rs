@@ -112,6 +112,7 @@ fn written_record() -> impl Strategy<Value = Record> {
             boot_id,
             pid_ns,
             pid_start,
+            lock_ino: None,
             progress,
             progress_at_ms,
             message,

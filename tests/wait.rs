@@ -6,12 +6,14 @@ mod common;
 
 use common::{Child, TempDir};
 use lifesign::protocol::{encode, Record, Shape, State};
-use lifesign::wait::{wait_ready, wait_ready_with, Cancel, WaitOptions, WaitOutcome};
+use lifesign::wait::{
+    sleep_until, wait_ready, wait_ready_with, Cancel, WaitOptions, WaitOutcome, Watch,
+};
 use lifesign::write::AtomicFile;
 use lifesign::{ErrorKind, Report, Verdict};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn write(path: &Path, pid: u32, seq: u64, state: State, updated_at_ms: u64) {
     let r = Record {
@@ -24,10 +26,7 @@ fn write(path: &Path, pid: u32, seq: u64, state: State, updated_at_ms: u64) {
         shape: Shape::V1,
         ..Record::default()
     };
-    AtomicFile::new(path, 0o644, false)
-        .unwrap()
-        .write(&encode(&r))
-        .unwrap();
+    put(path, &r);
 }
 
 fn now() -> u64 {
@@ -344,4 +343,323 @@ fn cancel_ends_a_wait_and_a_triggered_token_ends_the_next_at_once() {
         },
     );
     assert_eq!(again.result.unwrap_err().kind, ErrorKind::Cancelled);
+}
+
+/// A live child that writes nothing (it waits for its stdin to close): the
+/// process a launcher expects, before its first heartbeat.
+struct Quiet(std::process::Child);
+
+impl Quiet {
+    fn start() -> Quiet {
+        Quiet(
+            std::process::Command::new("cat")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+    fn start_time(&self) -> u64 {
+        lifesign::process::stat_of(self.pid()).unwrap().0
+    }
+}
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Writes `r` at `path` as an emitter does (atomic replace).
+fn put(path: &Path, r: &Record) {
+    AtomicFile::new(path, 0o644, false)
+        .unwrap()
+        .write(&encode(r))
+        .unwrap();
+}
+
+/// A record as this library writes it, for `pid` started at `pid_start`,
+/// on this host, boot and PID namespace.
+fn write_as(path: &Path, pid: u32, pid_start: u64, seq: u64, state: State, message: &str) {
+    let id = lifesign::process::identity();
+    let r = Record {
+        v: 1,
+        pid,
+        state: Some(state),
+        seq,
+        updated_at_ms: now(),
+        interval_ms: Some(1000),
+        host: id.host.clone(),
+        boot_id: id.boot_id.clone(),
+        pid_ns: id.pid_ns,
+        pid_start: Some(pid_start),
+        message: Some(message.into()),
+        shape: Shape::V1,
+        ..Record::default()
+    };
+    put(path, &r);
+}
+
+/// A wait for a live child's PID, started over a heartbeat that an earlier
+/// process with the same PID (another start time) left at the path: a
+/// container restarted in a new PID namespace, the file on a shared volume.
+/// Returns after the waiter's first read, which must have ignored it.
+fn wait_over_a_leftover(tag: &str, state: State) -> (TempDir, PathBuf, Quiet, Stepped) {
+    let d = TempDir::new(tag);
+    let p = d.path("hb.json");
+    let child = Quiet::start();
+    let (pid, start) = (child.pid(), child.start_time());
+    write_as(&p, pid, start + 1, 40, state, "old");
+    let s = Stepped::start(
+        p.clone(),
+        WaitOptions {
+            expected_pid: Some(pid),
+            ..Default::default()
+        },
+    );
+    let first = s.read();
+    assert_eq!(first.verdict, Verdict::PidMismatch, "{first:?}");
+    assert!(first.detail.contains("earlier process"), "{}", first.detail);
+    (d, p, child, s)
+}
+
+#[test]
+fn a_leftover_stopped_file_of_an_earlier_process_with_the_same_pid_is_ignored() {
+    let (_d, p, child, s) = wait_over_a_leftover("w-leftover-stopped", State::Stopped);
+    write_as(&p, child.pid(), child.start_time(), 1, State::Ready, "up");
+    ends_ready_with(s, "up");
+}
+
+#[test]
+fn a_leftover_ready_file_of_a_crashed_process_with_the_same_pid_is_not_ready() {
+    let (_d, p, child, s) = wait_over_a_leftover("w-leftover-ready", State::Ready);
+    let (pid, start) = (child.pid(), child.start_time());
+    write_as(&p, pid, start, 1, State::Starting, "loading");
+    s.go();
+    let second = s.read();
+    assert_eq!(
+        (second.verdict, second.state),
+        (Verdict::Alive, Some(State::Starting))
+    );
+    write_as(&p, pid, start, 2, State::Ready, "new");
+    ends_ready_with(s, "new");
+}
+
+/// Lets the waiter read on; it must end ready, with this message.
+fn ends_ready_with(s: Stepped, message: &str) {
+    s.go();
+    let out = s.outcome();
+    assert!(out.is_ready(), "{out:?}");
+    assert_eq!(out.report.message, message);
+}
+
+#[cfg(feature = "capi")]
+#[test]
+fn the_c_abi_wait_ignores_a_leftover_of_the_same_pid_too() {
+    let d = TempDir::new("w-leftover-capi");
+    let p = d.path("hb.json");
+    let child = Quiet::start();
+    let (pid, start) = (child.pid(), child.start_time());
+    write_as(&p, pid, start + 1, 40, State::Stopped, "bye");
+    let c_path = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    let reads = ReadsOf::new(&d.0);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // SAFETY: a NUL-terminated path and a report prepared by its init.
+        let (rc, out) = unsafe {
+            let mut out = std::mem::MaybeUninit::uninit();
+            lifesign::ffi::lifesign_report_init(out.as_mut_ptr());
+            let mut out: lifesign::ffi::lifesign_report = out.assume_init();
+            let rc =
+                lifesign::ffi::lifesign_wait_ready(c_path.as_ptr(), pid as i64, 0, 0, &mut out);
+            (rc, out)
+        };
+        let _ = tx.send((rc, out.verdict, out.state));
+    });
+    // Once the waiter has read the leftover (and, before the fix, ended with
+    // `stopped`), the real heartbeat arrives.
+    reads.next();
+    write_as(&p, pid, start, 1, State::Ready, "up");
+    let (rc, verdict, state) = rx.recv_timeout(Duration::from_secs(60)).expect("wait hung");
+    assert_eq!(rc, lifesign::codes::OK);
+    assert_eq!(verdict, Verdict::Alive.code());
+    assert_eq!(state, State::Ready.code());
+}
+
+#[test]
+fn an_expected_process_that_dies_before_its_first_write_ends_the_wait() {
+    let d = TempDir::new("w-died-early");
+    let p = d.path("hb.json");
+    let mut child = Quiet::start();
+    let pid = child.pid();
+    let path = p.clone();
+    let (tx, rx) = mpsc::channel();
+    let s = Stepped::start(
+        path,
+        WaitOptions {
+            expected_pid: Some(pid),
+            ..Default::default()
+        },
+    );
+    assert_eq!(s.read().verdict, Verdict::Missing);
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    s.go();
+    std::thread::spawn(move || {
+        let _ = tx.send(s.outcome());
+    });
+    // No timeout was given: only watching the process can end this wait.
+    let out = rx.recv_timeout(Duration::from_secs(60)).expect("wait hung");
+    assert!(out.result.is_ok(), "{out:?}");
+    assert_eq!(out.report.verdict, Verdict::ProcessGone);
+    assert!(out.report.detail.contains("before its first heartbeat"));
+
+    // Already gone when the wait starts: decided on the first read.
+    let out = wait_ready(
+        &p,
+        &WaitOptions {
+            expected_pid: Some(pid),
+            ..Default::default()
+        },
+    );
+    assert_eq!(out.report.verdict, Verdict::ProcessGone);
+}
+
+#[test]
+fn a_frozen_emitters_old_ready_file_does_not_end_the_wait_until_it_beats_again() {
+    let d = TempDir::new("w-frozen");
+    let p = d.path("hb.json");
+    let mut c = ChildEmitter::start(&p, 20);
+    assert_eq!(c.send("ready serving"), "ok");
+    // SAFETY: signals our own child.
+    unsafe { libc::kill(c.pid() as i32, libc::SIGSTOP) };
+    // Until `check` calls the frozen emitter's file stale (hang guard only).
+    let guard = std::time::Instant::now() + Duration::from_secs(60);
+    while lifesign::check(&p, &Default::default()).verdict != Verdict::Stale {
+        assert!(std::time::Instant::now() < guard, "never went stale");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let s = Stepped::start(p.clone(), WaitOptions::default());
+    let first = s.read();
+    assert_eq!(
+        (first.verdict, first.state),
+        (Verdict::Stale, Some(State::Ready)),
+        "{first:?}"
+    );
+    assert!(first.detail.contains("waiting for a new heartbeat"));
+    // SAFETY: as above.
+    unsafe { libc::kill(c.pid() as i32, libc::SIGCONT) };
+    loop {
+        s.go();
+        if s.read().verdict == Verdict::Alive {
+            break;
+        }
+    }
+    let out = s.outcome();
+    assert!(out.is_ready(), "{out:?}");
+    assert!(
+        out.report.seq > first.seq,
+        "{} after {}",
+        out.report.seq,
+        first.seq
+    );
+}
+
+#[test]
+fn an_hours_old_ready_file_of_a_live_but_hung_process_is_not_ready() {
+    let d = TempDir::new("w-hours-old");
+    let p = d.path("hb.json");
+    // Our own live PID: the process exists, its heartbeat stopped 3 h ago.
+    write(&p, me(), 12, State::Ready, now() - 3 * 3_600_000);
+    let out = wait_ready(
+        &p,
+        &WaitOptions {
+            idle_timeout: Some(Duration::from_millis(200)),
+            ..Default::default()
+        },
+    );
+    assert!(!out.is_ready(), "{out:?}");
+    assert_eq!(
+        (out.report.verdict, out.report.state),
+        (Verdict::Stale, Some(State::Ready))
+    );
+}
+
+#[test]
+fn a_removed_and_recreated_folder_is_watched_again() {
+    let d = TempDir::new("w-rundir");
+    let dir = d.path("run");
+    std::fs::create_dir(&dir).unwrap();
+    let p = dir.join("hb.json");
+    let mut w = Watch::new(&p, false);
+    assert!(w.is_event_driven());
+    // systemd's RuntimeDirectory= on a restart: removed, then created again.
+    std::fs::remove_dir(&dir).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    let guard = Instant::now() + Duration::from_secs(60);
+    sleep_until(guard, &w, None, None);
+    assert!(Instant::now() < guard, "the removal woke no one");
+    w.refresh(&p);
+    write(&p, me(), 1, State::Ready, now());
+    let guard = Instant::now() + Duration::from_secs(60);
+    sleep_until(guard, &w, None, None);
+    assert!(
+        Instant::now() < guard,
+        "a write in the new folder woke no one"
+    );
+}
+
+#[test]
+fn a_wait_across_a_folder_removed_and_recreated_sees_ready() {
+    let d = TempDir::new("w-rundir-wait");
+    let dir = d.path("run");
+    std::fs::create_dir(&dir).unwrap();
+    let p = dir.join("hb.json");
+    let s = Stepped::start(p.clone(), WaitOptions::default());
+    assert_eq!(s.read().verdict, Verdict::Missing);
+    std::fs::remove_dir(&dir).unwrap();
+    s.go();
+    assert_eq!(s.read().verdict, Verdict::Missing);
+    std::fs::create_dir(&dir).unwrap();
+    write(&p, me(), 1, State::Ready, now());
+    s.go();
+    assert!(s.outcome().is_ready());
+}
+
+/// Reports each time a reader closes a file in a folder (inotify
+/// `IN_CLOSE_NOWRITE`): the test knows the waiter has read the file.
+struct ReadsOf(std::os::fd::OwnedFd);
+
+impl ReadsOf {
+    fn new(dir: &Path) -> ReadsOf {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: plain syscalls on a fresh descriptor and a NUL-terminated path.
+        unsafe {
+            let fd = libc::inotify_init1(libc::IN_CLOEXEC);
+            assert!(fd >= 0);
+            let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
+            assert!(libc::inotify_add_watch(fd, c.as_ptr(), libc::IN_CLOSE_NOWRITE) >= 0);
+            ReadsOf(std::os::fd::OwnedFd::from_raw_fd(fd))
+        }
+    }
+
+    /// Blocks until the next read-only close in the folder.
+    fn next(&self) {
+        use std::os::fd::AsRawFd;
+        let mut buf = [0u64; 64];
+        // SAFETY: reads whole events into a valid buffer.
+        let n = unsafe {
+            libc::read(
+                self.0.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                std::mem::size_of_val(&buf),
+            )
+        };
+        assert!(n > 0);
+    }
 }

@@ -80,6 +80,7 @@ fn write_files(dir: &Path, ids: &[(u32, Option<u64>)]) {
             boot_id: id.boot_id.clone(),
             pid_ns: id.pid_ns,
             pid_start: start,
+            lock_ino: None,
             progress: Some(0),
             progress_at_ms: Some(now),
             message: Some("serving".into()),

@@ -56,6 +56,7 @@ export declare const constants: {
   readonly LIFESIGN_OPT_NO_S6: 8;
   readonly LIFESIGN_OPT_WATCHDOG_TRIGGER: 16;
   readonly LIFESIGN_OPT_WATCHDOG_ON_PROGRESS: 32;
+  readonly LIFESIGN_OPT_NO_LOCK: 64;
   readonly LIFESIGN_LOG_OFF: 0;
   readonly LIFESIGN_LOG_WARN: 1;
   readonly LIFESIGN_LOG_INFO: 2;

@@ -150,6 +150,35 @@ def test_heartbeat_of_a_dead_child_gives_process_gone(hb_path: Path) -> None:
         child.close()
 
 
+def _own_start_time() -> int:
+    with open("/proc/self/stat", encoding="utf-8") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[19])
+
+
+def test_a_kill_9_emitter_reads_process_gone_through_its_lifetime_lock(hb_path: Path) -> None:
+    child = ChildEmitter(hb_path)
+    try:
+        record = json.loads(hb_path.read_bytes())
+        assert "lock_ino" in record
+        child.proc.kill()
+        child.proc.wait()
+        # As if the PID were reused within one clock tick: the record now
+        # names a live process (this one) with its very start time, so only
+        # the lock, released by the kernel at the kill, can tell.
+        record["pid"] = os.getpid()
+        record["pid_start"] = _own_start_time()
+        tmp = hb_path.with_name(hb_path.name + ".new")
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, hb_path)
+        assert lifesign.check(hb_path).verdict is Verdict.PROCESS_GONE
+        del record["lock_ino"]
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, hb_path)
+        assert lifesign.check(hb_path).verdict is Verdict.ALIVE
+    finally:
+        child.close()
+
+
 def test_check_accepts_str_bytes_and_pathlike(hb_path: Path) -> None:
     with lifesign.start(hb_path, QUIET):
         for p in (hb_path, str(hb_path), os.fsencode(str(hb_path))):
