@@ -466,7 +466,7 @@ fn the_c_abi_wait_ignores_a_leftover_of_the_same_pid_too() {
     let (pid, start) = (child.pid(), child.start_time());
     write_as(&p, pid, start + 1, 40, State::Stopped, "bye");
     let c_path = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
-    let reads = ReadsOf::new(&d.0);
+    let reads = ReadsOf::new(d.dir());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         // SAFETY: a NUL-terminated path and a report prepared by its init.
@@ -533,7 +533,7 @@ fn an_expected_process_that_dies_before_its_first_write_ends_the_wait() {
 fn a_frozen_emitters_old_ready_file_does_not_end_the_wait_until_it_beats_again() {
     let d = TempDir::new("w-frozen");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 20);
+    let mut c = Child::emitter(&p, 20);
     assert_eq!(c.send("ready serving"), "ok");
     // SAFETY: signals our own child.
     unsafe { libc::kill(c.pid() as i32, libc::SIGSTOP) };
