@@ -1,12 +1,16 @@
 //! A child emitter driven over stdin, one command a line; used by the
-//! integration tests and the benchmarks as a real separate process.
+//! integration tests as a real separate process. It speaks the line
+//! protocol of tests/README.md: every line it prints starts with `@@ `.
 //!
 //! It starts from the environment (`LIFESIGN_FILE`, `LIFESIGN_INTERVAL_MS`)
-//! and prints `started` (or `none` / `err <message>`), then answers each
-//! command with `ok` or `err <message>`:
-//! `ready [message]`, `starting [message]`, `stopping`, `failed [message]`,
-//! `reload [message]`, `beat`, `progress`, `meta KEY VALUE`, `stop`, `exit`
-//! (without stopping).
+//! and says `started pid=PID` once its first write is done (or `none` when
+//! `LIFESIGN_FILE` is unset, or `err MESSAGE` and exits 1), then answers
+//! each command with `ok` or `err MESSAGE`: `ready [MESSAGE]`,
+//! `starting [MESSAGE]`, `stopping [MESSAGE]`, `failed [MESSAGE]`,
+//! `reload [MESSAGE]`, `beat`,
+//! `progress`, `meta KEY VALUE`, `stop`, and `exit` (leave at once with
+//! status 0, without stopping and without an answer). At the end of its
+//! input it stops the emitter and exits 0.
 //! With `LIFESIGN_CHILD_WATCHDOG_TRIGGER=1` it opts in to `WATCHDOG=trigger`,
 //! with `LIFESIGN_CHILD_WATCHDOG_ON_PROGRESS=1` to the work-driven watchdog.
 
@@ -30,15 +34,15 @@ fn main() {
     let e = match started {
         Ok(Some(e)) => e,
         Ok(None) => {
-            let _ = writeln!(out, "none");
+            let _ = writeln!(out, "@@ none");
             return;
         }
         Err(err) => {
-            let _ = writeln!(out, "err {err}");
+            let _ = writeln!(out, "@@ err {err}");
             std::process::exit(1);
         }
     };
-    let _ = writeln!(out, "started");
+    let _ = writeln!(out, "@@ started pid={}", std::process::id());
     let _ = out.flush();
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
@@ -59,14 +63,14 @@ fn main() {
             "stop" => e.stop(),
             "exit" => std::process::exit(0),
             other => {
-                let _ = writeln!(out, "err unknown command {other:?}");
+                let _ = writeln!(out, "@@ err unknown command {other:?}");
                 let _ = out.flush();
                 continue;
             }
         };
         let _ = match r {
-            Ok(()) => writeln!(out, "ok"),
-            Err(err) => writeln!(out, "err {err}"),
+            Ok(()) => writeln!(out, "@@ ok"),
+            Err(err) => writeln!(out, "@@ err {err}"),
         };
         let _ = out.flush();
     }

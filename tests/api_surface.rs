@@ -4,8 +4,11 @@
 //! default features, as any Rust user would) in its own target folder,
 //! target/consumer-rust, and documents the crate there the same way.
 
+mod common;
+
+use common::TempDir;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// The items of the crate root that `cargo doc` shows, as `kind.Name`.
@@ -50,12 +53,10 @@ fn root() -> &'static Path {
 }
 
 /// A copy of the consumer crate pointing at this repository.
-fn consumer(test: &str) -> PathBuf {
+fn consumer(test: &str) -> TempDir {
     let src = root().join("tests/consumers/rust");
-    let dir = std::env::temp_dir().join(format!(
-        "lifesign-rust-consumer-{}-{test}",
-        std::process::id()
-    ));
+    let tmp = TempDir::new(&format!("rust-consumer-{test}"));
+    let dir = tmp.dir();
     std::fs::create_dir_all(dir.join("src/bin")).unwrap();
     let manifest = std::fs::read_to_string(src.join("Cargo.toml.in"))
         .unwrap()
@@ -66,7 +67,7 @@ fn consumer(test: &str) -> PathBuf {
     }
     // The versions the crate itself is built and tested with.
     std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
-    dir
+    tmp
 }
 
 fn cargo(dir: &Path, args: &[&str]) -> Output {
@@ -85,7 +86,7 @@ fn cargo(dir: &Path, args: &[&str]) -> Output {
 fn a_rust_dependent_gets_the_curated_api_and_no_c_symbols() {
     let dir = consumer("build");
 
-    let built = cargo(&dir, &["build", "--bin", "consumer"]);
+    let built = cargo(dir.dir(), &["build", "--bin", "consumer"]);
     assert!(
         built.status.success(),
         "{}",
@@ -105,7 +106,7 @@ fn a_rust_dependent_gets_the_curated_api_and_no_c_symbols() {
         "C symbols linked without capi: {c_symbols:?}"
     );
 
-    let hb = dir.join("hb.json");
+    let hb = dir.path("hb.json");
     let run = Command::new(&exe).arg(&hb).output().unwrap();
     assert!(
         run.status.success(),
@@ -118,21 +119,19 @@ fn a_rust_dependent_gets_the_curated_api_and_no_c_symbols() {
         "{stdout}"
     );
 
-    let internal = cargo(&dir, &["build", "--bin", "reaches_internals"]);
+    let internal = cargo(dir.dir(), &["build", "--bin", "reaches_internals"]);
     let stderr = String::from_utf8_lossy(&internal.stderr);
     assert!(
         !internal.status.success(),
         "the internal modules are reachable"
     );
     assert!(stderr.contains("private"), "{stderr}");
-
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn cargo_doc_shows_only_the_curated_api() {
     let dir = consumer("doc");
-    let doc = cargo(&dir, &["doc", "--no-deps", "-p", "lifesign"]);
+    let doc = cargo(dir.dir(), &["doc", "--no-deps", "-p", "lifesign"]);
     assert!(
         doc.status.success(),
         "{}",
@@ -158,5 +157,4 @@ fn cargo_doc_shows_only_the_curated_api() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert!(modules.is_empty(), "documented modules: {modules:?}");
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -3,14 +3,10 @@
 
 mod common;
 
-use common::{ChildEmitter, TempDir};
+use common::{cli as bin, Child, TempDir};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_lifesign")
-}
 
 fn run(args: &[&str]) -> Output {
     Command::new(bin())
@@ -89,7 +85,7 @@ fn check_exits_0_when_alive_1_when_not() {
     let o = run(&["check", s(&p)]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).starts_with("missing"));
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     let pid = c.pid().to_string();
     let o = run(&["check", s(&p), "--pid", &pid, "--max-age", "1h"]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
@@ -192,7 +188,7 @@ fn wait_exit_codes_ready_failed_timeout() {
     let d = TempDir::new("cli-wait");
     let p = d.path("hb.json");
     // Ready.
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     let waiter = Command::new(bin())
         .args(["wait", s(&p), "--pid", &c.pid().to_string(), "--json"])
         .stdout(Stdio::piped())
@@ -209,14 +205,14 @@ fn wait_exit_codes_ready_failed_timeout() {
     );
     // Failed.
     let p2 = d.path("hb2.json");
-    let mut c2 = ChildEmitter::start(&p2, 3_600_000);
+    let mut c2 = Child::emitter(&p2, 3_600_000);
     assert_eq!(c2.send("failed boom"), "ok");
     let o = run(&["wait", s(&p2)]);
     assert_eq!(code(&o), 1);
     assert!(stdout(&o).contains("failed"));
     // Hard timeout while the emitter keeps beating.
     let p3 = d.path("hb3.json");
-    let _c3 = ChildEmitter::start(&p3, 10);
+    let _c3 = Child::emitter(&p3, 10);
     let o = run(&["wait", s(&p3), "--timeout", "300ms", "--quiet"]);
     assert_eq!(code(&o), 124, "{}", stdout(&o));
     // Idle timeout on a writer that never beats again.
@@ -323,13 +319,13 @@ fn run_a_child_that_exits_early_passes_its_status_on() {
 #[test]
 fn scan_reports_every_file_skips_subfolders_and_never_crashes_on_strangers() {
     let d = TempDir::new("cli-scan");
-    let _a = ChildEmitter::start(&d.path("a.json"), 3_600_000);
-    let o = run(&["scan", s(&d.0)]);
+    let _a = Child::emitter(&d.path("a.json"), 3_600_000);
+    let o = run(&["scan", s(d.dir())]);
     assert_eq!(code(&o), 0, "{}", stdout(&o));
     std::fs::write(d.path("notes.txt"), b"hello").unwrap();
     std::fs::create_dir(d.path("subdir")).unwrap();
     std::fs::write(d.path(".a.json.lifesign-2147483646-1.tmp"), b"{").unwrap();
-    let o = run(&["scan", s(&d.0), "--json"]);
+    let o = run(&["scan", s(d.dir()), "--json"]);
     assert_eq!(code(&o), 1);
     let rows: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let rows = rows.as_array().unwrap();
@@ -356,7 +352,7 @@ fn scan_reports_every_file_skips_subfolders_and_never_crashes_on_strangers() {
 fn scan_of_a_subfolder_alone_is_all_alive() {
     let d = TempDir::new("cli-scan-subfolder");
     std::fs::create_dir(d.path("subdir")).unwrap();
-    let o = run(&["scan", s(&d.0)]);
+    let o = run(&["scan", s(d.dir())]);
     assert_eq!((code(&o), stdout(&o)), (0, String::new()));
 }
 
@@ -387,7 +383,7 @@ fn watch_prints_each_change_of_state() {
     let mut lines = BufReader::new(w.stdout.take().unwrap()).lines();
     let mut next = || lines.next().unwrap().unwrap();
     assert!(next().contains("missing"));
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     assert!(next().contains("state starting"));
     assert_eq!(c.send("ready up"), "ok");
     let l = next();
@@ -435,7 +431,7 @@ fn durations_are_accepted_up_to_10_to_the_15_ms_and_rejected_beyond() {
     for args in [
         &["check", s(&p), "--max-age", "1000000000000001"][..],
         &["check", s(&p), "--stall", "99999999999999999999h"],
-        &["scan", s(&d.0), "--max-age", "277777778h"],
+        &["scan", s(d.dir()), "--max-age", "277777778h"],
         &["watch", s(&p), "--max-age", "1000000000000001"],
         &["wait", s(&p), "--timeout", "1000000000000001"],
         &["wait", s(&p), "--idle-timeout", "1000000000000001"],
@@ -473,7 +469,7 @@ fn wait_timeout_0_and_idle_timeout_0_mean_no_timeout() {
     for flag in ["--timeout", "--idle-timeout"] {
         let d = TempDir::new("cli-wait-zero");
         let p = d.path("hb.json");
-        let mut c = ChildEmitter::start(&p, 3_600_000);
+        let mut c = Child::emitter(&p, 3_600_000);
         let mut w = Command::new(bin())
             .args(["wait", s(&p), flag, "0"])
             .stdout(Stdio::piped())
@@ -492,7 +488,7 @@ fn wait_exits_130_on_sigint_and_sigterm() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         let d = TempDir::new("cli-wait-signal");
         let p = d.path("hb.json");
-        let _c = ChildEmitter::start(&p, 3_600_000);
+        let _c = Child::emitter(&p, 3_600_000);
         let mut w = Command::new(bin())
             .args(["wait", s(&p)])
             .stdout(Stdio::piped())
@@ -618,7 +614,7 @@ fn another_users_tmp_lifesign_folder_has_no_effect_on_run() {
     std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
     // The run is by another user, uid 1.
     let seen_path = tmp.join("seen");
-    make_dir(&d.0, 0o755);
+    make_dir(d.dir(), 0o755);
     let mut cmd = Command::new("/usr/bin/setpriv");
     cmd.args([
         "--reuid=1",

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{ChildEmitter, TempDir};
+use common::{Child, TempDir};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -90,9 +90,9 @@ fn verdict(report: &Value) -> (&str, bool) {
     )
 }
 
-fn start_writer(file: &Path, interval_ms: u32, env: &[(String, String)]) -> ChildEmitter {
+fn start_writer(file: &Path, interval_ms: u32, env: &[(String, String)]) -> Child {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut c = ChildEmitter::start_with_env(file, interval_ms, &env);
+    let mut c = Child::emitter_with_env(file, interval_ms, &env);
     assert_eq!(c.send("ready"), "ok");
     c
 }

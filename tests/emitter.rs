@@ -3,31 +3,12 @@
 
 mod common;
 
-use common::{eventually, temporaries, ChildEmitter, TempDir};
+use common::{eventually, protocol_lines, record, temporaries, within, Child, TempDir};
 use lifesign::check::read_path;
 use lifesign::check::Read;
 use lifesign::{check, CheckOptions, Emitter, ErrorKind, Options, State, Verdict};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
-
-fn record(path: &std::path::Path) -> lifesign::Record {
-    match read_path(path) {
-        Read::Record(r) => r,
-        other => panic!("{} is not a heartbeat: {other:?}", path.display()),
-    }
-}
-
-/// Runs `f` on a thread; fails only if it has not returned after a minute
-/// (a real hang, not a slow machine).
-fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("the call hung for a minute")
-}
 
 #[test]
 fn start_writes_the_first_heartbeat_before_returning() {
@@ -179,7 +160,7 @@ fn stop_does_not_wait_out_the_interval_and_is_idempotent() {
     let p = d.path("hb.json");
     let e = Arc::new(Emitter::start(&p, Duration::from_secs(3600)).unwrap());
     let e2 = Arc::clone(&e);
-    within_a_minute(move || e2.stop()).unwrap();
+    within(60, "stop", move || e2.stop()).unwrap();
     assert_eq!(record(&p).state, Some(State::Stopped));
     let seq = record(&p).seq;
     e.stop().unwrap();
@@ -229,7 +210,7 @@ fn durable_writes_produce_the_same_file() {
     .unwrap();
     e.set_state(State::Ready, None).unwrap();
     assert_eq!(record(&p).state, Some(State::Ready));
-    assert!(temporaries(&d.0).is_empty());
+    assert!(temporaries(d.dir()).is_empty());
 }
 
 #[test]
@@ -257,7 +238,11 @@ fn writers_on_one_path_and_on_sibling_names_never_share_a_temporary() {
             }
         });
     });
-    assert!(temporaries(&d.0).is_empty(), "{:?}", temporaries(&d.0));
+    assert!(
+        temporaries(d.dir()).is_empty(),
+        "{:?}",
+        temporaries(d.dir())
+    );
 }
 
 #[test]
@@ -312,7 +297,7 @@ fn a_failed_write_is_reported_counted_and_recovers() {
     assert_eq!(e.write_failures(), 2);
     assert_eq!(seen.lock().unwrap().len(), 2);
     assert!(
-        temporaries(&d.0).is_empty(),
+        temporaries(d.dir()).is_empty(),
         "failed writes leave no temporary"
     );
     std::fs::remove_dir_all(&p).unwrap();
@@ -335,7 +320,7 @@ fn a_folder_removed_while_emitting_is_recreated() {
 fn a_killed_emitter_is_process_gone_on_the_very_next_check() {
     let d = TempDir::new("kill");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     assert_eq!(c.send("ready"), "ok");
     assert!(check(&p, &CheckOptions::default()).is_alive());
     c.kill_and_leave_zombie();
@@ -369,18 +354,17 @@ fn environment_handoff() {
     let d = TempDir::new("env");
     let p = d.path("hb.json");
     let run = |env: &[(&str, &str)]| {
-        let out = std::process::Command::new(common::child_binary())
+        let out = std::process::Command::new(common::emitter_child_binary())
             .env_remove("LIFESIGN_FILE")
             .env_remove("LIFESIGN_INTERVAL_MS")
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
+        protocol_lines(&out.stdout)
+            .into_iter()
             .next()
-            .unwrap_or("")
-            .to_string()
+            .unwrap_or_default()
     };
     assert_eq!(run(&[]), "none");
     assert_eq!(run(&[("LIFESIGN_FILE", "")]), "none");
@@ -397,7 +381,7 @@ fn environment_handoff() {
         ("LIFESIGN_FILE", p.to_str().unwrap()),
         ("LIFESIGN_INTERVAL_MS", "250"),
     ]);
-    assert_eq!(ok, "started");
+    assert!(ok.starts_with("started pid="), "{ok}");
     let r = record(&p);
     assert_eq!((r.interval_ms, r.state), (Some(250), Some(State::Stopped)));
 }
@@ -473,7 +457,7 @@ fn one_handle_used_from_many_threads_never_loses_the_final_state() {
 fn a_taken_temporary_name_is_skipped_and_left_alone() {
     let d = TempDir::new("taken");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     // The child used counter 0 for its first write; take the next names.
     let planted: Vec<_> = (1..=8)
         .map(|n| d.path(&format!(".hb.json.lifesign-{}-{n}.tmp", c.pid())))
@@ -611,11 +595,11 @@ fn a_relative_path_is_resolved_once_at_start() {
     }
     let d = TempDir::new("relative");
     let elsewhere = TempDir::new("relative-elsewhere");
-    std::env::set_current_dir(&d.0).unwrap();
+    std::env::set_current_dir(d.dir()).unwrap();
     let e = Emitter::start("hb.json", Duration::from_secs(3600)).unwrap();
     assert_eq!(e.path(), d.path("hb.json"));
     // A daemon detaching: it changes folder, then keeps beating and stops.
-    std::env::set_current_dir(&elsewhere.0).unwrap();
+    std::env::set_current_dir(elsewhere.dir()).unwrap();
     e.set_state(State::Ready, None).unwrap();
     e.stop().unwrap();
     let r = record(&d.path("hb.json"));
@@ -657,7 +641,7 @@ fn an_error_callback_that_sets_failed_does_not_recurse() {
     std::fs::create_dir(&p).unwrap();
     std::fs::write(p.join("x"), b"x").unwrap();
     let e2 = Arc::clone(&e);
-    let r = within_a_minute(move || e2.beat());
+    let r = within(60, "the call", move || e2.beat());
     assert_eq!(r.unwrap_err().kind, ErrorKind::Io);
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(e.write_failures(), 2, "both failures counted");
@@ -740,7 +724,7 @@ fn a_start_that_cannot_start_its_thread_fails_and_leaves_nothing_alive() {
     assert_eq!(err.kind, ErrorKind::Io);
     assert!(err.message.contains("beat thread"), "{}", err.message);
     assert!(!p.exists(), "the first write was taken back");
-    assert!(temporaries(&d.0).is_empty());
+    assert!(temporaries(d.dir()).is_empty());
     assert_ne!(check(&p, &CheckOptions::default()).verdict, Verdict::Alive);
 }
 

@@ -10,6 +10,9 @@
 //! extern "C" fn`). tests/exports.rs checks that the library's symbols are
 //! exactly the header's functions, so the two cannot drift apart.
 
+mod common;
+
+use common::TempDir;
 use std::path::Path;
 
 /// src/ffi.rs as `ffi_fn!` expands its exports, for cbindgen.
@@ -51,9 +54,8 @@ fn generate() -> String {
         cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     config.after_includes = Some(lifesign::codes::c_constants_text());
     let src = std::fs::read_to_string(root.join("src/ffi.rs")).expect("src/ffi.rs");
-    let dir = std::env::temp_dir().join(format!("lifesign-header-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let expanded = dir.join("ffi.rs");
+    let dir = TempDir::new("header");
+    let expanded = dir.path("ffi.rs");
     std::fs::write(&expanded, ffi_source_as_expanded(&src)).unwrap();
     let mut generated = Vec::new();
     cbindgen::Builder::new()
@@ -62,7 +64,6 @@ fn generate() -> String {
         .generate()
         .expect("cbindgen generates the header")
         .write(&mut generated);
-    std::fs::remove_dir_all(&dir).ok();
     String::from_utf8(generated).expect("UTF-8 header")
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{child_binary, ChildEmitter, TempDir};
+use common::{emitter_child_binary, Child, TempDir};
 use lifesign::lock::{self, LockProbe};
 use lifesign::protocol::{decode, encode, Record};
 use lifesign::wait::{wait_ready, WaitOptions};
@@ -39,7 +39,7 @@ fn a_killed_emitter_in_another_pid_namespace_reads_process_gone_from_here() {
     let p = d.path("hb.json");
     let mut outer = Command::new("unshare")
         .args(["-p", "-f", "--mount-proc"])
-        .arg(child_binary())
+        .arg(emitter_child_binary())
         .env("LIFESIGN_FILE", &p)
         .env("LIFESIGN_INTERVAL_MS", "3600000")
         .stdin(Stdio::piped())
@@ -49,7 +49,7 @@ fn a_killed_emitter_in_another_pid_namespace_reads_process_gone_from_here() {
     let mut lines = BufReader::new(outer.stdout.take().unwrap());
     let mut line = String::new();
     lines.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "started");
+    assert!(line.trim().starts_with("@@ started pid="), "{line}");
     let r = record(&p);
     assert!(r.lock_ino.is_some(), "{r:?}");
     assert_ne!(r.pid_ns, lifesign::process::identity().pid_ns);
@@ -82,7 +82,7 @@ fn a_checker_under_hidepid_as_another_user_sees_the_death_through_the_lock() {
     }
     let d = TempDir::new("lock-hidepid");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     c.kill_and_leave_zombie();
     // A private mount namespace whose /proc hides other users' processes;
     // the checker runs there as nobody, and proves it cannot see them.
@@ -121,7 +121,7 @@ fn a_checker_under_hidepid_as_another_user_sees_the_death_through_the_lock() {
 fn the_lock_decides_even_when_pid_and_start_time_match_a_live_process() {
     let d = TempDir::new("lock-reuse");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     let mut r = record(&p);
     c.child.kill().unwrap();
     c.child.wait().unwrap();
@@ -143,11 +143,11 @@ fn the_lock_decides_even_when_pid_and_start_time_match_a_live_process() {
 fn a_second_emitter_on_the_same_path_claims_no_lock_and_a_successor_takes_it_over() {
     let d = TempDir::new("lock-second");
     let p = d.path("hb.json");
-    let mut a = ChildEmitter::start(&p, 3_600_000);
+    let mut a = Child::emitter(&p, 3_600_000);
     let ino = record(&p)
         .lock_ino
         .expect("the first emitter holds the lock");
-    let mut b = ChildEmitter::start(&p, 3_600_000);
+    let mut b = Child::emitter(&p, 3_600_000);
     assert_eq!(record(&p).lock_ino, None, "the lock is taken: no claim");
     b.kill_and_leave_zombie();
     let (v, detail) = verdict_and_detail(&p);
@@ -155,7 +155,7 @@ fn a_second_emitter_on_the_same_path_claims_no_lock_and_a_successor_takes_it_ove
     assert!(!detail.contains("lock"), "{detail}");
     a.child.kill().unwrap();
     a.child.wait().unwrap();
-    let _c = ChildEmitter::start(&p, 3_600_000);
+    let _c = Child::emitter(&p, 3_600_000);
     assert_eq!(
         record(&p).lock_ino,
         Some(ino),
@@ -168,7 +168,7 @@ fn a_second_emitter_on_the_same_path_claims_no_lock_and_a_successor_takes_it_ove
 fn a_removed_lock_file_decides_nothing() {
     let d = TempDir::new("lock-removed");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     std::fs::remove_file(lock::companion(&p).unwrap()).unwrap();
     assert_eq!(check(&p, &CheckOptions::default()).verdict, Verdict::Alive);
     // A lock file created since is not the one the record names.
@@ -287,7 +287,7 @@ fn scan_lists_heartbeats_not_their_lock_files() {
     assert!(lock::companion(&p).unwrap().exists());
     let out = Command::new(env!("CARGO_BIN_EXE_lifesign"))
         .arg("scan")
-        .arg(&d.0)
+        .arg(d.dir())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

@@ -3,12 +3,12 @@
 
 mod common;
 
-use common::{drain, ChildEmitter, TempDir};
+use common::{drain, Child, TempDir};
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixDatagram;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 fn recv(sock: &UnixDatagram) -> String {
@@ -28,7 +28,7 @@ fn systemd_gets_ready_status_and_stopping_in_order_on_a_path_socket() {
     let d = TempDir::new("notify-path");
     let sock_path = d.path("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
-    let mut c = ChildEmitter::start_with_env(
+    let mut c = Child::emitter_with_env(
         &d.path("hb.json"),
         3_600_000,
         &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
@@ -62,7 +62,7 @@ fn systemd_abstract_socket_and_failed_with_watchdog_trigger_off_by_default() {
     };
     let sock = UnixDatagram::bind_addr(&addr).unwrap();
     let d = TempDir::new("notify-abstract");
-    let mut c = ChildEmitter::start_with_env(
+    let mut c = Child::emitter_with_env(
         &d.path("hb.json"),
         3_600_000,
         &[("NOTIFY_SOCKET", &format!("@{name}"))],
@@ -77,7 +77,7 @@ fn watchdog_pings_every_beat_at_half_the_timeout() {
     let sock_path = d.path("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     let hb = d.path("hb.json");
-    let mut c = ChildEmitter::start_with_env(
+    let mut c = Child::emitter_with_env(
         &hb,
         60_000,
         &[
@@ -102,7 +102,7 @@ fn failed_sends_watchdog_trigger_when_opted_in() {
     let d = TempDir::new("notify-trigger");
     let sock_path = d.path("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
-    let mut c = ChildEmitter::start_with_env(
+    let mut c = Child::emitter_with_env(
         &d.path("hb.json"),
         3_600_000,
         &[
@@ -122,7 +122,7 @@ fn watchdog_pid_of_another_process_means_no_pings() {
     let sock_path = d.path("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     let hb = d.path("hb.json");
-    let mut c = ChildEmitter::start_with_env(
+    let mut c = Child::emitter_with_env(
         &hb,
         10,
         &[
@@ -150,7 +150,7 @@ fn nothing_is_sent_when_the_variables_are_absent() {
     let d = TempDir::new("notify-absent");
     let sock_path = d.path("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
-    let mut c = ChildEmitter::start(&d.path("hb.json"), 10);
+    let mut c = Child::emitter(&d.path("hb.json"), 10);
     assert_eq!(c.send("ready"), "ok");
     assert_eq!(c.send("stop"), "ok");
     assert!(drain(&sock).is_empty());
@@ -164,11 +164,9 @@ fn s6_gets_one_newline_when_ready_then_the_descriptor_is_closed() {
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
     let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     let wfd = w.as_raw_fd();
-    let mut cmd = Command::new(common::child_binary());
+    let mut cmd = Command::new(common::emitter_child_binary());
     cmd.env("LIFESIGN_FILE", d.path("hb.json"))
-        .env("LIFESIGN_NOTIFY_FD", "3")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
+        .env("LIFESIGN_NOTIFY_FD", "3");
     // SAFETY: dup2 is async-signal-safe; it runs in the child before exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -178,14 +176,9 @@ fn s6_gets_one_newline_when_ready_then_the_descriptor_is_closed() {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = Child::spawn(cmd);
     drop(w); // only the child holds the write end now
-    let mut stdin = child.stdin.take().unwrap();
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    use std::io::{BufRead, Write};
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "started");
+    child.started();
     let mut pipe = std::fs::File::from(r);
     // Nothing yet: the read end would block, so check readiness with poll.
     let mut p = libc::pollfd {
@@ -198,19 +191,12 @@ fn s6_gets_one_newline_when_ready_then_the_descriptor_is_closed() {
         0,
         "nothing before ready"
     );
-    writeln!(stdin, "ready").unwrap();
-    line.clear();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ok");
+    assert_eq!(child.send("ready"), "ok");
     let mut got = Vec::new();
     pipe.read_to_end(&mut got).unwrap(); // ends because the child closed it
     assert_eq!(got, b"\n");
-    writeln!(stdin, "ready again").unwrap();
-    line.clear();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ok");
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
+    assert_eq!(child.send("ready again"), "ok");
+    child.finish();
 }
 
 /// A pipe: (read end, write end).
@@ -370,7 +356,7 @@ fn an_unread_notify_socket_never_blocks_the_beat_or_stop() {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(512);
     let hb = d.path("hb.json");
-    let c = ChildEmitter::start_with_env(
+    let c = Child::emitter_with_env(
         &hb,
         60_000,
         &[

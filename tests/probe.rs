@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ChildEmitter, TempDir};
+use common::{Child, TempDir};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -112,7 +112,7 @@ fn a_fifo_at_the_path_is_invalid_and_its_blocked_writer_stays_blocked() {
 fn under_hidepid_another_users_checker_never_says_process_gone() {
     let dir = TempDir::new("hidepid");
     let hb = dir.path("hb.json");
-    let _emitter = ChildEmitter::start(&hb, 3_600_000);
+    let _emitter = Child::emitter(&hb, 3_600_000);
     // The emitter runs as root; the checker runs as nobody with a /proc
     // that hides other users' processes.
     let script = "mount -t proc -o hidepid=2 proc /proc && \
@@ -134,7 +134,7 @@ fn in_a_pid_namespace_without_its_own_proc_a_killed_emitter_is_process_gone() {
     let dir = TempDir::new("pidns");
     let hb = dir.path("hb.json");
     let out = dir.path("out");
-    let child = common::child_binary();
+    let child = common::emitter_child_binary();
     // In the new namespace this shell is PID 1 and the emitter a small PID
     // that, in the host's /proc which it still sees, is another process.
     // The emitter reads commands from a FIFO that this shell holds open, so

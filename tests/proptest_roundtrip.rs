@@ -12,6 +12,9 @@
 //! (tests/reliability/run.sh). Failing inputs are shrunk and printed, not
 //! saved into the source tree.
 
+mod common;
+
+use common::TempDir;
 use lifesign::check::{verdict, CheckOptions, Facts, Read, Verdict};
 use lifesign::process::{Identity, Liveness};
 use lifesign::protocol::{
@@ -24,7 +27,6 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 fn cases(short: u32) -> u32 {
@@ -41,17 +43,6 @@ fn config(short: u32) -> ProptestConfig {
         failure_persistence: None,
         ..ProptestConfig::default()
     }
-}
-
-fn scratch(tag: &str) -> PathBuf {
-    let base = if std::path::Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm")
-    } else {
-        std::env::temp_dir()
-    };
-    let p = base.join(format!("lifesign-prop-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&p).unwrap();
-    p
 }
 
 // ---- strategies --------------------------------------------------------------
@@ -331,14 +322,13 @@ proptest! {
 
     #[test]
     fn every_record_written_to_a_real_file_reads_back_identically(r in written_record()) {
-        let dir = scratch("file");
-        let path = dir.join("hb.json");
+        let dir = TempDir::in_ram("prop-file");
+        let path = dir.path("hb.json");
         AtomicFile::new(&path, 0o644, false).unwrap().write(&encode(&r)).unwrap();
         match lifesign::check::read_path(&path) {
             Read::Record(back) => prop_assert_eq!(back, as_read(r)),
             other => prop_assert!(false, "{:?}", other),
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -351,8 +341,8 @@ proptest! {
         pairs in meta(),
         progress in 0u32..50,
     ) {
-        let dir = scratch("emitter");
-        let path = dir.join("hb.json");
+        let dir = TempDir::in_ram("prop-emitter");
+        let path = dir.path("hb.json");
         let e = Emitter::start_with(&path, Options { interval: Duration::from_secs(3600), log_errors: false, ..Options::default() }).unwrap();
         let mut message: Option<String> = None;
         for (s, m) in &steps {
@@ -380,7 +370,6 @@ proptest! {
         prop_assert_eq!(r.seq, steps.len() as u64 + 2);
         prop_assert_eq!(r.pid, std::process::id());
         e.stop().unwrap();
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -508,8 +497,8 @@ proptest! {
 /// checker calls invalid while it reports success.
 #[test]
 fn a_writer_never_produces_a_heartbeat_its_checker_refuses() {
-    let dir = scratch("oversize");
-    let path = dir.join("hb.json");
+    let dir = TempDir::in_ram("prop-oversize");
+    let path = dir.path("hb.json");
     let e = Emitter::start(&path, Duration::from_secs(3600)).unwrap();
     let value = "v".repeat(1000);
     let mut refused = false;
@@ -522,7 +511,6 @@ fn a_writer_never_produces_a_heartbeat_its_checker_refuses() {
     let wrote = e.beat().is_ok();
     let verdict = lifesign::check(&path, &lifesign::CheckOptions::default()).verdict;
     e.stop().ok();
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         refused || !wrote || verdict == Verdict::Alive,
         "the write succeeded but the checker says {verdict:?}"

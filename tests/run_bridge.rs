@@ -4,11 +4,10 @@
 
 mod common;
 
-use common::{child_binary, recv_with_fd, TempDir};
-use std::io::{BufRead, BufReader, Write};
+use common::{emitter_child_binary, recv_with_fd, Child, TempDir};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The manager's side: every datagram in order, watchdog pings counted
 /// apart (they come on the bridge's own cadence).
@@ -45,29 +44,18 @@ fn run_speaks_for_its_child_ready_status_extend_watchdog_stopping_in_order() {
         sock: UnixDatagram::bind(&sock_path).unwrap(),
         pings: 0,
     };
-    let mut run = Command::new(env!("CARGO_BIN_EXE_lifesign"))
-        .args(["run", "--quiet", "--interval", "20ms", "--file"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifesign"));
+    cmd.args(["run", "--quiet", "--interval", "20ms", "--file"])
         .arg(d.path("hb.json"))
         .arg("--")
-        .arg(child_binary())
+        .arg(emitter_child_binary())
         .env("NOTIFY_SOCKET", &sock_path)
-        .env("WATCHDOG_USEC", "400000")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = run.stdin.take().unwrap();
-    let mut stdout = BufReader::new(run.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    assert_eq!(first.trim_end(), "started");
-    let mut send = |cmd: &str| {
-        writeln!(stdin, "{cmd}").unwrap();
-        stdin.flush().unwrap();
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        line.trim_end().to_owned()
-    };
+        .env("WATCHDOG_USEC", "400000");
+    let mut run = Child::spawn(cmd);
+    // The emitter child is run's child: its pid is not run's.
+    let first = run.line();
+    assert!(first.starts_with("started pid="), "{first}");
+    let mut send = |cmd: &str| run.send(cmd);
     // Max age 3 x 20 ms: each extension is 60 000 us.
     const EXTEND: &str = "EXTEND_TIMEOUT_USEC=60000";
 
@@ -88,12 +76,12 @@ fn run_speaks_for_its_child_ready_status_extend_watchdog_stopping_in_order() {
     assert_eq!(send("stopping draining"), "ok");
     m.expect(&["STOPPING=1", "STATUS=draining", EXTEND]);
     assert_eq!(send("stop"), "ok");
-    drop(stdin); // the child's loop ends: it exits, and so does run
+    run.close_stdin(); // the child's loop ends: it exits, and so does run
     let (last, barrier) = m.next();
     assert_eq!(last, "BARRIER=1");
     assert!(barrier.is_some(), "BARRIER=1 carries a descriptor");
     drop(barrier);
-    assert!(run.wait().unwrap().success());
+    run.finish();
     // Nothing after the barrier, and nothing from the child itself (its
     // READY=1 would have come twice).
     m.sock.set_nonblocking(true).unwrap();

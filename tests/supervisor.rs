@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{drain, eventually, recv_with_fd, ChildEmitter, TempDir};
+use common::{drain, eventually, recv_with_fd, Child, TempDir};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
@@ -33,7 +33,7 @@ fn beats(hb: &Path, n: u64) {
 
 /// `stop` in the child: the datagrams up to `BARRIER=1`, with the barrier's
 /// descriptor, while `stop` is still waiting.
-fn stop_until_barrier(c: &mut ChildEmitter, sock: &UnixDatagram) -> (Vec<String>, OwnedFd) {
+fn stop_until_barrier(c: &mut Child, sock: &UnixDatagram) -> (Vec<String>, OwnedFd) {
     c.command("stop");
     let mut msgs = Vec::new();
     loop {
@@ -51,8 +51,7 @@ const EXTEND: &str = "EXTEND_TIMEOUT_USEC=10800000000"; // 3 x the 1 h interval
 fn start_and_stop_are_extended_by_progress_and_stop_waits_for_the_barrier() {
     let d = TempDir::new("sup-extend");
     let (sock, addr) = bound(&d);
-    let mut c =
-        ChildEmitter::start_with_env(&d.path("hb.json"), 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
+    let mut c = Child::emitter_with_env(&d.path("hb.json"), 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
     assert_eq!(c.send("starting migrating"), "ok");
     assert_eq!(c.send("beat"), "ok"); // no progress: nothing
     assert_eq!(c.send("progress"), "ok");
@@ -92,8 +91,7 @@ fn start_and_stop_are_extended_by_progress_and_stop_waits_for_the_barrier() {
 fn stop_returns_when_the_manager_never_answers_the_barrier() {
     let d = TempDir::new("sup-barrier-timeout");
     let (sock, addr) = bound(&d);
-    let mut c =
-        ChildEmitter::start_with_env(&d.path("hb.json"), 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
+    let mut c = Child::emitter_with_env(&d.path("hb.json"), 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
     let (last, _held) = stop_until_barrier(&mut c, &sock);
     assert_eq!(last, vec!["STOPPING=1", "BARRIER=1"]);
     // The descriptor stays open here: stop gives up after its short bound.
@@ -105,7 +103,7 @@ fn work_driven_watchdog_pings_only_when_progress_moved() {
     let d = TempDir::new("sup-watchdog");
     let (sock, addr) = bound(&d);
     let hb = d.path("hb.json");
-    let mut c = ChildEmitter::start_with_env(
+    let mut c = Child::emitter_with_env(
         &hb,
         60_000,
         &[
@@ -131,7 +129,7 @@ fn reload_sends_reloading_with_monotonic_usec_then_ready_and_the_file_says_start
     let d = TempDir::new("sup-reload");
     let (sock, addr) = bound(&d);
     let hb = d.path("hb.json");
-    let mut c = ChildEmitter::start_with_env(&hb, 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
+    let mut c = Child::emitter_with_env(&hb, 3_600_000, &[("NOTIFY_SOCKET", &addr)]);
     assert_eq!(c.send("ready up"), "ok");
     assert_eq!(recv(&sock), "READY=1\nSTATUS=up");
     let before = lifesign::clock::mono_us();

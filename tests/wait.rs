@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ChildEmitter, TempDir};
+use common::{Child, TempDir};
 use lifesign::protocol::{encode, Record, Shape, State};
 use lifesign::wait::{
     sleep_until, wait_ready, wait_ready_with, Cancel, WaitOptions, WaitOutcome, Watch,
@@ -81,7 +81,7 @@ impl Stepped {
 fn ready_ends_the_wait_with_success() {
     let d = TempDir::new("w-ready");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     let pid = c.pid();
     let s = Stepped::start(
         p.clone(),
@@ -107,7 +107,7 @@ fn failed_and_stopped_end_the_wait_at_once() {
     ] {
         let d = TempDir::new("w-failed");
         let p = d.path("hb.json");
-        let mut c = ChildEmitter::start(&p, 3_600_000);
+        let mut c = Child::emitter(&p, 3_600_000);
         let s = Stepped::start(p.clone(), WaitOptions::default());
         s.read();
         assert_eq!(c.send(cmd), "ok");
@@ -123,7 +123,7 @@ fn failed_and_stopped_end_the_wait_at_once() {
 fn a_dying_emitter_ends_the_wait_with_process_gone() {
     let d = TempDir::new("w-gone");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 3_600_000);
+    let mut c = Child::emitter(&p, 3_600_000);
     let (tx, rx) = mpsc::channel();
     let path = p.clone();
     std::thread::spawn(move || {
@@ -141,7 +141,7 @@ fn a_stalled_emitter_hits_the_idle_timeout() {
     // A real emitter, frozen with SIGSTOP: its heartbeat stops moving.
     let d = TempDir::new("w-stalled");
     let p = d.path("hb.json");
-    let c = ChildEmitter::start(&p, 10);
+    let c = Child::emitter(&p, 10);
     unsafe { libc::kill(c.pid() as i32, libc::SIGSTOP) };
     let out = wait_ready(
         &p,
@@ -178,7 +178,7 @@ fn a_writer_that_stops_beating_hits_the_idle_timeout() {
 fn a_writer_that_beats_but_never_gets_ready_hits_the_hard_timeout() {
     let d = TempDir::new("w-hard");
     let p = d.path("hb.json");
-    let _c = ChildEmitter::start(&p, 10);
+    let _c = Child::emitter(&p, 10);
     let out = wait_ready(
         &p,
         &WaitOptions {
@@ -466,7 +466,7 @@ fn the_c_abi_wait_ignores_a_leftover_of_the_same_pid_too() {
     let (pid, start) = (child.pid(), child.start_time());
     write_as(&p, pid, start + 1, 40, State::Stopped, "bye");
     let c_path = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
-    let reads = ReadsOf::new(&d.0);
+    let reads = ReadsOf::new(d.dir());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         // SAFETY: a NUL-terminated path and a report prepared by its init.
@@ -533,7 +533,7 @@ fn an_expected_process_that_dies_before_its_first_write_ends_the_wait() {
 fn a_frozen_emitters_old_ready_file_does_not_end_the_wait_until_it_beats_again() {
     let d = TempDir::new("w-frozen");
     let p = d.path("hb.json");
-    let mut c = ChildEmitter::start(&p, 20);
+    let mut c = Child::emitter(&p, 20);
     assert_eq!(c.send("ready serving"), "ok");
     // SAFETY: signals our own child.
     unsafe { libc::kill(c.pid() as i32, libc::SIGSTOP) };

@@ -197,12 +197,13 @@ func TestIsAlive(t *testing.T) {
 func TestAChildProcessHeartbeatIsAliveThenGoneWhenItDies(t *testing.T) {
 	path := heartbeatPath(t)
 	c := startChild(t, path, 3600000)
-	c.send("ready")
+	c.send("ready up")
 	r := mustCheck(t, path, ExpectPID(c.pid))
 	if r.Verdict != VerdictAlive || r.State != StateReady || r.Message != "up" || r.PID != int64(c.pid) {
 		t.Fatalf("running child: %+v", r)
 	}
 	c.send("progress")
+	c.send("beat")
 	if r := mustCheck(t, path); r.Progress != 1 {
 		t.Fatalf("child progress %d, want 1", r.Progress)
 	}

@@ -28,46 +28,65 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runChild is the emitter process of the cross-process tests. It starts
-// from the environment (LIFESIGN_FILE), prints "started PID", then obeys
-// one command per line on stdin, answering "ok" or "err MESSAGE":
-// ready, failed, progress, stop. At end of input it exits at once, without
-// stopping the emitter, as a crashing process would.
+// runChild is the emitter child of the cross-process tests; it speaks the
+// line protocol of tests/README.md (every line it prints starts with "@@ ").
+// It starts from the environment (LIFESIGN_FILE, LIFESIGN_INTERVAL_MS),
+// says "started pid=PID", then answers each command on stdin with "ok" or
+// "err MESSAGE": starting|ready|stopping|failed [MESSAGE], beat, progress,
+// meta KEY VALUE, stop, and exit (leave at once, without stopping and
+// without an answer, as a crashing process would). At the end of its
+// input it stops the emitter and exits 0.
 func runChild(in io.Reader, out io.Writer) int {
 	em, err := StartFromEnv()
-	if err != nil || em == nil {
-		fmt.Fprintf(out, "err start: %v (emitter %v)\n", err, em)
+	if err != nil {
+		fmt.Fprintf(out, "@@ err %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(out, "started %d\n", os.Getpid())
+	if em == nil {
+		fmt.Fprintln(out, "@@ none")
+		return 0
+	}
+	fmt.Fprintf(out, "@@ started pid=%d\n", os.Getpid())
+	states := map[string]State{"starting": StateStarting, "ready": StateReady, "stopping": StateStopping, "failed": StateFailed}
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
+		cmd, rest, _ := strings.Cut(sc.Text(), " ")
 		var err error
-		switch cmd := sc.Text(); cmd {
-		case "ready":
-			err = em.SetState(StateReady, "up")
-		case "failed":
-			err = em.SetState(StateFailed, "boom")
-		case "progress":
-			if err = em.Progress(); err == nil {
+		if state, ok := states[cmd]; ok && rest == "" {
+			err = em.SetStateKeepMessage(state)
+		} else if ok {
+			err = em.SetState(state, rest)
+		} else {
+			switch cmd {
+			case "beat":
 				err = em.Beat()
+			case "progress":
+				err = em.Progress()
+			case "meta":
+				key, value, _ := strings.Cut(rest, " ")
+				err = em.SetMeta(key, value)
+			case "stop":
+				err = em.Stop()
+			case "exit":
+				os.Exit(0)
+			default:
+				err = fmt.Errorf("unknown command %q", cmd)
 			}
-		case "stop":
-			err = em.Stop()
-		default:
-			err = fmt.Errorf("unknown command %q", cmd)
 		}
 		if err != nil {
-			fmt.Fprintf(out, "err %v\n", err)
+			fmt.Fprintf(out, "@@ err %v\n", err)
 		} else {
-			fmt.Fprintln(out, "ok")
+			fmt.Fprintln(out, "@@ ok")
 		}
 	}
-	// Leave without Stop or Close: the file keeps its last state.
+	if err := em.Close(); err != nil {
+		fmt.Fprintf(out, "@@ err %v\n", err)
+		return 1
+	}
 	return 0
 }
 
-// child is a running emitter process.
+// child is a running emitter child, read through the line protocol.
 type child struct {
 	t     testing.TB
 	cmd   *exec.Cmd
@@ -76,7 +95,7 @@ type child struct {
 	pid   int
 }
 
-// startChild starts the test binary as an emitter writing path.
+// startChild starts the test binary as an emitter child writing path.
 func startChild(t testing.TB, path string, intervalMs int) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -105,23 +124,23 @@ func startChild(t testing.TB, path string, intervalMs int) *child {
 		_ = c.cmd.Process.Kill()
 		_ = c.cmd.Wait()
 	})
-	line := c.line()
-	if !strings.HasPrefix(line, "started ") {
-		t.Fatalf("child said %q, want \"started PID\"", line)
+	if line, want := c.line(), fmt.Sprintf("started pid=%d", cmd.Process.Pid); line != want {
+		t.Fatalf("child said %q, want %q", line, want)
 	}
-	c.pid, err = strconv.Atoi(strings.TrimPrefix(line, "started "))
-	if err != nil || c.pid != cmd.Process.Pid {
-		t.Fatalf("child said %q; its pid is %d", line, cmd.Process.Pid)
-	}
+	c.pid = cmd.Process.Pid
 	return c
 }
 
+// line reads the child's next protocol line, without its "@@ " marker.
 func (c *child) line() string {
 	c.t.Helper()
-	if !c.out.Scan() {
-		c.t.Fatalf("child output ended: %v", c.out.Err())
+	for c.out.Scan() {
+		if line, ok := strings.CutPrefix(c.out.Text(), "@@ "); ok {
+			return line
+		}
 	}
-	return c.out.Text()
+	c.t.Fatalf("child output ended: %v", c.out.Err())
+	return ""
 }
 
 // send gives the child a command and waits for its answer.
@@ -135,11 +154,13 @@ func (c *child) send(cmd string) {
 	}
 }
 
-// exit closes the child's input, which makes it exit without stopping its
-// emitter, and waits for the process to end.
+// exit makes the child leave at once without stopping its emitter, as a
+// crashing process would, and waits for the process to end.
 func (c *child) exit() {
 	c.t.Helper()
-	c.stdin.Close()
+	if _, err := fmt.Fprintln(c.stdin, "exit"); err != nil {
+		c.t.Fatalf("send exit: %v", err)
+	}
 	if err := c.cmd.Wait(); err != nil {
 		c.t.Fatalf("child exit: %v", err)
 	}

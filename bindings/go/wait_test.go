@@ -38,7 +38,7 @@ func TestWaitReadyReturnsWhenAChildProcessBecomesReady(t *testing.T) {
 	path := heartbeatPath(t)
 	c := startChild(t, path, 3600000)
 	ch := waitInBackground(context.Background(), path, WaitPID(c.pid), Timeout(hangGuard))
-	c.send("ready")
+	c.send("ready up")
 	res := receive(t, ch)
 	if res.err != nil {
 		t.Fatal(res.err)
@@ -64,7 +64,7 @@ func TestWaitReadyEndsWhenTheChildFails(t *testing.T) {
 	path := heartbeatPath(t)
 	c := startChild(t, path, 3600000)
 	ch := waitInBackground(context.Background(), path, WaitPID(c.pid), Timeout(hangGuard))
-	c.send("failed")
+	c.send("failed boom")
 	res := receive(t, ch)
 	if res.err != nil {
 		t.Fatal(res.err)

@@ -117,7 +117,7 @@ test('a real emitter process is alive while it runs, stopped after stop, process
   const a = path.join(dir, 'a.json');
   const child = new ChildEmitter(a);
   t.after(() => child.kill());
-  assert.equal(await child.nextLine(), 'ok started');
+  await child.started();
   const r = api.check(a, { pid: child.pid });
   assert.equal(r.verdict, 'alive');
   assert.equal(r.pid, child.pid);
@@ -130,7 +130,7 @@ test('a real emitter process is alive while it runs, stopped after stop, process
   const b = path.join(dir, 'b.json');
   const crashing = new ChildEmitter(b);
   t.after(() => crashing.kill());
-  assert.equal(await crashing.nextLine(), 'ok started');
+  await crashing.started();
   await crashing.send('ready');
   await crashing.kill('SIGKILL');
   assert.equal(api.check(b).verdict, 'process_gone');

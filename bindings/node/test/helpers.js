@@ -56,12 +56,13 @@ function childEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
-// test/fixtures/child-emitter.js in a separate Node process, driven one
-// command a line over stdin; it answers each with one line on stdout.
+// test/fixtures/child-emitter.js in a separate Node process, read through
+// the line protocol of tests/README.md: one command a line on its stdin,
+// one answer a line on its stdout, each protocol line marked "@@ ".
 class ChildEmitter {
   constructor(file, intervalMs = 3600000) {
-    this.proc = spawn(process.execPath, [path.join(FIXTURES, 'child-emitter.js'), file, String(intervalMs)], {
-      env: childEnv(),
+    this.proc = spawn(process.execPath, [path.join(FIXTURES, 'child-emitter.js')], {
+      env: childEnv({ LIFESIGN_FILE: file, LIFESIGN_INTERVAL_MS: String(intervalMs) }),
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
@@ -69,9 +70,11 @@ class ChildEmitter {
     this.queue = [];
     this.waiters = [];
     lines.on('line', (l) => {
+      if (!l.startsWith('@@ ')) return;
+      const line = l.slice(3);
       const w = this.waiters.shift();
-      if (w) w(l);
-      else this.queue.push(l);
+      if (w) w(line);
+      else this.queue.push(line);
     });
     this.proc.on('exit', () => {
       for (const w of this.waiters.splice(0)) w(null);
@@ -82,6 +85,14 @@ class ChildEmitter {
     return this.proc.pid;
   }
 
+  // Resolves once the child says "started pid=PID" (its first heartbeat
+  // is written).
+  async started() {
+    const line = await this.nextLine();
+    if (line !== `started pid=${this.pid}`) throw new Error(`child said ${line}, want started pid=${this.pid}`);
+  }
+
+  // The next protocol line, without its marker; null once the child has exited.
   nextLine() {
     if (this.queue.length) return Promise.resolve(this.queue.shift());
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve(null);
@@ -91,7 +102,7 @@ class ChildEmitter {
   async send(command) {
     this.proc.stdin.write(`${command}\n`);
     const reply = await this.nextLine();
-    if (reply === null || !reply.startsWith('ok')) throw new Error(`child answered ${reply} to ${command}`);
+    if (reply !== 'ok') throw new Error(`child answered ${reply} to ${command}`);
     return reply;
   }
 

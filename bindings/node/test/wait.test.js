@@ -31,7 +31,7 @@ test('waitReady resolves when a real child process becomes ready, and the event 
   const file = path.join(tempDir(t), 'child.json');
   const child = new ChildEmitter(file);
   t.after(() => child.kill());
-  assert.equal(await child.nextLine(), 'ok started');
+  await child.started();
 
   const ticks = ticker(t);
   const waiting = api.waitReady(file, { pid: child.pid, timeoutMs: 120000 });
@@ -52,7 +52,7 @@ test('waitReady resolves with verdict failed when the child reports failed', asy
   const file = path.join(tempDir(t), 'child.json');
   const child = new ChildEmitter(file);
   t.after(() => child.kill());
-  assert.equal(await child.nextLine(), 'ok started');
+  await child.started();
   const waiting = api.waitReady(file, { timeoutMs: 120000 });
   await child.send('failed cannot bind :80');
   const r = await waiting;
@@ -65,7 +65,7 @@ test('waitReady resolves with verdict process_gone when the child dies before it
   const file = path.join(tempDir(t), 'child.json');
   const child = new ChildEmitter(file);
   t.after(() => child.kill());
-  assert.equal(await child.nextLine(), 'ok started');
+  await child.started();
   const waiting = api.waitReady(file, { timeoutMs: 120000 });
   await child.kill('SIGKILL');
   const r = await waiting;
@@ -76,7 +76,7 @@ test('waitReady resolves with verdict stopped when the child stops without being
   const file = path.join(tempDir(t), 'child.json');
   const child = new ChildEmitter(file);
   t.after(() => child.kill());
-  assert.equal(await child.nextLine(), 'ok started');
+  await child.started();
   const waiting = api.waitReady(file, { timeoutMs: 120000 });
   await child.send('stop');
   assert.equal((await waiting).verdict, 'stopped');

@@ -52,30 +52,30 @@ def child_env(**extra: str) -> "dict[str, str]":
     return env
 
 
-class ChildEmitter:
-    """tests/child_emitter.py in a separate Python process, driven line by line over pipes."""
+class Child:
+    """A child process driven over pipes with the line protocol of tests/README.md."""
 
-    def __init__(self, path: Path, interval: float = 3600.0) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(TESTS / "child_emitter.py"), str(path), str(interval)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=child_env(),
-            text=True,
-        )
+    def __init__(self, argv: "list[str]", env: "Optional[dict[str, str]]" = None) -> None:
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
         self.pid = self.proc.pid
-        line = self._read()
-        assert line == "started %d" % self.pid, line
 
-    def _read(self) -> str:
+    def read(self) -> str:
+        """The next protocol line, without its "@@ " marker."""
         assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise AssertionError("child emitter ended early (exit %s)" % self.proc.wait())
-        return line.rstrip("\n")
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError("child %d ended early (exit %s)" % (self.pid, self.proc.wait()))
+            if line.startswith("@@ "):
+                return line[3:].rstrip("\n")
+
+    def started(self) -> None:
+        """Wait for the child's "started pid=PID"."""
+        line = self.read()
+        assert line == "started pid=%d" % self.pid, line
 
     def send(self, command: str) -> None:
-        """Send one command without waiting for its acknowledgement."""
+        """Send one command without waiting for its answer."""
         assert self.proc.stdin is not None
         self.proc.stdin.write(command + "\n")
         self.proc.stdin.flush()
@@ -83,10 +83,15 @@ class ChildEmitter:
     def do(self, command: str) -> str:
         """Send one command and wait until the child has carried it out."""
         self.send(command)
-        return self._read()
+        answer = self.read()
+        assert answer == "ok", "child answered %r to %r" % (answer, command)
+        return answer
 
-    def ack(self) -> str:
-        return self._read()
+    def finish(self) -> int:
+        """Close stdin (the child's cue to finish) and return its exit status."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        return self.proc.wait(HANG)
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -95,6 +100,15 @@ class ChildEmitter:
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 stream.close()
+
+
+class ChildEmitter(Child):
+    """The emitter child, tests/child_emitter.py, once its first heartbeat is written."""
+
+    def __init__(self, path: Path, interval: float = 3600.0) -> None:
+        env = child_env(LIFESIGN_FILE=str(path), LIFESIGN_INTERVAL_MS=str(round(interval * 1000)))
+        super().__init__([sys.executable, str(TESTS / "child_emitter.py")], env)
+        self.started()
 
 
 # inotify, to learn that a checker has opened a heartbeat file.

@@ -48,7 +48,7 @@ def test_wait_ready_async_follows_a_child_process(hb_path: Path) -> None:
         async def main() -> lifesign.Report:
             task = asyncio.ensure_future(lifesign.wait_ready_async(hb_path, pid=child.pid, timeout=HANG))
             await asyncio.sleep(0)
-            await asyncio.get_running_loop().run_in_executor(None, child.do, "state ready")
+            await asyncio.get_running_loop().run_in_executor(None, child.do, "ready")
             return await task
 
         report = asyncio.run(main())

@@ -141,8 +141,8 @@ def test_heartbeat_of_a_dead_child_gives_process_gone(hb_path: Path) -> None:
     child = ChildEmitter(hb_path)
     try:
         assert lifesign.check(hb_path, pid=child.pid).verdict is Verdict.ALIVE
-        child.send("crash")
-        assert child.proc.wait() == 3
+        child.send("exit")
+        assert child.proc.wait() == 0
         report = lifesign.check(hb_path, pid=child.pid)
         assert report.verdict is Verdict.PROCESS_GONE
         assert report.pid == child.pid

@@ -12,7 +12,7 @@ import pytest
 
 import lifesign
 from lifesign import State, Verdict
-from support import HANG, REPO, TESTS, after_first_open
+from support import HANG, REPO, TESTS, Child, after_first_open
 
 C_SOURCES = TESTS / "c"
 
@@ -104,42 +104,27 @@ def test_python_emitter_is_checked_from_c(c_programs: "dict[str, Path]", hb_path
 
 
 def test_c_emitter_is_checked_from_python(c_programs: "dict[str, Path]", hb_path: Path) -> None:
-    proc = subprocess.Popen(
-        [str(c_programs["emit"]), str(hb_path), "from c"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
+    child = Child([str(c_programs["emit"]), str(hb_path), "from c"])
     try:
-        assert proc.stdout.readline() == "started %d\n" % proc.pid
-        assert lifesign.check(hb_path, pid=proc.pid).state is State.STARTING
-
-        def go() -> None:
-            assert proc.stdin is not None
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
+        child.started()
+        assert lifesign.check(hb_path, pid=child.pid).state is State.STARTING
 
         # Python waits; the C process turns ready once the wait reads the file.
-        thread, errors = after_first_open(hb_path, go)
-        report = lifesign.wait_ready(hb_path, pid=proc.pid, timeout=HANG)
+        thread, errors = after_first_open(hb_path, lambda: child.send("ready"))
+        report = lifesign.wait_ready(hb_path, pid=child.pid, timeout=HANG)
         thread.join(HANG)
         assert not errors
         assert report.verdict is Verdict.ALIVE
         assert report.state is State.READY
-        assert report.pid == proc.pid
+        assert report.pid == child.pid
         assert report.message == "from c"
         assert report.interval == 0.05
-        assert proc.stdout.readline() == "ready\n"
+        assert child.read() == "ok"
 
-        proc.stdin.write("stop\n")
-        proc.stdin.flush()
-        assert proc.stdout.readline() == "stopped\n"
-        assert proc.wait(HANG) == 0
-        report = lifesign.check(hb_path, pid=proc.pid)
+        child.do("stop")
+        assert child.finish() == 0
+        report = lifesign.check(hb_path, pid=child.pid)
         assert report.verdict is Verdict.STOPPED
-        assert report.pid == proc.pid
+        assert report.pid == child.pid
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        proc.stdin.close()
-        proc.stdout.close()
+        child.close()

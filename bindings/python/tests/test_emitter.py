@@ -455,40 +455,29 @@ def test_emitter_is_usable_from_several_threads(hb_path: Path) -> None:
 
 
 UNREFERENCED = """
-import gc, sys, lifesign
+import gc, os, sys, lifesign
 lifesign.start(sys.argv[1], 0.01)  # no reference kept
 gc.collect()
-print("started", flush=True)
-sys.stdin.readline()
+print("@@ started pid=%d" % os.getpid(), flush=True)
+sys.stdin.read()  # until the parent closes it
 """
 
 
 def test_an_unreferenced_emitter_keeps_beating_and_is_stopped_at_exit(hb_path: Path) -> None:
-    import subprocess
     import sys
 
-    from support import child_env, poll_until
+    from support import Child, child_env, poll_until
 
-    proc = subprocess.Popen(
-        [sys.executable, "-c", UNREFERENCED, str(hb_path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(), text=True,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
+    child = Child([sys.executable, "-c", UNREFERENCED, str(hb_path)], child_env())
     try:
-        assert proc.stdout.readline() == "started\n"
-        first = lifesign.check(hb_path, pid=proc.pid).seq
+        child.started()
+        first = lifesign.check(hb_path, pid=child.pid).seq
         poll_until(
-            lambda: True if lifesign.check(hb_path, pid=proc.pid).seq >= first + 3 else None,
+            lambda: True if lifesign.check(hb_path, pid=child.pid).seq >= first + 3 else None,
             "beats of an unreferenced emitter",
         )
-        proc.stdin.write("exit\n")
-        proc.stdin.flush()
-        assert proc.wait(60) == 0
-        report = lifesign.check(hb_path, pid=proc.pid)
+        assert child.finish() == 0
+        report = lifesign.check(hb_path, pid=child.pid)
         assert report.verdict is Verdict.STOPPED
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        proc.stdin.close()
-        proc.stdout.close()
+        child.close()

@@ -36,7 +36,7 @@ def _join(thread: threading.Thread, errors: "list[BaseException]") -> None:
 
 def test_wait_ready_returns_ready_once_a_child_announces_it(hb_path: Path, child: ChildEmitter) -> None:
     # The child turns ready only after this test's wait has opened the file.
-    thread, errors = after_first_open(hb_path, lambda: child.do("state ready serving"))
+    thread, errors = after_first_open(hb_path, lambda: child.do("ready serving"))
     report = lifesign.wait_ready(hb_path, pid=child.pid, timeout=HANG)
     _join(thread, errors)
     assert report.verdict is Verdict.ALIVE
@@ -46,7 +46,7 @@ def test_wait_ready_returns_ready_once_a_child_announces_it(hb_path: Path, child
 
 
 def test_wait_ready_returns_the_failed_report_when_the_child_fails(hb_path: Path, child: ChildEmitter) -> None:
-    thread, errors = after_first_open(hb_path, lambda: child.do("state failed cannot bind"))
+    thread, errors = after_first_open(hb_path, lambda: child.do("failed cannot bind"))
     report = lifesign.wait_ready(hb_path, pid=child.pid, timeout=HANG)
     _join(thread, errors)
     assert report.verdict is Verdict.FAILED
@@ -62,12 +62,12 @@ def test_wait_ready_returns_stopped_when_the_child_stops(hb_path: Path, child: C
 
 
 def test_wait_ready_returns_process_gone_when_the_child_dies(hb_path: Path, child: ChildEmitter) -> None:
-    thread, errors = after_first_open(hb_path, lambda: child.send("crash"))
+    thread, errors = after_first_open(hb_path, lambda: child.send("exit"))
     report = lifesign.wait_ready(hb_path, pid=child.pid, timeout=HANG)
     _join(thread, errors)
     assert report.verdict is Verdict.PROCESS_GONE
     assert report.pid == child.pid
-    assert child.proc.wait() == 3
+    assert child.proc.wait() == 0
 
 
 def test_wait_ready_waits_for_a_file_that_does_not_exist_yet(hb_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_wait_ready_waits_for_a_file_that_does_not_exist_yet(hb_path: Path) -> N
         try:
             c = ChildEmitter(hb_path, interval=0.05)
             started.append(c)
-            c.do("state ready")
+            c.do("ready")
         except BaseException as e:
             errors.append(e)
 
@@ -184,7 +184,7 @@ def test_closing_a_token_in_use_waits_for_the_wait_to_return(hb_path: Path, chil
 
     def close_then_ready() -> None:
         token.close()  # deferred: the wait still holds the token
-        child.do("state ready")
+        child.do("ready")
 
     thread, errors = after_first_open(hb_path, close_then_ready)
     report = lifesign.wait_ready(hb_path, pid=child.pid, timeout=HANG, cancel=token)

@@ -1,20 +1,25 @@
-/* A C emitter for the cross-language tests.
+/* A C emitter for the cross-language tests, speaking the line protocol of
+ * tests/README.md (every line it prints starts with "@@ ").
  *
  * Usage: emit PATH MESSAGE
- * Starts an emitter on PATH and prints "started PID". On the first line of
- * standard input it sets the state ready with MESSAGE and prints "ready";
- * on the second line (or end of input) it stops, frees, prints "stopped"
- * and exits 0. Any failure prints the library's error and exits 1.
+ * Starts an emitter on PATH (50 ms interval) and says "started pid=PID",
+ * then answers each command on standard input with "ok" or "err ...":
+ * "ready" sets the state ready with MESSAGE, "stop" stops. At the end of
+ * its input it stops, frees and exits 0. A failed start says
+ * "err ..." and exits 1.
  */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "lifesign.h"
 
-static int fail(const char *what, int32_t rc) {
-    printf("error %s %s %s\n", what, lifesign_error_name(rc), lifesign_last_error());
+static void answer(const char *what, int32_t rc) {
+    if (rc == LIFESIGN_OK)
+        printf("@@ ok\n");
+    else
+        printf("@@ err %s %s %s\n", what, lifesign_error_name(rc), lifesign_last_error());
     fflush(stdout);
-    return 1;
 }
 
 int main(int argc, char **argv) {
@@ -27,24 +32,25 @@ int main(int argc, char **argv) {
         return 2;
     }
     rc = lifesign_start(argv[1], 50, &e);
-    if (rc != LIFESIGN_OK)
-        return fail("start", rc);
-    printf("started %ld\n", (long)getpid());
+    if (rc != LIFESIGN_OK) {
+        answer("start", rc);
+        return 1;
+    }
+    printf("@@ started pid=%ld\n", (long)getpid());
     fflush(stdout);
 
-    if (fgets(line, sizeof line, stdin) != NULL) {
-        rc = lifesign_set_state(e, LIFESIGN_STATE_READY, argv[2]);
-        if (rc != LIFESIGN_OK)
-            return fail("set_state", rc);
-        printf("ready\n");
-        fflush(stdout);
-        (void)fgets(line, sizeof line, stdin);
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strcmp(line, "ready") == 0)
+            answer("set_state", lifesign_set_state(e, LIFESIGN_STATE_READY, argv[2]));
+        else if (strcmp(line, "stop") == 0)
+            answer("stop", lifesign_stop(e));
+        else {
+            printf("@@ err unknown command %s\n", line);
+            fflush(stdout);
+        }
     }
     rc = lifesign_stop(e);
-    if (rc != LIFESIGN_OK)
-        return fail("stop", rc);
     lifesign_free(e);
-    printf("stopped\n");
-    fflush(stdout);
-    return 0;
+    return rc == LIFESIGN_OK ? 0 : 1;
 }
