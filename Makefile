@@ -13,27 +13,38 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 # What a static Rust library needs from the system (cargo's
 # --print native-static-libs on Linux/glibc).
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# One feature set for every cargo command, so that a run builds each crate
+# once: `fleet` adds `lifesign relay` and nats:// targets to the CLI only.
+FEATURES := --features fleet
 
 .PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
-        test-cmake test-go test-node test-python lint header bench reliability clean
+        test-cmake test-go test-node test-python test-fleet lint header bench reliability clean
 
 all: build
 
 build:
-	$(CARGO) build --release --lib --bins --examples
+	$(CARGO) build --release $(FEATURES) --lib --bins --examples
 	ln -sf liblifesign.so $(REL)/liblifesign.so.0
 
 demo: build
 	$(REL)/examples/demo
 
-test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node test-python
+test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node test-python test-fleet
 	@echo "make test: every suite passed"
 
 lint:
-	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --all-targets $(FEATURES) -- -D warnings
 
 test-rust:
-	$(CARGO) test --release
+	$(CARGO) test --release $(FEATURES)
+
+# The fleet commands against a real nats-server (installed pinned and
+# hash-checked into target/fleet-venv; each test starts its own on
+# 127.0.0.1), and the C libraries unchanged by the feature.
+test-fleet: build
+	LIFESIGN_NATS_SERVER="$$(bash tests/fleet/server.sh)" \
+	    $(CARGO) test --release $(FEATURES) --test fleet
+	bash tests/fleet/lib-unchanged.sh
 
 # The C ABI tests against the shared library, the static library, and
 # compiled as C++.
@@ -90,7 +101,7 @@ test-python: build
 
 # Regenerate include/lifesign.h from src/ffi.rs (the header test checks it).
 header:
-	LIFESIGN_BLESS=1 $(CARGO) test --release --test header
+	LIFESIGN_BLESS=1 $(CARGO) test --release $(FEATURES) --test header
 
 bench: build
 	@if [ -f benches/run.sh ]; then bash benches/run.sh; else echo "no benchmarks yet"; fi

@@ -40,15 +40,15 @@ impl Inotify {
         })
     }
 
-    /// Watches `dir` for entries written (closed or renamed in), created
-    /// and removed.
+    /// Watches `dir` for entries written (closed after writing, or renamed
+    /// in), removed (deleted or renamed away) and changed in mode. Not
+    /// creation: a file is worth a look only once it has been written.
     pub fn add(&mut self, dir: &Path) -> io::Result<()> {
         let c = CString::new(dir.as_os_str().as_bytes())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
         let mask = libc::IN_CLOSE_WRITE
             | libc::IN_MOVED_TO
             | libc::IN_MOVED_FROM
-            | libc::IN_CREATE
             | libc::IN_DELETE
             | libc::IN_ATTRIB
             | libc::IN_ONLYDIR;
