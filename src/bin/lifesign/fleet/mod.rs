@@ -241,11 +241,11 @@ mod tests {
         let u = Url::parse("nats://tok@127.0.0.1:4222/lifesign/web1.app", true).unwrap();
         assert_eq!(u.server, "nats://127.0.0.1:4222");
         assert_eq!(u.token.as_deref(), Some("tok"));
-        let u = Url::parse("nats://u:p@h:1/b", false).unwrap();
-        assert_eq!((u.server.as_str(), u.token), ("nats://u:p@h:1", None));
         assert_eq!(u.bucket, "lifesign");
         assert_eq!(u.key.as_deref(), Some("web1.app"));
         assert_eq!(u.shown(), "nats://127.0.0.1:4222/lifesign/web1.app");
+        let up = Url::parse("nats://u:p@h:1/b", false).unwrap();
+        assert_eq!((up.server.as_str(), up.token), ("nats://u:p@h:1", None));
     }
 
     #[test]
