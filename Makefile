@@ -14,8 +14,10 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 # --print native-static-libs on Linux/glibc).
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 # One feature set for every cargo command, so that a run builds each crate
-# once: `fleet` adds `lifesign relay` and nats:// targets to the CLI only.
-FEATURES := --features fleet
+# once: `fleet` adds `lifesign relay` and nats:// targets to the CLI only
+# (BASE_FEATURES: those of the library itself).
+BASE_FEATURES :=
+FEATURES := $(BASE_FEATURES) --features fleet
 
 .PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
         test-cmake test-go test-node test-python test-fleet lint header bench reliability clean
@@ -44,7 +46,7 @@ test-rust:
 test-fleet: build
 	LIFESIGN_NATS_SERVER="$$(bash tests/fleet/server.sh)" \
 	    $(CARGO) test --release $(FEATURES) --test fleet
-	bash tests/fleet/lib-unchanged.sh
+	bash tests/fleet/lib-unchanged.sh $(BASE_FEATURES)
 
 # The C ABI tests against the shared library, the static library, and
 # compiled as C++.

@@ -4,6 +4,8 @@
 # build` produces) must export exactly the symbols of a build without it,
 # hold no code of those crates, and keep their size (bound: 1%, for build
 # metadata; a linked tokio or TLS stack would add far more).
+# Arguments: the cargo features of the library build without the fleet
+# (the Makefile's, e.g. `--features capi`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -11,7 +13,7 @@ with=target/release
 without=target/nofleet/release
 [[ -f $with/liblifesign.so && -f $with/liblifesign.a ]] || {
     echo "lib-unchanged: run 'make build' first" >&2; exit 1; }
-cargo build --release --lib --quiet --target-dir target/nofleet
+cargo build --release --lib --quiet --target-dir target/nofleet "$@"
 
 exports() { nm -D --defined-only "$1" | awk '{print $3}' | sort; }
 if ! diff <(exports $without/liblifesign.so) <(exports $with/liblifesign.so); then

@@ -31,7 +31,8 @@ Keys are HOST-ID.NAME (NAME: the file name without .json). Read them with
   lifesign scan nats://HOST:PORT/BUCKET
 Layout and value schema: docs/PROTOCOL.md, \"Fleet\"; deployment: docs/FLEET.md.
 
-Exit codes: runs until killed; 2 when it cannot start (no server, refused
+Exit codes: 0 after SIGINT or SIGTERM (its keys then expire within their
+time limits); 2 when it cannot start (no server, refused
 credentials, a folder it cannot watch, a usage error).";
 
 /// What the remote forms add to the help of check, wait, watch and scan.
@@ -47,7 +48,7 @@ type Res<T> = Result<T, String>;
 /// Runs `relay`, or a remote `check`/`wait`/`watch`/`scan`.
 pub fn main(cmd: &str, args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> u8 {
     let out = match cmd {
-        "relay" => relay_main(args),
+        "relay" => relay_main(args, cancel),
         "check" | "wait" | "watch" | "scan" => remote_main(cmd, args, cancel),
         other => Err(format!("unknown command {other:?}")),
     };
@@ -96,7 +97,7 @@ pub fn duration(s: &str) -> Res<Duration> {
     Ok(Duration::from_millis((n * ms).round() as u64))
 }
 
-fn relay_main(args: Vec<OsString>) -> Res<Result<u8, Error>> {
+fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Result<u8, Error>> {
     let mut a = Args {
         it: args.into_iter(),
     };
@@ -145,7 +146,7 @@ fn relay_main(args: Vec<OsString>) -> Res<Result<u8, Error>> {
         auth,
         dirs,
     };
-    Ok(relay::run(cfg).map(|()| 0))
+    Ok(relay::run(cfg, cancel).map(|()| 0))
 }
 
 fn remote_main(

@@ -15,8 +15,10 @@ mod sys;
 pub mod value;
 
 use std::fmt;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::time::Duration;
+use tokio::io::unix::AsyncFd;
 
 /// The bucket when none is named.
 pub const DEFAULT_BUCKET: &str = "lifesign";
@@ -221,6 +223,41 @@ pub(crate) async fn connect(
     async_nats::connect_with_options(server, opts)
         .await
         .map_err(|e| Error(format!("cannot connect to {shown}: {e}")))
+}
+
+/// A cancel descriptor borrowed for tokio (registered, never closed).
+pub(crate) struct Borrowed(RawFd);
+
+impl AsRawFd for Borrowed {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+pub(crate) async fn cancelled(cancel: Option<&AsyncFd<Borrowed>>) {
+    match cancel {
+        Some(fd) => {
+            let _ = fd.readable().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Registers a cancel descriptor with the runtime.
+pub(crate) fn watch_cancel(
+    cancel: Option<&lifesign::Cancel>,
+) -> Result<Option<AsyncFd<Borrowed>>, Error> {
+    cancel
+        // SAFETY: the Cancel outlives the AsyncFd (both live for one call)
+        // and is never closed while registered.
+        .map(|c| unsafe {
+            AsyncFd::register_with_interest(
+                Borrowed(c.as_fd().as_raw_fd()),
+                tokio::io::Interest::READABLE,
+            )
+        })
+        .transpose()
+        .map_err(|e| Error(format!("cannot watch the cancel descriptor: {e}")))
 }
 
 /// This machine's hostname (the default host id).

@@ -10,7 +10,7 @@
 
 use super::sys::{self, Event, Inotify};
 use super::value::{self, Relay, Value};
-use super::{connect, key, runtime, Auth, Error};
+use super::{cancelled, connect, key, runtime, watch_cancel, Auth, Error};
 use async_nats::jetstream::{self, kv};
 use lifesign::{CheckOptions, Report, Verdict};
 use std::cmp::Reverse;
@@ -45,10 +45,11 @@ pub struct Config {
     pub dirs: Vec<PathBuf>,
 }
 
-/// Runs the relay until it is killed; returns only on an error that stops
-/// it (no server at start, refused credentials, a folder it cannot watch).
-pub fn run(cfg: Config) -> Result<(), Error> {
-    runtime()?.block_on(relay(cfg))
+/// Runs the relay until `cancel` is triggered (`Ok`; the keys then expire
+/// within their time limits) or an error stops it (no server at start,
+/// refused credentials, a folder it cannot watch).
+pub fn run(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Error> {
+    runtime()?.block_on(relay(cfg, cancel))
 }
 
 /// Why the loop woke up, besides inotify and the clock.
@@ -101,7 +102,8 @@ fn heartbeat_name(name: &OsStr) -> Option<&str> {
     s.strip_suffix(".json").filter(|stem| !stem.is_empty())
 }
 
-async fn relay(cfg: Config) -> Result<(), Error> {
+async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Error> {
+    let cancel = watch_cancel(cancel)?;
     let (ev_tx, mut events) = mpsc::unbounded_channel();
     let client = connect(
         &cfg.server,
@@ -189,6 +191,7 @@ async fn relay(cfg: Config) -> Result<(), Error> {
                     r.timers.push(Reverse((Instant::now() + RETRY, path)));
                 }
             },
+            _ = cancelled(cancel.as_ref()) => return Ok(()),
             _ = sleep_until(next) => {
                 let now = Instant::now();
                 while let Some(Reverse((at, _))) = r.timers.peek() {

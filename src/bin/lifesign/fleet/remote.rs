@@ -10,13 +10,11 @@
 //! between hosts cannot make a heartbeat look fresh or stale.
 
 use super::value::Value;
-use super::{connect, key, runtime, Error, Url};
+use super::{cancelled, connect, key, runtime, watch_cancel, Error, Url};
 use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
 use lifesign::{Report, Shape, State, Verdict};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::time::Duration;
-use tokio::io::unix::AsyncFd;
 
 /// The `detail` of a key its relay deleted.
 pub const DELETED: &str = "the relay removed the key: the heartbeat file is gone";
@@ -143,43 +141,11 @@ fn decides(r: &Report, seen_valid: bool) -> bool {
     }
 }
 
-/// A cancel descriptor borrowed for tokio (registered, never closed).
-struct Borrowed(RawFd);
-
-impl AsRawFd for Borrowed {
-    fn as_raw_fd(&self) -> RawFd {
-        self.0
-    }
-}
-
-async fn cancelled(cancel: Option<&AsyncFd<Borrowed>>) {
-    match cancel {
-        Some(fd) => {
-            let _ = fd.readable().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
 async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-fn watch_cancel(cancel: Option<&lifesign::Cancel>) -> Result<Option<AsyncFd<Borrowed>>, Error> {
-    cancel
-        // SAFETY: the Cancel outlives the AsyncFd (both live for one call)
-        // and is never closed while registered.
-        .map(|c| unsafe {
-            AsyncFd::register_with_interest(
-                Borrowed(c.as_fd().as_raw_fd()),
-                tokio::io::Interest::READABLE,
-            )
-        })
-        .transpose()
-        .map_err(|e| Error(format!("cannot watch the cancel descriptor: {e}")))
 }
 
 /// `lifesign wait nats://HOST:PORT/BUCKET/KEY`: event-driven on a key

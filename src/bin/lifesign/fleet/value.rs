@@ -134,14 +134,16 @@ impl Value {
     /// verdict and figures as the relay saw them.
     pub fn to_report(&self) -> Result<Report, String> {
         let verdict = Verdict::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|v| v.as_str() == self.verdict)
             .ok_or_else(|| format!("unknown verdict {:?}", self.verdict))?;
         let state = match &self.state {
             None => None,
             Some(s) => Some(
                 State::ALL
-                    .into_iter()
+                    .iter()
+                    .copied()
                     .find(|st| st.as_str() == s)
                     .ok_or_else(|| format!("unknown state {s:?}"))?,
             ),
@@ -204,7 +206,7 @@ mod tests {
 
     #[test]
     fn a_value_reads_back_as_the_origin_report() {
-        for v in Verdict::ALL {
+        for v in Verdict::ALL.iter().copied() {
             let r = report(v, 3000);
             let val = Value::new(&relay(), "app", "/run/app.json", &r, None, 1012);
             let bytes = serde_json::to_vec(&val).unwrap();
