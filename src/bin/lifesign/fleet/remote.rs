@@ -87,6 +87,42 @@ async fn entry(store: &kv::Store, url: &Url) -> Result<Option<kv::Entry>, Error>
         .map_err(|e| Error(format!("cannot read {}: {e}", url.shown())))
 }
 
+/// A key followed: its entry now, then each newer one.
+struct Follow {
+    updates: kv::Watch,
+    revision: u64,
+}
+
+impl Follow {
+    /// Starts the key watch, then reads the current entry: nothing written
+    /// in between is missed, and [`Follow::next`] skips what was read.
+    async fn start(url: &Url) -> Result<(Follow, Option<kv::Entry>), Error> {
+        let store = open(url).await?;
+        let updates = store
+            .watch(the_key(url))
+            .await
+            .map_err(|e| Error(format!("cannot watch {}: {e}", url.shown())))?;
+        let first = entry(&store, url).await?;
+        let revision = first.as_ref().map_or(0, |e| e.revision);
+        Ok((Follow { updates, revision }, first))
+    }
+
+    /// The next entry newer than the last one seen.
+    async fn next(&mut self, url: &Url) -> Result<kv::Entry, Error> {
+        loop {
+            match self.updates.next().await {
+                Some(Ok(e)) if e.revision > self.revision => {
+                    self.revision = e.revision;
+                    return Ok(e);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(Error(format!("watch of {} failed: {e}", url.shown()))),
+                None => return Err(Error(format!("watch of {} ended", url.shown()))),
+            }
+        }
+    }
+}
+
 /// `lifesign check nats://HOST:PORT/BUCKET/KEY`.
 pub fn check(url: &Url, expected_pid: Option<u32>) -> Result<Report, Error> {
     runtime()?.block_on(async {
@@ -161,14 +197,7 @@ pub fn wait(
         let hard = opts.timeout.map(|t| start + t);
         let mut idle = opts.idle_timeout.map(|t| start + t);
         let cancel = watch_cancel(cancel)?;
-        let store = open(url).await?;
-        // Watch first, then read: nothing written in between is missed.
-        let mut updates = store
-            .watch(the_key(url))
-            .await
-            .map_err(|e| Error(format!("cannot watch {}: {e}", url.shown())))?;
-        let first = entry(&store, url).await?;
-        let mut revision = first.as_ref().map_or(0, |e| e.revision);
+        let (mut key, first) = Follow::start(url).await?;
         let mut last = report_of(first.as_ref(), opts.expected_pid);
         let mut seen_valid = false;
         let mut last_seq = None;
@@ -184,30 +213,21 @@ pub fn wait(
             if decides(&last, seen_valid) {
                 return Ok(WaitEnd::Decided(last));
             }
-            loop {
-                tokio::select! {
-                    got = updates.next() => match got {
-                        Some(Ok(e)) if e.revision > revision => {
-                            revision = e.revision;
-                            last = report_of(Some(&e), opts.expected_pid);
-                            break;
-                        }
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => return Err(Error(format!("watch of {} failed: {e}", url.shown()))),
-                        None => return Err(Error(format!("watch of {} ended", url.shown()))),
-                    },
-                    _ = sleep_until(idle) => {
-                        let mut r = last;
-                        r.verdict = Verdict::Stale;
-                        r.detail = format!(
-                            "no new heartbeat for {} ms (idle timeout)",
-                            opts.idle_timeout.unwrap_or_default().as_millis()
-                        );
-                        return Ok(WaitEnd::Decided(r));
-                    }
-                    _ = sleep_until(hard) => return Ok(WaitEnd::TimedOut(last)),
-                    _ = cancelled(cancel.as_ref()) => return Ok(WaitEnd::Cancelled(last)),
+            tokio::select! {
+                e = key.next(url) => {
+                    last = report_of(Some(&e?), opts.expected_pid);
                 }
+                _ = sleep_until(idle) => {
+                    let mut r = last;
+                    r.verdict = Verdict::Stale;
+                    r.detail = format!(
+                        "no new heartbeat for {} ms (idle timeout)",
+                        opts.idle_timeout.unwrap_or_default().as_millis()
+                    );
+                    return Ok(WaitEnd::Decided(r));
+                }
+                _ = sleep_until(hard) => return Ok(WaitEnd::TimedOut(last)),
+                _ = cancelled(cancel.as_ref()) => return Ok(WaitEnd::Cancelled(last)),
             }
         }
     })
@@ -224,33 +244,21 @@ pub fn watch(
 ) -> Result<(), Error> {
     runtime()?.block_on(async {
         let cancel = watch_cancel(cancel)?;
-        let store = open(url).await?;
-        let mut updates = store
-            .watch(the_key(url))
-            .await
-            .map_err(|e| Error(format!("cannot watch {}: {e}", url.shown())))?;
-        let first = entry(&store, url).await?;
-        let mut revision = first.as_ref().map_or(0, |e| e.revision);
+        let (mut key, first) = Follow::start(url).await?;
         let mut last = report_of(first.as_ref(), None);
         if !on_change(&last) {
             return Ok(());
         }
         loop {
             tokio::select! {
-                got = updates.next() => match got {
-                    Some(Ok(e)) if e.revision > revision => {
-                        revision = e.revision;
-                        let r = report_of(Some(&e), None);
-                        let differs = (r.verdict, r.state, &r.message) != (last.verdict, last.state, &last.message);
-                        last = r;
-                        if differs && !on_change(&last) {
-                            return Ok(());
-                        }
+                e = key.next(url) => {
+                    let r = report_of(Some(&e?), None);
+                    let differs = (r.verdict, r.state, &r.message) != (last.verdict, last.state, &last.message);
+                    last = r;
+                    if differs && !on_change(&last) {
+                        return Ok(());
                     }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => return Err(Error(format!("watch of {} failed: {e}", url.shown()))),
-                    None => return Err(Error(format!("watch of {} ended", url.shown()))),
-                },
+                }
                 _ = cancelled(cancel.as_ref()) => return Ok(()),
             }
         }
