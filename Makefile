@@ -3,50 +3,57 @@
 #   make demo   build everything and run the live demonstration
 #   make test   run every test suite (what .ci/run runs)
 #   make bench  run the benchmarks and rewrite docs/BENCHMARKS.md
+#   make dist   build every release artifact into dist/ (docs/INSTALL.md)
+#   make test-dist  install each artifact as its users would and use it
 
 CARGO  ?= cargo
 CC     ?= cc
 CXX    ?= c++
 REL    := target/release
+# The cargo features of every build of the crate: build, test and lint use
+# the same set, so that no step rebuilds target/release/liblifesign.so
+# without its C exports (the `capi` feature; see Cargo.toml).
+# `fleet` adds `lifesign relay` and nats:// targets to the command-line tool
+# only (tests/fleet/lib-unchanged.sh checks the libraries against
+# LIB_BASE_FEATURES). make dist builds LIB_BASE_FEATURES (docs/INSTALL.md).
+LIB_BASE_FEATURES := --features capi
+LIB_FEATURES := --features capi,fleet
 CTEST  := target/ctest
 CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 # What a static Rust library needs from the system (cargo's
 # --print native-static-libs on Linux/glibc).
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
-# One feature set for every cargo command, so that a run builds each crate
-# once: `fleet` adds `lifesign relay` and nats:// targets to the CLI only
-# (BASE_FEATURES: those of the library itself).
-BASE_FEATURES :=
-FEATURES := $(BASE_FEATURES) --features fleet
 
 .PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
-        test-cmake test-go test-node test-python test-fleet lint header bench reliability clean
+        test-cmake test-go test-node test-python test-fleet lint header bindings test-bindings \
+        bench reliability print-lib-features clean dist test-dist
 
 all: build
 
 build:
-	$(CARGO) build --release $(FEATURES) --lib --bins --examples
+	$(CARGO) build --release $(LIB_FEATURES) --lib --bins --examples
 	ln -sf liblifesign.so $(REL)/liblifesign.so.0
 
 demo: build
 	$(REL)/examples/demo
 
-test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node test-python test-fleet
+test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node \
+      test-python test-fleet test-bindings test-dist
 	@echo "make test: every suite passed"
 
 lint:
-	$(CARGO) clippy --release --all-targets $(FEATURES) -- -D warnings
+	$(CARGO) clippy --release $(LIB_FEATURES) --all-targets -- -D warnings
 
 test-rust:
-	$(CARGO) test --release $(FEATURES)
+	$(CARGO) test --release $(LIB_FEATURES)
 
 # The fleet commands against a real nats-server (installed pinned and
 # hash-checked into target/fleet-venv; each test starts its own on
 # 127.0.0.1), and the C libraries unchanged by the feature.
 test-fleet: build
 	LIFESIGN_NATS_SERVER="$$(bash tests/fleet/server.sh)" \
-	    $(CARGO) test --release $(FEATURES) --test fleet
-	bash tests/fleet/lib-unchanged.sh $(BASE_FEATURES)
+	    $(CARGO) test --release $(LIB_FEATURES) --test fleet
+	bash tests/fleet/lib-unchanged.sh $(LIB_BASE_FEATURES)
 
 # The C ABI tests against the shared library, the static library, and
 # compiled as C++.
@@ -101,12 +108,38 @@ test-node: build
 test-python: build
 	@if [ -f bindings/python/run-tests.sh ]; then bash bindings/python/run-tests.sh; else echo "python: no binding yet"; fi
 
+# Every release artifact into dist/, from one build against the glibc
+# baseline (packaging/dist.sh); then each installed as its users would, with
+# no Rust on PATH (packaging/test-dist.sh).
+dist:
+	LIB_FEATURES="$(LIB_BASE_FEATURES)" bash packaging/dist.sh
+
+test-dist: dist
+	bash packaging/test-dist.sh
+
 # Regenerate include/lifesign.h from src/ffi.rs (the header test checks it).
 header:
-	LIFESIGN_BLESS=1 $(CARGO) test --release $(FEATURES) --test header
+	LIFESIGN_BLESS=1 $(CARGO) test --release $(LIB_FEATURES) --test header
+
+# Regenerate the bindings' C declaration tables from include/lifesign.h
+# (Python ctypes, the Node table and its TypeScript declarations); run it
+# after `make header`. test-bindings fails when a committed table is stale,
+# and runs the generator's own tests (after test-node, whose npm install
+# lets them check the koffi layout too).
+bindings:
+	bash bindings/gen/run.sh
+
+test-bindings:
+	bash bindings/gen/run.sh --check
+	bash bindings/gen/run.sh --self-test
 
 bench: build
 	@if [ -f benches/run.sh ]; then bash benches/run.sh; else echo "no benchmarks yet"; fi
 
+# For scripts that build the crate themselves (benches/run.sh).
+print-lib-features:
+	@echo $(LIB_FEATURES)
+
 clean:
 	$(CARGO) clean
+	rm -rf dist

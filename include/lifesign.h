@@ -3,7 +3,8 @@
  * The C ABI of liblifesign (shared: liblifesign.so, SONAME liblifesign.so.0;
  * static: liblifesign.a). Protocol: docs/PROTOCOL.md.
  *
- * Generated from src/ffi.rs by cbindgen; do not edit by hand.
+ * Generated from src/codes.rs and src/ffi.rs (make header); do not edit
+ * by hand.
  */
 
 #ifndef LIFESIGN_H
@@ -11,8 +12,11 @@
 
 #include <stdint.h>
 #include <stddef.h>
-/* The version of this header; lifesign_version() gives the library's. */
-#define LIFESIGN_VERSION_STRING "0.1.0"
+
+/*
+ The version of this header; lifesign_version() gives the library's.
+ */
+#define LIFESIGN_VERSION_STRING "0.2.0"
 
 /*
  Major version of this header; equals the library's (see `lifesign_version`).
@@ -22,7 +26,7 @@
 /*
  Minor version of this header.
  */
-#define LIFESIGN_VERSION_MINOR 1
+#define LIFESIGN_VERSION_MINOR 2
 
 /*
  Patch version of this header.
@@ -80,12 +84,12 @@
 #define LIFESIGN_STATE_STOPPING 2
 
 /*
- State: stopped cleanly (written by `lifesign_stop`).
+ State: stopped cleanly (the final write of an emitter).
  */
 #define LIFESIGN_STATE_STOPPED 3
 
 /*
- State: failed.
+ State: failed; the process may still be alive to report why.
  */
 #define LIFESIGN_STATE_FAILED 4
 
@@ -145,12 +149,12 @@
 #define LIFESIGN_SHAPE_NONE 0
 
 /*
- Shape: lifesign protocol v1.
+ Shape: lifesign protocol v1 (or a later version).
  */
 #define LIFESIGN_SHAPE_V1 1
 
 /*
- Shape: `{pid, state, updated_at_ms}` without `v`.
+ Shape: `{pid, state, updated_at_ms}` without `v` (desktop launchers).
  */
 #define LIFESIGN_SHAPE_PLAIN 2
 
@@ -160,7 +164,7 @@
 #define LIFESIGN_SHAPE_TIMESTAMP 3
 
 /*
- Shape: `{pid, status, updatedAtMs}`.
+ Shape: `{pid, status, updatedAtMs}` (Node daemons).
  */
 #define LIFESIGN_SHAPE_CAMEL 4
 
@@ -190,6 +194,26 @@
 #define LIFESIGN_OPT_WATCHDOG_TRIGGER 16
 
 /*
+ Log level: nothing.
+ */
+#define LIFESIGN_LOG_OFF 0
+
+/*
+ Log level: something failed that the library works around (a failed heartbeat write).
+ */
+#define LIFESIGN_LOG_WARN 1
+
+/*
+ Log level: what the library does (starts, stops); also everything at warn.
+ */
+#define LIFESIGN_LOG_INFO 2
+
+/*
+ Log level: details for debugging; also everything at info.
+ */
+#define LIFESIGN_LOG_DEBUG 3
+
+/*
  A cancel token for `lifesign_wait_ready_cancel`. Opaque.
  */
 typedef struct lifesign_cancel lifesign_cancel;
@@ -200,16 +224,26 @@ typedef struct lifesign_cancel lifesign_cancel;
 typedef struct lifesign_emitter lifesign_emitter;
 
 /*
- Called for every failed heartbeat write, on the thread that wrote (often
- the emitter's own thread): `code` is a `LIFESIGN_ERR_*`, `message` is
- valid only during the call. It must not call `lifesign_stop` or
- `lifesign_free` on the same emitter.
+ Called for every failed heartbeat write, on the thread that wrote (a
+ library writer thread for periodic beats, the caller's for
+ `lifesign_beat`, `lifesign_set_state` and `lifesign_stop`): `code` is a
+ `LIFESIGN_ERR_*`, `message` is valid only during the call.
+
+ Re-entry is safe: the callback may call any function on the same
+ emitter, `lifesign_stop` included, but not `lifesign_free`. A write it
+ makes on that emitter (for example `lifesign_set_state(e, FAILED, ...)`)
+ is done, counted and returned as usual, but its failure does not call
+ the callback again, so the callback never recurses. A callback that
+ blocks holds one writer thread; the library starts a spare one for the
+ other emitters.
  */
 typedef void (*lifesign_error_fn)(void *user_data, int32_t code, const char *message);
 
 /*
  Emitter options. Initialise with `lifesign_options_init`, then change
- what you need: the struct starts with its own size so that it can grow.
+ what you need: the struct starts with its own size so that it can grow
+ (fields appended later take their defaults for a caller whose `size`
+ does not cover them).
  */
 typedef struct lifesign_options {
   /*
@@ -252,9 +286,19 @@ typedef struct lifesign_options {
 } lifesign_options;
 
 /*
- The result of a check or a wait. Filled whatever the verdict.
+ The result of a check or a wait, filled whatever the verdict.
+
+ Initialise it with `lifesign_report_init`: the library reads `size` and
+ writes only the whole fields that fit in it, so a program compiled
+ against an older header (a smaller struct) keeps working when fields are
+ appended. New fields are only ever appended.
  */
 typedef struct lifesign_report {
+  /*
+   `sizeof(lifesign_report)` as the caller compiled it, set by
+   `lifesign_report_init`; never written by the library.
+   */
+  uint32_t size;
   /*
    A `LIFESIGN_VERDICT_*`.
    */
@@ -263,6 +307,10 @@ typedef struct lifesign_report {
    A `LIFESIGN_STATE_*`, or -1 when the file did not parse.
    */
   int32_t state;
+  /*
+   A `LIFESIGN_SHAPE_*`: which file layout was read.
+   */
+  int32_t shape;
   /*
    The PID in the file (0 when it did not parse).
    */
@@ -288,10 +336,6 @@ typedef struct lifesign_report {
    */
   uint64_t interval_ms;
   /*
-   The emitter's message, NUL-terminated, cut at a UTF-8 boundary.
-   */
-  char message[256];
-  /*
    When progress last changed, Unix ms; 0 when the file has none.
    */
   uint64_t progress_at_ms;
@@ -304,21 +348,29 @@ typedef struct lifesign_report {
    */
   uint64_t max_age_ms;
   /*
-   A `LIFESIGN_SHAPE_*`: which file layout was read.
+   The emitter's message, NUL-terminated, cut at a UTF-8 boundary.
    */
-  int32_t shape;
+  char message[256];
   /*
-   Always 0.
+   Why the verdict is what it is ("not JSON: ...", "pid 12 exited"),
+   NUL-terminated, cut at a UTF-8 boundary; for logs, not for parsing.
    */
-  int32_t reserved;
+  char detail[256];
 } lifesign_report;
+
+/*
+ Receives the library's log messages (see `lifesign_set_log_handler`):
+ `level` is a `LIFESIGN_LOG_*`, `message` one line without prefix, valid
+ only during the call.
+ */
+typedef void (*lifesign_log_fn)(void *user_data, int32_t level, const char *message);
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 /*
- Returns the library version, e.g. `"0.1.0"`.
+ Returns the library version, e.g. `"0.2.0"`.
 
  The string is static: do not free it. Thread-safe.
  */
@@ -360,9 +412,9 @@ void lifesign_options_init(struct lifesign_options *opts);
  as `lifesign_start`.
 
  Returns `LIFESIGN_ERR_INVALID_ARGUMENT` also when `opts->size` is smaller
- than this header's `sizeof(lifesign_options)`, a flag is unknown,
- `reserved` is not 0, or the mode is world-writable or has a setuid,
- setgid or sticky bit. `*out` is NULL on every error. Thread-safe.
+ than the first growth-safe `sizeof(lifesign_options)` (0.2.0), a flag is
+ unknown, `reserved` is not 0, or the mode is world-writable or has a
+ setuid, setgid or sticky bit. `*out` is NULL on every error. Thread-safe.
 
  # Safety
  `path` as in `lifesign_start`; `opts` is NULL or points to an initialised
@@ -487,17 +539,34 @@ void lifesign_free(struct lifesign_emitter *e);
 int32_t lifesign_is_alive(const char *path, uint64_t max_age_ms);
 
 /*
- Checks the heartbeat at `path` and fills `*out` whatever the verdict.
+ Prepares a report for `lifesign_check*` and `lifesign_wait_ready*`:
+ zeroes it and sets `size` to this header's `sizeof(lifesign_report)`.
 
- `max_age_ms` 0 uses the file's rule (`stale_after_ms`, else 3 x
- `interval_ms`, else 30 s); `expected_pid` 0 accepts any PID. The verdict
- rules are in docs/PROTOCOL.md. Returns `LIFESIGN_OK` when a verdict was
- reached (read it in `out->verdict`); `LIFESIGN_ERR_INVALID_ARGUMENT` for a
- NULL or non-UTF-8 path, a NULL `out`, or a negative `expected_pid` (then
- `out`, when not NULL, holds verdict `invalid`). Thread-safe.
+ NULL-safe (does nothing). Thread-safe.
 
  # Safety
- `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
+ `out` is NULL or points to writable storage for a `lifesign_report`.
+ */
+void lifesign_report_init(struct lifesign_report *out);
+
+/*
+ Checks the heartbeat at `path` and fills `*out` whatever the verdict.
+
+ `out` must have been prepared with `lifesign_report_init` (its `size`
+ says how much the library may write). `max_age_ms` 0 uses the file's
+ rule (`stale_after_ms`, else 3 x `interval_ms`, else 30 s);
+ `expected_pid` 0 accepts any PID. The verdict rules are in
+ docs/PROTOCOL.md; `out->detail` says which applied.
+
+ Returns `LIFESIGN_OK` when a verdict was reached (read it in
+ `out->verdict`); `LIFESIGN_ERR_INVALID_ARGUMENT` for a NULL or non-UTF-8
+ path, a NULL `out`, an `out->size` below 16 (not initialised), or an
+ `expected_pid` out of range (then `out`, when usable, holds verdict
+ `invalid` and the reason in `detail`). Thread-safe.
+
+ # Safety
+ `path` is NULL or a NUL-terminated string; `out` is NULL or an
+ initialised report with at least `out->size` writable bytes.
  */
 int32_t lifesign_check(const char *path,
                        uint64_t max_age_ms,
@@ -576,13 +645,14 @@ void lifesign_cancel_free(struct lifesign_cancel *c);
  Returns `LIFESIGN_OK` when a decision was reached (alive + ready is
  success: read `out->verdict` and `out->state`); `LIFESIGN_ERR_TIMEOUT`
  at the hard timeout; `LIFESIGN_ERR_CANCELLED` when `cancel` was
- triggered; `LIFESIGN_ERR_INVALID_ARGUMENT` for bad arguments. `*out`
- holds what was last seen in every case. Blocks the calling thread only;
- thread-safe.
+ triggered; `LIFESIGN_ERR_INVALID_ARGUMENT` for bad arguments (as in
+ `lifesign_check`). `*out` holds what was last seen in every case, its
+ `detail` the reason. Blocks the calling thread only; thread-safe.
 
  # Safety
  `path` is NULL or a NUL-terminated string; `cancel` is NULL or a live
- token; `out` is NULL or writable.
+ token; `out` is NULL or an initialised report with at least `out->size`
+ writable bytes.
  */
 int32_t lifesign_wait_ready_cancel(const char *path,
                                    int64_t expected_pid,
@@ -622,6 +692,31 @@ const char *lifesign_error_name(int32_t code);
  library and stays valid until the next failing call on this thread.
  */
 const char *lifesign_last_error(void);
+
+/*
+ Routes the library's log messages, process-wide: to `handler` (NULL:
+ back to the default, stderr as `lifesign: <message>`), up to
+ `max_level` (`LIFESIGN_LOG_OFF` silences the library; the default is
+ `LIFESIGN_LOG_WARN`: failed heartbeat writes and shortened intervals).
+
+ `handler` is called on the thread that logs, often an emitter's own
+ background thread, and may be called on several threads at once; it
+ must not call lifesign functions. When this function returns, no call
+ of the previous handler is still running, so its `user_data` may be
+ released. Returns `LIFESIGN_OK`, or `LIFESIGN_ERR_INVALID_ARGUMENT` for
+ an unknown level (then nothing changes). Thread-safe.
+
+ # Safety
+ `handler` and `user_data` stay valid until they are replaced by another
+ call of this function.
+ */
+int32_t lifesign_set_log_handler(lifesign_log_fn handler, void *user_data, int32_t max_level);
+
+/*
+ The name of a log level (`"off"`, `"warn"`, `"info"`, `"debug"`),
+ `"unknown"` for any other value. Static string; thread-safe.
+ */
+const char *lifesign_log_level_name(int32_t level);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -7,88 +7,18 @@
 
 use crate::process::{self, Identity, Liveness};
 use crate::protocol::{decode, Record, Shape, State, MAX_FILE_BYTES};
-use std::fmt;
+use std::collections::HashMap;
 use std::io::{self, Read as _};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Default tolerance for a timestamp ahead of the checker's clock.
 pub const DEFAULT_SKEW_MS: u64 = 2000;
 /// Max age when neither the checker nor the file says otherwise.
 pub const DEFAULT_MAX_AGE_MS: u64 = 30_000;
 
-/// What a check concluded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Verdict {
-    /// Fresh, and the process is the one that wrote it.
-    Alive,
-    /// No file.
-    Missing,
-    /// Not a valid heartbeat file.
-    Invalid,
-    /// Written by another PID than the one expected.
-    PidMismatch,
-    /// The emitter stopped cleanly.
-    Stopped,
-    /// The emitter reported failure.
-    Failed,
-    /// The writer's process no longer exists (or the PID was reused, or it was an earlier boot).
-    ProcessGone,
-    /// Dated ahead of the checker's clock by more than the skew tolerance.
-    Future,
-    /// Older than the max age.
-    Stale,
-    /// Fresh, but the work-progress counter has not moved for the stall limit.
-    Stalled,
-}
-
-impl Verdict {
-    /// Every verdict, in C ABI order.
-    pub const ALL: [Verdict; 10] = [
-        Verdict::Alive,
-        Verdict::Missing,
-        Verdict::Invalid,
-        Verdict::PidMismatch,
-        Verdict::Stopped,
-        Verdict::Failed,
-        Verdict::ProcessGone,
-        Verdict::Future,
-        Verdict::Stale,
-        Verdict::Stalled,
-    ];
-
-    /// The stable name (`"alive"`, `"pid_mismatch"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Alive => "alive",
-            Verdict::Missing => "missing",
-            Verdict::Invalid => "invalid",
-            Verdict::PidMismatch => "pid_mismatch",
-            Verdict::Stopped => "stopped",
-            Verdict::Failed => "failed",
-            Verdict::ProcessGone => "process_gone",
-            Verdict::Future => "future",
-            Verdict::Stale => "stale",
-            Verdict::Stalled => "stalled",
-        }
-    }
-
-    /// The C ABI code (`LIFESIGN_VERDICT_*`).
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    /// The verdict for a C ABI code.
-    pub fn from_code(code: i32) -> Option<Verdict> {
-        Verdict::ALL.get(usize::try_from(code).ok()?).copied()
-    }
-}
-
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// What a check concluded (declared with the other C ABI codes).
+pub use crate::codes::Verdict;
 
 /// What the checker asks for. `Default` is "any PID, the file's own max age".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -106,8 +36,9 @@ pub struct CheckOptions {
     pub ignore_clock: bool,
 }
 
-/// The result of a check, filled whatever the verdict.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The result of a check, filled whatever the verdict. Serialises (serde)
+/// to an object with these field names, enums by their stable names.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Report {
     /// The verdict.
     pub verdict: Verdict,
@@ -260,15 +191,40 @@ fn rule(
                 );
             }
         }
-        if probe(r.pid, r.pid_start) == Liveness::Gone {
-            let why = if r.pid_start.is_some() {
-                format!("pid {} has exited or was reused", r.pid)
-            } else {
-                format!("pid {} has exited", r.pid)
-            };
-            return (Verdict::ProcessGone, why);
+        match probe(r.pid, r.pid_start) {
+            Liveness::Gone => {
+                let why = if r.pid_start.is_some() {
+                    format!("pid {} has exited or was reused", r.pid)
+                } else {
+                    format!("pid {} has exited", r.pid)
+                };
+                return (Verdict::ProcessGone, why);
+            }
+            // "Cannot tell" is not "gone": the file is judged by age alone.
+            Liveness::Unknown => {
+                let note = format!(
+                    "the process probe could not tell whether pid {} is alive; judged by age alone",
+                    r.pid
+                );
+                let (verdict, detail) = clock_rules(r, rep, facts, opts);
+                return match detail.is_empty() {
+                    true => (verdict, note),
+                    false => (verdict, format!("{detail}; {note}")),
+                };
+            }
+            Liveness::Running => {}
         }
     }
+    clock_rules(r, rep, facts, opts)
+}
+
+/// Rules 6 to 9: future, stale, stalled, alive.
+fn clock_rules(
+    r: &Record,
+    rep: &Report,
+    facts: Facts<'_>,
+    opts: &CheckOptions,
+) -> (Verdict, String) {
     if opts.ignore_clock {
         return (Verdict::Alive, String::new());
     }
@@ -302,11 +258,15 @@ fn rule(
 
 /// Whether a record was written on this host and in this PID namespace
 /// (an absent `host` or `pid_ns` counts as ours): only then may its PID be
-/// probed.
+/// probed. Host names compare ASCII case-insensitively, as DNS names do; a
+/// short name and a fully qualified one are different hosts, and so is an
+/// empty one. When the checker cannot know its own host or namespace, a
+/// file that names one is not ours: no probe, judged by age alone.
 pub fn written_here(r: &Record, id: &Identity) -> bool {
     let host_ok = match (&r.host, &id.host) {
         (None, _) => true,
-        (Some(theirs), ours) => Some(theirs) == ours.as_ref(),
+        (Some(theirs), Some(ours)) => theirs.eq_ignore_ascii_case(ours),
+        (Some(_), None) => false,
     };
     let ns_ok = match (r.pid_ns, id.pid_ns) {
         (None, _) => true,
@@ -317,9 +277,17 @@ pub fn written_here(r: &Record, id: &Identity) -> bool {
 
 /// Reads a path into a [`Read`]: never blocks on a FIFO or device, never
 /// reads more than [`MAX_FILE_BYTES`] + 1 bytes.
+///
+/// No file at the path, and a dangling symlink, are `Missing`; a path
+/// through a regular file (`ENOTDIR`), a symlink loop (`ELOOP`) and any
+/// other error are `Invalid`.
 pub fn read_path(path: &Path) -> Read {
-    read_path_inner(path).unwrap_or_else(|e| match e.kind() {
-        io::ErrorKind::NotFound => Read::Missing,
+    read_path_inner(path).unwrap_or_else(|e| match e.raw_os_error() {
+        Some(libc::ENOENT) => Read::Missing,
+        Some(libc::ENOTDIR) => {
+            Read::Invalid(format!("a component of the path is not a folder: {e}"))
+        }
+        Some(libc::ELOOP) => Read::Invalid(format!("a symlink loop: {e}")),
         _ => Read::Invalid(format!("cannot read: {e}")),
     })
 }
@@ -364,52 +332,52 @@ fn read_path_inner(path: &Path) -> io::Result<Read> {
     })
 }
 
-/// Opens the heartbeat for reading without ever opening a device node or
-/// blocking on a FIFO that someone else put at the path.
+/// Opens the heartbeat for reading without ever opening anything but a
+/// regular file: a FIFO, a device node or a socket at the path is decided
+/// from its metadata, never opened (a writer blocked on a FIFO stays
+/// blocked; no device driver runs).
 ///
-/// The common case, a regular file, is opened directly with `O_NOFOLLOW`
-/// and `O_NONBLOCK` (a FIFO in the folder opens without blocking and is
-/// refused by its type; only root can create a device node there). When the
-/// last component is a symlink, which can point anywhere, the target's inode
-/// is pinned with `O_PATH` (which opens nothing), its type and size are
-/// checked, and only then is that same inode opened through /proc/self/fd:
-/// a symlink swapped in between cannot make the checker open a device.
+/// The path is pinned with `O_PATH` (which opens nothing), without following
+/// a symlink in its last component; a symlink is then pinned again through
+/// to its target. The pinned inode's type and size are checked, and only a
+/// regular file is opened, that same inode, through `/proc/self/fd`: a file
+/// swapped in between cannot make the checker open something else.
 fn open_for_reading(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
-    let open = |p: &Path, extra: i32| {
+    let pin = |extra: i32| {
         std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY | extra)
-            .open(p)
+            .custom_flags(libc::O_PATH | libc::O_CLOEXEC | extra)
+            .open(path)
     };
-    match open(path, libc::O_NOFOLLOW) {
-        Ok(f) => {
-            let meta = f.metadata()?;
-            return Ok((f, meta));
-        }
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {}
-        Err(e) => return Err(e),
+    let mut pinned = pin(libc::O_NOFOLLOW)?;
+    let mut meta = pinned.metadata()?;
+    if meta.file_type().is_symlink() {
+        pinned = pin(0)?;
+        meta = pinned.metadata()?;
     }
-    let pinned = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
-        .open(path)?;
-    let meta = pinned.metadata()?;
     if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
         // Decided by the caller from the metadata, without opening it.
         return Ok((pinned, meta));
     }
-    let file = match open(
-        Path::new(&format!("/proc/self/fd/{}", pinned.as_raw_fd())),
-        0,
-    ) {
-        Ok(f) => f,
-        // No /proc: open the path (O_NONBLOCK still keeps a FIFO from blocking).
-        Err(e) if e.kind() == io::ErrorKind::NotFound => open(path, 0)?,
-        Err(e) => return Err(e),
+    let open = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+            .open(p)
     };
-    Ok((file, meta))
+    match open(Path::new(&format!("/proc/self/fd/{}", pinned.as_raw_fd()))) {
+        Ok(f) => Ok((f, meta)),
+        // No /proc: open the path itself and decide on what was opened
+        // (O_NONBLOCK still keeps a FIFO swapped in from blocking).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let f = open(path)?;
+            let meta = f.metadata()?;
+            Ok((f, meta))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The checker's wall clock, Unix milliseconds.
@@ -440,6 +408,44 @@ pub fn is_alive(path: impl AsRef<Path>, max_age_ms: u64) -> bool {
         },
     )
     .is_alive()
+}
+
+/// Checks every heartbeat file in a folder, as one snapshot: each writer's
+/// process is probed once however many files it wrote.
+///
+/// Lists the entries in name order, skipping lifesign temporaries and
+/// subfolders (a heartbeat is a file, never a folder); anything else,
+/// including a file that is not a heartbeat, gets a report (`invalid` with
+/// its `detail`). Fails when the folder cannot be listed.
+pub fn scan(dir: impl AsRef<Path>, opts: &CheckOptions) -> io::Result<Vec<(PathBuf, Report)>> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir.as_ref())? {
+        let entry = entry?;
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir && crate::write::temp_writer_pid(entry.file_name().as_bytes()).is_none() {
+            paths.push(entry.path());
+        }
+    }
+    paths.sort();
+    let mut probed = HashMap::new();
+    let identity = process::identity();
+    Ok(paths
+        .into_iter()
+        .map(|path| {
+            let read = read_path(&path);
+            let facts = Facts {
+                now_ms: now_ms(),
+                identity,
+            };
+            let report = verdict(&read, facts, opts, |pid, start| {
+                *probed
+                    .entry((pid, start))
+                    .or_insert_with(|| process::probe(pid, start))
+            });
+            (path, report)
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -491,6 +497,23 @@ mod tests {
             },
         );
         (rep.verdict, probed)
+    }
+
+    /// The whole report for a record, with the default options.
+    fn report_of(r: Record, live: Liveness) -> Report {
+        report_with(r, &ours(), live)
+    }
+
+    fn report_with(r: Record, id: &Identity, live: Liveness) -> Report {
+        verdict(
+            &Read::Record(r),
+            Facts {
+                now_ms: NOW,
+                identity: id,
+            },
+            &CheckOptions::default(),
+            |_, _| live,
+        )
     }
 
     fn run(r: Record) -> Verdict {
@@ -672,20 +695,118 @@ mod tests {
         assert_eq!(run_with(r, opts, Liveness::Gone).0, Verdict::ProcessGone);
     }
 
+    /// Each clock rule at exactly its limit (not yet past it) and one
+    /// millisecond past it. The shared vectors run on the real clock, so the
+    /// exact edges are pinned here, with a fixed one.
+    #[test]
+    fn every_clock_limit_is_inclusive_and_one_past_it_decides() {
+        let at = |age: u64, mut r: Record| {
+            r.updated_at_ms = NOW - age;
+            r.progress_at_ms = None;
+            r
+        };
+        let max = |m| CheckOptions {
+            max_age_ms: Some(m),
+            ..Default::default()
+        };
+        let live = Liveness::Running;
+        // The checker's max age.
+        assert_eq!(run_with(at(5000, rec()), max(5000), live).0, Verdict::Alive);
+        assert_eq!(run_with(at(5001, rec()), max(5000), live).0, Verdict::Stale);
+        // The file's stale_after_ms.
+        let mut r = rec();
+        r.stale_after_ms = Some(4000);
+        assert_eq!(run(at(4000, r.clone())), Verdict::Alive);
+        assert_eq!(run(at(4001, r)), Verdict::Stale);
+        // 3 × interval_ms (interval 1000 in rec()).
+        assert_eq!(run(at(3000, rec())), Verdict::Alive);
+        assert_eq!(run(at(3001, rec())), Verdict::Stale);
+        // The 30 s default.
+        let mut r = rec();
+        r.interval_ms = None;
+        assert_eq!(run(at(DEFAULT_MAX_AGE_MS, r.clone())), Verdict::Alive);
+        assert_eq!(run(at(DEFAULT_MAX_AGE_MS + 1, r)), Verdict::Stale);
+        // The skew tolerance.
+        let mut r = rec();
+        r.updated_at_ms = NOW + DEFAULT_SKEW_MS;
+        assert_eq!(run(r.clone()), Verdict::Alive);
+        r.updated_at_ms = NOW + DEFAULT_SKEW_MS + 1;
+        assert_eq!(run(r), Verdict::Future);
+        // The stall limit.
+        let stall = CheckOptions {
+            stall_ms: Some(400),
+            ..Default::default()
+        };
+        let mut r = rec();
+        r.progress_at_ms = Some(NOW - 400);
+        assert_eq!(run_with(r.clone(), stall, live).0, Verdict::Alive);
+        r.progress_at_ms = Some(NOW - 401);
+        assert_eq!(run_with(r, stall, live).0, Verdict::Stalled);
+    }
+
+    #[test]
+    fn three_times_the_largest_interval_does_not_overflow() {
+        let mut r = rec();
+        r.interval_ms = Some(crate::protocol::MAX_INT);
+        r.updated_at_ms = 0;
+        let rep = report_of(r, Liveness::Running);
+        assert_eq!(rep.max_age_ms, 3 * crate::protocol::MAX_INT);
+        assert_eq!(rep.verdict, Verdict::Alive);
+    }
+
+    #[test]
+    fn a_probe_that_cannot_tell_leaves_the_verdict_to_age() {
+        assert_eq!(
+            run_with(rec(), CheckOptions::default(), Liveness::Unknown),
+            (Verdict::Alive, true)
+        );
+        let mut r = rec();
+        r.updated_at_ms = NOW - 3001;
+        assert_eq!(
+            run_with(r, CheckOptions::default(), Liveness::Unknown),
+            (Verdict::Stale, true)
+        );
+        let rep = report_of(rec(), Liveness::Unknown);
+        assert!(rep.detail.contains("could not tell"), "{}", rep.detail);
+    }
+
+    #[test]
+    fn host_names_compare_case_insensitively_and_nothing_else_matches() {
+        let id = ours();
+        let with_host = |h: Option<&str>| Record {
+            host: h.map(str::to_owned),
+            ..rec()
+        };
+        assert!(written_here(&with_host(Some("HERE")), &id));
+        assert!(written_here(&with_host(None), &id));
+        assert!(!written_here(&with_host(Some("here.example.com")), &id));
+        assert!(!written_here(&with_host(Some("")), &id));
+        let unknown = Identity {
+            host: None,
+            pid_ns: None,
+            ..ours()
+        };
+        assert!(!written_here(&with_host(Some("here")), &unknown));
+        assert!(!written_here(&with_host(None), &unknown), "pid_ns unknown");
+    }
+
+    #[test]
+    fn an_unknowable_own_boot_id_skips_the_earlier_boot_rule() {
+        let unknown = Identity {
+            boot_id: None,
+            ..ours()
+        };
+        let mut r = rec();
+        r.boot_id = Some("boot-old".into());
+        let rep = report_with(r, &unknown, Liveness::Running);
+        assert_eq!(rep.verdict, Verdict::Alive);
+    }
+
     #[test]
     fn report_carries_the_file_fields() {
-        let id = ours();
         let mut r = rec();
         r.message = Some("hi".into());
-        let rep = verdict(
-            &Read::Record(r),
-            Facts {
-                now_ms: NOW,
-                identity: &id,
-            },
-            &CheckOptions::default(),
-            |_, _| Liveness::Running,
-        );
+        let rep = report_of(r, Liveness::Running);
         assert_eq!(rep.pid, 100);
         assert_eq!(rep.seq, 5);
         assert_eq!(rep.age_ms, 500);

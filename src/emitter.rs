@@ -1,5 +1,50 @@
 //! The emitter: writes the first heartbeat before `start` returns, then keeps
-//! the file fresh from a background thread until `stop`.
+//! the file fresh until `stop`.
+//!
+//! # Threads
+//!
+//! All the emitters of a process share one beat thread (`lifesign-beat`)
+//! with a heap of deadlines; each keeps its own interval. Deadlines are
+//! jitter-free: the next one is the previous deadline plus the interval
+//! (not the end of the write plus the interval), so beats do not drift.
+//! After a stall longer than an interval (the process was stopped, the
+//! machine overloaded) the missed beats are not replayed: one beat is
+//! written at once and the emitter's grid resumes at its next point in the
+//! future. So that beats due close together are served by one wake-up, a
+//! beat may be written up to 1/64 of its interval (at most 16 ms) before
+//! its deadline; the grid does not move.
+//!
+//! The beat thread never writes. It hands due emitters to writer threads
+//! (`lifesign-write`): one while writes are fast; when every writer has
+//! been inside one write for longer than half the interval of the next
+//! emitter waiting (at most 50 ms), a spare writer takes over the queue,
+//! up to 8 writers. So a filesystem that blocks
+//! one emitter's writes for seconds holds the others back by at most that
+//! limit, which is under one interval, as long as fewer than
+//! 8 writes are blocked at once. A blocked emitter is queued
+//! once, never again while its write hangs. The threads end when the
+//! process has no emitter left.
+//!
+//! `stop` never waits for the beat thread: it marks the emitter stopped
+//! (a periodic write that has not started yet then writes nothing), and
+//! writes `stopped` itself.
+//!
+//! # The folder
+//!
+//! A start costs the same in a folder of ten files or of a hundred
+//! thousand: it examines at most 256 folder entries to
+//! remove temporaries left by dead writers of the heartbeats this process
+//! writes there, and leaves the rest of that cleanup to the writer threads,
+//! a step at a time between beats.
+//!
+//! # The error callback
+//!
+//! `on_error` runs on the thread that wrote: a writer thread for periodic
+//! beats, the caller's for `beat`, `set_state` and `stop`. It may call any
+//! method of the emitter (including `stop`). A write the callback makes on
+//! the emitter whose failure it is being told about is done, counted and
+//! returned as usual, but does not call the callback again: a callback
+//! that sets `failed` when a write fails cannot recurse.
 
 use crate::check::now_ms;
 use crate::error::{Error, ErrorKind, Result};
@@ -10,11 +55,14 @@ use crate::protocol::{
 };
 use crate::write::{AtomicFile, DEFAULT_MODE};
 use once_cell::sync::Lazy;
+use std::cell::RefCell;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+mod beat;
 
 /// The shortest interval an emitter accepts.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
@@ -22,16 +70,17 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
 /// The interval used when none (or 0) is given.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(1000);
-/// Stack size of the refresh thread: it encodes a small JSON object, does a
-/// few syscalls and may run the error callback, which can be a Go, Node or
-/// Python function.
+/// Stack size of the beat and writer threads: a writer encodes a small
+/// JSON object, does a few syscalls and may run the error callback, which
+/// can be a Go, Node or Python function.
 pub const THREAD_STACK_BYTES: usize = 256 * 1024;
 
 /// The largest record `set_meta` lets an emitter grow to: the file limit
 /// less room for the counters and timestamps to grow to 20 digits.
 pub const MAX_RECORD_BYTES: usize = crate::protocol::MAX_FILE_BYTES as usize - 512;
 
-/// Called on the emitter's threads for every failed write.
+/// Called for every failed write, on the thread that wrote (see the module
+/// docs for re-entry).
 pub type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
 
 /// How an emitter behaves. `Options::default()` is what `lifesign_start` uses.
@@ -115,19 +164,30 @@ struct Shared {
     stopped: bool,
     failing: bool,
     last_progress: u64,
-    notifier: Notifier,
-    ready_told: bool,
 }
 
-struct Inner {
+/// What the supervisor has been told. Locked after `Shared` and held on
+/// its own while sending, so that a supervisor never holds up a beat or
+/// `stop`, and hears the changes in the order they were written.
+struct Told {
+    notifier: Notifier,
+    ready: bool,
+}
+
+pub(crate) struct Inner {
     file: AtomicFile,
+    /// The file's name, for the folder's cleanup.
+    name: OsString,
     interval: Duration,
     generation: u64,
     stopped: AtomicBool,
+    /// A periodic write is queued or running.
+    in_flight: AtomicBool,
     progress: AtomicU64,
     failures: AtomicU64,
     shared: Mutex<Shared>,
-    wake: Condvar,
+    notify_active: bool,
+    told: Mutex<Told>,
     on_error: Option<ErrorCallback>,
     log_errors: bool,
     remove_on_stop: bool,
@@ -137,7 +197,6 @@ struct Inner {
 /// Dropping it stops it.
 pub struct Emitter {
     inner: Arc<Inner>,
-    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Emitter {
@@ -149,10 +208,29 @@ impl std::fmt::Debug for Emitter {
     }
 }
 
-fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock (only possible in a user callback, which
     // runs unlocked) leaves consistent data: keep going.
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+thread_local! {
+    /// The emitters whose error callback runs on this thread.
+    static IN_CALLBACK: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Takes an emitter off `IN_CALLBACK` when its callback returns or panics.
+struct CallbackDone(usize);
+
+impl Drop for CallbackDone {
+    fn drop(&mut self) {
+        IN_CALLBACK.with(|v| {
+            let mut v = v.borrow_mut();
+            if let Some(at) = v.iter().rposition(|&x| x == self.0) {
+                v.remove(at);
+            }
+        });
+    }
 }
 
 impl Emitter {
@@ -167,9 +245,15 @@ impl Emitter {
         )
     }
 
-    /// Starts an emitter: creates missing folders, removes temporaries left
-    /// by dead writers, writes the first heartbeat (`starting`, seq 1), then
-    /// starts the refresh thread.
+    /// Starts an emitter: resolves a relative path against the current
+    /// folder (once: a later `chdir` does not move the file), creates
+    /// missing folders, writes the first heartbeat (`starting`, seq 1),
+    /// joins the process's beat thread, then cleans up temporaries left by
+    /// dead writers (see the module docs).
+    ///
+    /// When anything after the first write fails (a thread cannot be
+    /// started), the error is returned and the file just written is
+    /// removed: a failed start leaves nothing that reads alive.
     pub fn start_with(path: impl AsRef<Path>, opts: Options) -> Result<Emitter> {
         Lazy::force(&ATFORK);
         let path = path.as_ref();
@@ -185,6 +269,19 @@ impl Emitter {
                 ),
             ));
         }
+        let path = if path.is_relative() {
+            std::env::current_dir()
+                .map_err(|e| {
+                    Error::io(
+                        format_args!("cannot resolve the relative path {}", path.display()),
+                        &e,
+                    )
+                })?
+                .join(path)
+        } else {
+            path.to_path_buf()
+        };
+        let path = path.as_path();
         let file = AtomicFile::new(path, opts.mode, opts.durable)
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
         file.create_dir().map_err(|e| {
@@ -193,7 +290,6 @@ impl Emitter {
                 &e,
             )
         })?;
-        file.remove_orphans();
 
         let mut warnings = Vec::new();
         let notifier = Notifier::from_env(opts.notify, &mut warnings);
@@ -210,43 +306,30 @@ impl Emitter {
         }
         if opts.log_errors {
             for w in &warnings {
-                eprintln!("lifesign: {w}");
+                crate::log::warn(format_args!("{w}"));
             }
         }
-        let id = process::identity();
         let stale_after = opts
             .stale_after
             .map(|d| d.as_millis() as u64)
             .filter(|&d| d > 0)
             .unwrap_or(interval.as_millis() as u64 * 3);
-        let now = now_ms();
-        let record = Record {
-            v: crate::protocol::PROTOCOL_VERSION,
-            pid: process::current_pid(),
-            state: Some(State::Starting),
-            seq: 0,
-            updated_at_ms: now,
-            started_at_ms: Some(now),
-            interval_ms: Some(interval.as_millis() as u64),
-            stale_after_ms: Some(stale_after),
-            host: id.host.clone(),
-            boot_id: id.boot_id.clone(),
-            pid_ns: id.pid_ns,
-            pid_start: process::own_start_time(),
-            progress: Some(0),
-            progress_at_ms: Some(now),
-            message: opts
-                .message
-                .as_deref()
-                .map(|m| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned()),
-            meta: Default::default(),
-            shape: Shape::V1,
-        };
+        let record = first_record(
+            process::current_pid(),
+            process::own_start_time(),
+            Some(interval.as_millis() as u64),
+            Some(stale_after),
+            opts.message.as_deref(),
+            now_ms(),
+        );
+        let generation = FORK_GENERATION.load(Ordering::Relaxed);
         let inner = Arc::new(Inner {
+            name: path.file_name().unwrap_or_default().to_owned(),
             file,
             interval,
-            generation: FORK_GENERATION.load(Ordering::Relaxed),
+            generation,
             stopped: AtomicBool::new(false),
+            in_flight: AtomicBool::new(false),
             progress: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             shared: Mutex::new(Shared {
@@ -254,25 +337,27 @@ impl Emitter {
                 stopped: false,
                 failing: false,
                 last_progress: 0,
-                notifier,
-                ready_told: false,
             }),
-            wake: Condvar::new(),
+            notify_active: notifier.is_active(),
+            told: Mutex::new(Told {
+                notifier,
+                ready: false,
+            }),
             on_error: opts.on_error,
             log_errors: opts.log_errors,
             remove_on_stop: opts.remove_on_stop,
         });
+        // Whatever must hold before the first write (a lock on the file's
+        // companion) is taken here; the first write is the start's point of
+        // no return, and everything after it is undone by `abandon`.
         inner.write(None)?;
-        let worker = Arc::clone(&inner);
-        let thread = std::thread::Builder::new()
-            .name("lifesign".into())
-            .stack_size(THREAD_STACK_BYTES)
-            .spawn(move || worker.run())
-            .map_err(|e| Error::io("cannot start the refresh thread", &e))?;
-        Ok(Emitter {
-            inner,
-            thread: Mutex::new(Some(thread)),
-        })
+        let beats = beat::beats(generation);
+        if let Err(e) = beats.register(&inner) {
+            inner.abandon();
+            return Err(Error::io("cannot start the beat thread", &e));
+        }
+        beats.sweep(inner.file.dir(), &inner.name);
+        Ok(Emitter { inner })
     }
 
     /// Starts from the launcher's environment: `LIFESIGN_FILE` and
@@ -387,9 +472,10 @@ impl Emitter {
         Ok(())
     }
 
-    /// Stops: wakes the thread at once, joins it, writes `stopped` (and
-    /// removes the file when asked to). Idempotent. In a child after
-    /// `fork()` it neither writes nor joins, and returns a state error.
+    /// Stops: writes `stopped` (and removes the file when asked to). A
+    /// periodic write not yet started writes nothing after this; one in
+    /// progress finishes first. Idempotent. In a child after `fork()` it
+    /// neither writes nor waits, and returns a state error.
     pub fn stop(&self) -> Result<()> {
         if self.inner.forked() {
             return Err(forked_error());
@@ -402,11 +488,9 @@ impl Emitter {
             s.stopped = true;
             self.inner.stopped.store(true, Ordering::SeqCst);
         }
-        self.inner.wake.notify_all();
-        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
+        let beats = beat::beats(self.inner.generation);
+        beats.unregister();
+        beats.forget(self.inner.file.dir(), &self.inner.name);
         let result = self.inner.write_final();
         if self.inner.remove_on_stop && result.is_ok() {
             let _ = std::fs::remove_file(self.inner.file.path());
@@ -423,15 +507,20 @@ impl Emitter {
 impl Drop for Emitter {
     fn drop(&mut self) {
         if self.inner.forked() {
-            // The thread does not exist in this process: do not join or
-            // detach it; leave the parent's file alone.
-            if let Some(h) = self.thread.get_mut().map_or(None, Option::take) {
-                std::mem::forget(h);
-            }
+            // The beat thread does not exist in this process: leave the
+            // parent's file and bookkeeping alone.
             return;
         }
         let _ = self.stop();
     }
+}
+
+/// Whether no cleanup of dead writers' temporaries is running or queued in
+/// this process (for tests that wait for one to finish).
+#[doc(hidden)]
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // for tests
+pub fn cleanup_idle() -> bool {
+    beat::beats(FORK_GENERATION.load(Ordering::Relaxed)).sweeps_idle()
 }
 
 fn forked_error() -> Error {
@@ -456,34 +545,23 @@ impl Inner {
         Ok(())
     }
 
-    fn run(&self) {
-        let mut next = Instant::now() + self.interval;
-        loop {
-            {
-                let mut s = lock(&self.shared);
-                loop {
-                    if s.stopped {
-                        return;
-                    }
-                    let now = Instant::now();
-                    if now >= next {
-                        break;
-                    }
-                    s = self
-                        .wake
-                        .wait_timeout(s, next - now)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
-                }
-            }
+    /// A beat from a writer thread; nothing once stopped.
+    pub(crate) fn periodic(&self) {
+        if !self.stopped.load(Ordering::Relaxed) {
             let _ = self.write(None);
-            next += self.interval;
-            let now = Instant::now();
-            if next < now {
-                // Fell behind (a suspended machine, a slow disk): do not burst.
-                next = now + self.interval;
-            }
         }
+    }
+
+    /// Undoes a start that failed after its first write: nothing is left
+    /// that reads alive, and the s6 descriptor is handed back.
+    fn abandon(&self) {
+        {
+            let mut s = lock(&self.shared);
+            s.stopped = true;
+            self.stopped.store(true, Ordering::SeqCst);
+        }
+        lock(&self.told).notifier.release_s6();
+        let _ = std::fs::remove_file(self.file.path());
     }
 
     /// One write, optionally with a new state and message.
@@ -493,9 +571,8 @@ impl Inner {
             return Err(Error::new(ErrorKind::State, "the emitter is stopped"));
         }
         // Only a supervisor needs to know what changed: no copy otherwise.
-        let before = s
-            .notifier
-            .is_active()
+        let before = self
+            .notify_active
             .then(|| (s.record.state, s.record.message.clone()));
         if let Some((state, message)) = change {
             s.record.state = Some(state);
@@ -505,8 +582,16 @@ impl Inner {
             }
         }
         let result = self.write_locked(&mut s);
-        self.tell_supervisor(&mut s, before);
-        drop(s);
+        if let Some(before) = before {
+            let now = (s.record.state, s.record.message.clone());
+            // Hand over hand: the supervisor hears writes in their order,
+            // and the sends happen after the file's lock is released.
+            let mut told = lock(&self.told);
+            drop(s);
+            told.tell(before, now);
+        } else {
+            drop(s);
+        }
         self.report(result)
     }
 
@@ -514,8 +599,11 @@ impl Inner {
         let mut s = lock(&self.shared);
         s.record.state = Some(State::Stopped);
         let result = self.write_locked(&mut s);
-        let _ = s.notifier.stopping();
+        let mut told = lock(&self.told);
         drop(s);
+        let _ = told.notifier.stopping();
+        told.notifier.release_s6();
+        drop(told);
         self.report(result)
     }
 
@@ -524,9 +612,9 @@ impl Inner {
         let progress = self.progress.load(Ordering::Relaxed);
         if progress != s.last_progress {
             s.last_progress = progress;
+            s.record.progress = Some(progress);
             s.record.progress_at_ms = Some(now);
         }
-        s.record.progress = Some(progress);
         s.record.updated_at_ms = now;
         s.record.seq += 1;
         let bytes = encode(&s.record);
@@ -543,7 +631,7 @@ impl Inner {
                     &e,
                 );
                 if !s.failing && self.log_errors {
-                    eprintln!("lifesign: {err} (further failures are counted, not logged, until a write succeeds)");
+                    crate::log::warn(format_args!("{err} (further failures are counted, not logged, until a write succeeds)"));
                 }
                 s.failing = true;
                 Err(err)
@@ -551,32 +639,150 @@ impl Inner {
         }
     }
 
-    fn tell_supervisor(&self, s: &mut Shared, before: Option<(Option<State>, Option<String>)>) {
-        let Some(before) = before else {
-            return;
-        };
-        let state = s.record.state;
-        let message = s.record.message.clone();
-        let n = &mut s.notifier;
-        let _ = n.watchdog_ping();
-        if state == Some(State::Ready) && !s.ready_told {
-            s.ready_told = true;
-            let _ = s.notifier.ready(message.as_deref());
+    /// Tells the callback about a failed write, unless the write was made
+    /// by this emitter's own callback (no recursion).
+    fn report(&self, result: Result<()>) -> Result<()> {
+        if let (Err(e), Some(cb)) = (&result, &self.on_error) {
+            let me = self as *const Inner as usize;
+            let nested = IN_CALLBACK.with(|v| {
+                let mut v = v.borrow_mut();
+                let nested = v.contains(&me);
+                if !nested {
+                    v.push(me);
+                }
+                nested
+            });
+            if !nested {
+                let _done = CallbackDone(me);
+                cb(e);
+            }
+        }
+        result
+    }
+}
+
+/// The first v1 record of a writer: `starting`, `seq` 0 (each write counts
+/// it up), this machine's identity, and the writer's `pid_start`.
+fn first_record(
+    pid: u32,
+    pid_start: Option<u64>,
+    interval_ms: Option<u64>,
+    stale_after_ms: Option<u64>,
+    message: Option<&str>,
+    now: u64,
+) -> Record {
+    let id = process::identity();
+    Record {
+        v: crate::protocol::PROTOCOL_VERSION,
+        pid,
+        state: Some(State::Starting),
+        seq: 0,
+        updated_at_ms: now,
+        started_at_ms: Some(now),
+        interval_ms,
+        stale_after_ms,
+        host: id.host.clone(),
+        boot_id: id.boot_id.clone(),
+        pid_ns: id.pid_ns,
+        pid_start,
+        // Written once progress() has been counted: a file without them
+        // is never stalled.
+        progress: None,
+        progress_at_ms: None,
+        message: message.map(|m| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned()),
+        meta: Default::default(),
+        shape: Shape::V1,
+    }
+}
+
+/// One heartbeat written by [`emit_once`] on behalf of a process that runs
+/// no emitter of its own (a shell script, through `lifesign emit`).
+#[derive(Clone, Debug)]
+pub struct EmitOnce<'a> {
+    /// The process the heartbeat speaks for; its `pid_start` is read from `/proc`.
+    pub pid: u32,
+    /// The state to report.
+    pub state: State,
+    /// The message; `None` keeps the previous heartbeat's.
+    pub message: Option<&'a str>,
+    /// The promised interval, clamped like [`Options::interval`]; `None`
+    /// keeps the previous heartbeat's (a first heartbeat then has none, and
+    /// the checker applies its 30 s default).
+    pub interval: Option<Duration>,
+    /// Metadata added to (or replacing keys of) the previous heartbeat's.
+    pub meta: &'a [(String, String)],
+}
+
+/// Writes one heartbeat for `beat.pid`, atomically, with mode 0644 into an
+/// existing folder.
+///
+/// A v1 heartbeat of the same process (PID and `pid_start`) already at
+/// `path` is continued: its `seq`
+/// and `progress` go up by one (so a script that emits in a loop counts as
+/// making progress), and its start time, interval, message and metadata are
+/// kept unless `beat` replaces them. Anything else at `path` is replaced by
+/// a first heartbeat. Returns the record written.
+///
+/// Errors: [`ErrorKind::InvalidArgument`] for a path with no file name or a
+/// PID outside 1..=2147483647, [`ErrorKind::Io`] when the write fails.
+pub fn emit_once(path: impl AsRef<Path>, beat: &EmitOnce<'_>) -> Result<Record> {
+    let path = path.as_ref();
+    if beat.pid == 0 || i64::from(beat.pid) > crate::protocol::MAX_PID {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("pid {} is outside 1..=2147483647", beat.pid),
+        ));
+    }
+    let file = AtomicFile::new(path, DEFAULT_MODE, false)
+        .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
+    let now = now_ms();
+    let interval_ms = beat.interval.map(|d| clamp_interval(d).as_millis() as u64);
+    let pid_start = process::stat_of(beat.pid).map(|(start, _)| start);
+    let mut record = match crate::check::read_path(path) {
+        crate::check::Read::Record(r)
+            if r.shape == Shape::V1 && (r.pid, r.pid_start) == (beat.pid, pid_start) =>
+        {
+            r
+        }
+        _ => first_record(beat.pid, pid_start, None, None, None, now),
+    };
+    if let Some(ms) = interval_ms {
+        (record.interval_ms, record.stale_after_ms) = (Some(ms), Some(ms * 3));
+    }
+    if let Some(m) = beat.message {
+        record.message = (!m.is_empty()).then(|| truncate_utf8(m, MAX_MESSAGE_BYTES).to_owned());
+    }
+    record.meta.extend(beat.meta.iter().cloned());
+    record.state = Some(beat.state);
+    record.seq = record.seq.saturating_add(1);
+    // Each emit is a step of the script's work.
+    record.progress = Some(record.seq);
+    (record.updated_at_ms, record.progress_at_ms) = (now, Some(now));
+    let bytes = encode(&record);
+    file.write(&bytes)
+        .map_err(|e| Error::io(format_args!("cannot write {}", path.display()), &e))?;
+    Ok(record)
+}
+
+impl Told {
+    fn tell(
+        &mut self,
+        before: (Option<State>, Option<String>),
+        now: (Option<State>, Option<String>),
+    ) {
+        let (state, message) = now;
+        let _ = self.notifier.watchdog_ping();
+        if state == Some(State::Ready) && !self.ready {
+            self.ready = true;
+            let _ = self.notifier.ready(message.as_deref());
             return;
         }
         if state == Some(State::Failed) && before.0 != Some(State::Failed) {
-            let _ = s.notifier.failed(message.as_deref());
+            let _ = self.notifier.failed(message.as_deref());
             return;
         }
         if message != before.1 {
-            let _ = s.notifier.status(message.as_deref().unwrap_or(""));
+            let _ = self.notifier.status(message.as_deref().unwrap_or(""));
         }
-    }
-
-    fn report(&self, result: Result<()>) -> Result<()> {
-        if let (Err(e), Some(cb)) = (&result, &self.on_error) {
-            cb(e);
-        }
-        result
     }
 }

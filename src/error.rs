@@ -2,36 +2,9 @@
 
 use std::fmt;
 
-/// The kind of an [`Error`], one per C return code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// A bad argument (NULL, not UTF-8, out of range, malformed environment).
-    InvalidArgument,
-    /// A filesystem or socket operation failed.
-    Io,
-    /// The call is not allowed now (after `stop`, or in a child after `fork`).
-    State,
-    /// A panic was caught at the C boundary.
-    Panic,
-    /// A wait reached its hard timeout.
-    Timeout,
-    /// A wait was cancelled.
-    Cancelled,
-}
-
-impl ErrorKind {
-    /// The C return code (`LIFESIGN_ERR_*`, negative).
-    pub fn code(self) -> i32 {
-        match self {
-            ErrorKind::InvalidArgument => -1,
-            ErrorKind::Io => -2,
-            ErrorKind::State => -3,
-            ErrorKind::Panic => -4,
-            ErrorKind::Timeout => -5,
-            ErrorKind::Cancelled => -6,
-        }
-    }
-}
+/// The kind of an [`Error`], one per C return code (declared with the
+/// other C ABI codes).
+pub use crate::codes::ErrorKind;
 
 /// An error with a human message.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,106 +1,113 @@
-//! The C ABI: the only module that knows C exists.
+//! The C ABI: the only module that knows C exists (compiled with the `capi`
+//! feature).
 //!
-//! Every export goes through [`guard`]: NULL and UTF-8 checks happen in the
-//! closure, panics become `LIFESIGN_ERR_PANIC`, and failures are recorded
-//! in the thread-local last error. `include/lifesign.h` is generated from
-//! this file by cbindgen.
+//! Every export is declared with [`ffi_fn!`], which writes the
+//! `#[no_mangle] extern "C"` function around its body: panics are caught and
+//! become the return type's default (`LIFESIGN_ERR_PANIC` for a return
+//! code), errors are recorded as the thread's last error and returned as
+//! their code. No export exists outside it (tests/exports.rs checks).
+//! `include/lifesign.h` is generated from this file by cbindgen, with the
+//! constants rendered from `crate::codes`.
 
 #![allow(non_camel_case_types)]
 
-use crate::check::{self, CheckOptions, Report, Verdict};
+use crate::check::{self, CheckOptions, Report};
+use crate::codes::{LogLevel, OptionFlag, Shape, State, Verdict, OK};
 use crate::emitter::{Emitter, ErrorCallback, Options};
 use crate::error::{Error, ErrorKind};
 use crate::notify::NotifyConfig;
-use crate::protocol::{Shape, State};
 use crate::wait::{self, Cancel, WaitOptions};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
+use std::mem::{offset_of, size_of};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Major version of this header; equals the library's (see `lifesign_version`).
-pub const LIFESIGN_VERSION_MAJOR: u32 = 0;
-/// Minor version of this header.
-pub const LIFESIGN_VERSION_MINOR: u32 = 1;
-/// Patch version of this header.
-pub const LIFESIGN_VERSION_PATCH: u32 = 0;
+/// A C return type, and what an export's body gives for it: on a panic,
+/// a default that the C caller can tell apart.
+trait CReturn: Sized {
+    /// What the body returns.
+    type Body;
+    /// The C value of a body that returned.
+    fn from_body(body: Self::Body) -> Self;
+    /// The C value of a body that panicked.
+    fn on_panic() -> Self;
+}
 
-/// Success.
-pub const LIFESIGN_OK: i32 = 0;
-/// A NULL, non-UTF-8 or out-of-range argument, or a malformed environment variable.
-pub const LIFESIGN_ERR_INVALID_ARGUMENT: i32 = -1;
-/// A filesystem or socket operation failed.
-pub const LIFESIGN_ERR_IO: i32 = -2;
-/// Not allowed now: the emitter is stopped, or this is a child after fork().
-pub const LIFESIGN_ERR_STATE: i32 = -3;
-/// An internal panic was caught; the library is still usable.
-pub const LIFESIGN_ERR_PANIC: i32 = -4;
-/// A wait reached its hard timeout.
-pub const LIFESIGN_ERR_TIMEOUT: i32 = -5;
-/// A wait was cancelled through its cancel token.
-pub const LIFESIGN_ERR_CANCELLED: i32 = -6;
+/// Return codes: the body gives `Ok(code)`, or an error that becomes its
+/// code (and the thread's last error); a panic is `LIFESIGN_ERR_PANIC`.
+impl CReturn for i32 {
+    type Body = Result<i32, Error>;
+    fn from_body(body: Result<i32, Error>) -> i32 {
+        match body {
+            Ok(code) => code,
+            Err(e) => {
+                set_last_error(&e.message);
+                e.kind.code()
+            }
+        }
+    }
+    fn on_panic() -> i32 {
+        ErrorKind::Panic.code()
+    }
+}
 
-/// State: started, not yet ready.
-pub const LIFESIGN_STATE_STARTING: i32 = 0;
-/// State: ready.
-pub const LIFESIGN_STATE_READY: i32 = 1;
-/// State: shutting down.
-pub const LIFESIGN_STATE_STOPPING: i32 = 2;
-/// State: stopped cleanly (written by `lifesign_stop`).
-pub const LIFESIGN_STATE_STOPPED: i32 = 3;
-/// State: failed.
-pub const LIFESIGN_STATE_FAILED: i32 = 4;
+/// Static strings: a panic gives `""`, never NULL, so that a caller may
+/// print the result unchecked.
+impl CReturn for *const c_char {
+    type Body = *const c_char;
+    fn from_body(body: *const c_char) -> *const c_char {
+        body
+    }
+    fn on_panic() -> *const c_char {
+        c"".as_ptr()
+    }
+}
 
-/// Verdict: fresh, and written by a live process.
-pub const LIFESIGN_VERDICT_ALIVE: i32 = 0;
-/// Verdict: no file.
-pub const LIFESIGN_VERDICT_MISSING: i32 = 1;
-/// Verdict: not a valid heartbeat file.
-pub const LIFESIGN_VERDICT_INVALID: i32 = 2;
-/// Verdict: written by another PID than the expected one.
-pub const LIFESIGN_VERDICT_PID_MISMATCH: i32 = 3;
-/// Verdict: the emitter stopped.
-pub const LIFESIGN_VERDICT_STOPPED: i32 = 4;
-/// Verdict: the emitter failed.
-pub const LIFESIGN_VERDICT_FAILED: i32 = 5;
-/// Verdict: the writer's process is gone (exited, zombie, reused PID, earlier boot).
-pub const LIFESIGN_VERDICT_PROCESS_GONE: i32 = 6;
-/// Verdict: dated ahead of the checker's clock.
-pub const LIFESIGN_VERDICT_FUTURE: i32 = 7;
-/// Verdict: older than the max age (or, from a wait, the idle timeout passed).
-pub const LIFESIGN_VERDICT_STALE: i32 = 8;
-/// Verdict: fresh, but work progress has not moved for the stall limit.
-pub const LIFESIGN_VERDICT_STALLED: i32 = 9;
+/// No result: a panic is a no-op (recorded as the last error).
+impl CReturn for () {
+    type Body = ();
+    fn from_body(_: ()) {}
+    fn on_panic() {}
+}
 
-/// Shape: nothing was parsed.
-pub const LIFESIGN_SHAPE_NONE: i32 = 0;
-/// Shape: lifesign protocol v1.
-pub const LIFESIGN_SHAPE_V1: i32 = 1;
-/// Shape: `{pid, state, updated_at_ms}` without `v`.
-pub const LIFESIGN_SHAPE_PLAIN: i32 = 2;
-/// Shape: `{timestamp (ISO 8601 with offset), pid, hostname, metadata}`.
-pub const LIFESIGN_SHAPE_TIMESTAMP: i32 = 3;
-/// Shape: `{pid, status, updatedAtMs}`.
-pub const LIFESIGN_SHAPE_CAMEL: i32 = 4;
+/// Runs an export's body behind the panic boundary.
+fn boundary<R: CReturn>(body: impl FnOnce() -> R::Body) -> R {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(r) => R::from_body(r),
+        Err(_) => {
+            set_last_error("internal panic caught at the C boundary");
+            R::on_panic()
+        }
+    }
+}
 
-/// Option flag: fsync the temporary and the folder on every write.
-pub const LIFESIGN_OPT_DURABLE: u32 = 1;
-/// Option flag: remove the heartbeat file after the final `stopped` write.
-pub const LIFESIGN_OPT_REMOVE_ON_STOP: u32 = 2;
-/// Option flag: ignore `NOTIFY_SOCKET` and `WATCHDOG_USEC`.
-pub const LIFESIGN_OPT_NO_SYSTEMD: u32 = 4;
-/// Option flag: ignore the s6 notification descriptor.
-pub const LIFESIGN_OPT_NO_S6: u32 = 8;
-/// Option flag: send `WATCHDOG=trigger` when the state becomes failed.
-pub const LIFESIGN_OPT_WATCHDOG_TRIGGER: u32 = 16;
-
-const ALL_FLAGS: u32 = LIFESIGN_OPT_DURABLE
-    | LIFESIGN_OPT_REMOVE_ON_STOP
-    | LIFESIGN_OPT_NO_SYSTEMD
-    | LIFESIGN_OPT_NO_S6
-    | LIFESIGN_OPT_WATCHDOG_TRIGGER;
+/// Declares C exports, each with its guard; `@emit` is the one place that
+/// writes `#[no_mangle]`. The body of an export returning `i32` gives a
+/// `Result<i32, Error>`; other bodies give the C type itself (see
+/// [`CReturn`]).
+macro_rules! ffi_fn {
+    () => {};
+    ($(#[$attr:meta])* unsafe fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block $($rest:tt)*) => {
+        ffi_fn!(@emit [unsafe] $(#[$attr])* $name($($arg: $ty),*) [ffi_fn!(@ret $($ret)?)] $body);
+        ffi_fn!($($rest)*);
+    };
+    ($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block $($rest:tt)*) => {
+        ffi_fn!(@emit [] $(#[$attr])* $name($($arg: $ty),*) [ffi_fn!(@ret $($ret)?)] $body);
+        ffi_fn!($($rest)*);
+    };
+    (@emit [$($qual:tt)*] $(#[$attr:meta])* $name:ident($($arg:ident: $ty:ty),*) [$ret:ty] $body:block) => {
+        $(#[$attr])*
+        #[no_mangle]
+        pub $($qual)* extern "C" fn $name($($arg: $ty),*) -> $ret {
+            boundary::<$ret>(move || -> <$ret as CReturn>::Body { $body })
+        }
+    };
+    (@ret) => { () };
+    (@ret $ret:ty) => { $ret };
+}
 
 /// A running emitter. Opaque; create with `lifesign_start*`, release with `lifesign_free`.
 pub struct lifesign_emitter {
@@ -112,15 +119,31 @@ pub struct lifesign_cancel {
     inner: Cancel,
 }
 
-/// Called for every failed heartbeat write, on the thread that wrote (often
-/// the emitter's own thread): `code` is a `LIFESIGN_ERR_*`, `message` is
-/// valid only during the call. It must not call `lifesign_stop` or
-/// `lifesign_free` on the same emitter.
+/// Called for every failed heartbeat write, on the thread that wrote (a
+/// library writer thread for periodic beats, the caller's for
+/// `lifesign_beat`, `lifesign_set_state` and `lifesign_stop`): `code` is a
+/// `LIFESIGN_ERR_*`, `message` is valid only during the call.
+///
+/// Re-entry is safe: the callback may call any function on the same
+/// emitter, `lifesign_stop` included, but not `lifesign_free`. A write it
+/// makes on that emitter (for example `lifesign_set_state(e, FAILED, ...)`)
+/// is done, counted and returned as usual, but its failure does not call
+/// the callback again, so the callback never recurses. A callback that
+/// blocks holds one writer thread; the library starts a spare one for the
+/// other emitters.
 pub type lifesign_error_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, code: i32, message: *const c_char)>;
 
+/// Receives the library's log messages (see `lifesign_set_log_handler`):
+/// `level` is a `LIFESIGN_LOG_*`, `message` one line without prefix, valid
+/// only during the call.
+pub type lifesign_log_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, level: i32, message: *const c_char)>;
+
 /// Emitter options. Initialise with `lifesign_options_init`, then change
-/// what you need: the struct starts with its own size so that it can grow.
+/// what you need: the struct starts with its own size so that it can grow
+/// (fields appended later take their defaults for a caller whose `size`
+/// does not cover them).
 #[repr(C)]
 pub struct lifesign_options {
     /// `sizeof(lifesign_options)`, set by `lifesign_options_init`.
@@ -144,13 +167,23 @@ pub struct lifesign_options {
     pub user_data: *mut c_void,
 }
 
-/// The result of a check or a wait. Filled whatever the verdict.
+/// The result of a check or a wait, filled whatever the verdict.
+///
+/// Initialise it with `lifesign_report_init`: the library reads `size` and
+/// writes only the whole fields that fit in it, so a program compiled
+/// against an older header (a smaller struct) keeps working when fields are
+/// appended. New fields are only ever appended.
 #[repr(C)]
 pub struct lifesign_report {
+    /// `sizeof(lifesign_report)` as the caller compiled it, set by
+    /// `lifesign_report_init`; never written by the library.
+    pub size: u32,
     /// A `LIFESIGN_VERDICT_*`.
     pub verdict: i32,
     /// A `LIFESIGN_STATE_*`, or -1 when the file did not parse.
     pub state: i32,
+    /// A `LIFESIGN_SHAPE_*`: which file layout was read.
+    pub shape: i32,
     /// The PID in the file (0 when it did not parse).
     pub pid: i64,
     /// The write counter.
@@ -163,19 +196,46 @@ pub struct lifesign_report {
     pub age_ms: u64,
     /// The emitter's interval; 0 when the file has none.
     pub interval_ms: u64,
-    /// The emitter's message, NUL-terminated, cut at a UTF-8 boundary.
-    pub message: [c_char; 256],
     /// When progress last changed, Unix ms; 0 when the file has none.
     pub progress_at_ms: u64,
     /// How long ago progress last changed; 0 when unknown or in the future.
     pub progress_age_ms: u64,
     /// The max age the verdict applied.
     pub max_age_ms: u64,
-    /// A `LIFESIGN_SHAPE_*`: which file layout was read.
-    pub shape: i32,
-    /// Always 0.
-    pub reserved: i32,
+    /// The emitter's message, NUL-terminated, cut at a UTF-8 boundary.
+    pub message: [c_char; 256],
+    /// Why the verdict is what it is ("not JSON: ...", "pid 12 exited"),
+    /// NUL-terminated, cut at a UTF-8 boundary; for logs, not for parsing.
+    pub detail: [c_char; 256],
 }
+
+/// The smallest `lifesign_report.size` accepted: `size`, `verdict`,
+/// `state` and `shape`.
+const REPORT_MIN_SIZE: usize = offset_of!(lifesign_report, pid);
+
+/// Where each field of `lifesign_report` ends, in order: the library writes
+/// the prefix of whole fields that fits in the caller's `size`.
+const REPORT_FIELD_ENDS: [usize; 15] = [
+    offset_of!(lifesign_report, verdict) + 4,
+    offset_of!(lifesign_report, state) + 4,
+    offset_of!(lifesign_report, shape) + 4,
+    offset_of!(lifesign_report, pid) + 8,
+    offset_of!(lifesign_report, seq) + 8,
+    offset_of!(lifesign_report, progress) + 8,
+    offset_of!(lifesign_report, updated_at_ms) + 8,
+    offset_of!(lifesign_report, age_ms) + 8,
+    offset_of!(lifesign_report, interval_ms) + 8,
+    offset_of!(lifesign_report, progress_at_ms) + 8,
+    offset_of!(lifesign_report, progress_age_ms) + 8,
+    offset_of!(lifesign_report, max_age_ms) + 8,
+    offset_of!(lifesign_report, message) + 256,
+    offset_of!(lifesign_report, detail) + 256,
+    size_of::<lifesign_report>(),
+];
+
+/// The smallest `lifesign_options.size` accepted (this version's size: the
+/// first with a size field).
+const OPTIONS_MIN_SIZE: usize = size_of::<lifesign_options>();
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -184,22 +244,6 @@ thread_local! {
 fn set_last_error(msg: &str) {
     let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
     LAST_ERROR.with(|l| *l.borrow_mut() = c);
-}
-
-/// Runs an export's body: panics become `LIFESIGN_ERR_PANIC`, errors are
-/// recorded as this thread's last error and returned as their code.
-fn guard(body: impl FnOnce() -> Result<i32, Error>) -> i32 {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(code)) => code,
-        Ok(Err(e)) => {
-            set_last_error(&e.message);
-            e.kind.code()
-        }
-        Err(_) => {
-            set_last_error("internal panic caught at the C boundary");
-            LIFESIGN_ERR_PANIC
-        }
-    }
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
@@ -247,91 +291,175 @@ fn out_handle<T>(out: *mut *mut T) -> Result<&'static mut *mut T, Error> {
 }
 
 fn ok(_: ()) -> i32 {
-    LIFESIGN_OK
+    OK
 }
 
-/// Returns the library version, e.g. `"0.1.0"`.
-///
-/// The string is static: do not free it. Thread-safe.
-#[no_mangle]
-pub extern "C" fn lifesign_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+/// Copies `s` into a C buffer, NUL-terminated, cut at a UTF-8 boundary.
+fn c_text<const N: usize>(s: &str) -> [c_char; N] {
+    let mut buf = [0 as c_char; N];
+    let cut = crate::protocol::truncate_utf8(s, N - 1);
+    for (d, b) in buf.iter_mut().zip(cut.bytes()) {
+        *d = b as c_char;
+    }
+    buf
 }
 
-/// Starts an emitter on `path` with the default options and `interval_ms`
-/// (0 = 1000 ms; clamped to [10 ms, 1 h]).
-///
-/// Creates missing parent folders, removes temporaries of `path` left by
-/// dead writers, writes the first heartbeat (state `starting`, seq 1) before
-/// it returns, then refreshes the file from a background thread.
-///
-/// On success `*out` owns a handle to release with `lifesign_free`. On every
-/// error `*out` is NULL (when `out` is not NULL).
-///
-/// Returns `LIFESIGN_OK`; `LIFESIGN_ERR_INVALID_ARGUMENT` when `path` or
-/// `out` is NULL or `path` is not UTF-8; `LIFESIGN_ERR_IO` when the first
-/// write fails. Thread-safe.
+/// The caller's `out->size`, checked: how many bytes of the report to write.
 ///
 /// # Safety
-/// `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_start(
-    path: *const c_char,
-    interval_ms: u32,
-    out: *mut *mut lifesign_emitter,
-) -> i32 {
-    guard(|| {
-        let slot = out_handle(out)?;
-        // SAFETY: forwarded from the caller.
-        let path = unsafe { path_arg(path) }?;
-        let e = Emitter::start(path, Duration::from_millis(interval_ms.into()))?;
-        *slot = Box::into_raw(Box::new(lifesign_emitter { inner: e }));
-        Ok(LIFESIGN_OK)
-    })
+/// `out` is NULL or points to at least `REPORT_MIN_SIZE` readable bytes
+/// whose first field is the caller's size.
+unsafe fn report_len(out: *const lifesign_report) -> Result<usize, Error> {
+    if out.is_null() {
+        return Err(invalid("out is NULL"));
+    }
+    // SAFETY: the caller promises a report, whose first field is its size.
+    let size = unsafe { std::ptr::addr_of!((*out).size).read() } as usize;
+    if size < REPORT_MIN_SIZE {
+        return Err(invalid(format!(
+            "report.size is {size}: initialise the report with lifesign_report_init"
+        )));
+    }
+    Ok(REPORT_FIELD_ENDS
+        .iter()
+        .copied()
+        .filter(|&end| end <= size)
+        .max()
+        .unwrap_or(REPORT_MIN_SIZE))
 }
 
-/// Fills `opts` with the defaults: its size, 1000 ms, mode 0644, no flags,
-/// stale_after 3 x interval, s6 descriptor from the environment, no callback.
-///
-/// NULL-safe (does nothing). Thread-safe.
-///
-/// # Safety
-/// `opts` is NULL or points to writable storage for a `lifesign_options`.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_options_init(opts: *mut lifesign_options) {
-    // SAFETY: the caller promises writable storage or NULL.
-    if let Some(o) = unsafe { opts.as_mut() } {
-        *o = lifesign_options {
-            size: std::mem::size_of::<lifesign_options>() as u32,
-            interval_ms: 1000,
-            mode: 0o644,
-            flags: 0,
-            stale_after_ms: 0,
-            notify_fd: -1,
-            reserved: 0,
-            on_error: None,
-            user_data: std::ptr::null_mut(),
-        };
+/// Writes `r` into the caller's report, only the whole fields its `size`
+/// covers. Nothing is written when `out` is NULL or its size too small.
+fn fill(out: *mut lifesign_report, r: &Report) {
+    // SAFETY: out is NULL or a caller's report, as the exports document.
+    let Ok(len) = (unsafe { report_len(out) }) else {
+        return;
+    };
+    let full = lifesign_report {
+        // SAFETY: report_len read it already.
+        size: unsafe { std::ptr::addr_of!((*out).size).read() },
+        verdict: r.verdict.code(),
+        state: r.state.map_or(-1, State::code),
+        shape: r.shape.code(),
+        pid: i64::from(r.pid),
+        seq: r.seq,
+        progress: r.progress,
+        updated_at_ms: r.updated_at_ms,
+        age_ms: r.age_ms,
+        interval_ms: r.interval_ms,
+        progress_at_ms: r.progress_at_ms.unwrap_or(0),
+        progress_age_ms: r.progress_age_ms,
+        max_age_ms: r.max_age_ms,
+        message: c_text(&r.message),
+        detail: c_text(&r.detail),
+    };
+    // SAFETY: the caller's struct holds `size` >= len writable bytes, and
+    // `full` is a whole report (len <= its size).
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            (&full as *const lifesign_report).cast::<u8>(),
+            out.cast::<u8>(),
+            len,
+        )
+    };
+}
+
+/// Fills `out` as for a file that could not be judged (verdict `invalid`,
+/// the reason in `detail`), so that a caller who ignores the return code
+/// still sees "not alive".
+fn fill_unjudged(out: *mut lifesign_report, why: &str) {
+    let r = check::verdict(
+        &check::Read::Invalid(why.to_string()),
+        check::Facts {
+            now_ms: 0,
+            identity: crate::process::identity(),
+        },
+        &CheckOptions::default(),
+        |_, _| crate::process::Liveness::Gone,
+    );
+    fill(out, &r);
+}
+
+/// Runs a check or a wait whose report goes to `out`: argument errors and
+/// panics still leave a report (verdict `invalid`) that says why.
+fn judged(
+    out: *mut lifesign_report,
+    body: impl FnOnce() -> Result<(Report, Result<i32, Error>), Error>,
+) -> Result<i32, Error> {
+    // SAFETY: out is NULL or a caller's report, as the exports document.
+    unsafe { report_len(out) }?;
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok((report, rc))) => {
+            fill(out, &report);
+            rc
+        }
+        Ok(Err(e)) => {
+            fill_unjudged(out, &e.message);
+            Err(e)
+        }
+        Err(panic) => {
+            fill_unjudged(out, "internal panic caught at the C boundary");
+            std::panic::resume_unwind(panic)
+        }
     }
 }
 
 struct UserData(*mut c_void);
-// SAFETY: the C caller hands user_data to the emitter's thread knowingly;
-// the contract of lifesign_options says the callback runs there.
+// SAFETY: the C caller hands user_data to the library's threads knowingly;
+// the contracts of lifesign_options and lifesign_set_log_handler say the
+// callbacks run there.
 unsafe impl Send for UserData {}
 // SAFETY: as above; we only pass the pointer back.
 unsafe impl Sync for UserData {}
 
-fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
-    if (o.size as usize) < std::mem::size_of::<lifesign_options>() {
+/// The defaults of `lifesign_options_init`.
+fn default_options() -> lifesign_options {
+    lifesign_options {
+        size: size_of::<lifesign_options>() as u32,
+        interval_ms: 1000,
+        mode: 0o644,
+        flags: 0,
+        stale_after_ms: 0,
+        notify_fd: -1,
+        reserved: 0,
+        on_error: None,
+        user_data: std::ptr::null_mut(),
+    }
+}
+
+/// Reads the caller's options: the fields its `size` covers, the defaults
+/// for any appended later.
+///
+/// # Safety
+/// `opts` points to at least `OPTIONS_MIN_SIZE` readable bytes whose first
+/// field is the caller's size.
+unsafe fn read_options(opts: *const lifesign_options) -> Result<lifesign_options, Error> {
+    // SAFETY: the caller promises options, whose first field is their size.
+    let size = unsafe { std::ptr::addr_of!((*opts).size).read() } as usize;
+    if size < OPTIONS_MIN_SIZE {
         return Err(invalid(
             "options.size is too small: initialise the struct with lifesign_options_init",
         ));
     }
-    if o.flags & !ALL_FLAGS != 0 {
+    let mut o = default_options();
+    // SAFETY: the caller's struct holds at least OPTIONS_MIN_SIZE bytes and
+    // we copy no more than ours holds.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            opts.cast::<u8>(),
+            (&mut o as *mut lifesign_options).cast::<u8>(),
+            size.min(size_of::<lifesign_options>()),
+        )
+    };
+    Ok(o)
+}
+
+fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
+    let all = OptionFlag::all_bits();
+    if o.flags & !all != 0 {
         return Err(invalid(format!(
             "unknown option flags {:#x}",
-            o.flags & !ALL_FLAGS
+            o.flags & !all
         )));
     }
     if o.reserved != 0 {
@@ -353,222 +481,23 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
             unsafe { f(ud.0, e.kind.code(), msg.as_ptr()) };
         }) as ErrorCallback
     });
+    let flag = |f: OptionFlag| o.flags & f.code() != 0;
     Ok(Options {
         interval: Duration::from_millis(o.interval_ms.into()),
         mode: if o.mode == 0 { 0o644 } else { o.mode },
-        durable: o.flags & LIFESIGN_OPT_DURABLE != 0,
-        remove_on_stop: o.flags & LIFESIGN_OPT_REMOVE_ON_STOP != 0,
+        durable: flag(OptionFlag::Durable),
+        remove_on_stop: flag(OptionFlag::RemoveOnStop),
         stale_after: (o.stale_after_ms > 0).then(|| Duration::from_millis(o.stale_after_ms)),
         message: None,
         notify: NotifyConfig {
-            systemd: o.flags & LIFESIGN_OPT_NO_SYSTEMD == 0,
-            s6: o.flags & LIFESIGN_OPT_NO_S6 == 0,
+            systemd: !flag(OptionFlag::NoSystemd),
+            s6: !flag(OptionFlag::NoS6),
             s6_fd: (o.notify_fd >= 0).then_some(o.notify_fd),
-            watchdog_trigger: o.flags & LIFESIGN_OPT_WATCHDOG_TRIGGER != 0,
+            watchdog_trigger: flag(OptionFlag::WatchdogTrigger),
         },
         on_error,
         log_errors: true,
     })
-}
-
-/// Starts an emitter with options (NULL `opts` = the defaults); otherwise
-/// as `lifesign_start`.
-///
-/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` also when `opts->size` is smaller
-/// than this header's `sizeof(lifesign_options)`, a flag is unknown,
-/// `reserved` is not 0, or the mode is world-writable or has a setuid,
-/// setgid or sticky bit. `*out` is NULL on every error. Thread-safe.
-///
-/// # Safety
-/// `path` as in `lifesign_start`; `opts` is NULL or points to an initialised
-/// `lifesign_options`; `on_error` and `user_data` stay valid until
-/// `lifesign_free` returns.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_start_with(
-    path: *const c_char,
-    opts: *const lifesign_options,
-    out: *mut *mut lifesign_emitter,
-) -> i32 {
-    guard(|| {
-        let slot = out_handle(out)?;
-        // SAFETY: forwarded from the caller.
-        let path = unsafe { path_arg(path) }?;
-        // SAFETY: the caller promises an initialised struct or NULL.
-        let options = match unsafe { opts.as_ref() } {
-            Some(o) => options_from_c(o)?,
-            None => Options::default(),
-        };
-        let e = Emitter::start_with(path, options)?;
-        *slot = Box::into_raw(Box::new(lifesign_emitter { inner: e }));
-        Ok(LIFESIGN_OK)
-    })
-}
-
-/// Starts an emitter from the launcher's environment: `LIFESIGN_FILE` (the
-/// path) and `LIFESIGN_INTERVAL_MS` (optional).
-///
-/// When `LIFESIGN_FILE` is unset or empty, does nothing: `*out` is NULL and
-/// the result is `LIFESIGN_OK`. A malformed `LIFESIGN_INTERVAL_MS` gives
-/// `LIFESIGN_ERR_INVALID_ARGUMENT` with a message naming it. Never modifies
-/// the environment. Thread-safe (reads the environment).
-///
-/// # Safety
-/// `out` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_start_from_env(out: *mut *mut lifesign_emitter) -> i32 {
-    guard(|| {
-        let slot = out_handle(out)?;
-        if let Some(e) = Emitter::start_from_env()? {
-            *slot = Box::into_raw(Box::new(lifesign_emitter { inner: e }));
-        }
-        Ok(LIFESIGN_OK)
-    })
-}
-
-/// Writes a heartbeat now.
-///
-/// Returns `LIFESIGN_OK`; `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL;
-/// `LIFESIGN_ERR_STATE` after `lifesign_stop` or in a child after fork();
-/// `LIFESIGN_ERR_IO` when the write failed (the emitter keeps running and
-/// retries on its next beat). Thread-safe.
-///
-/// # Safety
-/// `e` is NULL or a live handle.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_beat(e: *mut lifesign_emitter) -> i32 {
-    // SAFETY: forwarded from the caller.
-    guard(|| unsafe { emitter(e) }?.beat().map(ok))
-}
-
-/// Changes the state (`LIFESIGN_STATE_STARTING`, `_READY`, `_STOPPING`,
-/// `_FAILED`) and writes at once. `message` NULL keeps the current message,
-/// `""` clears it; longer than 4 KiB it is cut at a UTF-8 boundary.
-///
-/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e`, an unknown state,
-/// `LIFESIGN_STATE_STOPPED` (use `lifesign_stop`) or a non-UTF-8 message;
-/// otherwise as `lifesign_beat`. Thread-safe.
-///
-/// # Safety
-/// `e` is NULL or a live handle; `message` is NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_set_state(
-    e: *mut lifesign_emitter,
-    state: i32,
-    message: *const c_char,
-) -> i32 {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let em = unsafe { emitter(e) }?;
-        let st =
-            State::from_code(state).ok_or_else(|| invalid(format!("unknown state {state}")))?;
-        let msg = if message.is_null() {
-            None
-        } else {
-            // SAFETY: forwarded from the caller.
-            Some(unsafe { text(message, "message") }?)
-        };
-        em.set_state(st, msg).map(ok)
-    })
-}
-
-/// Sets `meta[key] = value` (NULL `value` removes the key); written with the
-/// next beat.
-///
-/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e` or `key`, non-UTF-8
-/// text, or an entry that would make the file larger than 64 KiB allows
-/// (then nothing changes); `LIFESIGN_ERR_STATE` after stop or in a forked child. Thread-safe.
-///
-/// # Safety
-/// `e` is NULL or a live handle; `key` and `value` are NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_set_meta(
-    e: *mut lifesign_emitter,
-    key: *const c_char,
-    value: *const c_char,
-) -> i32 {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let em = unsafe { emitter(e) }?;
-        // SAFETY: forwarded from the caller.
-        let key = unsafe { text(key, "key") }?;
-        let value = if value.is_null() {
-            None
-        } else {
-            // SAFETY: forwarded from the caller.
-            Some(unsafe { text(value, "value") }?)
-        };
-        em.set_meta(key, value).map(ok)
-    })
-}
-
-/// Records one unit of work progress: an atomic increment in memory, safe
-/// in a hot loop. The next write records `progress` and `progress_at_ms`.
-///
-/// Returns `LIFESIGN_OK`; `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL;
-/// `LIFESIGN_ERR_STATE` after stop or in a forked child. Thread-safe.
-///
-/// # Safety
-/// `e` is NULL or a live handle.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_progress(e: *mut lifesign_emitter) -> i32 {
-    // SAFETY: forwarded from the caller.
-    guard(|| unsafe { emitter(e) }?.progress().map(ok))
-}
-
-/// Stores in `*out` how many heartbeat writes have failed since start.
-///
-/// Works after `lifesign_stop`. Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for
-/// NULL `e` or `out`, `LIFESIGN_ERR_STATE` in a child after fork(). Thread-safe.
-///
-/// # Safety
-/// `e` is NULL or a live handle; `out` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_write_failures(e: *const lifesign_emitter, out: *mut u64) -> i32 {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let em = unsafe { emitter(e) }?;
-        // SAFETY: the caller promises writable storage or NULL.
-        let slot = unsafe { out.as_mut() }.ok_or_else(|| invalid("out is NULL"))?;
-        em.ensure_owner()?;
-        *slot = em.write_failures();
-        Ok(LIFESIGN_OK)
-    })
-}
-
-/// Stops the emitter: wakes its thread at once, joins it, writes the state
-/// `stopped` (and removes the file with `LIFESIGN_OPT_REMOVE_ON_STOP`).
-/// Idempotent: a second stop returns `LIFESIGN_OK` and writes nothing.
-///
-/// In a child after fork() it neither writes nor joins and returns
-/// `LIFESIGN_ERR_STATE`. `LIFESIGN_ERR_IO` when the final write failed (the
-/// emitter is stopped all the same). Thread-safe.
-///
-/// # Safety
-/// `e` is NULL or a live handle.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_stop(e: *mut lifesign_emitter) -> i32 {
-    // SAFETY: forwarded from the caller.
-    guard(|| unsafe { emitter(e) }?.stop().map(ok))
-}
-
-/// Releases an emitter, stopping it first if it is running. NULL-safe.
-///
-/// In a child after fork() it only releases memory (no write, no join).
-/// Freeing the same handle twice, or using it after, is undefined behaviour.
-/// Not to be called while another thread uses the handle.
-///
-/// # Safety
-/// `e` is NULL or a live handle that no other thread is using.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_free(e: *mut lifesign_emitter) {
-    if e.is_null() {
-        return;
-    }
-    guard(|| {
-        // SAFETY: the caller gives up a handle from Box::into_raw.
-        drop(unsafe { Box::from_raw(e) });
-        Ok(LIFESIGN_OK)
-    });
 }
 
 fn check_options(max_age_ms: u64, expected_pid: i64, stall_ms: u64) -> Result<CheckOptions, Error> {
@@ -585,83 +514,306 @@ fn check_options(max_age_ms: u64, expected_pid: i64, stall_ms: u64) -> Result<Ch
     })
 }
 
+/// A NUL-terminated copy of one of the library's fixed names, made once.
+fn static_name(name: Option<&str>) -> *const c_char {
+    static NAMES: once_cell::sync::Lazy<Vec<CString>> = once_cell::sync::Lazy::new(|| {
+        let mut v: Vec<String> = Verdict::ALL.iter().map(|v| v.as_str().into()).collect();
+        v.extend(State::ALL.iter().map(|s| s.as_str().into()));
+        v.extend(Shape::ALL.iter().map(|s| s.as_str().into()));
+        v.extend(ErrorKind::ALL.iter().map(|e| e.c_name()));
+        v.extend(LogLevel::ALL.iter().map(|l| l.as_str().into()));
+        v.push("LIFESIGN_OK".into());
+        v.into_iter().filter_map(|s| CString::new(s).ok()).collect()
+    });
+    let want = name.unwrap_or("unknown");
+    NAMES
+        .iter()
+        .find(|c| c.to_bytes() == want.as_bytes())
+        .map_or(c"unknown".as_ptr(), |c| c.as_ptr())
+}
+
+ffi_fn! {
+/// Returns the library version, e.g. `"0.2.0"`.
+///
+/// The string is static: do not free it. Thread-safe.
+fn lifesign_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// Starts an emitter on `path` with the default options and `interval_ms`
+/// (0 = 1000 ms; clamped to [10 ms, 1 h]).
+///
+/// Creates missing parent folders, removes temporaries of `path` left by
+/// dead writers, writes the first heartbeat (state `starting`, seq 1) before
+/// it returns, then refreshes the file from a background thread.
+///
+/// On success `*out` owns a handle to release with `lifesign_free`. On every
+/// error `*out` is NULL (when `out` is not NULL).
+///
+/// Returns `LIFESIGN_OK`; `LIFESIGN_ERR_INVALID_ARGUMENT` when `path` or
+/// `out` is NULL or `path` is not UTF-8; `LIFESIGN_ERR_IO` when the first
+/// write fails. Thread-safe.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
+unsafe fn lifesign_start(
+    path: *const c_char,
+    interval_ms: u32,
+    out: *mut *mut lifesign_emitter,
+) -> i32 {
+    let slot = out_handle(out)?;
+    // SAFETY: forwarded from the caller.
+    let path = unsafe { path_arg(path) }?;
+    let e = Emitter::start(path, Duration::from_millis(interval_ms.into()))?;
+    *slot = Box::into_raw(Box::new(lifesign_emitter { inner: e }));
+    Ok(OK)
+}
+
+/// Fills `opts` with the defaults: its size, 1000 ms, mode 0644, no flags,
+/// stale_after 3 x interval, s6 descriptor from the environment, no callback.
+///
+/// NULL-safe (does nothing). Thread-safe.
+///
+/// # Safety
+/// `opts` is NULL or points to writable storage for a `lifesign_options`.
+unsafe fn lifesign_options_init(opts: *mut lifesign_options) {
+    // SAFETY: the caller promises writable storage or NULL.
+    if let Some(o) = unsafe { opts.as_mut() } {
+        *o = default_options();
+    }
+}
+
+/// Starts an emitter with options (NULL `opts` = the defaults); otherwise
+/// as `lifesign_start`.
+///
+/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` also when `opts->size` is smaller
+/// than the first growth-safe `sizeof(lifesign_options)` (0.2.0), a flag is
+/// unknown, `reserved` is not 0, or the mode is world-writable or has a
+/// setuid, setgid or sticky bit. `*out` is NULL on every error. Thread-safe.
+///
+/// # Safety
+/// `path` as in `lifesign_start`; `opts` is NULL or points to an initialised
+/// `lifesign_options`; `on_error` and `user_data` stay valid until
+/// `lifesign_free` returns.
+unsafe fn lifesign_start_with(
+    path: *const c_char,
+    opts: *const lifesign_options,
+    out: *mut *mut lifesign_emitter,
+) -> i32 {
+    let slot = out_handle(out)?;
+    // SAFETY: forwarded from the caller.
+    let path = unsafe { path_arg(path) }?;
+    let options = if opts.is_null() {
+        Options::default()
+    } else {
+        // SAFETY: the caller promises an initialised struct.
+        options_from_c(&unsafe { read_options(opts) }?)?
+    };
+    let e = Emitter::start_with(path, options)?;
+    *slot = Box::into_raw(Box::new(lifesign_emitter { inner: e }));
+    Ok(OK)
+}
+
+/// Starts an emitter from the launcher's environment: `LIFESIGN_FILE` (the
+/// path) and `LIFESIGN_INTERVAL_MS` (optional).
+///
+/// When `LIFESIGN_FILE` is unset or empty, does nothing: `*out` is NULL and
+/// the result is `LIFESIGN_OK`. A malformed `LIFESIGN_INTERVAL_MS` gives
+/// `LIFESIGN_ERR_INVALID_ARGUMENT` with a message naming it. Never modifies
+/// the environment. Thread-safe (reads the environment).
+///
+/// # Safety
+/// `out` is NULL or writable.
+unsafe fn lifesign_start_from_env(out: *mut *mut lifesign_emitter) -> i32 {
+    let slot = out_handle(out)?;
+    if let Some(e) = Emitter::start_from_env()? {
+        *slot = Box::into_raw(Box::new(lifesign_emitter { inner: e }));
+    }
+    Ok(OK)
+}
+
+/// Writes a heartbeat now.
+///
+/// Returns `LIFESIGN_OK`; `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL;
+/// `LIFESIGN_ERR_STATE` after `lifesign_stop` or in a child after fork();
+/// `LIFESIGN_ERR_IO` when the write failed (the emitter keeps running and
+/// retries on its next beat). Thread-safe.
+///
+/// # Safety
+/// `e` is NULL or a live handle.
+unsafe fn lifesign_beat(e: *mut lifesign_emitter) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { emitter(e) }?.beat().map(ok)
+}
+
+/// Changes the state (`LIFESIGN_STATE_STARTING`, `_READY`, `_STOPPING`,
+/// `_FAILED`) and writes at once. `message` NULL keeps the current message,
+/// `""` clears it; longer than 4 KiB it is cut at a UTF-8 boundary.
+///
+/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e`, an unknown state,
+/// `LIFESIGN_STATE_STOPPED` (use `lifesign_stop`) or a non-UTF-8 message;
+/// otherwise as `lifesign_beat`. Thread-safe.
+///
+/// # Safety
+/// `e` is NULL or a live handle; `message` is NULL or a NUL-terminated string.
+unsafe fn lifesign_set_state(
+    e: *mut lifesign_emitter,
+    state: i32,
+    message: *const c_char,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let em = unsafe { emitter(e) }?;
+    let st = State::from_code(state).ok_or_else(|| invalid(format!("unknown state {state}")))?;
+    let msg = if message.is_null() {
+        None
+    } else {
+        // SAFETY: forwarded from the caller.
+        Some(unsafe { text(message, "message") }?)
+    };
+    em.set_state(st, msg).map(ok)
+}
+
+/// Sets `meta[key] = value` (NULL `value` removes the key); written with the
+/// next beat.
+///
+/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL `e` or `key`, non-UTF-8
+/// text, or an entry that would make the file larger than 64 KiB allows
+/// (then nothing changes); `LIFESIGN_ERR_STATE` after stop or in a forked child. Thread-safe.
+///
+/// # Safety
+/// `e` is NULL or a live handle; `key` and `value` are NULL or NUL-terminated.
+unsafe fn lifesign_set_meta(
+    e: *mut lifesign_emitter,
+    key: *const c_char,
+    value: *const c_char,
+) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let em = unsafe { emitter(e) }?;
+    // SAFETY: forwarded from the caller.
+    let key = unsafe { text(key, "key") }?;
+    let value = if value.is_null() {
+        None
+    } else {
+        // SAFETY: forwarded from the caller.
+        Some(unsafe { text(value, "value") }?)
+    };
+    em.set_meta(key, value).map(ok)
+}
+
+/// Records one unit of work progress: an atomic increment in memory, safe
+/// in a hot loop. The next write records `progress` and `progress_at_ms`.
+///
+/// Returns `LIFESIGN_OK`; `LIFESIGN_ERR_INVALID_ARGUMENT` for NULL;
+/// `LIFESIGN_ERR_STATE` after stop or in a forked child. Thread-safe.
+///
+/// # Safety
+/// `e` is NULL or a live handle.
+unsafe fn lifesign_progress(e: *mut lifesign_emitter) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { emitter(e) }?.progress().map(ok)
+}
+
+/// Stores in `*out` how many heartbeat writes have failed since start.
+///
+/// Works after `lifesign_stop`. Returns `LIFESIGN_ERR_INVALID_ARGUMENT` for
+/// NULL `e` or `out`, `LIFESIGN_ERR_STATE` in a child after fork(). Thread-safe.
+///
+/// # Safety
+/// `e` is NULL or a live handle; `out` is NULL or writable.
+unsafe fn lifesign_write_failures(e: *const lifesign_emitter, out: *mut u64) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let em = unsafe { emitter(e) }?;
+    // SAFETY: the caller promises writable storage or NULL.
+    let slot = unsafe { out.as_mut() }.ok_or_else(|| invalid("out is NULL"))?;
+    em.ensure_owner()?;
+    *slot = em.write_failures();
+    Ok(OK)
+}
+
+/// Stops the emitter: wakes its thread at once, joins it, writes the state
+/// `stopped` (and removes the file with `LIFESIGN_OPT_REMOVE_ON_STOP`).
+/// Idempotent: a second stop returns `LIFESIGN_OK` and writes nothing.
+///
+/// In a child after fork() it neither writes nor joins and returns
+/// `LIFESIGN_ERR_STATE`. `LIFESIGN_ERR_IO` when the final write failed (the
+/// emitter is stopped all the same). Thread-safe.
+///
+/// # Safety
+/// `e` is NULL or a live handle.
+unsafe fn lifesign_stop(e: *mut lifesign_emitter) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { emitter(e) }?.stop().map(ok)
+}
+
+/// Releases an emitter, stopping it first if it is running. NULL-safe.
+///
+/// In a child after fork() it only releases memory (no write, no join).
+/// Freeing the same handle twice, or using it after, is undefined behaviour.
+/// Not to be called while another thread uses the handle.
+///
+/// # Safety
+/// `e` is NULL or a live handle that no other thread is using.
+unsafe fn lifesign_free(e: *mut lifesign_emitter) {
+    if !e.is_null() {
+        // SAFETY: the caller gives up a handle from Box::into_raw.
+        drop(unsafe { Box::from_raw(e) });
+    }
+}
+
 /// Returns 1 when the heartbeat at `path` is `alive`, 0 when it is not, and
 /// a negative `LIFESIGN_ERR_*` for a NULL or non-UTF-8 path. `max_age_ms` 0
 /// uses the file's own rule. Thread-safe.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_is_alive(path: *const c_char, max_age_ms: u64) -> i32 {
-    guard(|| {
-        // SAFETY: forwarded from the caller.
-        let p = unsafe { path_arg(path) }?;
-        Ok(i32::from(check::is_alive(p, max_age_ms)))
-    })
+unsafe fn lifesign_is_alive(path: *const c_char, max_age_ms: u64) -> i32 {
+    // SAFETY: forwarded from the caller.
+    let p = unsafe { path_arg(path) }?;
+    Ok(i32::from(check::is_alive(p, max_age_ms)))
 }
 
-fn fill(out: &mut lifesign_report, r: &Report) {
-    let mut message = [0 as c_char; 256];
-    let m = crate::protocol::truncate_utf8(&r.message, 255);
-    for (d, s) in message.iter_mut().zip(m.bytes()) {
-        *d = s as c_char;
-    }
-    *out = lifesign_report {
-        verdict: r.verdict.code(),
-        state: r.state.map_or(-1, State::code),
-        pid: i64::from(r.pid),
-        seq: r.seq,
-        progress: r.progress,
-        updated_at_ms: r.updated_at_ms,
-        age_ms: r.age_ms,
-        interval_ms: r.interval_ms,
-        message,
-        progress_at_ms: r.progress_at_ms.unwrap_or(0),
-        progress_age_ms: r.progress_age_ms,
-        max_age_ms: r.max_age_ms,
-        shape: r.shape.code(),
-        reserved: 0,
-    };
-}
-
-/// Fills `out` as for a file that could not be judged, so that a caller who
-/// ignores the return code still sees "not alive".
-fn fill_unjudged(out: *mut lifesign_report) {
-    // SAFETY: out is NULL or writable, as the exports document.
-    if let Some(o) = unsafe { out.as_mut() } {
-        let r = check::verdict(
-            &check::Read::Invalid(String::new()),
-            check::Facts {
-                now_ms: 0,
-                identity: crate::process::identity(),
-            },
-            &CheckOptions::default(),
-            |_, _| crate::process::Liveness::Gone,
-        );
-        fill(o, &r);
+/// Prepares a report for `lifesign_check*` and `lifesign_wait_ready*`:
+/// zeroes it and sets `size` to this header's `sizeof(lifesign_report)`.
+///
+/// NULL-safe (does nothing). Thread-safe.
+///
+/// # Safety
+/// `out` is NULL or points to writable storage for a `lifesign_report`.
+unsafe fn lifesign_report_init(out: *mut lifesign_report) {
+    if !out.is_null() {
+        // SAFETY: the caller promises writable storage for a whole report.
+        unsafe {
+            std::ptr::write_bytes(out, 0, 1);
+            (*out).size = size_of::<lifesign_report>() as u32;
+        }
     }
 }
 
 /// Checks the heartbeat at `path` and fills `*out` whatever the verdict.
 ///
-/// `max_age_ms` 0 uses the file's rule (`stale_after_ms`, else 3 x
-/// `interval_ms`, else 30 s); `expected_pid` 0 accepts any PID. The verdict
-/// rules are in docs/PROTOCOL.md. Returns `LIFESIGN_OK` when a verdict was
-/// reached (read it in `out->verdict`); `LIFESIGN_ERR_INVALID_ARGUMENT` for a
-/// NULL or non-UTF-8 path, a NULL `out`, or a negative `expected_pid` (then
-/// `out`, when not NULL, holds verdict `invalid`). Thread-safe.
+/// `out` must have been prepared with `lifesign_report_init` (its `size`
+/// says how much the library may write). `max_age_ms` 0 uses the file's
+/// rule (`stale_after_ms`, else 3 x `interval_ms`, else 30 s);
+/// `expected_pid` 0 accepts any PID. The verdict rules are in
+/// docs/PROTOCOL.md; `out->detail` says which applied.
+///
+/// Returns `LIFESIGN_OK` when a verdict was reached (read it in
+/// `out->verdict`); `LIFESIGN_ERR_INVALID_ARGUMENT` for a NULL or non-UTF-8
+/// path, a NULL `out`, an `out->size` below 16 (not initialised), or an
+/// `expected_pid` out of range (then `out`, when usable, holds verdict
+/// `invalid` and the reason in `detail`). Thread-safe.
 ///
 /// # Safety
-/// `path` is NULL or a NUL-terminated string; `out` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_check(
+/// `path` is NULL or a NUL-terminated string; `out` is NULL or an
+/// initialised report with at least `out->size` writable bytes.
+unsafe fn lifesign_check(
     path: *const c_char,
     max_age_ms: u64,
     expected_pid: i64,
     out: *mut lifesign_report,
 ) -> i32 {
     // SAFETY: forwarded from the caller.
-    unsafe { lifesign_check_stall(path, max_age_ms, expected_pid, 0, out) }
+    Ok(unsafe { lifesign_check_stall(path, max_age_ms, expected_pid, 0, out) })
 }
 
 /// As `lifesign_check`, and with `stall_ms` non-zero the verdict is
@@ -669,27 +821,19 @@ pub unsafe extern "C" fn lifesign_check(
 ///
 /// # Safety
 /// As `lifesign_check`.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_check_stall(
+unsafe fn lifesign_check_stall(
     path: *const c_char,
     max_age_ms: u64,
     expected_pid: i64,
     stall_ms: u64,
     out: *mut lifesign_report,
 ) -> i32 {
-    let rc = guard(|| {
-        // SAFETY: the caller promises writable storage or NULL.
-        let o = unsafe { out.as_mut() }.ok_or_else(|| invalid("out is NULL"))?;
+    judged(out, || {
         // SAFETY: forwarded from the caller.
         let p = unsafe { path_arg(path) }?;
         let opts = check_options(max_age_ms, expected_pid, stall_ms)?;
-        fill(o, &check::check(p, &opts));
-        Ok(LIFESIGN_OK)
-    });
-    if rc != LIFESIGN_OK {
-        fill_unjudged(out);
-    }
-    rc
+        Ok((check::check(p, &opts), Ok(OK)))
+    })
 }
 
 /// Waits until the emitter at `path` is ready or never will be; see
@@ -697,8 +841,7 @@ pub unsafe extern "C" fn lifesign_check_stall(
 ///
 /// # Safety
 /// As `lifesign_wait_ready_cancel`.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_wait_ready(
+unsafe fn lifesign_wait_ready(
     path: *const c_char,
     expected_pid: i64,
     idle_timeout_ms: u64,
@@ -706,7 +849,7 @@ pub unsafe extern "C" fn lifesign_wait_ready(
     out: *mut lifesign_report,
 ) -> i32 {
     // SAFETY: forwarded from the caller.
-    unsafe {
+    Ok(unsafe {
         lifesign_wait_ready_cancel(
             path,
             expected_pid,
@@ -715,7 +858,7 @@ pub unsafe extern "C" fn lifesign_wait_ready(
             std::ptr::null(),
             out,
         )
-    }
+    })
 }
 
 /// Creates a cancel token for `lifesign_wait_ready_cancel`.
@@ -726,14 +869,11 @@ pub unsafe extern "C" fn lifesign_wait_ready(
 ///
 /// # Safety
 /// `out` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_cancel_new(out: *mut *mut lifesign_cancel) -> i32 {
-    guard(|| {
-        let slot = out_handle(out)?;
-        let c = Cancel::new().map_err(|e| Error::io("cannot create a cancel token", &e))?;
-        *slot = Box::into_raw(Box::new(lifesign_cancel { inner: c }));
-        Ok(LIFESIGN_OK)
-    })
+unsafe fn lifesign_cancel_new(out: *mut *mut lifesign_cancel) -> i32 {
+    let slot = out_handle(out)?;
+    let c = Cancel::new().map_err(|e| Error::io("cannot create a cancel token", &e))?;
+    *slot = Box::into_raw(Box::new(lifesign_cancel { inner: c }));
+    Ok(OK)
 }
 
 /// Triggers a cancel token: every wait using it returns
@@ -742,24 +882,18 @@ pub unsafe extern "C" fn lifesign_cancel_new(out: *mut *mut lifesign_cancel) -> 
 ///
 /// # Safety
 /// `c` is NULL or a live token.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_cancel_trigger(c: *mut lifesign_cancel) -> i32 {
+unsafe fn lifesign_cancel_trigger(c: *mut lifesign_cancel) -> i32 {
     // SAFETY: the caller promises a live token or NULL.
-    match unsafe { c.as_ref() } {
-        Some(c) => {
-            c.inner.trigger();
-            LIFESIGN_OK
-        }
-        None => guard(|| Err(invalid("cancel token is NULL"))),
-    }
+    let c = unsafe { c.as_ref() }.ok_or_else(|| invalid("cancel token is NULL"))?;
+    c.inner.trigger();
+    Ok(OK)
 }
 
 /// Releases a cancel token. NULL-safe. Not while a wait still uses it.
 ///
 /// # Safety
 /// `c` is NULL or a live token that no wait is using.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_cancel_free(c: *mut lifesign_cancel) {
+unsafe fn lifesign_cancel_free(c: *mut lifesign_cancel) {
     if !c.is_null() {
         // SAFETY: the caller gives up a token from Box::into_raw.
         drop(unsafe { Box::from_raw(c) });
@@ -781,15 +915,15 @@ pub unsafe extern "C" fn lifesign_cancel_free(c: *mut lifesign_cancel) {
 /// Returns `LIFESIGN_OK` when a decision was reached (alive + ready is
 /// success: read `out->verdict` and `out->state`); `LIFESIGN_ERR_TIMEOUT`
 /// at the hard timeout; `LIFESIGN_ERR_CANCELLED` when `cancel` was
-/// triggered; `LIFESIGN_ERR_INVALID_ARGUMENT` for bad arguments. `*out`
-/// holds what was last seen in every case. Blocks the calling thread only;
-/// thread-safe.
+/// triggered; `LIFESIGN_ERR_INVALID_ARGUMENT` for bad arguments (as in
+/// `lifesign_check`). `*out` holds what was last seen in every case, its
+/// `detail` the reason. Blocks the calling thread only; thread-safe.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `cancel` is NULL or a live
-/// token; `out` is NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn lifesign_wait_ready_cancel(
+/// token; `out` is NULL or an initialised report with at least `out->size`
+/// writable bytes.
+unsafe fn lifesign_wait_ready_cancel(
     path: *const c_char,
     expected_pid: i64,
     idle_timeout_ms: u64,
@@ -797,10 +931,7 @@ pub unsafe extern "C" fn lifesign_wait_ready_cancel(
     cancel: *const lifesign_cancel,
     out: *mut lifesign_report,
 ) -> i32 {
-    let mut judged = false;
-    let rc = guard(|| {
-        // SAFETY: the caller promises writable storage or NULL.
-        let o = unsafe { out.as_mut() }.ok_or_else(|| invalid("out is NULL"))?;
+    judged(out, || {
         // SAFETY: forwarded from the caller.
         let p = unsafe { path_arg(path) }?;
         let pid = check_options(0, expected_pid, 0)?.expected_pid;
@@ -814,97 +945,111 @@ pub unsafe extern "C" fn lifesign_wait_ready_cancel(
             force_polling: false,
         };
         let outcome = wait::wait_ready(p, &opts);
-        fill(o, &outcome.report);
-        judged = true;
-        outcome.result.map(|()| LIFESIGN_OK)
-    });
-    if !judged {
-        fill_unjudged(out);
-    }
-    rc
+        Ok((outcome.report, outcome.result.map(ok)))
+    })
 }
 
 /// The name of a verdict (`"alive"`, `"missing"`, ...), `"unknown"` for
 /// any other value. Static string; thread-safe.
-#[no_mangle]
-pub extern "C" fn lifesign_verdict_name(verdict: i32) -> *const c_char {
+fn lifesign_verdict_name(verdict: i32) -> *const c_char {
     static_name(Verdict::from_code(verdict).map(Verdict::as_str))
 }
 
 /// The name of a state (`"starting"`, `"ready"`, ...), `"unknown"` for any
 /// other value. Static string; thread-safe.
-#[no_mangle]
-pub extern "C" fn lifesign_state_name(state: i32) -> *const c_char {
+fn lifesign_state_name(state: i32) -> *const c_char {
     static_name(State::from_code(state).map(State::as_str))
 }
 
 /// The name of a shape (`"none"`, `"v1"`, `"plain"`, `"timestamp"`,
 /// `"camel"`), `"unknown"` for any other value. Static string; thread-safe.
-#[no_mangle]
-pub extern "C" fn lifesign_shape_name(shape: i32) -> *const c_char {
+fn lifesign_shape_name(shape: i32) -> *const c_char {
     static_name(Shape::from_code(shape).map(Shape::as_str))
 }
 
 /// The name of a return code (`"LIFESIGN_OK"`, `"LIFESIGN_ERR_IO"`, ...),
 /// `"unknown"` for any other value. Static string; thread-safe.
-#[no_mangle]
-pub extern "C" fn lifesign_error_name(code: i32) -> *const c_char {
-    let name: &'static [u8] = match code {
-        LIFESIGN_OK => b"LIFESIGN_OK\0",
-        LIFESIGN_ERR_INVALID_ARGUMENT => b"LIFESIGN_ERR_INVALID_ARGUMENT\0",
-        LIFESIGN_ERR_IO => b"LIFESIGN_ERR_IO\0",
-        LIFESIGN_ERR_STATE => b"LIFESIGN_ERR_STATE\0",
-        LIFESIGN_ERR_PANIC => b"LIFESIGN_ERR_PANIC\0",
-        LIFESIGN_ERR_TIMEOUT => b"LIFESIGN_ERR_TIMEOUT\0",
-        LIFESIGN_ERR_CANCELLED => b"LIFESIGN_ERR_CANCELLED\0",
-        _ => b"unknown\0",
-    };
-    name.as_ptr().cast()
-}
-
-fn static_name(name: Option<&'static str>) -> *const c_char {
-    // The names are few and fixed: keep NUL-terminated copies.
-    static NAMES: once_cell::sync::Lazy<Vec<(&'static str, CString)>> =
-        once_cell::sync::Lazy::new(|| {
-            let mut v: Vec<&'static str> = Verdict::ALL.iter().map(|v| v.as_str()).collect();
-            v.extend(State::ALL.iter().map(|s| s.as_str()));
-            v.extend(["none", "v1", "plain", "timestamp", "camel", "unknown"]);
-            v.into_iter()
-                .map(|s| (s, CString::new(s).unwrap_or_default()))
-                .collect()
-        });
-    let want = name.unwrap_or("unknown");
-    NAMES
-        .iter()
-        .find(|(s, _)| *s == want)
-        .map_or(c"unknown".as_ptr(), |(_, c)| c.as_ptr())
+fn lifesign_error_name(code: i32) -> *const c_char {
+    if code == OK {
+        return static_name(Some("LIFESIGN_OK"));
+    }
+    static_name(ErrorKind::from_code(code).map(ErrorKind::c_name).as_deref())
 }
 
 /// This thread's most recent error message, `""` when there was none.
 ///
 /// Meaningful only right after a call failed. The string belongs to the
 /// library and stays valid until the next failing call on this thread.
-#[no_mangle]
-pub extern "C" fn lifesign_last_error() -> *const c_char {
+fn lifesign_last_error() -> *const c_char {
     LAST_ERROR.with(|l| l.borrow().as_ptr())
 }
+
+/// Routes the library's log messages, process-wide: to `handler` (NULL:
+/// back to the default, stderr as `lifesign: <message>`), up to
+/// `max_level` (`LIFESIGN_LOG_OFF` silences the library; the default is
+/// `LIFESIGN_LOG_WARN`: failed heartbeat writes and shortened intervals).
+///
+/// `handler` is called on the thread that logs, often an emitter's own
+/// background thread, and may be called on several threads at once; it
+/// must not call lifesign functions. When this function returns, no call
+/// of the previous handler is still running, so its `user_data` may be
+/// released. Returns `LIFESIGN_OK`, or `LIFESIGN_ERR_INVALID_ARGUMENT` for
+/// an unknown level (then nothing changes). Thread-safe.
+///
+/// # Safety
+/// `handler` and `user_data` stay valid until they are replaced by another
+/// call of this function.
+unsafe fn lifesign_set_log_handler(
+    handler: lifesign_log_fn,
+    user_data: *mut c_void,
+    max_level: i32,
+) -> i32 {
+    let level = LogLevel::from_code(max_level)
+        .ok_or_else(|| invalid(format!("unknown log level {max_level}")))?;
+    let ud = UserData(user_data);
+    crate::log::set_log_handler(handler.map(|f| {
+        Arc::new(move |level: LogLevel, message: &str| {
+            let ud = &ud;
+            let msg = CString::new(message.replace('\0', " ")).unwrap_or_default();
+            // SAFETY: the caller promises the function and user_data stay
+            // valid until replaced.
+            unsafe { f(ud.0, level.code(), msg.as_ptr()) };
+        }) as crate::log::LogHandler
+    }));
+    crate::log::set_log_level(level);
+    Ok(OK)
+}
+
+/// The name of a log level (`"off"`, `"warn"`, `"info"`, `"debug"`),
+/// `"unknown"` for any other value. Static string; thread-safe.
+fn lifesign_log_level_name(level: i32) -> *const c_char {
+    static_name(LogLevel::from_code(level).map(LogLevel::as_str))
+}
+} // ffi_fn!
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn header_version_macros_match_the_crate() {
-        let v =
-            format!("{LIFESIGN_VERSION_MAJOR}.{LIFESIGN_VERSION_MINOR}.{LIFESIGN_VERSION_PATCH}");
-        assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    fn report_field_ends_cover_the_whole_struct_in_order() {
+        assert!(REPORT_FIELD_ENDS.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(
+            REPORT_FIELD_ENDS[REPORT_FIELD_ENDS.len() - 1],
+            size_of::<lifesign_report>()
+        );
+        assert_eq!(REPORT_MIN_SIZE, 16);
     }
 
     #[test]
-    fn codes_match_the_core_enums() {
-        assert_eq!(Verdict::Stalled.code(), LIFESIGN_VERDICT_STALLED);
-        assert_eq!(State::Failed.code(), LIFESIGN_STATE_FAILED);
-        assert_eq!(Shape::Camel.code(), LIFESIGN_SHAPE_CAMEL);
-        assert_eq!(ErrorKind::Cancelled.code(), LIFESIGN_ERR_CANCELLED);
+    fn a_panic_in_an_export_body_becomes_its_types_default() {
+        assert_eq!(boundary::<i32>(|| panic!("boom")), ErrorKind::Panic.code());
+        let s = boundary::<*const c_char>(|| panic!("boom"));
+        // SAFETY: on_panic gives a static NUL-terminated string.
+        assert_eq!(unsafe { CStr::from_ptr(s) }.to_bytes(), b"");
+        boundary::<()>(|| panic!("boom"));
+        // SAFETY: the last error is a NUL-terminated string of this thread.
+        let last = unsafe { CStr::from_ptr(lifesign_last_error()) };
+        assert!(last.to_str().unwrap().contains("panic"));
     }
 }

@@ -16,25 +16,71 @@
 //! ```
 //!
 //! The protocol is specified in docs/PROTOCOL.md.
+//!
+//! # Features
+//!
+//! - `capi` (off by default): compiles the C ABI, the `lifesign_*` exports
+//!   of `include/lifesign.h`, into the cdylib and staticlib. A Rust
+//!   dependent leaves it off and links no `lifesign_*` symbol, so two
+//!   versions of the crate can live in one binary. `make build` turns it on.
+//!
+//! # Logging
+//!
+//! The library writes nothing to stderr on its own account except through
+//! its log hook: by default, warnings (a failed heartbeat write) go to stderr;
+//! [`set_log_handler`] routes them elsewhere and [`set_log_level`] silences
+//! them.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-pub mod check;
-pub mod emitter;
-pub mod error;
-pub mod ffi;
-pub mod notify;
-pub mod process;
-pub mod protocol;
-pub mod wait;
-pub mod write;
+/// Declares the internal modules: `pub(crate)`, or public but hidden from the
+/// documentation with the `internals` feature (for the crate's own tests,
+/// benchmarks, fuzz targets and CLI; no semver promise).
+macro_rules! internal_modules {
+    ($($(#[$attr:meta])* $name:ident;)*) => {$(
+        $(#[$attr])*
+        #[cfg(feature = "internals")]
+        #[doc(hidden)]
+        pub mod $name;
+        $(#[$attr])*
+        #[cfg(not(feature = "internals"))]
+        pub(crate) mod $name;
+    )*};
+}
 
-pub use check::{check, is_alive, CheckOptions, Report, Verdict};
-pub use emitter::{Emitter, Options};
+internal_modules! {
+    check;
+    codes;
+    emitter;
+    error;
+    log;
+    notify;
+    process;
+    protocol;
+    wait;
+    write;
+}
+
+// The C ABI (`include/lifesign.h`), compiled only with the `capi` feature;
+// reachable from Rust only by the crate's own tests.
+#[cfg(all(feature = "capi", feature = "internals"))]
+#[doc(hidden)]
+pub mod ffi;
+#[cfg(all(feature = "capi", not(feature = "internals")))]
+mod ffi;
+
+// The curated API: everything a Rust user may depend on. The modules
+// above are internal (see `internal_modules!`).
+pub use check::{check, is_alive, scan, CheckOptions, Report, Verdict};
+pub use emitter::{
+    emit_once, EmitOnce, Emitter, ErrorCallback, Options, MAX_INTERVAL, MIN_INTERVAL,
+};
 pub use error::{Error, ErrorKind, Result};
+pub use log::{log_level, set_log_handler, set_log_level, LogHandler, LogLevel};
+pub use notify::NotifyConfig;
 pub use protocol::{Record, Shape, State};
-pub use wait::{wait_ready, wait_ready_with, Cancel, WaitOptions, WaitOutcome};
+pub use wait::{wait_ready, wait_ready_with, watch, Cancel, WaitOptions, WaitOutcome};
 
 /// The library version (the crate's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

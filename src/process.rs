@@ -8,8 +8,9 @@
 
 use once_cell::sync::Lazy;
 use std::fs;
+use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// What a probe found out about a PID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +19,10 @@ pub enum Liveness {
     Running,
     /// No such process, a zombie, or another process under a reused PID.
     Gone,
+    /// The probe could not tell: the process exists but its `/proc` entry
+    /// cannot be read (`hidepid`, another user, `/proc` of another PID
+    /// namespace) or the read failed (`EMFILE`). Never taken for gone.
+    Unknown,
 }
 
 /// The facts about the checker's side that the verdict rules compare against.
@@ -31,18 +36,60 @@ pub struct Identity {
     pub pid_ns: Option<u64>,
 }
 
-static IDENTITY: Lazy<Identity> = Lazy::new(|| Identity {
-    host: hostname(),
-    boot_id: fs::read_to_string("/proc/sys/kernel/random/boot_id")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty()),
-    pid_ns: pid_ns_of("self"),
-});
-
-/// This machine's identity, read once per process.
+/// This machine's identity. A complete identity is read once per process;
+/// a field that could not be read (a restricted `/proc`, no descriptor left)
+/// is read again by the next call, never kept as unknown.
 pub fn identity() -> &'static Identity {
-    &IDENTITY
+    static COMPLETE: OnceLock<Identity> = OnceLock::new();
+    if let Some(id) = COMPLETE.get() {
+        return id;
+    }
+    let id = Identity {
+        host: hostname(),
+        boot_id: fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
+        pid_ns: pid_ns_of("self"),
+    };
+    if id.host.is_some() && id.boot_id.is_some() && id.pid_ns.is_some() {
+        return COMPLETE.get_or_init(|| id);
+    }
+    intern(id)
+}
+
+/// Keeps one copy of each incomplete identity seen (there are only a few:
+/// each field is either unknown or its one value), so that `identity` can
+/// hand out a `'static` reference without caching what failed.
+fn intern(id: Identity) -> &'static Identity {
+    static SEEN: Mutex<Vec<&'static Identity>> = Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&known) = seen.iter().find(|&&known| *known == id) {
+        return known;
+    }
+    let leaked: &'static Identity = Box::leak(Box::new(id));
+    seen.push(leaked);
+    leaked
+}
+
+/// Whether `/proc` is the proc of our own PID namespace: `/proc/self` names
+/// the PID that `getpid` returns. In a PID namespace entered without its own
+/// `/proc` (`unshare -p -f` without `--mount-proc`), `/proc/<pid>` is some
+/// other process: it must not be read as ours.
+pub fn proc_is_ours() -> bool {
+    static OURS: OnceLock<()> = OnceLock::new();
+    if OURS.get().is_some() {
+        return true;
+    }
+    let named = fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str()?.parse::<u32>().ok());
+    let ours = named == Some(current_pid());
+    if ours {
+        // A process never leaves its PID namespace: a yes stays a yes.
+        let _ = OURS.set(());
+    }
+    ours
 }
 
 fn hostname() -> Option<String> {
@@ -72,10 +119,28 @@ pub fn current_pid() -> u32 {
 }
 
 /// Start time of a process (field 22 of `/proc/<pid>/stat`, clock ticks since
-/// boot) and whether it is a zombie; `None` when there is no such process.
+/// boot) and whether it is a zombie; `None` when there is no such process or
+/// it cannot be read (see [`read_stat`]).
 pub fn stat_of(pid: u32) -> Option<(u64, bool)> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&text)
+    read_stat(pid).ok()
+}
+
+/// Reads `/proc/<pid>/stat`. Our own entry is read through `/proc/self`,
+/// which is right whichever PID namespace `/proc` belongs to; another PID
+/// is refused (`Unsupported`) when `/proc` is not our namespace's.
+fn read_stat(pid: u32) -> io::Result<(u64, bool)> {
+    let path = if pid == current_pid() {
+        "/proc/self/stat".to_owned()
+    } else if proc_is_ours() {
+        format!("/proc/{pid}/stat")
+    } else {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "/proc belongs to another PID namespace",
+        ));
+    };
+    let text = fs::read_to_string(path)?;
+    parse_stat(&text).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable stat"))
 }
 
 /// Parses the start time and zombie flag out of a `/proc/<pid>/stat` line.
@@ -95,7 +160,10 @@ pub fn own_start_time() -> Option<u64> {
 }
 
 /// Probes a PID: does that process still exist, and is it the one that
-/// started at `start` (when given)? A zombie counts as gone.
+/// started at `start` (when given)? A zombie counts as gone. When the answer
+/// cannot be read (`hidepid`, `EMFILE`, a `/proc` of another PID namespace)
+/// but the process may exist, the probe says [`Liveness::Unknown`]: "cannot
+/// tell" is never "gone".
 pub fn probe(pid: u32, start: Option<u64>) -> Liveness {
     if pid == 0 || pid > i32::MAX as u32 {
         return Liveness::Gone;
@@ -106,16 +174,24 @@ pub fn probe(pid: u32, start: Option<u64>) -> Liveness {
     // Open the pidfd first, then verify the identity: the pidfd then refers
     // to the verified process or to one that has already exited.
     let fd = pidfd_open(pid);
-    let live = match stat_of(pid) {
-        None => Liveness::Gone,
-        Some((_, true)) => Liveness::Gone,
-        Some((s, false)) if start.is_some_and(|want| want != s) => Liveness::Gone,
-        Some(_) => Liveness::Running,
-    };
-    let live = if live == Liveness::Gone && stat_unreadable_but_alive(pid) {
-        Liveness::Running
-    } else {
-        live
+    if matches!(&fd, Err(e) if e.raw_os_error() == Some(libc::ESRCH)) {
+        return Liveness::Gone;
+    }
+    let fd = fd.ok();
+    let live = match read_stat(pid) {
+        Ok((_, true)) => Liveness::Gone,
+        Ok((s, false)) if start.is_some_and(|want| want != s) => Liveness::Gone,
+        Ok(_) => Liveness::Running,
+        // Not readable: gone only when the kernel says there is no such PID
+        // (`kill` needs no descriptor and sees through hidepid).
+        Err(_) if !pid_exists(pid) => Liveness::Gone,
+        // It exists: without a start time to verify, a pidfd that has not
+        // exited says it is running; otherwise the probe cannot tell.
+        Err(_) => match &fd {
+            Some(fd) if pidfd_exited(fd) => Liveness::Gone,
+            Some(_) if start.is_none() => Liveness::Running,
+            _ => Liveness::Unknown,
+        },
     };
     if live == Liveness::Running {
         if let (Some(fd), Ok(mut c)) = (fd, CACHE.lock()) {
@@ -123,11 +199,6 @@ pub fn probe(pid: u32, start: Option<u64>) -> Liveness {
         }
     }
     live
-}
-
-/// Without /proc (a hardened mount), fall back to `kill(pid, 0)`.
-fn stat_unreadable_but_alive(pid: u32) -> bool {
-    fs::metadata("/proc/self/stat").is_err() && pid_exists(pid)
 }
 
 /// Whether a process with this PID exists (`kill(pid, 0)`; EPERM means it
@@ -141,15 +212,15 @@ pub fn pid_exists(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     if fd < 0 {
-        return None;
+        return Err(io::Error::last_os_error());
     }
     // pidfds are close-on-exec by the kernel's definition.
     // SAFETY: fd is a fresh descriptor that we own.
-    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Whether a pidfd reports its process as exited (a zombie included).
@@ -173,7 +244,7 @@ pub fn readable_now(fd: std::os::fd::RawFd) -> bool {
 /// callers that want to wait on its exit (the waiter). `None` when gone or
 /// when pidfds are not available.
 pub fn watch(pid: u32, start: Option<u64>) -> Option<OwnedFd> {
-    let fd = pidfd_open(pid)?;
+    let fd = pidfd_open(pid).ok()?;
     match stat_of(pid) {
         Some((s, false)) if start.is_none_or(|w| w == s) => Some(fd),
         _ => None,
@@ -247,6 +318,67 @@ mod tests {
     fn impossible_pids_are_gone() {
         assert_eq!(probe(0, None), Liveness::Gone);
         assert_eq!(probe(i32::MAX as u32, None), Liveness::Gone);
+    }
+
+    const EMFILE_ROLE: &str = "LIFESIGN_TEST_EMFILE_PROBE";
+
+    /// Runs in a child process (its descriptor limit is lowered, which must
+    /// not touch the other tests): every descriptor is in use when it probes.
+    #[test]
+    fn at_the_descriptor_limit_a_probe_cannot_tell_and_keeps_no_failed_read() {
+        if let Ok(target) = std::env::var(EMFILE_ROLE) {
+            return probe_at_the_descriptor_limit(target.parse().unwrap());
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "process::tests::at_the_descriptor_limit_a_probe_cannot_tell_and_keeps_no_failed_read",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(EMFILE_ROLE, current_pid().to_string())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("probed at the descriptor limit"),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn probe_at_the_descriptor_limit(alive: u32) {
+        let (start, _) = stat_of(alive).unwrap();
+        let mut reaped = std::process::Command::new("true").spawn().unwrap();
+        let dead = reaped.id();
+        reaped.wait().unwrap();
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: a valid rlimit; lowers only this child process's soft limit.
+        unsafe {
+            assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
+            lim.rlim_cur = lim.rlim_cur.min(64);
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
+        }
+        let mut held = Vec::new();
+        loop {
+            match fs::File::open("/dev/null") {
+                Ok(f) => held.push(f),
+                Err(e) if e.raw_os_error() == Some(libc::EMFILE) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(probe(alive, Some(start)), Liveness::Unknown);
+        assert_eq!(probe(alive, None), Liveness::Unknown);
+        // `kill` needs no descriptor: a PID that no longer exists is gone.
+        assert_eq!(probe(dead, None), Liveness::Gone);
+        assert_eq!(identity().boot_id, None, "the limit was not reached");
+        drop(held);
+        assert!(identity().boot_id.is_some(), "a failed read was kept");
+        assert_eq!(probe(alive, Some(start)), Liveness::Running);
+        println!("probed at the descriptor limit");
     }
 
     #[test]

@@ -18,43 +18,18 @@ pub const MAX_FILE_BYTES: u64 = 65_536;
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 /// The largest valid PID.
 pub const MAX_PID: i64 = 2_147_483_647;
+/// The largest value of every integer field: 2^53 − 1, the I-JSON (RFC 7493)
+/// bound, so that readers whose JSON numbers are doubles read every valid
+/// file exactly.
+pub const MAX_INT: u64 = (1 << 53) - 1;
+/// The deepest nesting a valid file may have; the top-level object is level 1.
+pub const MAX_DEPTH: u32 = 128;
 
-/// The state an emitter reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum State {
-    /// Started, not yet ready (installing, migrating, loading).
-    Starting,
-    /// Ready to serve.
-    Ready,
-    /// Shutting down.
-    Stopping,
-    /// Stopped cleanly; the final write of an emitter.
-    Stopped,
-    /// Gave up; the process may still be alive to report why.
-    Failed,
-}
+/// The state an emitter reports, and which layout a record was read from
+/// (declared with the other C ABI codes).
+pub use crate::codes::{Shape, State};
 
 impl State {
-    /// Every state, in C ABI order.
-    pub const ALL: [State; 5] = [
-        State::Starting,
-        State::Ready,
-        State::Stopping,
-        State::Stopped,
-        State::Failed,
-    ];
-
-    /// The wire name (`"starting"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Starting => "starting",
-            State::Ready => "ready",
-            State::Stopping => "stopping",
-            State::Stopped => "stopped",
-            State::Failed => "failed",
-        }
-    }
-
     /// Parses a wire name; `"running"` is read as `ready`.
     pub fn from_wire(s: &str) -> Option<State> {
         Some(match s {
@@ -65,69 +40,6 @@ impl State {
             "failed" => State::Failed,
             _ => return None,
         })
-    }
-
-    /// The C ABI code (`LIFESIGN_STATE_*`).
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    /// The state for a C ABI code.
-    pub fn from_code(code: i32) -> Option<State> {
-        State::ALL.get(usize::try_from(code).ok()?).copied()
-    }
-}
-
-impl fmt::Display for State {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Which file layout a record was read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Shape {
-    /// Nothing was parsed.
-    #[default]
-    None,
-    /// lifesign protocol v1 (or a later version).
-    V1,
-    /// `{"pid", "state", "updated_at_ms"}` without `v` (desktop launchers).
-    Plain,
-    /// `{"timestamp": ISO 8601, "pid", "hostname", "metadata"}` (a Python helper).
-    Timestamp,
-    /// `{"pid", "status", "updatedAtMs"}` (Node daemons).
-    Camel,
-}
-
-impl Shape {
-    /// The stable name (`"v1"`, `"plain"`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Shape::None => "none",
-            Shape::V1 => "v1",
-            Shape::Plain => "plain",
-            Shape::Timestamp => "timestamp",
-            Shape::Camel => "camel",
-        }
-    }
-
-    /// The C ABI code (`LIFESIGN_SHAPE_*`).
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    /// The shape for a C ABI code.
-    pub fn from_code(code: i32) -> Option<Shape> {
-        [
-            Shape::None,
-            Shape::V1,
-            Shape::Plain,
-            Shape::Timestamp,
-            Shape::Camel,
-        ]
-        .get(usize::try_from(code).ok()?)
-        .copied()
     }
 }
 
@@ -207,11 +119,15 @@ pub fn encode(r: &Record) -> Vec<u8> {
         "state".into(),
         Value::from(r.state.unwrap_or(State::Starting).as_str()),
     );
-    m.insert("seq".into(), Value::from(r.seq));
-    m.insert("updated_at_ms".into(), Value::from(r.updated_at_ms));
+    m.insert("seq".into(), Value::from(r.seq.min(MAX_INT)));
+    m.insert(
+        "updated_at_ms".into(),
+        Value::from(r.updated_at_ms.min(MAX_INT)),
+    );
+    // Every integer is kept within MAX_INT, so that what is written is valid.
     let opt = |m: &mut Map<String, Value>, k: &str, v: Option<u64>| {
         if let Some(v) = v {
-            m.insert(k.into(), Value::from(v));
+            m.insert(k.into(), Value::from(v.min(MAX_INT)));
         }
     };
     opt(&mut m, "started_at_ms", r.started_at_ms);
@@ -225,7 +141,8 @@ pub fn encode(r: &Record) -> Vec<u8> {
     }
     opt(&mut m, "pid_ns", r.pid_ns);
     opt(&mut m, "pid_start", r.pid_start);
-    opt(&mut m, "progress", r.progress);
+    // The counter wraps rather than saturates, so that it keeps moving.
+    opt(&mut m, "progress", r.progress.map(|p| p & MAX_INT));
     opt(&mut m, "progress_at_ms", r.progress_at_ms);
     if let Some(msg) = &r.message {
         m.insert(
@@ -245,18 +162,30 @@ pub fn encode(r: &Record) -> Vec<u8> {
     serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
 }
 
-/// A JSON value read with duplicate keys rejected at every depth.
-struct Strict(Value);
+/// A JSON value read with duplicate keys rejected at every depth, and with
+/// room for `room` more levels of arrays and objects.
+struct Strict {
+    room: u32,
+}
 
-impl<'de> Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(Strict)
+impl<'de> de::DeserializeSeed<'de> for Strict {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
     }
 }
 
-struct StrictVisitor;
+impl Strict {
+    /// The seed for the values inside a container opened here.
+    fn enter<E: de::Error>(&self) -> Result<Strict, E> {
+        match self.room.checked_sub(1) {
+            Some(room) => Ok(Strict { room }),
+            None => Err(E::custom(format!("nested deeper than {MAX_DEPTH} levels"))),
+        }
+    }
+}
 
-impl<'de> Visitor<'de> for StrictVisitor {
+impl<'de> Visitor<'de> for Strict {
     type Value = Value;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
@@ -286,16 +215,18 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Null)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+        let inner = self.enter()?;
         let mut v = Vec::new();
-        while let Some(Strict(x)) = a.next_element()? {
+        while let Some(x) = a.next_element_seed(Strict { room: inner.room })? {
             v.push(x);
         }
         Ok(Value::Array(v))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Value, A::Error> {
+        let inner = self.enter()?;
         let mut m = Map::new();
         while let Some(k) = a.next_key::<String>()? {
-            let Strict(v) = a.next_value()?;
+            let v = a.next_value_seed(Strict { room: inner.room })?;
             if m.insert(k.clone(), v).is_some() {
                 return Err(de::Error::custom(format!("duplicate key {k:?}")));
             }
@@ -382,8 +313,13 @@ impl<'de> Deserialize<'de> for Slots {
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Slots, A::Error> {
                 let mut slots = Slots::default();
                 let mut unknown: std::collections::HashSet<String> = Default::default();
+                // The top-level object is level 1: its values may open
+                // MAX_DEPTH - 1 more levels.
+                let seed = || Strict {
+                    room: MAX_DEPTH - 1,
+                };
                 while let Some(Key(k)) = a.next_key()? {
-                    let Strict(v) = a.next_value()?;
+                    let v = a.next_value_seed(seed())?;
                     let duplicate = match k {
                         Ok(i) => slots.vals[i]
                             .replace(v)
@@ -467,8 +403,13 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         return bad(format!("file is over {MAX_FILE_BYTES} bytes"));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError(format!("not UTF-8: {e}")))?;
-    let slots: Slots =
-        serde_json::from_str(text).map_err(|e| DecodeError(format!("not a JSON object: {e}")))?;
+    let not_json = |e: serde_json::Error| DecodeError(format!("not a JSON object: {e}"));
+    // serde_json's own limit counts differently; the depth is counted by
+    // `Strict` instead (MAX_DEPTH, the top-level object included).
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let slots = Slots::deserialize(&mut de).map_err(not_json)?;
+    de.end().map_err(not_json)?;
     let f = Fields(&slots);
     if slots.has("v") {
         decode_v1(&f)
@@ -491,11 +432,11 @@ fn wire_state(f: &Fields<'_>, k: &str) -> Result<State, DecodeError> {
 }
 
 fn decode_v1(f: &Fields<'_>) -> Result<Record, DecodeError> {
-    let v = f.required_uint("v", 1, u64::MAX)?;
+    let v = f.required_uint("v", 1, MAX_INT)?;
     let pid = f.pid("pid")?;
     let state = wire_state(f, "state")?;
-    let seq = f.required_uint("seq", 1, u64::MAX)?;
-    let updated_at_ms = f.required_uint("updated_at_ms", 0, u64::MAX)?;
+    let seq = f.required_uint("seq", 1, MAX_INT)?;
+    let updated_at_ms = f.required_uint("updated_at_ms", 0, MAX_INT)?;
     Ok(Record {
         v,
         pid,
@@ -508,7 +449,7 @@ fn decode_v1(f: &Fields<'_>) -> Result<Record, DecodeError> {
 }
 
 fn optional_fields(f: &Fields<'_>) -> Result<Record, DecodeError> {
-    let any = u64::MAX;
+    let any = MAX_INT;
     Ok(Record {
         started_at_ms: f.uint("started_at_ms", 0, any)?,
         interval_ms: nonzero(f.uint("interval_ms", 0, any)?),
@@ -528,8 +469,8 @@ fn optional_fields(f: &Fields<'_>) -> Result<Record, DecodeError> {
 fn decode_plain(f: &Fields<'_>) -> Result<Record, DecodeError> {
     let pid = f.pid("pid")?;
     let state = wire_state(f, "state")?;
-    let updated_at_ms = f.required_uint("updated_at_ms", 0, u64::MAX)?;
-    let seq = f.uint("seq", 1, u64::MAX)?.unwrap_or(0);
+    let updated_at_ms = f.required_uint("updated_at_ms", 0, MAX_INT)?;
+    let seq = f.uint("seq", 1, MAX_INT)?.unwrap_or(0);
     Ok(Record {
         pid,
         state: Some(state),
@@ -551,11 +492,8 @@ fn decode_camel(f: &Fields<'_>) -> Result<Record, DecodeError> {
         Some(s) => return bad(format!("unknown status {s:?}")),
         None => return bad("required field \"status\" is missing"),
     };
-    let updated_at_ms = f.required_uint("updatedAtMs", 0, u64::MAX)?;
-    let host = match f.0.get("hostname").or_else(|| f.0.get("host")) {
-        Some(Value::String(h)) => Some(h.clone()),
-        _ => None,
-    };
+    let updated_at_ms = f.required_uint("updatedAtMs", 0, MAX_INT)?;
+    let host = f.foreign_host()?;
     Ok(Record {
         pid,
         state: Some(state),
@@ -571,34 +509,50 @@ fn decode_timestamp(f: &Fields<'_>) -> Result<Record, DecodeError> {
     let ts = f
         .string("timestamp")?
         .ok_or_else(|| DecodeError("field \"timestamp\" must be a string".into()))?;
-    let updated_at_ms = parse_iso8601_ms(ts)
-        .ok_or_else(|| DecodeError(format!("timestamp {ts:?} is not ISO 8601 with an offset")))?;
+    let updated_at_ms = parse_iso8601_ms(ts).ok_or_else(|| {
+        DecodeError(format!(
+            "timestamp {ts:?} is not RFC 3339 with an offset, from 1970"
+        ))
+    })?;
     Ok(Record {
         pid,
         state: Some(State::Ready),
         updated_at_ms,
-        host: f.string("hostname")?.map(str::to_owned),
-        meta: f.string_map_lenient("metadata"),
+        host: f.foreign_host()?,
+        meta: f.string_map_lenient("metadata")?,
         shape: Shape::Timestamp,
         ..Record::default()
     })
 }
 
 impl Fields<'_> {
-    /// Metadata of foreign writers may hold any JSON; keep the string values.
-    fn string_map_lenient(&self, k: &str) -> BTreeMap<String, String> {
+    /// Metadata of foreign writers may hold any JSON inside; keep the string
+    /// values. The field itself, when present, must be an object.
+    fn string_map_lenient(&self, k: &str) -> Result<BTreeMap<String, String>, DecodeError> {
         match self.0.get(k) {
-            Some(Value::Object(m)) => m
+            None => Ok(BTreeMap::new()),
+            Some(Value::Object(m)) => Ok(m
                 .iter()
                 .filter_map(|(mk, mv)| mv.as_str().map(|s| (mk.clone(), s.to_owned())))
-                .collect(),
-            _ => BTreeMap::new(),
+                .collect()),
+            Some(other) => bad(format!("field {k:?} must be an object, not {other}")),
         }
+    }
+
+    /// The writer's host in the compatible shapes: `hostname`, else `host`.
+    /// Each must be a string when present, so that a wrong-typed one never
+    /// lets the other decide (or neither, making a foreign PID look ours).
+    fn foreign_host(&self) -> Result<Option<String>, DecodeError> {
+        let hostname = self.string("hostname")?;
+        let host = self.string("host")?;
+        Ok(hostname.or(host).map(str::to_owned))
     }
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff...](Z|±HH:MM|±HHMM)` into Unix milliseconds.
-/// A timestamp without an offset is refused: its meaning depends on a time zone.
+/// Parses `YYYY-MM-DD(T|t| )HH:MM:SS[.f...](Z|z|±HH:MM|±HHMM)` into Unix
+/// milliseconds (docs/PROTOCOL.md §8.1): second 60 reads as 59, a fraction
+/// is truncated to the millisecond, a date before 1970 is refused. A
+/// timestamp without an offset is refused: its meaning depends on a time zone.
 pub fn parse_iso8601_ms(s: &str) -> Option<u64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -753,6 +707,24 @@ mod tests {
         ] {
             assert!(decode(bad.as_bytes()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn compatible_shapes_take_hostname_before_host() {
+        let camel = br#"{"pid":1,"status":"running","updatedAtMs":1,"hostname":"a","host":"b"}"#;
+        assert_eq!(decode(camel).unwrap().host.as_deref(), Some("a"));
+        let ts = br#"{"timestamp":"1970-01-01T00:00:00Z","pid":1,"hostname":"a","host":"b"}"#;
+        assert_eq!(decode(ts).unwrap().host.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn encode_keeps_every_integer_readable() {
+        let mut r = full();
+        r.stale_after_ms = Some(u64::MAX);
+        r.progress = Some(MAX_INT + 5);
+        let back = decode(&encode(&r)).unwrap();
+        assert_eq!(back.stale_after_ms, Some(MAX_INT));
+        assert_eq!(back.progress, Some(4));
     }
 
     #[test]

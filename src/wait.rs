@@ -138,6 +138,7 @@ impl Watch {
     }
 
     /// Whether events arrive (false: the caller must poll).
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // for tests
     pub fn is_event_driven(&self) -> bool {
         self.inotify.is_some()
     }
@@ -496,6 +497,49 @@ pub fn sleep_until(
 /// Waits with no observer; see [`wait_ready_with`].
 pub fn wait_ready(path: impl AsRef<Path>, opts: &WaitOptions<'_>) -> WaitOutcome {
     wait_ready_with(path, opts, |_| {})
+}
+
+/// How often [`watch`] re-checks without a file event, so that a verdict
+/// that changes with time alone (stale, process_gone) is seen.
+const WATCH_RECHECK: Duration = Duration::from_millis(250);
+
+/// Follows the heartbeat at `path`: calls `on_change` with its report now
+/// and each time its verdict, state or message changes, until `cancel` is
+/// triggered or `on_change` returns `false`.
+///
+/// Event-driven where inotify is available (a change is seen as it is
+/// written), and re-checked at least every 250 ms otherwise and for the
+/// verdicts that change with time alone. Never returns on its own while the
+/// file changes or not: give it a `cancel` or stop from `on_change`.
+pub fn watch(
+    path: impl AsRef<Path>,
+    opts: &CheckOptions,
+    cancel: Option<&Cancel>,
+    mut on_change: impl FnMut(&Report) -> bool,
+) {
+    let path = path.as_ref();
+    let mut watch = Watch::new(path, false);
+    let mut last: Option<(Verdict, Option<State>, String)> = None;
+    loop {
+        if !watch.is_event_driven() {
+            // The folder may exist now: try inotify again.
+            watch = Watch::new(path, false);
+        }
+        watch.drain();
+        let r = crate::check::check(path, opts);
+        let key = (r.verdict, r.state, r.message.clone());
+        if last.as_ref() != Some(&key) {
+            if !on_change(&r) {
+                return;
+            }
+            last = Some(key);
+        }
+        if sleep_until(Instant::now() + WATCH_RECHECK, &watch, cancel, None).cancelled
+            || cancel.is_some_and(Cancel::is_triggered)
+        {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

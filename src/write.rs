@@ -16,6 +16,15 @@ pub const DEFAULT_MODE: u32 = 0o644;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// The heartbeat file name a temporary belongs to, and its writer's PID:
+/// `.<name>.lifesign-<pid>-<counter>.tmp` gives `(name, pid)`.
+pub fn temp_owner(entry_name: &[u8]) -> Option<(&[u8], u32)> {
+    let pid = temp_writer_pid(entry_name)?;
+    let rest = entry_name.strip_suffix(b".tmp")?;
+    let at = rest.windows(10).rposition(|w| w == b".lifesign-")?;
+    Some((&entry_name[1..at], pid))
+}
+
 /// Writes one path atomically, again and again.
 #[derive(Debug)]
 pub struct AtomicFile {
@@ -79,7 +88,11 @@ impl AtomicFile {
         &self.path
     }
 
-    /// Creates the missing parent folders.
+    /// The folder the target is in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Creates the missing parent folders, mode 0755 (never wider, whatever
     /// the umask).
     pub fn create_dir(&self) -> io::Result<()> {
@@ -152,32 +165,6 @@ impl AtomicFile {
         }
         Ok(())
     }
-
-    /// Removes temporaries of this path left by writers that no longer exist.
-    /// Returns how many were removed.
-    pub fn remove_orphans(&self) -> usize {
-        let Some(prefix) = temp_prefix(&self.path) else {
-            return 0;
-        };
-        let Ok(entries) = fs::read_dir(&self.dir) else {
-            return 0;
-        };
-        let mut removed = 0;
-        for e in entries.flatten() {
-            let name = e.file_name();
-            let bytes = name.as_bytes();
-            if !bytes.starts_with(&prefix) {
-                continue;
-            }
-            let Some(pid) = temp_writer_pid(bytes) else {
-                continue;
-            };
-            if !crate::process::pid_exists(pid) && fs::remove_file(e.path()).is_ok() {
-                removed += 1;
-            }
-        }
-        removed
-    }
 }
 
 #[cfg(test)]
@@ -191,6 +178,14 @@ mod tests {
         assert_eq!(temp_writer_pid(b"hb.json"), None);
         assert_eq!(temp_writer_pid(b".hb.json.lifesign-x-4.tmp"), None);
         assert_eq!(temp_writer_pid(b"x.lifesign-1-1.tmp"), None);
+        assert_eq!(
+            temp_owner(b".hb.json.lifesign-123-4.tmp"),
+            Some((&b"hb.json"[..], 123))
+        );
+        assert_eq!(
+            temp_owner(b".a.lifesign-b.lifesign-9-0.tmp"),
+            Some((&b"a.lifesign-b"[..], 9))
+        );
     }
 
     #[test]

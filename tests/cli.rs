@@ -36,15 +36,28 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The report of `lifesign check --json`.
+fn check_json(p: &Path) -> serde_json::Value {
+    serde_json::from_str(stdout(&run(&["check", s(p), "--json"])).trim()).unwrap()
+}
+
 #[test]
 fn every_subcommand_has_help_and_bad_arguments_exit_2_with_one_line() {
     for cmd in ["check", "wait", "emit", "run", "scan", "watch"] {
         let o = run(&[cmd, "--help"]);
         assert_eq!(code(&o), 0, "{cmd} --help");
-        assert!(
-            stdout(&o).starts_with(&format!("Usage: lifesign {cmd}")),
-            "{cmd}"
-        );
+        let help = stdout(&o);
+        assert!(help.starts_with(&format!("Usage: lifesign {cmd}")), "{cmd}");
+        for section in ["Durations:", "Exit codes:", "Example"] {
+            assert!(help.contains(section), "{cmd} --help has no {section}");
+        }
     }
     assert_eq!(code(&run(&["--help"])), 0);
     assert_eq!(code(&run(&[])), 2);
@@ -59,6 +72,7 @@ fn every_subcommand_has_help_and_bad_arguments_exit_2_with_one_line() {
         (&["emit", "f", "--state", "sleepy"], "sleepy"),
         (&["run"], "missing the command"),
         (&["scan"], "missing DIR"),
+        (&["run", "--interval", "5ms", "--", "true"], "out of range"),
     ] {
         let o = run(args);
         assert_eq!(code(&o), 2, "{args:?}");
@@ -98,19 +112,13 @@ fn check_exits_0_when_alive_1_when_not() {
 fn check_stall_reports_stalled() {
     let d = TempDir::new("cli-stall");
     let p = d.path("hb.json");
-    let old = lifesign::check::now_ms() - 60_000;
-    let rec = lifesign::Record {
-        v: 1,
-        pid: std::process::id(),
-        state: Some(lifesign::State::Ready),
-        seq: 9,
-        updated_at_ms: lifesign::check::now_ms(),
-        progress: Some(4),
-        progress_at_ms: Some(old),
-        shape: lifesign::Shape::V1,
-        ..Default::default()
-    };
-    std::fs::write(&p, lifesign::protocol::encode(&rec)).unwrap();
+    let now = now_ms();
+    let rec = format!(
+        r#"{{"v":1,"pid":{},"state":"ready","seq":9,"updated_at_ms":{now},"progress":4,"progress_at_ms":{}}}"#,
+        std::process::id(),
+        now - 60_000
+    );
+    std::fs::write(&p, rec).unwrap();
     assert_eq!(code(&run(&["check", s(&p), "--stall", "30s"])), 1);
     assert!(stdout(&run(&["check", s(&p), "--stall", "30s"])).starts_with("stalled"));
     assert_eq!(code(&run(&["check", s(&p), "--stall", "5m"])), 0);
@@ -132,11 +140,11 @@ fn emit_continues_the_sequence_of_the_same_pid() {
             "step",
         ]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
-        let r = match lifesign::check::read_path(&p) {
-            lifesign::check::Read::Record(r) => r,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!((r.seq, r.pid), (i as u64 + 1, 4242));
+        let j = check_json(&p);
+        assert_eq!(
+            (j["seq"].as_u64(), j["pid"].as_u64()),
+            (Some(i as u64 + 1), Some(4242))
+        );
     }
     // Another PID starts a new sequence.
     assert_eq!(
@@ -150,8 +158,7 @@ fn emit_continues_the_sequence_of_the_same_pid() {
         ])),
         0
     );
-    let j: serde_json::Value =
-        serde_json::from_str(stdout(&run(&["check", s(&p), "--json"])).trim()).unwrap();
+    let j = check_json(&p);
     assert_eq!(
         (j["seq"].as_u64(), j["pid"].as_u64()),
         (Some(1), Some(4243))
@@ -314,7 +321,7 @@ fn run_a_child_that_exits_early_passes_its_status_on() {
 }
 
 #[test]
-fn scan_reports_every_file_and_never_crashes_on_strangers() {
+fn scan_reports_every_file_skips_subfolders_and_never_crashes_on_strangers() {
     let d = TempDir::new("cli-scan");
     let _a = ChildEmitter::start(&d.path("a.json"), 3_600_000);
     let o = run(&["scan", s(&d.0)]);
@@ -326,7 +333,11 @@ fn scan_reports_every_file_and_never_crashes_on_strangers() {
     assert_eq!(code(&o), 1);
     let rows: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 3, "temporaries are skipped: {rows:?}");
+    assert_eq!(
+        rows.len(),
+        2,
+        "temporaries and subfolders are skipped: {rows:?}"
+    );
     let verdict = |name: &str| {
         rows.iter()
             .find(|r| r["file"].as_str().unwrap().ends_with(name))
@@ -334,8 +345,34 @@ fn scan_reports_every_file_and_never_crashes_on_strangers() {
     };
     assert_eq!(verdict("a.json").as_deref(), Some("alive"));
     assert_eq!(verdict("notes.txt").as_deref(), Some("invalid"));
-    assert_eq!(verdict("subdir").as_deref(), Some("invalid"));
-    assert_eq!(code(&run(&["scan", s(&d.path("nope"))])), 1);
+    assert_eq!(verdict("subdir"), None);
+    let stranger = rows
+        .iter()
+        .find(|r| r["file"].as_str().unwrap().ends_with("notes.txt"));
+    assert_ne!(stranger.unwrap()["detail"], "", "an invalid file says why");
+}
+
+#[test]
+fn scan_of_a_subfolder_alone_is_all_alive() {
+    let d = TempDir::new("cli-scan-subfolder");
+    std::fs::create_dir(d.path("subdir")).unwrap();
+    let o = run(&["scan", s(&d.0)]);
+    assert_eq!((code(&o), stdout(&o)), (0, String::new()));
+}
+
+#[test]
+fn scan_of_a_folder_it_cannot_list_is_a_usage_error() {
+    let d = TempDir::new("cli-scan-missing");
+    std::fs::write(d.path("file"), b"").unwrap();
+    for target in [d.path("nope"), d.path("file")] {
+        let o = run(&["scan", s(&target)]);
+        assert_eq!(code(&o), 2, "{target:?}");
+        let err = stderr(&o);
+        assert!(
+            err.starts_with("lifesign scan: cannot list") && err.contains(s(&target)),
+            "{err}"
+        );
+    }
 }
 
 #[test]
@@ -385,4 +422,231 @@ fn run_forwards_sigterm_to_the_child_and_exits_with_its_status() {
         Some(42),
         "the child's trap ran and its status came back"
     );
+}
+
+#[test]
+fn durations_are_accepted_up_to_10_to_the_15_ms_and_rejected_beyond() {
+    let d = TempDir::new("cli-range");
+    let p = d.path("hb.json");
+    // The value tests/vectors/README.md replays the vectors with.
+    let o = run(&["check", s(&p), "--max-age", "1000000000000000"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("missing"));
+    for args in [
+        &["check", s(&p), "--max-age", "1000000000000001"][..],
+        &["check", s(&p), "--stall", "99999999999999999999h"],
+        &["scan", s(&d.0), "--max-age", "277777778h"],
+        &["watch", s(&p), "--max-age", "1000000000000001"],
+        &["wait", s(&p), "--timeout", "1000000000000001"],
+        &["wait", s(&p), "--idle-timeout", "1000000000000001"],
+        &["emit", s(&p), "--state", "ready", "--interval", "2h"],
+        &["emit", s(&p), "--state", "ready", "--interval", "9ms"],
+        &["run", "--grace", "1000000000000001", "--", "true"],
+    ] {
+        let o = run(args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains("out of range ("), "{args:?}: {err}");
+    }
+    assert!(!p.exists(), "nothing was written or waited for");
+}
+
+/// Reads a wait's stderr until its progress line shows `starting`.
+fn until_starting(w: &mut std::process::Child) {
+    let err = w.stderr.take().unwrap();
+    let mut lines = BufReader::new(err).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("the wait ended before it saw the emitter starting")
+            .unwrap();
+        if line.contains("starting") {
+            break;
+        }
+    }
+    // Keep reading in the background so the wait never blocks on stderr.
+    std::thread::spawn(move || lines.for_each(drop));
+}
+
+#[test]
+fn wait_timeout_0_and_idle_timeout_0_mean_no_timeout() {
+    for flag in ["--timeout", "--idle-timeout"] {
+        let d = TempDir::new("cli-wait-zero");
+        let p = d.path("hb.json");
+        let mut c = ChildEmitter::start(&p, 3_600_000);
+        let mut w = Command::new(bin())
+            .args(["wait", s(&p), flag, "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        until_starting(&mut w);
+        assert_eq!(c.send("ready"), "ok");
+        let o = w.wait_with_output().unwrap();
+        assert_eq!(code(&o), 0, "{flag} 0: {}", stdout(&o));
+    }
+}
+
+#[test]
+fn wait_exits_130_on_sigint_and_sigterm() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let d = TempDir::new("cli-wait-signal");
+        let p = d.path("hb.json");
+        let _c = ChildEmitter::start(&p, 3_600_000);
+        let mut w = Command::new(bin())
+            .args(["wait", s(&p)])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        until_starting(&mut w);
+        unsafe { libc::kill(w.id() as i32, sig) };
+        let o = w.wait_with_output().unwrap();
+        assert_eq!(code(&o), 130, "signal {sig}: {}", stdout(&o));
+    }
+}
+
+/// `lifesign run` of a child that writes where its heartbeat is and the
+/// mode of that folder into `seen`, then becomes ready and exits 3.
+fn run_and_report_location(
+    env: &[(&str, &Path)],
+    unset_xdg: bool,
+    opts: &[&str],
+    seen: &Path,
+) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(bin());
+    cmd.arg("run").args(opts).arg("--").args(sh_child(&format!(
+        r#"printf '%s\n%s\n' "$LIFESIGN_FILE" "$(stat -c %a "$(dirname "$LIFESIGN_FILE")")" > '{}'
+           LS emit "$LIFESIGN_FILE" --state ready || exit 9
+           exit 3"#,
+        seen.display()
+    )));
+    if unset_xdg {
+        cmd.env_remove("XDG_RUNTIME_DIR");
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // SAFETY: umask is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        })
+    };
+    cmd.stdin(Stdio::null()).output().unwrap()
+}
+
+fn seen(path: &Path) -> (std::path::PathBuf, String) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    (lines.next().unwrap().into(), lines.next().unwrap().into())
+}
+
+fn make_dir(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn run_puts_its_default_heartbeat_in_a_private_folder_and_removes_it() {
+    let d = TempDir::new("cli-run-private");
+    let xdg = d.path("xdg");
+    make_dir(&xdg, 0o700);
+    let o = run_and_report_location(&[("XDG_RUNTIME_DIR", &xdg)], false, &[], &d.path("seen"));
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let (file, mode) = seen(&d.path("seen"));
+    let folder = file.parent().unwrap();
+    assert_eq!(folder.parent(), Some(xdg.as_path()), "{file:?}");
+    assert!(s(folder).contains("/lifesign-run-"), "{file:?}");
+    assert_eq!(mode, "700", "a private folder, even under umask 0");
+    assert!(
+        stderr(&o).contains(s(&file)),
+        "the path is printed: {}",
+        stderr(&o)
+    );
+    assert!(!folder.exists(), "the folder is removed when the run ends");
+}
+
+#[test]
+fn run_ignores_an_xdg_runtime_dir_that_others_can_write() {
+    let d = TempDir::new("cli-run-open-xdg");
+    let (xdg, tmp) = (d.path("open"), d.path("tmp"));
+    make_dir(&xdg, 0o777);
+    make_dir(&tmp, 0o700);
+    let env = [
+        ("XDG_RUNTIME_DIR", xdg.as_path()),
+        ("TMPDIR", tmp.as_path()),
+    ];
+    let o = run_and_report_location(&env, false, &[], &d.path("seen"));
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let (file, mode) = seen(&d.path("seen"));
+    assert_eq!(file.parent().unwrap().parent(), Some(tmp.as_path()));
+    assert_eq!(mode, "700");
+    assert_eq!(std::fs::read_dir(&xdg).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "cleaned up");
+}
+
+#[test]
+fn run_creates_the_folders_of_an_explicit_file_0755_under_umask_0() {
+    let d = TempDir::new("cli-run-explicit");
+    let file = d.path("a/b/hb.json");
+    let o = run_and_report_location(&[], false, &["--file", s(&file)], &d.path("seen"));
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    assert_eq!(seen(&d.path("seen")), (file.clone(), "755".to_string()));
+    let a = std::fs::metadata(d.path("a")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(a.permissions().mode() & 0o777, 0o755);
+    assert!(file.exists(), "an explicit file stays for its readers");
+}
+
+#[test]
+fn another_users_tmp_lifesign_folder_has_no_effect_on_run() {
+    use std::os::unix::process::CommandExt;
+    if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipped: needs root and setpriv to act as two users");
+        return;
+    }
+    let d = TempDir::new("cli-run-other-user");
+    let tmp = d.path("tmp");
+    make_dir(&tmp, 0o1777);
+    // `nobody` made $TMPDIR/lifesign first, writable by nobody else.
+    let planted = tmp.join("lifesign");
+    make_dir(&planted, 0o755);
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    // The run is by another user, uid 1.
+    let seen_path = tmp.join("seen");
+    make_dir(&d.0, 0o755);
+    let mut cmd = Command::new("/usr/bin/setpriv");
+    cmd.args([
+        "--reuid=1",
+        "--regid=1",
+        "--clear-groups",
+        bin(),
+        "run",
+        "--",
+    ])
+    .args(sh_child(&format!(
+        r#"echo "$LIFESIGN_FILE" > '{}'
+               LS emit "$LIFESIGN_FILE" --state ready || exit 9
+               exit 3"#,
+        seen_path.display()
+    )))
+    .env_remove("XDG_RUNTIME_DIR")
+    .env("TMPDIR", &tmp)
+    .stdin(Stdio::null());
+    // SAFETY: umask is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        })
+    };
+    let o = cmd.output().unwrap();
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let file = std::fs::read_to_string(&seen_path).unwrap();
+    assert!(!Path::new(file.trim()).starts_with(&planted), "{file}");
+    assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{temporaries, ChildEmitter, TempDir};
+use common::{eventually, temporaries, ChildEmitter, TempDir};
 use lifesign::check::read_path;
 use lifesign::check::Read;
 use lifesign::{check, CheckOptions, Emitter, ErrorKind, Options, State, Verdict};
@@ -102,25 +102,54 @@ fn progress_is_recorded_by_the_next_write() {
     let p = d.path("hb.json");
     let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
     let first = record(&p);
-    assert_eq!(first.progress, Some(0));
+    assert_eq!(
+        (first.progress, first.progress_at_ms),
+        (None, None),
+        "no progress fields before progress() was counted"
+    );
     for _ in 0..5 {
         e.progress().unwrap();
     }
-    assert_eq!(
-        record(&p).progress,
-        Some(0),
-        "progress alone writes nothing"
-    );
+    assert_eq!(record(&p).progress, None, "progress alone writes nothing");
     e.beat().unwrap();
     let r = record(&p);
     assert_eq!(r.progress, Some(5));
-    assert!(r.progress_at_ms.unwrap() >= first.progress_at_ms.unwrap());
+    assert!(r.progress_at_ms.unwrap() >= first.updated_at_ms);
     e.beat().unwrap();
     assert_eq!(
         record(&p).progress_at_ms,
         r.progress_at_ms,
         "unchanged counter keeps its time"
     );
+}
+
+#[test]
+fn an_emitter_that_never_counts_progress_is_never_stalled() {
+    let d = TempDir::new("no-progress");
+    let p = d.path("hb.json");
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    e.set_state(State::Ready, None).unwrap();
+    // The strictest stall limit there is: any progress field, however
+    // recent, would be older than 1 ms by the time the check runs.
+    let strict = CheckOptions {
+        stall_ms: Some(1),
+        ..CheckOptions::default()
+    };
+    let first = record(&p).updated_at_ms;
+    while lifesign::check::now_ms() <= first + 1 {
+        std::thread::yield_now();
+    }
+    let r = record(&p);
+    assert_eq!((r.progress, r.progress_at_ms), (None, None));
+    assert_eq!(check(&p, &strict).verdict, Verdict::Alive);
+    // Once progress is counted, the stall rule applies.
+    e.progress().unwrap();
+    e.beat().unwrap();
+    let counted = record(&p).progress_at_ms.unwrap();
+    while lifesign::check::now_ms() <= counted + 1 {
+        std::thread::yield_now();
+    }
+    assert_eq!(check(&p, &strict).verdict, Verdict::Stalled);
 }
 
 #[test]
@@ -468,4 +497,268 @@ fn meta_that_would_overflow_the_file_is_refused_and_nothing_changes() {
     let r = record(&p);
     assert_eq!(r.meta.get("small").map(String::as_str), Some("kept"));
     assert!(!r.meta.contains_key("huge"));
+}
+
+/// The threads of this process whose name is `name`.
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .count()
+}
+
+#[test]
+fn all_emitters_of_a_process_share_one_beat_thread_each_with_its_own_interval() {
+    let d = TempDir::new("one-thread");
+    let fast: Vec<Emitter> = (0..50)
+        .map(|i| {
+            Emitter::start(d.path(&format!("fast-{i}.json")), Duration::from_millis(10)).unwrap()
+        })
+        .collect();
+    let slow = Emitter::start(d.path("slow.json"), Duration::from_secs(3600)).unwrap();
+    assert_eq!(threads_named("lifesign-beat"), 1);
+    let writers = threads_named("lifesign-write");
+    assert!((1..=8).contains(&writers), "{writers} writers, at most 8");
+    for i in 0..50 {
+        let p = d.path(&format!("fast-{i}.json"));
+        eventually("every 10 ms emitter refreshes", || record(&p).seq >= 3);
+    }
+    assert_eq!(
+        record(&d.path("slow.json")).seq,
+        1,
+        "the 1 h emitter waits its hour"
+    );
+    drop(fast);
+    slow.stop().unwrap();
+}
+
+#[test]
+fn a_write_stuck_in_one_emitter_does_not_hold_back_the_others() {
+    let d = TempDir::new("stuck");
+    let stuck_path = d.path("stuck.json");
+    let (entered_tx, entered) = mpsc::channel::<()>();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let release_rx = Mutex::new(release_rx);
+    let entered_tx = Mutex::new(entered_tx);
+    let stuck = Emitter::start_with(
+        &stuck_path,
+        Options {
+            interval: Duration::from_millis(10),
+            log_errors: false,
+            // The writer thread stays inside this emitter's write job until
+            // the test releases it, as it would in a write to a hung
+            // filesystem.
+            on_error: Some(Arc::new(move |_: &lifesign::Error| {
+                let _ = entered_tx.lock().unwrap().send(());
+                let _ = release_rx.lock().unwrap().recv();
+            })),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    // A non-empty folder at the path: every periodic write fails. (A beat
+    // may write the file again between the two calls: then try again.)
+    loop {
+        let _ = std::fs::remove_file(&stuck_path);
+        if std::fs::create_dir(&stuck_path).is_ok() {
+            break;
+        }
+    }
+    std::fs::write(stuck_path.join("x"), b"x").unwrap();
+    entered
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the stuck emitter's write began");
+    let others: Vec<Emitter> = (0..20)
+        .map(|i| {
+            Emitter::start(
+                d.path(&format!("other-{i}.json")),
+                Duration::from_millis(20),
+            )
+            .unwrap()
+        })
+        .collect();
+    for i in 0..20 {
+        let p = d.path(&format!("other-{i}.json"));
+        eventually("the other emitters keep beating", || record(&p).seq >= 4);
+    }
+    assert!(
+        threads_named("lifesign-write") >= 2,
+        "a spare writer took the queue"
+    );
+    assert_eq!(
+        stuck.write_failures(),
+        1,
+        "the stuck emitter is not queued again while its write hangs"
+    );
+    drop(others);
+    // The stuck emitter's stop does not need the writer it holds.
+    std::fs::remove_dir_all(&stuck_path).unwrap();
+    release.send(()).unwrap();
+    stuck.stop().unwrap();
+    assert_eq!(record(&stuck_path).state, Some(State::Stopped));
+}
+
+#[test]
+fn a_relative_path_is_resolved_once_at_start() {
+    if !common::in_own_process("a_relative_path_is_resolved_once_at_start") {
+        return;
+    }
+    let d = TempDir::new("relative");
+    let elsewhere = TempDir::new("relative-elsewhere");
+    std::env::set_current_dir(&d.0).unwrap();
+    let e = Emitter::start("hb.json", Duration::from_secs(3600)).unwrap();
+    assert_eq!(e.path(), d.path("hb.json"));
+    // A daemon detaching: it changes folder, then keeps beating and stops.
+    std::env::set_current_dir(&elsewhere.0).unwrap();
+    e.set_state(State::Ready, None).unwrap();
+    e.stop().unwrap();
+    let r = record(&d.path("hb.json"));
+    assert_eq!((r.state, r.seq), (Some(State::Stopped), 3));
+    assert!(
+        !elsewhere.path("hb.json").exists(),
+        "no second file after chdir"
+    );
+}
+
+#[test]
+fn an_error_callback_that_sets_failed_does_not_recurse() {
+    let d = TempDir::new("reentry");
+    let p = d.path("hb.json");
+    let me: Arc<Mutex<Option<Arc<Emitter>>>> = Arc::new(Mutex::new(None));
+    let calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (me2, calls2) = (Arc::clone(&me), Arc::clone(&calls));
+    let e = Arc::new(
+        Emitter::start_with(
+            &p,
+            Options {
+                interval: Duration::from_secs(3600),
+                log_errors: false,
+                on_error: Some(Arc::new(move |_: &lifesign::Error| {
+                    calls2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let e = me2.lock().unwrap().clone().unwrap();
+                    // Fails too (same obstacle): counted and returned, not
+                    // reported to this callback again.
+                    let again = e.set_state(State::Failed, Some("cannot write"));
+                    assert_eq!(again.unwrap_err().kind, ErrorKind::Io);
+                })),
+                ..Options::default()
+            },
+        )
+        .unwrap(),
+    );
+    *me.lock().unwrap() = Some(Arc::clone(&e));
+    std::fs::remove_file(&p).unwrap();
+    std::fs::create_dir(&p).unwrap();
+    std::fs::write(p.join("x"), b"x").unwrap();
+    let e2 = Arc::clone(&e);
+    let r = within_a_minute(move || e2.beat());
+    assert_eq!(r.unwrap_err().kind, ErrorKind::Io);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(e.write_failures(), 2, "both failures counted");
+    std::fs::remove_dir_all(&p).unwrap();
+    e.beat().unwrap();
+    let r = record(&p);
+    assert_eq!(
+        (r.state, r.message.as_deref()),
+        (Some(State::Failed), Some("cannot write")),
+        "the callback's change is written by the next write that succeeds"
+    );
+    *me.lock().unwrap() = None;
+    e.stop().unwrap();
+}
+
+/// Makes `clone` and `clone3` fail in the calling thread and the threads it
+/// will start, as when a process has reached its thread limit (which does
+/// not bind root, so RLIMIT_NPROC cannot show it).
+fn forbid_new_threads() {
+    use libc::{sock_filter, sock_fprog, BPF_ABS, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    let stmt = |code: u32, k: u32| sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jeq = |k: i64| sock_filter {
+        code: (BPF_JMP | BPF_JEQ | BPF_K) as u16,
+        jt: 0,
+        jf: 1,
+        k: k as u32,
+    };
+    let filter = [
+        stmt(BPF_LD | BPF_W | BPF_ABS, 0), // seccomp_data.nr
+        jeq(libc::SYS_clone3),
+        stmt(
+            BPF_RET | BPF_K,
+            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+        ),
+        jeq(libc::SYS_clone),
+        stmt(
+            BPF_RET | BPF_K,
+            libc::SECCOMP_RET_ERRNO | libc::EAGAIN as u32,
+        ),
+        stmt(BPF_RET | BPF_K, libc::SECCOMP_RET_ALLOW),
+    ];
+    let prog = sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut sock_filter,
+    };
+    // SAFETY: prctl and seccomp with a valid, initialised filter program
+    // that outlives the calls.
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                0,
+                &prog as *const sock_fprog
+            ),
+            0,
+            "seccomp: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+#[test]
+fn a_start_that_cannot_start_its_thread_fails_and_leaves_nothing_alive() {
+    if !common::in_own_process(
+        "a_start_that_cannot_start_its_thread_fails_and_leaves_nothing_alive",
+    ) {
+        return;
+    }
+    let d = TempDir::new("no-thread");
+    let p = d.path("hb.json");
+    forbid_new_threads();
+    let err = Emitter::start(&p, Duration::from_secs(1)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Io);
+    assert!(err.message.contains("beat thread"), "{}", err.message);
+    assert!(!p.exists(), "the first write was taken back");
+    assert!(temporaries(&d.0).is_empty());
+    assert_ne!(check(&p, &CheckOptions::default()).verdict, Verdict::Alive);
+}
+
+#[test]
+fn dead_writers_temporaries_are_removed_in_a_folder_larger_than_one_cleanup_step() {
+    let d = TempDir::new("big-folder");
+    let p = d.path("hb.json");
+    // A start examines 256 entries; the writers do the rest.
+    for i in 0..1000 {
+        std::fs::write(d.path(&format!("other-{i}.json")), b"{}").unwrap();
+    }
+    let dead: Vec<_> = (0..20)
+        .map(|n| d.path(&format!(".hb.json.lifesign-2147483646-{n}.tmp")))
+        .collect();
+    for f in &dead {
+        std::fs::write(f, b"{").unwrap();
+    }
+    let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
+    eventually("the cleanup pass ends", lifesign::emitter::cleanup_idle);
+    for f in &dead {
+        assert!(!f.exists(), "{} is left", f.display());
+    }
+    e.stop().unwrap();
 }

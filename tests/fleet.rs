@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// an event long before it.
 const GUARD: Duration = Duration::from_secs(60);
 
-const BIN: &str = env!("CARGO_BIN_EXE_lifesign-fleet");
+const BIN: &str = env!("CARGO_BIN_EXE_lifesign");
 
 fn server_binary() -> Option<PathBuf> {
     let p = std::env::var_os("LIFESIGN_NATS_SERVER").map(PathBuf::from);
@@ -213,10 +213,22 @@ impl Watcher {
             .spawn()
             .unwrap();
         let out: ChildStdout = child.stdout.take().unwrap();
-        Watcher {
-            child,
-            lines: lines_of(out),
-        }
+        // Each line is `HH:MM:SS.mmm <the report's line>`, as for a file;
+        // the tests read the report.
+        let timed = lines_of(out);
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in timed {
+                let (at, report) = l
+                    .split_once(' ')
+                    .expect("a watch line starts with the time");
+                assert_eq!(at.len(), "00:00:00.000".len(), "{l}");
+                if tx.send(report.to_string()).is_err() {
+                    break;
+                }
+            }
+        });
+        Watcher { child, lines }
     }
 }
 

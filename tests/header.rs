@@ -1,20 +1,75 @@
-//! The committed header is exactly what cbindgen generates from src/ffi.rs.
-//! Regenerate it with `LIFESIGN_BLESS=1 cargo test --test header`.
+//! The committed header is exactly what is generated from the crate: the
+//! constants from the code families of src/codes.rs, the types and
+//! functions by cbindgen from src/ffi.rs. Regenerate it with `make header`.
+//!
+//! cbindgen does not expand macros on stable Rust, and every export is
+//! declared inside `ffi_fn!`. So the generator shows cbindgen a copy of
+//! src/ffi.rs in which the macro's invocation (from `ffi_fn! {` to
+//! `} // ffi_fn!`) is an inline module and each
+//! export is spelled as the macro writes it (`#[no_mangle] pub [unsafe]
+//! extern "C" fn`). tests/exports.rs checks that the library's symbols are
+//! exactly the header's functions, so the two cannot drift apart.
 
 use std::path::Path;
+
+/// src/ffi.rs as `ffi_fn!` expands its exports, for cbindgen.
+fn ffi_source_as_expanded(src: &str) -> String {
+    let mut out = String::with_capacity(src.len());
+    let mut inside = false;
+    for line in src.lines() {
+        if line == "ffi_fn! {" {
+            inside = true;
+            out.push_str("mod exports {\n");
+            continue;
+        }
+        if line == "} // ffi_fn!" {
+            inside = false;
+        }
+        let export = if !inside {
+            None
+        } else if let Some(rest) = line.strip_prefix("unsafe fn lifesign_") {
+            Some(format!("pub unsafe extern \"C\" fn lifesign_{rest}"))
+        } else {
+            line.strip_prefix("fn lifesign_")
+                .map(|rest| format!("pub extern \"C\" fn lifesign_{rest}"))
+        };
+        match export {
+            Some(decl) => {
+                out.push_str("#[no_mangle]\n");
+                out.push_str(&decl);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn generate() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut config =
+        cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    config.after_includes = Some(lifesign::codes::c_constants_text());
+    let src = std::fs::read_to_string(root.join("src/ffi.rs")).expect("src/ffi.rs");
+    let dir = std::env::temp_dir().join(format!("lifesign-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let expanded = dir.join("ffi.rs");
+    std::fs::write(&expanded, ffi_source_as_expanded(&src)).unwrap();
+    let mut generated = Vec::new();
+    cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(&expanded)
+        .generate()
+        .expect("cbindgen generates the header")
+        .write(&mut generated);
+    std::fs::remove_dir_all(&dir).ok();
+    String::from_utf8(generated).expect("UTF-8 header")
+}
 
 #[test]
 fn committed_header_matches_the_generated_one() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
-    let mut generated = Vec::new();
-    cbindgen::Builder::new()
-        .with_crate(root)
-        .with_config(config)
-        .generate()
-        .expect("cbindgen generates the header")
-        .write(&mut generated);
-    let generated = String::from_utf8(generated).expect("UTF-8 header");
+    let generated = generate();
     let path = root.join("include/lifesign.h");
     if std::env::var_os("LIFESIGN_BLESS").is_some() {
         std::fs::write(&path, &generated).expect("write include/lifesign.h");
@@ -23,8 +78,30 @@ fn committed_header_matches_the_generated_one() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "include/lifesign.h differs from what src/ffi.rs generates; \
-         run `LIFESIGN_BLESS=1 cargo test --test header` and commit the result"
+        "include/lifesign.h differs from what src/codes.rs and src/ffi.rs generate; \
+         run `make header` and commit the result"
+    );
+}
+
+#[test]
+fn every_export_of_ffi_rs_reaches_the_generator() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(root.join("src/ffi.rs")).unwrap();
+    let declared = src
+        .lines()
+        .filter(|l| l.contains("fn lifesign_") && !l.starts_with("//"))
+        .count();
+    let expanded = ffi_source_as_expanded(&src)
+        .matches("#[no_mangle]\npub ")
+        .count();
+    assert!(
+        expanded >= 20,
+        "only {expanded} exports found in src/ffi.rs"
+    );
+    assert_eq!(
+        declared, expanded,
+        "an export of src/ffi.rs is not written as `fn lifesign_…` or `unsafe fn lifesign_…` \
+         at the start of a line inside `ffi_fn! {{ … }}`"
     );
 }
 

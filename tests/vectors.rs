@@ -34,6 +34,14 @@ fn every_shared_vector_gets_its_expected_verdict() {
         if got != want {
             failures.push(format!("{name}: got {got:?}, want {want:?} ({})", r.detail));
         }
+        if let Some(at) = c.get("updated_at_ms").and_then(Value::as_u64) {
+            if r.updated_at_ms != at {
+                failures.push(format!(
+                    "{name}: updated_at_ms {}, want {at}",
+                    r.updated_at_ms
+                ));
+            }
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -126,6 +126,7 @@ static int count_mode(const char *op, long n, const char *dir) {
     pid_t child = start_child_emitter(path, &stop_fd);
     char buf[4096];
     lifesign_report report;
+    lifesign_report_init(&report);
     lifesign_emitter *e = NULL;
     size_t len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -181,6 +182,7 @@ int main(int argc, char **argv) {
     pid_t child = start_child_emitter(check_path, &stop_fd);
 
     struct check_ctx cc = {.path = check_path};
+    lifesign_report_init(&cc.report);
     if (do_check(&cc) != 0 || cc.report.pid != child) {
         fprintf(stderr, "bench_capi: unexpected heartbeat (verdict %s)\n",
                 lifesign_verdict_name(cc.report.verdict));

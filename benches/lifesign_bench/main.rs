@@ -154,15 +154,23 @@ fn child_ready(args: &[String]) {
 }
 
 /// `child-many N DIR INTERVAL_MS`: prints `idle`, waits for a line, starts N
-/// emitters in state ready, prints `started MS`, and at the end of stdin
-/// stops them all and prints `stopped MS`.
+/// emitters in state ready, prints `started MS`, then answers commands
+/// until the end of stdin, when it stops them all and prints `stopped MS`:
+/// `floor K` makes K `beat()` calls on one more emitter in DIR and prints
+/// `floor CPU_NS WALL_NS` per call (the CPU time of the calling thread);
+/// `round K` makes K `beat()` calls on the N emitters in turn (the same
+/// files and data as their beat thread's writes) and prints `round CPU_NS
+/// WALL_NS` per call;
+/// `one` starts one more emitter in DIR, stops it, and prints `one NS`,
+/// the time `start` took.
 fn child_many(args: &[String]) {
     let n: usize = arg(args, 0, "N").parse().expect("N");
     let dir = PathBuf::from(arg(args, 1, "DIR"));
     let ms: u64 = arg(args, 2, "INTERVAL_MS").parse().expect("interval");
     println!("idle");
-    let mut line = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut line);
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let _ = lines.next();
     let t = Instant::now();
     let emitters: Vec<Emitter> = (0..n)
         .map(|i| {
@@ -176,11 +184,68 @@ fn child_many(args: &[String]) {
         })
         .collect();
     println!("started {:.1}", t.elapsed().as_secs_f64() * 1e3);
-    util::wait_for_eof();
+    // Made on the first `floor`, so that the footprint sees N emitters.
+    let mut floor: Option<Emitter> = None;
+    let mut ones = 0u64;
+    let mut next = 0usize;
+    for line in lines {
+        let Ok(line) = line else { break };
+        let (cmd, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        match cmd {
+            "floor" => {
+                let k: u64 = rest.parse().unwrap_or(1000).max(1);
+                let floor = floor.get_or_insert_with(|| {
+                    let e = Emitter::start(dir.join("floor.json"), Duration::from_secs(3600))
+                        .expect("start");
+                    e.set_state(State::Ready, Some("serving")).expect("ready");
+                    e
+                });
+                per_call("floor", k, || floor.beat().expect("beat"));
+            }
+            "round" => {
+                let k: u64 = rest.parse().unwrap_or(1000).max(1);
+                per_call("round", k, || {
+                    // A failed beat (none expected) still costs a write.
+                    let _ = emitters[next % emitters.len()].beat();
+                    next += 1;
+                });
+            }
+            "one" => {
+                let path = dir.join(format!("one-{ones}.json"));
+                ones += 1;
+                let t = Instant::now();
+                let e = Emitter::start(&path, Duration::from_millis(ms)).expect("start");
+                let ns = t.elapsed().as_nanos();
+                let _ = e.stop();
+                drop(e);
+                let _ = std::fs::remove_file(&path);
+                println!("one {ns}");
+            }
+            _ => println!("err"),
+        }
+    }
     let t = Instant::now();
+    if let Some(f) = floor {
+        let _ = f.stop();
+    }
     for e in &emitters {
         let _ = e.stop();
     }
     drop(emitters);
     println!("stopped {:.1}", t.elapsed().as_secs_f64() * 1e3);
+}
+
+/// Makes `k` calls of `f` and prints `TAG CPU_NS WALL_NS` per call (the CPU
+/// time of the calling thread).
+fn per_call(tag: &str, k: u64, mut f: impl FnMut()) {
+    let (c0, w0) = (util::thread_cpu_ns(), util::mono_ns());
+    for _ in 0..k {
+        f();
+    }
+    let (c1, w1) = (util::thread_cpu_ns(), util::mono_ns());
+    println!(
+        "{tag} {:.1} {:.1}",
+        (c1 - c0) as f64 / k as f64,
+        (w1 - w0) as f64 / k as f64
+    );
 }

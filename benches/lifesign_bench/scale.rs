@@ -2,7 +2,9 @@
 //! emitters in one process, and what one emitter adds to a process compared
 //! with a Python process running kstlib's heartbeat.
 
-use crate::util::{cpath, emit, fresh_dir, median, note, own_pidfds, r2, usage_of, Proc, Usage};
+use crate::util::{
+    cpath, emit, fresh_dir, median, note, own_pidfds, r2, threads_named, usage_of, Proc, Usage,
+};
 use crate::Config;
 use lifesign::check::{self, CheckOptions, Verdict};
 use lifesign::process;
@@ -15,8 +17,13 @@ use std::time::{Duration, Instant};
 
 const FILES: usize = 10_000;
 const SCAN_REPS: usize = 5;
-const MANY: usize = 1000;
-const WINDOW: Duration = Duration::from_secs(5);
+const MANY: usize = 10_000;
+/// Windows over which the emitters' CPU per beat is measured, each next to
+/// a batch of the floor.
+const MANY_REPS: usize = 5;
+const MANY_WINDOW: Duration = Duration::from_secs(2);
+const FLOOR_BEATS: usize = 2000;
+const ONE_STARTS: usize = 21;
 const FOOTPRINT_WINDOW: Duration = Duration::from_secs(10);
 
 pub fn run(cfg: &Config) {
@@ -193,7 +200,44 @@ fn diff(a: &Usage, b: &Usage) -> serde_json::Value {
     })
 }
 
-/// 1000 emitters at 1 s in one process.
+/// The emitters' files, by name: listing a folder while 10,000 files are
+/// renamed over can miss entries.
+fn many_files(dir: &Path) -> impl Iterator<Item = PathBuf> + '_ {
+    (0..MANY).map(move |i| dir.join(format!("e-{i:05}.json")))
+}
+
+/// The sum of `seq` over the emitters' files: how many writes they made.
+fn writes_in(dir: &Path) -> u64 {
+    many_files(dir)
+        .filter_map(|p| match check::read_path(&p) {
+            check::Read::Record(r) => Some(r.seq),
+            _ => None,
+        })
+        .sum()
+}
+
+/// CPU time of the threads of `pid` named `name`, from schedstat (ns).
+fn cpu_ns_named(pid: u32, name: &str) -> u64 {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| {
+        d.flatten()
+            .filter(|t| {
+                std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+            })
+            .filter_map(|t| {
+                std::fs::read_to_string(t.path().join("schedstat"))
+                    .ok()?
+                    .split_whitespace()
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    })
+}
+
+/// 10,000 emitters at 1 s in one process: threads, memory, CPU per beat
+/// against the floor of one `beat()` measured side by side, and the start
+/// of one more emitter in that folder of 10,000 heartbeat files.
 fn many(cfg: &Config) {
     let dir = cfg.tmpfs.join("many");
     fresh_dir(&dir);
@@ -209,20 +253,75 @@ fn many(cfg: &Config) {
     let idle = usage_of(child.pid());
     child.send("go");
     let started: f64 = child.expect("started ")[8..].parse().unwrap_or(0.0);
-    thread::sleep(Duration::from_millis(1500));
-    let a = usage_of(child.pid());
-    thread::sleep(WINDOW);
-    let b = usage_of(child.pid());
+    // Let the start's burst settle into the steady state.
+    thread::sleep(Duration::from_millis(2500));
+    let mut per_beat_us = Vec::new();
+    let mut floor_us = Vec::new();
+    let mut round_us = Vec::new();
+    let mut round_wall_us = Vec::new();
+    let mut hot_ratios = Vec::new();
+    let mut floor_wall_us = Vec::new();
+    let mut ratios = Vec::new();
+    let mut cpu_pct = Vec::new();
+    let mut beats_per_s = Vec::new();
+    let mut beat_thread_us = Vec::new();
+    let mut writer_us = Vec::new();
+    let first = usage_of(child.pid());
+    let mut last = first;
+    for _ in 0..MANY_REPS {
+        let a = usage_of(child.pid());
+        let (ta, wra) = (
+            cpu_ns_named(child.pid(), "lifesign-beat"),
+            cpu_ns_named(child.pid(), "lifesign-write"),
+        );
+        let wa = writes_in(&dir);
+        thread::sleep(MANY_WINDOW);
+        let b = usage_of(child.pid());
+        let (tb, wrb) = (
+            cpu_ns_named(child.pid(), "lifesign-beat"),
+            cpu_ns_named(child.pid(), "lifesign-write"),
+        );
+        let wb = writes_in(&dir);
+        let beats = wb.saturating_sub(wa).max(1);
+        let cpu = b.cpu_ns.saturating_sub(a.cpu_ns) as f64;
+        let secs = (b.at_ns - a.at_ns) as f64 / 1e9;
+        let beat_us = cpu / beats as f64 / 1e3;
+        let mut ask = |cmd: &str| {
+            child.send(&format!("{cmd} {FLOOR_BEATS}"));
+            let line = child.expect(&format!("{cmd} "));
+            let mut f = line[cmd.len() + 1..]
+                .split_whitespace()
+                .map(|v| v.parse::<f64>().unwrap_or(f64::NAN) / 1e3);
+            (f.next().unwrap_or(f64::NAN), f.next().unwrap_or(f64::NAN))
+        };
+        let (rc, rw) = ask("round");
+        let (fc, fw) = ask("floor");
+        per_beat_us.push(beat_us);
+        beat_thread_us.push(tb.saturating_sub(ta) as f64 / beats as f64 / 1e3);
+        writer_us.push(wrb.saturating_sub(wra) as f64 / beats as f64 / 1e3);
+        round_us.push(rc);
+        round_wall_us.push(rw);
+        floor_us.push(fc);
+        floor_wall_us.push(fw);
+        ratios.push(beat_us / rc);
+        hot_ratios.push(beat_us / fc);
+        cpu_pct.push(cpu / 1e9 / secs * 100.0);
+        beats_per_s.push(beats as f64 / secs);
+        last = b;
+    }
+    let beat_threads = threads_named(child.pid(), "lifesign-beat");
+    let writer_threads = threads_named(child.pid(), "lifesign-write");
+    let mut one_us = Vec::new();
+    for _ in 0..ONE_STARTS {
+        child.send("one");
+        let ns: f64 = child.expect("one ")[4..].parse().unwrap_or(f64::NAN);
+        one_us.push(ns / 1e3);
+    }
+    let files_in_folder = many_files(&dir).filter(|p| p.exists()).count();
     // Every file must still be alive.
-    let alive = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| {
-                    check::check(e.path(), &CheckOptions::default()).verdict == Verdict::Alive
-                })
-                .count()
-        })
-        .unwrap_or(0);
+    let alive = many_files(&dir)
+        .filter(|p| check::check(p, &CheckOptions::default()).verdict == Verdict::Alive)
+        .count();
     let rest = child.finish();
     let stopped: f64 = rest
         .lines()
@@ -230,10 +329,32 @@ fn many(cfg: &Config) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
     emit(&json!({
-        "kind": "many", "id": "many.1000", "emitters": MANY, "interval_ms": 1000,
+        "kind": "many", "id": format!("many.{MANY}"), "emitters": MANY, "interval_ms": 1000,
         "start_ms": started, "stop_ms": stopped, "alive": alive,
         "idle": {"rss_kib": idle.rss_kib, "threads": idle.threads, "fds": idle.fds},
-        "running": diff(&a, &b),
+        "running": {
+            "rss_kib": last.rss_kib, "threads": last.threads, "fds": last.fds,
+            "rss_added_kib": last.rss_kib.saturating_sub(idle.rss_kib),
+            "beat_threads": beat_threads, "writer_threads": writer_threads,
+            "cpu_pct": r2(median(&cpu_pct)),
+            "beats_per_s": r2(median(&beats_per_s)),
+            "window_s": r2((last.at_ns - first.at_ns) as f64 / 1e9),
+        },
+        "beat_cpu_us": r2(median(&per_beat_us)),
+        "beat_thread_cpu_us": r2(median(&beat_thread_us)),
+        "writer_cpu_us": r2(median(&writer_us)),
+        "round_cpu_us": r2(median(&round_us)),
+        "round_wall_us": r2(median(&round_wall_us)),
+        "floor_cpu_us": r2(median(&floor_us)),
+        "hot_ratio": r2(median(&hot_ratios)),
+        "floor_wall_us": r2(median(&floor_wall_us)),
+        "ratio": r2(median(&ratios)),
+        "ratio_min": r2(ratios.iter().copied().fold(f64::INFINITY, f64::min)),
+        "ratio_max": r2(ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+        "reps": MANY_REPS,
+        "one_start_us": r2(median(&one_us)),
+        "one_start_max_us": r2(one_us.iter().copied().fold(0.0, f64::max)),
+        "one_start_files": files_in_folder,
     }));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -97,6 +97,9 @@ func TestCheckOfAFileThatIsNotAHeartbeat(t *testing.T) {
 	if r.Verdict != VerdictInvalid || r.State != StateNone || r.HasState() {
 		t.Fatalf("got %+v, want invalid with StateNone", r)
 	}
+	if strings.TrimSpace(r.Detail) == "" {
+		t.Fatalf("an invalid file carries its reason in Detail: %+v", r)
+	}
 }
 
 func TestCheckWithExpectPID(t *testing.T) {
@@ -229,6 +232,7 @@ type vectorCase struct {
 	Verdict     string  `json:"verdict"`
 	State       *string `json:"state"`
 	Shape       string  `json:"shape"`
+	UpdatedAtMs *uint64 `json:"updated_at_ms"`
 }
 
 func TestSharedVectors(t *testing.T) {
@@ -266,6 +270,9 @@ func TestSharedVectors(t *testing.T) {
 			}
 			if r.Shape.String() != c.Shape {
 				t.Errorf("shape %q, want %q", r.Shape, c.Shape)
+			}
+			if c.UpdatedAtMs != nil && r.UpdatedAtMs != *c.UpdatedAtMs {
+				t.Errorf("updated_at_ms %d, want %d", r.UpdatedAtMs, *c.UpdatedAtMs)
 			}
 			applied := r.Verdict == VerdictAlive || r.Verdict == VerdictStale
 			if applied && c.MaxAgeMs != 0 && r.MaxAge != msToDuration(c.MaxAgeMs) {

@@ -22,7 +22,7 @@ import (
 // against; Version reports the version of the library actually linked.
 const HeaderVersion = C.LIFESIGN_VERSION_STRING
 
-// Version returns the version of the linked library, e.g. "0.1.0".
+// Version returns the version of the linked library, e.g. "0.2.0".
 func Version() string {
 	return C.GoString(C.lifesign_version())
 }
@@ -129,6 +129,8 @@ type Report struct {
 	MaxAge time.Duration
 	// Shape is the file layout that was read.
 	Shape Shape
+	// Detail says why the verdict is what it is (empty when alive).
+	Detail string
 }
 
 // HasState reports whether the file parsed and so carries a state.
@@ -183,6 +185,7 @@ func reportFromC(r *C.lifesign_report) Report {
 		ProgressAge:  msToDuration(uint64(r.progress_age_ms)),
 		MaxAge:       msToDuration(uint64(r.max_age_ms)),
 		Shape:        Shape(r.shape),
+		Detail:       C.GoString(&r.detail[0]),
 	}
 }
 

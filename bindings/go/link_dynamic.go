@@ -8,7 +8,7 @@ package lifesign
 // so that name must exist at run time: either next to liblifesign.so in
 // target/release, or in a folder named by LD_LIBRARY_PATH (searched first).
 
-// #cgo CFLAGS: -I${SRCDIR}/../../include
+// #cgo CFLAGS: -I${SRCDIR}/build/include -I${SRCDIR}/../../include
 // #cgo LDFLAGS: -L${SRCDIR}/../../target/release -llifesign -Wl,-rpath,${SRCDIR}/../../target/release
 import "C"
 

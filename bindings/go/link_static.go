@@ -2,14 +2,22 @@
 
 package lifesign
 
-// The default build links the static library from the repository's own
-// build output (run `cargo build --release` at the repository root first).
-// The paths are relative to this folder, so nothing depends on where the
-// checkout lives, and the resulting binaries need no liblifesign.so at run
-// time. The extra system libraries are those Rust's standard library needs.
+// The default build links liblifesign.a statically, so binaries need no
+// liblifesign.so at run time. Two places are searched, in this order:
+//
+//   - build/include and build/<goos>-<goarch> inside this module: a released
+//     module carries the header and a prebuilt, stripped liblifesign.a there
+//     (the layout wasmtime-go uses), so `go get` needs no Rust and no checkout;
+//   - ../../include and ../../target/release: the repository's own header and
+//     build output (run `make build` at the repository root), used
+//     when building from a checkout, where build/ does not exist.
+//
+// -l:liblifesign.a names the archive, so a liblifesign.so beside it is never
+// picked. The extra system libraries are those Rust's standard library needs.
 
-// #cgo CFLAGS: -I${SRCDIR}/../../include
-// #cgo LDFLAGS: ${SRCDIR}/../../target/release/liblifesign.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+// #cgo CFLAGS: -I${SRCDIR}/build/include -I${SRCDIR}/../../include
+// #cgo linux,amd64 LDFLAGS: -L${SRCDIR}/build/linux-amd64
+// #cgo LDFLAGS: -L${SRCDIR}/../../target/release -l:liblifesign.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 import "C"
 
 // LinkMode tells how this build of the package was linked to liblifesign:

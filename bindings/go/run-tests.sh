@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Go binding's tests. Assumes only that `cargo build --release` has
+# Runs the Go binding's tests. Assumes only that `make build` has
 # been run at the repository root. Four runs:
 #   1. go vet, then go test of the default build (static liblifesign.a);
 #   2. the same with the race detector;
@@ -40,7 +40,7 @@ fi
 
 for f in "$release/liblifesign.a" "$release/liblifesign.so" "$root/include/lifesign.h"; do
     if [[ ! -f "$f" ]]; then
-        echo "run-tests.sh: $f is missing; run 'cargo build --release' in $root first" >&2
+        echo "run-tests.sh: $f is missing; run 'make build' in $root first" >&2
         exit 1
     fi
 done

@@ -105,7 +105,7 @@ ls_status ls_is_alive(const char *path, uint64_t max_age_ms)
 ls_report_result ls_check(const char *path, uint64_t max_age_ms, int64_t expected_pid, uint64_t stall_ms)
 {
 	ls_report_result r;
-	memset(&r.report, 0, sizeof r.report);
+	lifesign_report_init(&r.report);
 	if (stall_ms != 0)
 		r.rc = lifesign_check_stall(path, max_age_ms, expected_pid, stall_ms, &r.report);
 	else
@@ -127,11 +127,21 @@ ls_report_result ls_wait_ready(const char *path, int64_t expected_pid, uint64_t 
                                uint64_t timeout_ms, lifesign_cancel *cancel)
 {
 	ls_report_result r;
-	memset(&r.report, 0, sizeof r.report);
+	lifesign_report_init(&r.report);
 	r.rc = lifesign_wait_ready_cancel(path, expected_pid, idle_timeout_ms, timeout_ms, cancel,
 	                                  &r.report);
 	r.msg = ls_copy_last_error(r.rc);
 	return r;
+}
+
+static void ls_on_log(void *user_data, int32_t level, const char *message)
+{
+	lifesignGoOnLog((uintptr_t)user_data, level, (char *)message);
+}
+
+ls_status ls_set_log_handler(uintptr_t handle, int32_t max_level)
+{
+	return ls_done(lifesign_set_log_handler(handle != 0 ? ls_on_log : NULL, (void *)handle, max_level));
 }
 
 const char *ls_library_file(void)

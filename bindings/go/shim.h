@@ -58,6 +58,10 @@ ls_cancel_result ls_cancel_new(void);
 ls_report_result ls_wait_ready(const char *path, int64_t expected_pid, uint64_t idle_timeout_ms,
                                uint64_t timeout_ms, lifesign_cancel *cancel);
 
+/* Routes the library's log messages to the Go logger registered under
+ * handle (0: back to the library's default, stderr). */
+ls_status ls_set_log_handler(uintptr_t handle, int32_t max_level);
+
 /* The file the library's code was loaded from (the executable itself when
  * linked statically), as the dynamic loader names it; "" when unknown. */
 const char *ls_library_file(void);

@@ -6,32 +6,40 @@
 
 /// <reference types="node" />
 
-export type Verdict =
-  | 'alive'
-  | 'missing'
-  | 'invalid'
-  | 'pid_mismatch'
-  | 'stopped'
-  | 'failed'
-  | 'process_gone'
-  | 'future'
-  | 'stale'
-  | 'stalled';
+// The constants come from lib/abi.d.ts, generated from lifesign.h.
+import type { Constants, ConstantName, StructName } from './lib/abi';
 
-export type State = 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed';
+/** The library's name of each code of a family: LIFESIGN_VERDICT_PID_MISMATCH -> 'pid_mismatch'. */
+type CodeName<N, Prefix extends string> = N extends `${Prefix}${infer S}` ? Lowercase<S> : never;
 
-export type Shape = 'none' | 'v1' | 'plain' | 'timestamp' | 'camel';
+export type Verdict = CodeName<ConstantName, 'LIFESIGN_VERDICT_'>;
+
+export type State = CodeName<ConstantName, 'LIFESIGN_STATE_'>;
+
+export type Shape = CodeName<ConstantName, 'LIFESIGN_SHAPE_'>;
 
 export type BackendName = 'koffi' | 'ffi-napi';
 
+/** A level of the library's log: 'off' | 'warn' | 'info' | 'debug' (LIFESIGN_LOG_*). */
+export type LogLevel = CodeName<ConstantName, 'LIFESIGN_LOG_'>;
+
+/** One message of the library's log, as given to an onLog listener. */
+export interface LogRecord {
+  level: Exclude<LogLevel, 'off'>;
+  /** One line, without a prefix. */
+  message: string;
+}
+
+export type LogListener = (record: LogRecord) => void;
+
+export interface LogOptions {
+  /** The most detailed level the library logs; default 'warn'. 'off' silences the library. */
+  level?: LogLevel;
+}
+
 /** The codes of errors thrown or rejected by this package. */
 export type ErrorCode =
-  | 'LIFESIGN_ERR_INVALID_ARGUMENT'
-  | 'LIFESIGN_ERR_IO'
-  | 'LIFESIGN_ERR_STATE'
-  | 'LIFESIGN_ERR_PANIC'
-  | 'LIFESIGN_ERR_TIMEOUT'
-  | 'LIFESIGN_ERR_CANCELLED'
+  | Extract<ConstantName, `LIFESIGN_ERR_${string}`>
   | 'LIFESIGN_ERR_LIBRARY_NOT_FOUND'
   | 'LIFESIGN_ERR_BACKEND_UNAVAILABLE';
 
@@ -65,6 +73,8 @@ export interface Report {
   /** The max age the verdict applied. */
   maxAgeMs: number;
   shape: Shape;
+  /** Why the verdict is what it is (empty when alive). */
+  detail: string;
 }
 
 export interface StartOptions {
@@ -140,13 +150,14 @@ export interface Api {
   isAlive(path: string, maxAgeMs?: number): boolean;
   waitReady(path: string, options?: WaitOptions): Promise<Report>;
   version(): string;
+  onLog(listener: LogListener | null, options?: LogOptions): Promise<void>;
   verdictName(code: number): string;
   stateName(code: number): string;
   shapeName(code: number): string;
   errorName(code: number): string;
   readonly layout: {
-    sizeOf(struct: 'lifesign_options' | 'lifesign_report'): number;
-    offsetOf(struct: 'lifesign_options' | 'lifesign_report', field: string): number;
+    sizeOf(struct: StructName): number;
+    offsetOf(struct: StructName, field: string): number;
   };
 }
 
@@ -177,9 +188,17 @@ export function isAlive(path: string, maxAgeMs?: number): boolean;
 export function waitReady(path: string, options?: WaitOptions): Promise<Report>;
 /** The C library version, e.g. "0.1.0". */
 export function version(): string;
+/**
+ * Routes the library's log messages (process-wide) to listener, called on
+ * the main thread for each message up to options.level (default 'warn').
+ * null restores the library's default, stderr as "lifesign: <message>", at
+ * options.level; level 'off' silences the library. Resolves once the new
+ * route is in place; the previous listener hears nothing after that.
+ */
+export function onLog(listener: LogListener | null, options?: LogOptions): Promise<void>;
 
-/** The #define constants of lifesign.h. */
-export const constants: Readonly<Record<string, number>>;
+/** The integer constants of lifesign.h (#define and enum values), e.g. constants.LIFESIGN_ERR_IO. */
+export const constants: Constants;
 /** "LIFESIGN_NODE_BACKEND" */
 export const ENV_BACKEND: string;
 /** "LIFESIGN_LIB" */
@@ -193,6 +212,7 @@ declare const lifesign: {
   isAlive: typeof isAlive;
   waitReady: typeof waitReady;
   version: typeof version;
+  onLog: typeof onLog;
   constants: typeof constants;
   ENV_BACKEND: typeof ENV_BACKEND;
   ENV_LIB: typeof ENV_LIB;

@@ -32,6 +32,7 @@ module.exports = {
   isAlive: (path, maxAgeMs) => api().isAlive(path, maxAgeMs),
   waitReady: (path, options) => api().waitReady(path, options),
   version: () => api().version(),
+  onLog: (listener, options) => api().onLog(listener, options),
   constants,
   ENV_BACKEND,
   ENV_LIB,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Node binding's dependencies from package-lock.json and runs the
 # test suite once per FFI backend (koffi, then ffi-napi).
-# Assumes only that `cargo build --release` has been run at the repository root.
+# Assumes only that `make build` has been run at the repository root.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -9,7 +9,7 @@ cd "$here"
 
 for f in "$root/target/release/liblifesign.so" "$root/target/release/lifesign"; do
   if [[ ! -e "$f" ]]; then
-    echo "run-tests.sh: $f is missing: run \`cargo build --release\` in $root first" >&2
+    echo "run-tests.sh: $f is missing: run \`make build\` in $root first" >&2
     exit 1
   fi
 done

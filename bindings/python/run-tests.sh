@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the Python binding's tests in a virtual environment of its own
-# (bindings/python/.venv). Assumes `cargo build --release` has been run at
+# (bindings/python/.venv). Assumes `make build` has been run at
 # the repository root. Extra arguments go to pytest.
 set -euo pipefail
 
@@ -10,7 +10,7 @@ python="${PYTHON:-python3}"
 venv="$here/.venv"
 
 if [[ -z "${LIFESIGN_LIB:-}" && ! -f "$root/target/release/liblifesign.so" ]]; then
-    echo "run-tests.sh: $root/target/release/liblifesign.so is missing; run 'cargo build --release' in $root first" >&2
+    echo "run-tests.sh: $root/target/release/liblifesign.so is missing; run 'make build' in $root first" >&2
     exit 1
 fi
 

@@ -32,17 +32,21 @@ fuzz_target!(|data: &[u8]| {
     let decodes = data.len() as u64 <= MAX_FILE_BYTES && decode(data).is_ok();
     assert_eq!(rep.verdict == Verdict::Invalid, !decodes, "{}", rep.detail);
     let c_path = CString::new(p.as_os_str().as_bytes()).unwrap();
-    // SAFETY: an all-zero report is a valid value of the plain C struct.
-    let mut r: lifesign::ffi::lifesign_report = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid C string and a writable report.
+    let mut r = std::mem::MaybeUninit::uninit();
+    // SAFETY: report_init writes the whole struct.
+    let mut r: lifesign::ffi::lifesign_report = unsafe {
+        lifesign::ffi::lifesign_report_init(r.as_mut_ptr());
+        r.assume_init()
+    };
+    // SAFETY: a valid C string and an initialised report.
     let rc = unsafe { lifesign::ffi::lifesign_check(c_path.as_ptr(), 0, 0, &mut r) };
     assert_eq!(rc, 0);
     // SAFETY: the report's message is NUL-terminated within its 256 bytes.
     let msg = unsafe { CStr::from_ptr(r.message.as_ptr()) };
     assert!(msg.to_bytes().len() < 256);
     assert!(msg.to_str().is_ok(), "the C report's message is not UTF-8");
-    assert_eq!(
-        r.verdict == lifesign::ffi::LIFESIGN_VERDICT_INVALID,
-        !decodes
-    );
+    // SAFETY: the report's detail is NUL-terminated within its 256 bytes.
+    let detail = unsafe { CStr::from_ptr(r.detail.as_ptr()) };
+    assert!(detail.to_str().is_ok(), "the C report's detail is not UTF-8");
+    assert_eq!(r.verdict == Verdict::Invalid.code(), !decodes);
 });

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,13 +122,17 @@ static void test_vectors(void) {
         char fpath[4096];
         join_path(fpath, sizeof fpath, dir, file);
         lifesign_report r;
+        lifesign_report_init(&r);
         int rc = lifesign_check_stall(fpath, num_field(obj, end, "max_age_ms"),
                                       (int64_t)num_field(obj, end, "expected_pid"),
                                       num_field(obj, end, "stall_ms"), &r);
         const char *got_state = r.state < 0 ? "" : lifesign_state_name(r.state);
+        /* "updated_at_ms" is optional: when given, the time read must match. */
+        int at_ok = !field(obj, end, "updated_at_ms") ||
+                    r.updated_at_ms == num_field(obj, end, "updated_at_ms");
         int ok = rc == LIFESIGN_OK && strcmp(lifesign_verdict_name(r.verdict), verdict) == 0 &&
                  strcmp(got_state, state) == 0 &&
-                 strcmp(lifesign_shape_name(r.shape), shape) == 0;
+                 strcmp(lifesign_shape_name(r.shape), shape) == 0 && at_ok;
         if (!ok)
             fprintf(stderr, "vector %s: got %s/%s/%s, want %s/%s/%s\n", name,
                     lifesign_verdict_name(r.verdict), got_state, lifesign_shape_name(r.shape),
@@ -166,6 +171,7 @@ static void test_names_and_version(void) {
 static void test_bad_arguments(void) {
     lifesign_emitter *e = (lifesign_emitter *)0x1;
     lifesign_report r;
+    lifesign_report_init(&r);
     char p[4096];
     path_in_tmp(p, sizeof p, "bad.json");
 
@@ -234,6 +240,7 @@ static void test_emitter_lifecycle(void) {
     path_in_tmp(p, sizeof p, "sub/dir/life.json");
     lifesign_emitter *e = NULL;
     lifesign_report r;
+    lifesign_report_init(&r);
 
     CHECK(lifesign_start(p, 3600000, &e) == LIFESIGN_OK);
     CHECK(e != NULL);
@@ -324,6 +331,7 @@ static void test_options_and_error_callback(void) {
     struct stat st;
     CHECK(stat(p, &st) == 0 && (st.st_mode & 07777) == 0600);
     lifesign_report r;
+    lifesign_report_init(&r);
     CHECK(lifesign_check(p, 0, 0, &r) == LIFESIGN_OK && r.max_age_ms == 12345);
 
     /* A non-empty folder at the path: every write fails, the callback hears it. */
@@ -361,6 +369,7 @@ static void test_start_from_env(void) {
     setenv("LIFESIGN_INTERVAL_MS", "250", 1);
     CHECK(lifesign_start_from_env(&e) == LIFESIGN_OK && e != NULL);
     lifesign_report r;
+    lifesign_report_init(&r);
     CHECK(lifesign_check(p, 0, 0, &r) == LIFESIGN_OK && r.interval_ms == 250);
     lifesign_free(e);
     unsetenv("LIFESIGN_FILE");
@@ -394,6 +403,8 @@ static void test_cross_process_kill_and_wait(void) {
     CHECK(read(started[0], &c, 1) == 1);
 
     lifesign_report r;
+
+    lifesign_report_init(&r);
     CHECK(lifesign_check(p, 0, pid, &r) == LIFESIGN_OK && r.verdict == LIFESIGN_VERDICT_ALIVE);
     /* The wait sees it become ready. */
     CHECK(write(go[1], "g", 1) == 1);
@@ -419,6 +430,7 @@ static void test_wait_timeout_and_cancel(void) {
     char p[4096];
     path_in_tmp(p, sizeof p, "never.json");
     lifesign_report r;
+    lifesign_report_init(&r);
     CHECK(lifesign_wait_ready(p, 0, 0, 50, &r) == LIFESIGN_ERR_TIMEOUT);
     CHECK(r.verdict == LIFESIGN_VERDICT_MISSING);
     lifesign_cancel *c = NULL;
@@ -453,6 +465,7 @@ static void test_fork_child_refused(void) {
     int status = 0;
     CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     lifesign_report r;
+    lifesign_report_init(&r);
     CHECK(lifesign_check(p, 0, 0, &r) == LIFESIGN_OK && r.seq == 1 && r.pid == getpid());
     CHECK(lifesign_beat(e) == LIFESIGN_OK);
     lifesign_free(e);
@@ -461,6 +474,7 @@ static void test_fork_child_refused(void) {
 static void test_not_regular_files(void) {
     char p[4096];
     lifesign_report r;
+    lifesign_report_init(&r);
     path_in_tmp(p, sizeof p, "fifo");
     CHECK(mkfifo(p, 0644) == 0);
     CHECK(lifesign_check(p, 0, 0, &r) == LIFESIGN_OK && r.verdict == LIFESIGN_VERDICT_INVALID);
@@ -480,6 +494,7 @@ static void *other_thread_error(void *arg) {
     /* A fresh thread has no error of its own, whatever the main thread did. */
     int clean = lifesign_last_error()[0] == 0;
     lifesign_report r;
+    lifesign_report_init(&r);
     int failed_here = lifesign_check(NULL, 0, 0, &r) == LIFESIGN_ERR_INVALID_ARGUMENT;
     return (void *)(intptr_t)(clean && failed_here && strstr(lifesign_last_error(), "path"));
 }
@@ -487,6 +502,7 @@ static void *other_thread_error(void *arg) {
 static void test_edges(void) {
     char p[4096];
     lifesign_report r;
+    lifesign_report_init(&r);
     lifesign_emitter *e = NULL;
 
     /* Intervals are clamped to [10 ms, 1 h]. */
@@ -561,6 +577,134 @@ static void test_edges(void) {
     CHECK(pthread_join(t, &ok) == 0 && ok != NULL);
 }
 
+/* ---- growth-safe report, the reason, the log hook ------------------------ */
+
+/* The report as an older header declared it: everything up to `message`,
+ * without the fields appended after it. */
+typedef struct older_report {
+    uint32_t size;
+    int32_t verdict;
+    int32_t state;
+    int32_t shape;
+    int64_t pid;
+    uint64_t seq;
+    uint64_t progress;
+    uint64_t updated_at_ms;
+    uint64_t age_ms;
+    uint64_t interval_ms;
+    uint64_t progress_at_ms;
+    uint64_t progress_age_ms;
+    uint64_t max_age_ms;
+    char message[256];
+} older_report;
+
+static void test_report_growth(void) {
+    char p[4096];
+    path_in_tmp(p, sizeof p, "growth.json");
+    lifesign_emitter *e = NULL;
+    CHECK(lifesign_start(p, 3600000, &e) == LIFESIGN_OK);
+    CHECK(lifesign_set_state(e, LIFESIGN_STATE_READY, "up") == LIFESIGN_OK);
+
+    lifesign_report full;
+    lifesign_report_init(&full);
+    CHECK(full.size == sizeof full && full.verdict == 0 && full.detail[0] == 0);
+
+    /* A smaller struct from an older header, alone in a heap block of its
+     * own size: a write past it is an AddressSanitizer/valgrind error. */
+    older_report *old = (older_report *)malloc(sizeof *old);
+    CHECK(old != NULL);
+    if (!old) return;
+    memset(old, 0xab, sizeof *old);
+    old->size = sizeof *old;
+    CHECK(lifesign_check(p, 0, 0, (lifesign_report *)old) == LIFESIGN_OK);
+    CHECK(old->size == sizeof *old && old->verdict == LIFESIGN_VERDICT_ALIVE);
+    CHECK(old->state == LIFESIGN_STATE_READY && old->shape == LIFESIGN_SHAPE_V1);
+    CHECK(old->pid == getpid() && strcmp(old->message, "up") == 0);
+    CHECK(lifesign_wait_ready(p, 0, 0, 0, (lifesign_report *)old) == LIFESIGN_OK);
+    CHECK(old->verdict == LIFESIGN_VERDICT_ALIVE);
+    free(old);
+
+    /* A size that covers part of a field: only the whole fields before it. */
+    typedef struct cut_report {
+        uint32_t size;
+        int32_t verdict, state, shape;
+        int64_t pid;
+        uint32_t half_of_seq;
+    } cut_report;
+    cut_report *cut = (cut_report *)malloc(sizeof *cut);
+    CHECK(cut != NULL);
+    if (!cut) return;
+    memset(cut, 0xab, sizeof *cut);
+    cut->size = (uint32_t)(offsetof(cut_report, half_of_seq) + 4);
+    CHECK(lifesign_check(p, 0, 0, (lifesign_report *)cut) == LIFESIGN_OK);
+    CHECK(cut->pid == getpid() && cut->half_of_seq == 0xabababab);
+    free(cut);
+
+    /* A report nobody initialised is refused, and not written. */
+    lifesign_report none;
+    memset(&none, 0, sizeof none);
+    CHECK(lifesign_check(p, 0, 0, &none) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(lifesign_last_error(), "lifesign_report_init") != NULL);
+    CHECK(none.size == 0 && none.verdict == 0 && none.pid == 0);
+    lifesign_report_init(NULL);
+    lifesign_free(e);
+}
+
+static void test_detail_says_why(void) {
+    char p[4096];
+    lifesign_report r;
+    lifesign_report_init(&r);
+    path_in_tmp(p, sizeof p, "garbage.json");
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("this is not json", f);
+    fclose(f);
+    CHECK(lifesign_check(p, 0, 0, &r) == LIFESIGN_OK && r.verdict == LIFESIGN_VERDICT_INVALID);
+    CHECK(r.detail[0] != 0 && memchr(r.detail, 0, sizeof r.detail) != NULL);
+    /* An argument error also leaves verdict invalid, and says why. */
+    CHECK(lifesign_check(p, 0, -5, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(r.verdict == LIFESIGN_VERDICT_INVALID && strstr(r.detail, "expected_pid") != NULL);
+}
+
+static int log_calls;
+static int32_t log_level_seen;
+static char log_seen[512];
+static void on_log(void *user_data, int32_t level, const char *message) {
+    (*(int *)user_data)++;
+    log_level_seen = level;
+    snprintf(log_seen, sizeof log_seen, "%s", message);
+}
+
+static void test_log_handler(void) {
+    char p[4096];
+    path_in_tmp(p, sizeof p, "log.json");
+    lifesign_options o;
+    lifesign_options_init(&o);
+    o.interval_ms = 3600000;
+    o.notify_fd = 1000; /* not open: the library warns and carries on */
+    close(1000);
+    lifesign_emitter *e = NULL;
+
+    CHECK(lifesign_set_log_handler(on_log, &log_calls, LIFESIGN_LOG_WARN) == LIFESIGN_OK);
+    CHECK(lifesign_start_with(p, &o, &e) == LIFESIGN_OK);
+    CHECK(log_calls == 1 && log_level_seen == LIFESIGN_LOG_WARN);
+    CHECK(strstr(log_seen, "1000") != NULL);
+    lifesign_free(e);
+
+    /* Off: the handler hears nothing. */
+    CHECK(lifesign_set_log_handler(on_log, &log_calls, LIFESIGN_LOG_OFF) == LIFESIGN_OK);
+    CHECK(lifesign_start_with(p, &o, &e) == LIFESIGN_OK);
+    CHECK(log_calls == 1);
+    lifesign_free(e);
+
+    CHECK(lifesign_set_log_handler(on_log, &log_calls, 99) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(strcmp(lifesign_log_level_name(LIFESIGN_LOG_WARN), "warn") == 0);
+    CHECK(strcmp(lifesign_log_level_name(99), "unknown") == 0);
+    /* Back to the default: stderr at warn. */
+    CHECK(lifesign_set_log_handler(NULL, NULL, LIFESIGN_LOG_WARN) == LIFESIGN_OK);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     snprintf(tmpdir, sizeof tmpdir, "%s/lifesign-ctest-XXXXXX", base && *base ? base : "/tmp");
@@ -579,6 +723,9 @@ int main(void) {
     test_wait_timeout_and_cancel();
     test_fork_child_refused();
     test_edges();
+    test_report_growth();
+    test_detail_says_why();
+    test_log_handler();
     run_cmd("rm -rf '%s'", tmpdir);
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -137,3 +137,40 @@ pub fn temporaries(dir: &Path) -> Vec<String> {
         .filter(|n| n.ends_with(".tmp"))
         .collect()
 }
+
+/// Runs the calling test again, alone, in a fresh process of this test
+/// binary, and asserts that it passed there. Returns `true` in that child
+/// (where the test's body runs), `false` in the parent (which only waited).
+/// For tests that change what a process has only one of: the current
+/// folder, descriptor numbers, signal masks, seccomp filters.
+pub fn in_own_process(test: &str) -> bool {
+    const VAR: &str = "LIFESIGN_TEST_OWN_PROCESS";
+    if std::env::var(VAR).as_deref() == Ok(test) {
+        return true;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--test-threads=1", "--nocapture"])
+        .env(VAR, test)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{test} failed in its own process ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
+}
+
+/// Polls (bounded by a minute: a hang, not a slow machine) until `cond`.
+pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..60_000 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    panic!("not within a minute: {what}");
+}

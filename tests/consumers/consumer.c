@@ -30,7 +30,7 @@ static void expect_ok(const char *what, int32_t rc)
 static void expect_report(const char *when, const char *path, int32_t verdict, int32_t state)
 {
     lifesign_report report;
-    memset(&report, 0, sizeof report);
+    lifesign_report_init(&report);
     expect_ok("lifesign_check", lifesign_check(path, MAX_AGE_MS, (int64_t)getpid(), &report));
     if (report.verdict != verdict || report.state != state) {
         fprintf(stderr, "FAIL: %s: verdict %s state %s, expected verdict %s state %s\n", when,

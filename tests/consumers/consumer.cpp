@@ -36,6 +36,7 @@ void require_report(const std::string &when, const std::string &path, std::int32
                     std::int32_t state)
 {
     lifesign_report report{};
+    lifesign_report_init(&report);
     require_ok("lifesign_check",
                lifesign_check(path.c_str(), kMaxAgeMs, static_cast<std::int64_t>(getpid()), &report));
     if (report.verdict != verdict || report.state != state) {

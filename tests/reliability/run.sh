@@ -25,12 +25,15 @@ status=0
 
 echo "== lifesign reliability, long form: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores"
 
+# The crate's features, as the Makefile builds it (LIB_FEATURES there).
+features="$(make -s -C "$root" print-lib-features)"
+
 if [ -z "${SKIP_TESTS:-}" ]; then
-    cargo build --release --lib --bins --examples
+    cargo build --release $features --lib --bins --examples
     echo "== tests (LIFESIGN_STRESS=long)"
     start=$(date +%s)
     if ! LIFESIGN_STRESS=long LIFESIGN_FIGURES_FILE="$figures" \
-        cargo test --release --test stress --test hostile --test proptest_roundtrip \
+        cargo test --release $features --test stress --test hostile --test proptest_roundtrip \
         -- --test-threads=1 </dev/null 2>&1 | tee "$out/tests.log" | grep -E '^test |test result'; then
         :
     fi

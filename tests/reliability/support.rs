@@ -376,3 +376,14 @@ impl Drop for Tmpfs {
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
+
+/// A C report prepared as a C caller prepares it (`lifesign_report_init`).
+#[cfg(feature = "capi")]
+pub fn report() -> lifesign::ffi::lifesign_report {
+    let mut r = std::mem::MaybeUninit::uninit();
+    // SAFETY: report_init writes the whole struct.
+    unsafe {
+        lifesign::ffi::lifesign_report_init(r.as_mut_ptr());
+        r.assume_init()
+    }
+}

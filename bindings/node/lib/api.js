@@ -7,6 +7,7 @@
 
 const { constants: C } = require('./abi');
 const { makeCodec, readU64 } = require('./codec');
+const { makeOnLog } = require('./log');
 
 const BACKENDS = {
   koffi: () => require('./backend-koffi'),
@@ -46,14 +47,6 @@ function optionsObject(options) {
   return options;
 }
 
-const STATE_CODES = {
-  starting: C.LIFESIGN_STATE_STARTING,
-  ready: C.LIFESIGN_STATE_READY,
-  stopping: C.LIFESIGN_STATE_STOPPING,
-  stopped: C.LIFESIGN_STATE_STOPPED,
-  failed: C.LIFESIGN_STATE_FAILED,
-};
-
 function createApi(options = {}) {
   const backendName = options.backend || process.env[ENV_BACKEND] || DEFAULT_BACKEND;
   const make = BACKENDS[backendName];
@@ -85,6 +78,12 @@ function createApi(options = {}) {
   const stateName = nameCache((c) => fn.lifesign_state_name(c));
   const shapeName = nameCache((c) => fn.lifesign_shape_name(c));
   const errorName = nameCache((c) => fn.lifesign_error_name(c));
+  // The library's name of every LIFESIGN_STATE_* code, e.g. { ready: 1 }.
+  const STATE_CODES = Object.fromEntries(
+    Object.entries(C)
+      .filter(([name]) => name.startsWith('LIFESIGN_STATE_'))
+      .map(([, code]) => [stateName(code), code])
+  );
 
   // Call right after the failing call, on the same thread: the message is
   // thread-local in the library.
@@ -112,6 +111,7 @@ function createApi(options = {}) {
       progressAgeMs: r.progress_age_ms,
       maxAgeMs: r.max_age_ms,
       shape: shapeName(r.shape),
+      detail: r.detail,
     };
   }
 
@@ -362,6 +362,7 @@ function createApi(options = {}) {
     isAlive,
     waitReady,
     version,
+    onLog: makeOnLog(b.libPath, fn),
     verdictName,
     stateName,
     shapeName,

@@ -1,19 +1,32 @@
 'use strict';
 
-// The ffi-napi backend: ffi-napi takes [returnType, [argTypes]] lists, so the
-// C prototypes of abi.js are parsed (lib/cdecl.js) and translated here.
+// The ffi-napi backend: ffi-napi takes [returnType, [argTypes]] lists and
+// ref-struct-di types, translated here from the generated table (lib/abi.js).
 
 const abi = require('./abi');
-const { parseDecl, parseCallback, parsePrototype } = require('./cdecl');
 const { openFirst } = require('./locate');
 
 const SCALARS = {
   void: 'void',
   char: 'char',
+  bool: 'bool',
+  int8_t: 'int8',
+  uint8_t: 'uint8',
+  int16_t: 'int16',
+  uint16_t: 'uint16',
   int32_t: 'int32',
   uint32_t: 'uint32',
   int64_t: 'int64',
   uint64_t: 'uint64',
+  int: 'int',
+  'unsigned int': 'uint',
+  size_t: 'size_t',
+  ssize_t: 'int64',
+  ptrdiff_t: 'int64',
+  intptr_t: 'int64',
+  uintptr_t: 'uint64',
+  float: 'float',
+  double: 'double',
 };
 
 function requireModules() {
@@ -38,33 +51,40 @@ function requireModules() {
 let mods = null;
 let types = null;
 
+// The ffi-napi name of a scalar, an argument or a result.
+function scalar(t, where) {
+  if (t.pointers === 1 && t.kind === 'scalar' && t.name === 'char') return 'string';
+  if (t.pointers > 0 || t.kind === 'callback') return 'pointer';
+  const s = t.kind === 'scalar' && SCALARS[t.name];
+  if (!s) throw new Error(`no ffi-napi type for ${t.kind} ${t.name} in ${where}`);
+  return s;
+}
+
 function declareTypes() {
   if (types) return types;
   const { ref, StructType, ArrayType } = mods;
-  const callbackNames = new Set(abi.callbacks.map((c) => parseCallback(c).name));
-  const scalar = (d, where) => {
-    if (d.pointers === 0 && callbackNames.has(d.base)) return 'pointer';
-    if (d.pointers === 1 && d.base === 'char') return 'string';
-    if (d.pointers > 0) return 'pointer';
-    const s = SCALARS[d.base];
-    if (!s) throw new Error(`no ffi-napi type for "${d.base}" in ${where}`);
-    return s;
-  };
   const structs = {};
   for (const [name, members] of Object.entries(abi.structs)) {
     const def = {};
-    for (const text of members) {
-      const d = parseDecl(text);
-      if (d.length !== null) def[d.name] = ArrayType(ref.types[SCALARS[d.base]], d.length);
-      else if (d.pointers > 0 || callbackNames.has(d.base)) def[d.name] = ref.refType(ref.types.void);
-      else def[d.name] = ref.types[scalar(d, name)];
+    for (const { name: field, type: t } of members) {
+      const where = `${name}.${field}`;
+      if (t.length !== null) {
+        if (t.pointers) throw new Error(`no ffi-napi type for an array of pointers in ${where}`);
+        const elem = t.kind === 'struct' ? structs[t.name] : ref.types[scalar(t, where)];
+        def[field] = ArrayType(elem, t.length);
+      } else if (t.pointers > 0 || t.kind === 'callback') {
+        def[field] = ref.refType(ref.types.void);
+      } else if (t.kind === 'struct') {
+        def[field] = structs[t.name];
+      } else {
+        def[field] = ref.types[scalar(t, where)];
+      }
     }
     structs[name] = StructType(def);
   }
   const signatures = {};
-  for (const text of abi.functions) {
-    const p = parsePrototype(text);
-    signatures[p.name] = [scalar(p.ret, p.name), p.params.map((d) => scalar(d, p.name))];
+  for (const [name, f] of Object.entries(abi.functions)) {
+    signatures[name] = [scalar(f.result, name), f.params.map((p) => scalar(p.type, name))];
   }
   types = { structs, signatures };
   return types;

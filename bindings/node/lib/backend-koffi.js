@@ -1,9 +1,8 @@
 'use strict';
 
-// The koffi backend: koffi reads the C prototypes of abi.js as they are.
+// The koffi backend: koffi types built from the generated table (lib/abi.js).
 
 const abi = require('./abi');
-const { parseDecl, parseCallback, parsePrototype } = require('./cdecl');
 const { openFirst } = require('./locate');
 
 let koffi = null;
@@ -13,26 +12,37 @@ let types = null;
 // once however many times the library is loaded.
 function declareTypes() {
   if (types) return types;
-  const callbackTypes = new Map();
-  for (const text of abi.callbacks) {
-    const cb = parseCallback(text);
-    callbackTypes.set(cb.name, koffi.pointer(koffi.proto(cb.prototype)));
-  }
-  for (const name of abi.opaque) koffi.opaque(name);
+  if (!koffi) koffi = require('koffi');
+  const named = new Map();
+  for (const name of abi.opaque) named.set(name, koffi.opaque(name));
+
+  const typeOf = (t) => {
+    let base;
+    if (t.kind === 'scalar') {
+      if (t.pointers === 1 && t.name === 'char') return t.const ? 'const char *' : 'char *';
+      base = t.name;
+    } else {
+      base = named.get(t.name);
+      // A pointer to a struct that koffi does not know yet (in a callback's
+      // parameters, or a struct pointing to itself) is passed as void *.
+      if (!base && t.kind === 'struct' && t.pointers > 0) base = 'void';
+      if (!base) throw new Error(`lib/abi.js: ${t.kind} ${t.name} is used before it is declared`);
+    }
+    if (t.length !== null) return koffi.array(base, t.length, t.name === 'char' ? 'String' : undefined);
+    return t.pointers ? koffi.pointer(base, t.pointers) : base;
+  };
+  const proto = (f) => koffi.proto(null, typeOf(f.result), f.params.map((p) => typeOf(p.type)));
+
+  // A C function-pointer typedef is a pointer to a koffi prototype.
+  for (const [name, f] of Object.entries(abi.callbacks)) named.set(name, koffi.pointer(name, proto(f)));
   const structs = {};
   for (const [name, members] of Object.entries(abi.structs)) {
     const def = {};
-    for (const text of members) {
-      const d = parseDecl(text);
-      let type;
-      if (d.length !== null) type = koffi.array(d.base, d.length, d.base === 'char' ? 'String' : undefined);
-      else if (d.pointers === 0 && callbackTypes.has(d.base)) type = callbackTypes.get(d.base);
-      else type = `${d.isConst ? 'const ' : ''}${d.base}${d.pointers ? ' ' + '*'.repeat(d.pointers) : ''}`;
-      def[d.name] = type;
-    }
+    for (const m of members) def[m.name] = typeOf(m.type);
     structs[name] = koffi.struct(name, def);
+    named.set(name, structs[name]);
   }
-  types = { structs };
+  types = { structs, typeOf };
   return types;
 }
 
@@ -43,8 +53,8 @@ function create({ libPath } = {}) {
   const lib = opened.handle;
 
   const fn = {};
-  for (const text of abi.functions) {
-    fn[parsePrototype(text).name] = lib.func(text);
+  for (const [name, f] of Object.entries(abi.functions)) {
+    fn[name] = lib.func(name, t.typeOf(f.result), f.params.map((p) => t.typeOf(p.type)));
   }
 
   return {
@@ -70,4 +80,4 @@ function create({ libPath } = {}) {
   };
 }
 
-module.exports = { create };
+module.exports = { create, declareTypes };

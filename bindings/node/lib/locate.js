@@ -11,11 +11,24 @@ function libraryFileName() {
   return 'liblifesign.so';
 }
 
+// The platform folder under prebuilds/, as koffi and prebuildify name them:
+// <platform>-<arch>, plus -gnu or -musl on Linux.
+function platformKey() {
+  let key = `${process.platform}-${process.arch}`;
+  if (process.platform === 'linux') {
+    const header = process.report && process.report.getReport ? process.report.getReport().header : {};
+    key += header && header.glibcVersionRuntime ? '-gnu' : '-musl';
+  }
+  return key;
+}
+
 // The places to try, in order:
 //   1. an explicit path (load({ libPath })), else the LIFESIGN_LIB variable:
 //      when either is given it is the only candidate;
-//   2. the repository's build output, ../../target/release from bindings/node;
-//   3. the bare file name, which the system's dynamic loader resolves
+//   2. the library bundled in the package, prebuilds/<platform-key>/ (what
+//      the npm package from `make dist` carries);
+//   3. the repository's build output, ../../target/release from bindings/node;
+//   4. the bare file name, which the system's dynamic loader resolves
 //      (LD_LIBRARY_PATH, the ld.so cache, the default folders).
 function candidates(explicit) {
   if (explicit) return [{ how: 'the libPath option', path: path.resolve(explicit), mustExist: true }];
@@ -23,6 +36,11 @@ function candidates(explicit) {
   if (fromEnv) return [{ how: `$${ENV_LIB}`, path: path.resolve(fromEnv), mustExist: true }];
   const name = libraryFileName();
   return [
+    {
+      how: 'the library bundled in the package',
+      path: path.resolve(__dirname, '..', 'prebuilds', platformKey(), name),
+      mustExist: true,
+    },
     {
       how: 'the repository build output',
       path: path.resolve(__dirname, '..', '..', '..', 'target', 'release', name),
@@ -50,11 +68,11 @@ function openFirst(explicit, open) {
   }
   const err = new Error(
     `cannot load the lifesign C library; looked in:\n  ${tried.join('\n  ')}\n` +
-      `Build it with \`cargo build --release\` at the repository root, or set ${ENV_LIB} to the path of ${libraryFileName()}.`
+      `Install a lifesign package built for ${platformKey()}, build it with \`make build\` at the repository root, or set ${ENV_LIB} to the path of ${libraryFileName()}.`
   );
   err.code = 'LIFESIGN_ERR_LIBRARY_NOT_FOUND';
   err.tried = tried;
   throw err;
 }
 
-module.exports = { ENV_LIB, candidates, openFirst, libraryFileName };
+module.exports = { ENV_LIB, candidates, openFirst, libraryFileName, platformKey };

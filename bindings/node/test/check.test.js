@@ -11,7 +11,7 @@ const { api, lifesign, tempDir, VECTORS, HEADER, CLI, ChildEmitter, until } = re
 const cases = JSON.parse(fs.readFileSync(path.join(VECTORS, 'cases.json'), 'utf8'));
 const REPORT_KEYS = [
   'verdict', 'state', 'pid', 'seq', 'progress', 'ageMs', 'updatedAtMs', 'intervalMs',
-  'message', 'progressAtMs', 'progressAgeMs', 'maxAgeMs', 'shape',
+  'message', 'progressAtMs', 'progressAgeMs', 'maxAgeMs', 'shape', 'detail',
 ].sort();
 
 test('the shared vectors are there to run', () => {
@@ -26,6 +26,7 @@ for (const c of cases) {
       stallMs: c.stall_ms,
     });
     assert.deepEqual({ verdict: r.verdict, state: r.state, shape: r.shape }, { verdict: c.verdict, state: c.state, shape: c.shape });
+    if ('updated_at_ms' in c) assert.equal(Number(r.updatedAtMs), c.updated_at_ms);
   });
 }
 
@@ -42,6 +43,18 @@ test('check of a file that does not exist gives verdict missing, state null, sha
   assert.equal(r.state, null);
   assert.equal(r.shape, 'none');
   assert.equal(api.isAlive(path.join(tempDir(t), 'nothing-here.json')), false);
+});
+
+test('an invalid file carries its reason in detail; an alive one has none', (t) => {
+  const file = path.join(tempDir(t), 'junk.json');
+  fs.writeFileSync(file, 'not json at all');
+  const r = api.check(file);
+  assert.equal(r.verdict, 'invalid');
+  assert.match(r.detail, /\S/);
+  const live = path.join(tempDir(t), 'hb.json');
+  const e = api.start(live, { intervalMs: 1000 });
+  t.after(() => e.close());
+  assert.equal(api.check(live).detail, '');
 });
 
 test('check returns a plain object with every report field, strings for names and numbers for the rest', (t) => {

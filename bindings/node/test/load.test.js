@@ -3,7 +3,9 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
+const fs = require('fs');
 const { execFileSync } = require('child_process');
+const { platformKey } = require('../lib/locate');
 
 const { lifesign, api, BACKEND, childEnv, tempDir } = require('./helpers');
 
@@ -63,6 +65,27 @@ test('without LIFESIGN_LIB the repository build output is found', () => {
     execFileSync(process.execPath, ['-e', REPORT_LOAD], { cwd: path.join(__dirname, '..'), env, encoding: 'utf8' })
   );
   assert.equal(out.lib, path.resolve(__dirname, '..', '..', '..', 'target', 'release', 'liblifesign.so'));
+});
+
+test('an installed copy loads the library in its prebuilds folder, not a repository build', (t) => {
+  // The layout of the npm package from `make dist`, outside the repository;
+  // its dependencies resolve from this folder's node_modules.
+  const pkg = path.join(tempDir(t), 'lifesign');
+  fs.cpSync(path.join(__dirname, '..', 'lib'), path.join(pkg, 'lib'), { recursive: true });
+  for (const f of ['index.js', 'package.json']) fs.copyFileSync(path.join(__dirname, '..', f), path.join(pkg, f));
+  const bundled = path.join(pkg, 'prebuilds', platformKey(), 'liblifesign.so');
+  fs.mkdirSync(path.dirname(bundled), { recursive: true });
+  fs.copyFileSync(api.libraryPath, bundled);
+  const env = childEnv({ NODE_PATH: path.join(__dirname, '..', 'node_modules') });
+  delete env.LIFESIGN_LIB;
+  const out = JSON.parse(
+    execFileSync(process.execPath, ['-e', REPORT_LOAD.replace("require('.')", `require(${JSON.stringify(pkg)})`)], {
+      cwd: pkg,
+      env,
+      encoding: 'utf8',
+    })
+  );
+  assert.equal(out.lib, bundled, JSON.stringify(out));
 });
 
 test('a libPath that is not a library fails with LIFESIGN_ERR_LIBRARY_NOT_FOUND and the loader reason', () => {

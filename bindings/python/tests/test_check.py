@@ -38,6 +38,8 @@ def test_shared_vector_gives_the_expected_verdict_state_and_shape(case: "dict[st
     assert report.verdict.value == case["verdict"]
     assert (report.state.value if report.state is not None else None) == case["state"]
     assert report.shape.value == case["shape"]
+    if "updated_at_ms" in case:
+        assert report.updated_at_ms == case["updated_at_ms"]
 
 
 def test_shared_vectors_cover_every_verdict_but_missing_and_every_shape() -> None:
@@ -62,6 +64,7 @@ def test_missing_file_gives_missing_with_no_state(hb_path: Path) -> None:
     assert report.verdict is Verdict.MISSING
     assert report.state is None
     assert report.shape is Shape.NONE
+    assert report.detail.strip(), "an invalid file carries its reason"
     assert not report.alive
     assert lifesign.is_alive(hb_path) is False
 

@@ -29,17 +29,35 @@ def c_programs(tmp_path_factory: pytest.TempPathFactory) -> "dict[str, Path]":
         link = [str(lib)]
     out = tmp_path_factory.mktemp("c-programs")
     programs = {}
-    for name in ("emit", "check", "layout"):
+    # The layout probe prints sizeof and offsetof of every member that the
+    # generated ctypes structures declare, as name=value lines.
+    probe = ["#include <stddef.h>", "#include <stdio.h>", '#include "lifesign.h"', "int main(void) {"]
+    for cname, struct in _structures():
+        probe.append('printf("%s=%%zu\\n", sizeof(%s));' % (cname, cname))
+        for field, *_ in struct._fields_:
+            probe.append('printf("%s.%s=%%zu\\n", offsetof(%s, %s));' % (cname, field, cname, field))
+    probe += ["return 0;", "}"]
+    (out / "layout.c").write_text("\n".join(probe) + "\n")
+    sources = {"emit": C_SOURCES / "emit.c", "check": C_SOURCES / "check.c", "layout": out / "layout.c"}
+    for name, source in sources.items():
         exe = out / name
         subprocess.run(
             [cc, "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-Werror",
-             "-I", str(REPO / "include"), str(C_SOURCES / (name + ".c")), "-o", str(exe),
+             "-I", str(REPO / "include"), str(source), "-o", str(exe),
              *link, "-Wl,-rpath," + str(lib.parent)],
             check=True,
             stdin=subprocess.DEVNULL,
         )
         programs[name] = exe
     return programs
+
+
+def _structures() -> "list[tuple[str, type]]":
+    """Every ctypes structure generated from the header."""
+    from lifesign import _bindings
+
+    return [(n, t) for n, t in vars(_bindings).items()
+            if isinstance(t, type) and issubclass(t, ctypes.Structure) and t is not ctypes.Structure]
 
 
 def c_check(programs: "dict[str, Path]", path: Path, pid: int) -> "dict[str, str]":
@@ -52,14 +70,13 @@ def c_check(programs: "dict[str, Path]", path: Path, pid: int) -> "dict[str, str
 
 
 def test_ctypes_structures_match_the_c_header_layout(c_programs: "dict[str, Path]") -> None:
-    from lifesign import _ffi
-
     out = subprocess.run(
         [str(c_programs["layout"])], capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL
     ).stdout
     c_layout = dict(line.split("=", 1) for line in out.splitlines())
     py_layout = {}
-    for cname, struct in (("lifesign_report", _ffi.CReport), ("lifesign_options", _ffi.Options)):
+    assert len(_structures()) >= 2
+    for cname, struct in _structures():
         py_layout[cname] = str(ctypes.sizeof(struct))
         for field, *_ in struct._fields_:
             py_layout["%s.%s" % (cname, field)] = str(getattr(struct, field).offset)

@@ -1,7 +1,7 @@
 // Compiled with `tsc --noEmit` by run-tests.sh: the declarations in
 // index.d.ts must accept this use of the API and reject the lines marked
 // with @ts-expect-error.
-import lifesign, { start, check, waitReady, load, Report, Emitter, LifesignError } from '../..';
+import lifesign, { start, check, waitReady, load, onLog, Report, Emitter, LifesignError, LogRecord } from '../..';
 
 const e: Emitter = start('/run/app/hb.json', { intervalMs: 1000, durable: true, s6: 3, systemd: false });
 e.setState('ready', 'serving');
@@ -22,6 +22,12 @@ start('/x', { intervalMs: '1s' });
 const r: Report = check('/run/app/hb.json', { maxAgeMs: 5000, pid: 42, stallMs: 60000 });
 const verdict: 'alive' | 'missing' | 'invalid' | 'pid_mismatch' | 'stopped' | 'failed' | 'process_gone' | 'future' | 'stale' | 'stalled' = r.verdict;
 const state: string | null = r.state;
+const shape: 'none' | 'v1' | 'plain' | 'timestamp' | 'camel' = r.shape;
+const io: -2 = lifesign.constants.LIFESIGN_ERR_IO;
+// @ts-expect-error: not a verdict
+const notVerdict: Report['verdict'] = 'sleeping';
+// @ts-expect-error: not a constant of lifesign.h
+void lifesign.constants.LIFESIGN_NO_SUCH_CODE;
 const seq: number = r.seq;
 
 async function main(): Promise<void> {
@@ -41,4 +47,15 @@ async function main(): Promise<void> {
   load({ backend: 'ctypes' });
 }
 
-void [failures, verdict, state, seq, main];
+void [failures, verdict, state, shape, io, notVerdict, seq, main];
+
+// The library's log, on the main thread.
+void onLog((r: LogRecord) => {
+  const level: 'warn' | 'info' | 'debug' = r.level;
+  const text: string = r.message;
+  void level;
+  void text;
+}, { level: 'debug' });
+void onLog(null, { level: 'off' });
+// @ts-expect-error: not a log level
+void onLog(null, { level: 'loud' });

@@ -5,6 +5,8 @@ file into a verdict. Everything here calls the C ABI of include/lifesign.h
 through ctypes; no rule is decided in Python.
 """
 
+# First, so that its exit hook runs last: after open emitters are stopped.
+from ._log import set_log_level
 from ._api import (
     CancelToken,
     Emitter,
@@ -42,6 +44,7 @@ __all__ = [
     "check",
     "is_alive",
     "library_path",
+    "set_log_level",
     "start",
     "start_from_env",
     "version",
@@ -49,4 +52,4 @@ __all__ = [
     "wait_ready_async",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable, Optional, Union
 
+from . import _bindings as _c
 from . import _ffi
 
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -30,13 +31,13 @@ _U64_MAX = 2**64 - 1
 class ErrorCode(enum.IntEnum):
     """Return codes of the C functions."""
 
-    OK = _ffi.OK
-    INVALID_ARGUMENT = _ffi.ERR_INVALID_ARGUMENT
-    IO = _ffi.ERR_IO
-    STATE = _ffi.ERR_STATE
-    PANIC = _ffi.ERR_PANIC
-    TIMEOUT = _ffi.ERR_TIMEOUT
-    CANCELLED = _ffi.ERR_CANCELLED
+    OK = _c.LIFESIGN_OK
+    INVALID_ARGUMENT = _c.LIFESIGN_ERR_INVALID_ARGUMENT
+    IO = _c.LIFESIGN_ERR_IO
+    STATE = _c.LIFESIGN_ERR_STATE
+    PANIC = _c.LIFESIGN_ERR_PANIC
+    TIMEOUT = _c.LIFESIGN_ERR_TIMEOUT
+    CANCELLED = _c.LIFESIGN_ERR_CANCELLED
 
 
 class State(str, enum.Enum):
@@ -95,9 +96,10 @@ class Shape(str, enum.Enum):
         return self.value
 
 
-_STATE_CODES = {s: i for i, s in enumerate(State)}
-_VERDICT_CODES = {v: i for i, v in enumerate(Verdict)}
-_SHAPE_CODES = {s: i for i, s in enumerate(Shape)}
+# Each member's code is the constant of the same name in lifesign.h.
+_STATE_CODES = {s: getattr(_c, "LIFESIGN_STATE_" + s.name) for s in State}
+_VERDICT_CODES = {v: getattr(_c, "LIFESIGN_VERDICT_" + v.name) for v in Verdict}
+_SHAPE_CODES = {s: getattr(_c, "LIFESIGN_SHAPE_" + s.name) for s in Shape}
 _STATES = {i: s for s, i in _STATE_CODES.items()}
 _VERDICTS = {i: v for v, i in _VERDICT_CODES.items()}
 _SHAPES = {i: s for s, i in _SHAPE_CODES.items()}
@@ -168,7 +170,8 @@ def _error(rc: int) -> LifesignError:
 
 def _closed_error(what: str) -> LifesignError:
     lib = _ffi.lib()
-    return LifesignError(_ffi.ERR_STATE, _text(lib.lifesign_error_name(_ffi.ERR_STATE)), "%s is closed" % what)
+    code = _c.LIFESIGN_ERR_STATE
+    return LifesignError(code, _text(lib.lifesign_error_name(code)), "%s is closed" % what)
 
 
 # ---------------------------------------------------------------------------
@@ -256,6 +259,8 @@ class Report:
     #: the max age (seconds) the verdict applied
     max_age: float
     shape: Shape
+    #: why the verdict is what it is (empty when alive), as the CLI's ``detail``
+    detail: str = ""
 
     @property
     def alive(self) -> bool:
@@ -263,7 +268,7 @@ class Report:
         return self.verdict is Verdict.ALIVE
 
     @classmethod
-    def _from_c(cls, r: _ffi.CReport) -> "Report":
+    def _from_c(cls, r: _c.lifesign_report) -> "Report":
         return cls(
             verdict=_from_code(_VERDICTS, "verdict", r.verdict),
             state=None if r.state < 0 else _from_code(_STATES, "state", r.state),
@@ -278,7 +283,15 @@ class Report:
             progress_age=r.progress_age_ms / 1000.0 if r.progress_at_ms else None,
             max_age=r.max_age_ms / 1000.0,
             shape=_from_code(_SHAPES, "shape", r.shape),
+            detail=_text(r.detail),
         )
+
+
+def _new_report(lib) -> _c.lifesign_report:
+    """A report struct that carries its size (``lifesign_report_init``)."""
+    rep = _c.lifesign_report()
+    lib.lifesign_report_init(ctypes.byref(rep))
+    return rep
 
 
 # ---------------------------------------------------------------------------
@@ -325,7 +338,7 @@ class Emitter:
             if self._handle is None:
                 raise _closed_error("emitter")
             rc = fn(self._handle, *args)
-            if rc != _ffi.OK:
+            if rc != _c.LIFESIGN_OK:
                 raise _error(rc)
 
     def beat(self) -> None:
@@ -374,7 +387,7 @@ class Emitter:
             lib = _ffi.lib()
             failure: Optional[LifesignError] = None
             rc = lib.lifesign_stop(handle)
-            if rc != _ffi.OK:
+            if rc != _c.LIFESIGN_OK:
                 failure = _error(rc)
             self._handle = None
             self._finalizer.detach()
@@ -397,7 +410,7 @@ _OPEN_EMITTERS: "set[Emitter]" = set()
 
 
 def _new_emitter(rc: int, out: ctypes.c_void_p, path: Optional[bytes]) -> Optional[Emitter]:
-    if rc != _ffi.OK:
+    if rc != _c.LIFESIGN_OK:
         raise _error(rc)
     if not out.value:
         return None
@@ -440,21 +453,21 @@ def start(
         raise ValueError("notify_fd must be a non-negative file descriptor or None")
 
     lib = _ffi.lib()
-    opts = _ffi.Options()
+    opts = _c.lifesign_options()
     lib.lifesign_options_init(ctypes.byref(opts))
     opts.interval_ms = interval_ms
     opts.mode = mode
     flags = 0
     if durable:
-        flags |= _ffi.OPT_DURABLE
+        flags |= _c.LIFESIGN_OPT_DURABLE
     if remove_on_stop:
-        flags |= _ffi.OPT_REMOVE_ON_STOP
+        flags |= _c.LIFESIGN_OPT_REMOVE_ON_STOP
     if not systemd:
-        flags |= _ffi.OPT_NO_SYSTEMD
+        flags |= _c.LIFESIGN_OPT_NO_SYSTEMD
     if not s6:
-        flags |= _ffi.OPT_NO_S6
+        flags |= _c.LIFESIGN_OPT_NO_S6
     if watchdog_trigger:
-        flags |= _ffi.OPT_WATCHDOG_TRIGGER
+        flags |= _c.LIFESIGN_OPT_WATCHDOG_TRIGGER
     opts.flags = flags
     opts.stale_after_ms = _ms(stale_after, "stale_after")
     opts.notify_fd = -1 if notify_fd is None else notify_fd
@@ -496,12 +509,12 @@ def check(
     max_age_ms = _ms(max_age, "max_age")
     expected = _pid(pid)
     lib = _ffi.lib()
-    rep = _ffi.CReport()
+    rep = _new_report(lib)
     if stall is None:
         rc = lib.lifesign_check(raw, max_age_ms, expected, ctypes.byref(rep))
     else:
         rc = lib.lifesign_check_stall(raw, max_age_ms, expected, _ms(stall, "stall"), ctypes.byref(rep))
-    if rc != _ffi.OK:
+    if rc != _c.LIFESIGN_OK:
         raise _error(rc)
     return Report._from_c(rep)
 
@@ -531,7 +544,7 @@ class CancelToken:
         out = ctypes.c_void_p()
         lib = _ffi.lib()
         rc = lib.lifesign_cancel_new(ctypes.byref(out))
-        if rc != _ffi.OK:
+        if rc != _c.LIFESIGN_OK:
             raise _error(rc)
         self._handle: Optional[int] = out.value
         self._lock = threading.Lock()
@@ -550,7 +563,7 @@ class CancelToken:
             if self._handle is None or self._closing:
                 raise _closed_error("cancel token")
             rc = _ffi.lib().lifesign_cancel_trigger(self._handle)
-            if rc != _ffi.OK:
+            if rc != _c.LIFESIGN_OK:
                 raise _error(rc)
             self._cancelled = True
 
@@ -610,22 +623,22 @@ def wait_ready(
     idle_ms = _ms(idle_timeout, "idle_timeout")
     timeout_ms = _ms(timeout, "timeout")
     lib = _ffi.lib()
-    rep = _ffi.CReport()
+    rep = _new_report(lib)
     if cancel is None:
         rc = lib.lifesign_wait_ready(raw, expected, idle_ms, timeout_ms, ctypes.byref(rep))
-        failure = _error(rc) if rc != _ffi.OK else None
+        failure = _error(rc) if rc != _c.LIFESIGN_OK else None
     else:
         handle = cancel._acquire()
         try:
             rc = lib.lifesign_wait_ready_cancel(raw, expected, idle_ms, timeout_ms, handle, ctypes.byref(rep))
-            failure = _error(rc) if rc != _ffi.OK else None
+            failure = _error(rc) if rc != _c.LIFESIGN_OK else None
         finally:
             cancel._release()
     if failure is None:
         return Report._from_c(rep)
-    if rc == _ffi.ERR_TIMEOUT:
+    if rc == _c.LIFESIGN_ERR_TIMEOUT:
         raise WaitTimeout(failure.code, failure.name, failure.message, Report._from_c(rep))
-    if rc == _ffi.ERR_CANCELLED:
+    if rc == _c.LIFESIGN_ERR_CANCELLED:
         raise WaitCancelled(failure.code, failure.name, failure.message, Report._from_c(rep))
     raise failure
 

@@ -11,6 +11,7 @@
 
 int main(int argc, char **argv) {
     lifesign_report r;
+    lifesign_report_init(&r);
     int32_t rc;
 
     if (argc != 3) {

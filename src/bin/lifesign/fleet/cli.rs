@@ -4,10 +4,12 @@
 
 use super::remote::{self, WaitEnd, WaitOptions};
 use super::{relay, Auth, Error, Url, DEFAULT_BUCKET, EXIT_CANNOT_TELL};
+use crate::output::{clock, now_ms, report_line, Json};
+use crate::watch::At;
 use lifesign::Report;
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The help of `lifesign relay`.
@@ -76,25 +78,6 @@ impl Args {
             .and_then(|v| v.into_string().ok())
             .ok_or_else(|| format!("{flag} needs a value"))
     }
-}
-
-/// A duration: `250ms`, `2s`, `5m`, `1h`, `1.5s`, or bare milliseconds.
-pub fn duration(s: &str) -> Res<Duration> {
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map_or((s, ""), |i| s.split_at(i));
-    let ms = match unit {
-        "" | "ms" => 1.0,
-        "s" => 1e3,
-        "m" => 60e3,
-        "h" => 3600e3,
-        _ => return Err(format!("bad duration {s:?}")),
-    };
-    let n: f64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
-    if !(0.0..=1e15).contains(&(n * ms)) {
-        return Err(format!("duration {s:?} out of range"));
-    }
-    Ok(Duration::from_millis((n * ms).round() as u64))
 }
 
 fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Result<u8, Error>> {
@@ -173,8 +156,8 @@ fn remote_main(
                 let v = a.value("--pid")?;
                 pid = Some(v.parse::<u32>().ok().filter(|p| (1..=i32::MAX as u32).contains(p)).ok_or_else(|| format!("--pid {v:?}: 1 to 2147483647"))?);
             }
-            "--idle-timeout" if cmd == "wait" => wait.idle_timeout = Some(duration(&a.value(s)?)?),
-            "--timeout" if cmd == "wait" => wait.timeout = Some(duration(&a.value(s)?)?),
+            "--idle-timeout" if cmd == "wait" => wait.idle_timeout = Some(duration(s, &a.value(s)?)?),
+            "--timeout" if cmd == "wait" => wait.timeout = Some(duration(s, &a.value(s)?)?),
             f if f.starts_with('-') => {
                 return Err(format!(
                     "{f} does not apply to a nats:// target (the origin relay applies the file's own rules)"
@@ -211,11 +194,20 @@ fn remote_main(
         "watch" => remote::watch(&url, cancel, |r| print_report(&shown, r, json, true)).map(|()| 0),
         _ => remote::scan(&url).map(|rows| {
             if json {
-                let all: Vec<_> = rows
+                let files: Vec<String> = rows
                     .iter()
-                    .map(|row| report_json(&format!("{shown}/{}", row.key), &row.report))
+                    .map(|row| format!("{shown}/{}", row.key))
                     .collect();
-                let _ = writeln!(out, "{}", serde_json::Value::Array(all));
+                let all: Vec<Json> = rows
+                    .iter()
+                    .zip(&files)
+                    .map(|(row, f)| Json::new(Path::new(f), &row.report))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&all).expect("reports always serialise")
+                );
             } else {
                 for row in &rows {
                     let r = &row.report;
@@ -239,58 +231,25 @@ fn remote_main(
     })
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+/// A duration option, by the grammar and range of every other one.
+fn duration(flag: &str, v: &str) -> Res<Duration> {
+    crate::args::parse_duration(v)
+        .filter(|d| *d <= crate::args::MAX_DURATION)
+        .ok_or_else(|| format!("{flag} {v:?}: expected a duration from 0 to 1000000000000000ms"))
 }
 
-/// A report as JSON, with `file` naming the remote target.
-pub fn report_json(target: &str, r: &Report) -> serde_json::Value {
-    serde_json::json!({
-        "file": target,
-        "verdict": r.verdict.as_str(),
-        "state": r.state.map(|s| s.as_str()),
-        "pid": r.pid,
-        "seq": r.seq,
-        "progress": r.progress,
-        "progress_at_ms": r.progress_at_ms,
-        "progress_age_ms": r.progress_age_ms,
-        "updated_at_ms": r.updated_at_ms,
-        "age_ms": r.age_ms,
-        "interval_ms": r.interval_ms,
-        "max_age_ms": r.max_age_ms,
-        "message": r.message,
-        "shape": r.shape.as_str(),
-        "detail": r.detail,
-    })
-}
-
-/// Prints one report; returns whether stdout still takes output.
-fn print_report(target: &str, r: &Report, json: bool, at: bool) -> bool {
+/// Prints one report as `lifesign check|wait|watch` print a file's (a
+/// `watch` line starts with the time); returns whether stdout still takes
+/// output.
+fn print_report(target: &str, r: &Report, json: bool, watch: bool) -> bool {
     let mut out = std::io::stdout();
-    let line = if json {
-        let mut v = report_json(target, r);
-        if at {
-            v["at_ms"] = now_ms().into();
-        }
-        v.to_string()
-    } else {
-        let mut s = r.verdict.as_str().to_string();
-        if r.shape != lifesign::Shape::None {
-            s += &format!(": pid {}", r.pid);
-            if let Some(st) = r.state {
-                s += &format!(", state {st}");
-            }
-            s += &format!(", seq {}", r.seq);
-            if !r.message.is_empty() {
-                s += &format!(", message {:?}", r.message);
-            }
-        }
-        if !r.detail.is_empty() {
-            s += &format!(" ({})", r.detail);
-        }
-        s
+    let path = Path::new(target);
+    let now = now_ms();
+    let line = match (json, watch) {
+        (true, true) => Json::with(path, r, At { at_ms: now }).line(),
+        (true, false) => Json::new(path, r).line(),
+        (false, true) => format!("{} {}", clock(now), report_line(r)),
+        (false, false) => report_line(r),
     };
     writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
 }

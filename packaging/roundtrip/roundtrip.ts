@@ -1,0 +1,28 @@
+// The install round trip in TypeScript, type-checked against the package's
+// index.d.ts (strict), compiled with tsc and run.
+import { spawn } from 'node:child_process';
+import lifesign, { Report } from 'lifesign';
+
+async function main(path: string): Promise<void> {
+  const child = spawn(process.execPath, [`${__dirname}/roundtrip.cjs`, 'emit', path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', () => reject(new Error('the emitter exited before it started')));
+  });
+  let r: Report = await lifesign.waitReady(path, { pid: child.pid, timeoutMs: 60000 });
+  if (r.verdict !== 'alive' || r.state !== 'ready') throw new Error(`wait: ${r.verdict}/${r.state}`);
+  r = lifesign.check(path, { pid: child.pid });
+  if (r.verdict !== 'alive' || r.state !== 'ready') throw new Error(`check: ${r.verdict}/${r.state}`);
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+  r = lifesign.check(path);
+  if (r.verdict !== 'process_gone') throw new Error(`after kill -9: ${r.verdict}`);
+  console.log(`library: ${lifesign.load().libraryPath}\nround trip: ok`);
+}
+
+main(process.argv[2]).catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

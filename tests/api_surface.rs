@@ -1,0 +1,161 @@
+//! What a Rust user of the crate gets: the curated API and nothing else.
+//!
+//! Builds tests/consumers/rust (a program depending on lifesign with its
+//! default features, as any Rust user would) in its own target folder,
+//! target/consumer-rust, and documents the crate there the same way.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The items of the crate root that `cargo doc` shows, as `kind.Name`.
+const CURATED: &[&str] = &[
+    "constant.MAX_INTERVAL",
+    "constant.MIN_INTERVAL",
+    "constant.VERSION",
+    "enum.ErrorKind",
+    "enum.LogLevel",
+    "enum.Shape",
+    "enum.State",
+    "enum.Verdict",
+    "fn.check",
+    "fn.emit_once",
+    "fn.is_alive",
+    "fn.log_level",
+    "fn.scan",
+    "fn.set_log_handler",
+    "fn.set_log_level",
+    "fn.wait_ready",
+    "fn.wait_ready_with",
+    "fn.watch",
+    "struct.Cancel",
+    "struct.CheckOptions",
+    "struct.EmitOnce",
+    "struct.Emitter",
+    "struct.Error",
+    "struct.NotifyConfig",
+    "struct.Options",
+    "struct.Record",
+    "struct.Report",
+    "struct.WaitOptions",
+    "struct.WaitOutcome",
+    "type.ErrorCallback",
+    "type.LogHandler",
+    "type.Result",
+];
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of the consumer crate pointing at this repository.
+fn consumer(test: &str) -> PathBuf {
+    let src = root().join("tests/consumers/rust");
+    let dir = std::env::temp_dir().join(format!(
+        "lifesign-rust-consumer-{}-{test}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(dir.join("src/bin")).unwrap();
+    let manifest = std::fs::read_to_string(src.join("Cargo.toml.in"))
+        .unwrap()
+        .replace("@LIFESIGN_PATH@", root().to_str().unwrap());
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    for f in ["src/main.rs", "src/bin/reaches_internals.rs"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    // The versions the crate itself is built and tested with.
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    dir
+}
+
+fn cargo(dir: &Path, args: &[&str]) -> Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    Command::new(cargo)
+        .args(args)
+        .args(["--offline", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", root().join("target/consumer-rust"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("cargo runs")
+}
+
+#[test]
+fn a_rust_dependent_gets_the_curated_api_and_no_c_symbols() {
+    let dir = consumer("build");
+
+    let built = cargo(&dir, &["build", "--bin", "consumer"]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let exe = root().join("target/consumer-rust/debug/consumer");
+    let nm = Command::new("nm").arg(&exe).output().expect("nm runs");
+    assert!(nm.status.success());
+    let c_symbols: Vec<String> = String::from_utf8_lossy(&nm.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|s| s.starts_with("lifesign_"))
+        .map(str::to_string)
+        .collect();
+    assert!(
+        c_symbols.is_empty(),
+        "C symbols linked without capi: {c_symbols:?}"
+    );
+
+    let hb = dir.join("hb.json");
+    let run = Command::new(&exe).arg(&hb).output().unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        stdout.ends_with(&format!("{} alive\n", env!("CARGO_PKG_VERSION"))),
+        "{stdout}"
+    );
+
+    let internal = cargo(&dir, &["build", "--bin", "reaches_internals"]);
+    let stderr = String::from_utf8_lossy(&internal.stderr);
+    assert!(
+        !internal.status.success(),
+        "the internal modules are reachable"
+    );
+    assert!(stderr.contains("private"), "{stderr}");
+
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn cargo_doc_shows_only_the_curated_api() {
+    let dir = consumer("doc");
+    let doc = cargo(&dir, &["doc", "--no-deps", "-p", "lifesign"]);
+    assert!(
+        doc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&doc.stderr)
+    );
+    let html = root().join("target/consumer-rust/doc/lifesign");
+    let all = std::fs::read_to_string(html.join("all.html")).unwrap();
+    let items: BTreeSet<String> = all
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter_map(|href| href.strip_suffix(".html"))
+        .filter(|h| !h.contains('/') && h.contains('.'))
+        .map(str::to_string)
+        .collect();
+    let expected: BTreeSet<String> = CURATED.iter().map(|s| s.to_string()).collect();
+    assert_eq!(items, expected);
+    // No module pages: the internal modules are not documented.
+    let modules: Vec<String> = std::fs::read_dir(&html)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("index.html").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(modules.is_empty(), "documented modules: {modules:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
