@@ -53,6 +53,9 @@ test-rust:
 test-fleet: build
 	LIFESIGN_NATS_SERVER="$$(bash tests/fleet/server.sh)" \
 	    $(CARGO) test --release $(LIB_FEATURES) --test fleet
+	# cargo test links the libraries with the dev-only `internals` feature:
+	# compare what `make build` ships.
+	$(CARGO) build --release $(LIB_FEATURES) --lib
 	bash tests/fleet/lib-unchanged.sh $(LIB_BASE_FEATURES)
 
 # The C ABI tests against the shared library, the static library, and
