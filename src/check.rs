@@ -76,7 +76,10 @@ pub struct Report {
 }
 
 impl Report {
-    fn empty(verdict: Verdict, detail: String) -> Report {
+    /// A report that carries only a verdict and its reason: no record was
+    /// read (a missing or invalid file, or a verdict decided elsewhere, such
+    /// as a remote key that expired).
+    pub fn empty(verdict: Verdict, detail: String) -> Report {
         Report {
             verdict,
             state: None,

@@ -20,6 +20,8 @@ mod args;
 mod bridge;
 mod check;
 mod emit;
+#[cfg(feature = "fleet")]
+mod fleet;
 mod output;
 mod run;
 mod scan;
@@ -42,6 +44,7 @@ Commands:
   run -- CMD    start CMD, wait until it is ready, stop it if it hangs
   scan DIR      the verdict of every heartbeat file in a folder
   watch FILE    print each change of state as it happens
+  relay DIR...  publish a folder's heartbeats to NATS (with the fleet feature)
 
 Examples:
   lifesign check /run/app/hb.json --max-age 10s
@@ -49,6 +52,8 @@ Examples:
   lifesign run --idle-timeout 30s -- ./server --port 8080
   lifesign emit \"$LIFESIGN_FILE\" --state ready --message listening
   lifesign scan /run/app --json
+  lifesign relay --server nats://nats.internal:4222 /run/app
+  lifesign check nats://nats.internal:4222/lifesign/web1.app
 ",
     durations!(),
     "
@@ -83,6 +88,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    #[cfg(feature = "fleet")]
+    if let Some(code) = fleet_main(&name) {
+        return code;
+    }
     let (cmd, help, run): Command = match name.as_str() {
         "check" => ("check", check::HELP, check::main),
         "wait" => ("wait", wait::HELP, wait::main),
@@ -103,6 +112,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    #[cfg(feature = "fleet")]
+    let help = with_remote_help(cmd, help);
     match run(Args::new(parser, help)) {
         Ok(code) => ExitCode::from(code),
         Err(Stop::Help(text)) => {
@@ -114,4 +125,37 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `relay`, and `check`, `wait`, `watch` or `scan` of a `nats://` target:
+/// the fleet's commands (docs/FLEET.md). `None` for every other command.
+#[cfg(feature = "fleet")]
+fn fleet_main(name: &str) -> Option<ExitCode> {
+    let rest: Vec<std::ffi::OsString> = std::env::args_os().skip(2).collect();
+    let remote = matches!(name, "check" | "wait" | "watch" | "scan")
+        && rest.iter().any(|a| fleet::is_remote(a));
+    if name != "relay" && !remote {
+        return None;
+    }
+    match signals::cancel_on_signal() {
+        Ok(cancel) => Some(ExitCode::from(fleet::cli::main(name, rest, Some(cancel)))),
+        Err(Stop::Usage(msg)) => {
+            eprintln!("lifesign {name}: {msg}");
+            Some(ExitCode::from(2))
+        }
+        Err(Stop::Help(text)) => {
+            println!("{text}");
+            Some(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The help of `check`, `wait`, `watch` and `scan`, with their `nats://`
+/// forms.
+#[cfg(feature = "fleet")]
+fn with_remote_help(cmd: &str, help: &'static str) -> &'static str {
+    if !matches!(cmd, "check" | "wait" | "watch" | "scan") {
+        return help;
+    }
+    Box::leak(format!("{help}\n\n{}", fleet::cli::REMOTE_HELP).into_boxed_str())
 }

@@ -27,9 +27,10 @@ Example:
   12:00:01.250 alive: pid 812, state starting, seq 1, age 3 ms"
 );
 
+/// The extra field of a `--json` watch line.
 #[derive(Serialize)]
-struct At {
-    at_ms: u64,
+pub struct At {
+    pub at_ms: u64,
 }
 
 pub fn main(a: Args) -> Res<u8> {

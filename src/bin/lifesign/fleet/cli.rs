@@ -1,0 +1,255 @@
+//! The fleet commands' arguments and output: `relay`, and `check`, `wait`,
+//! `watch` and `scan` of a `nats://` target. `main` takes the command name
+//! and the arguments after it and returns the exit code.
+
+use super::remote::{self, WaitEnd, WaitOptions};
+use super::{relay, Auth, Error, Url, DEFAULT_BUCKET, EXIT_CANNOT_TELL};
+use crate::output::{clock, now_ms, report_line, Json};
+use crate::watch::At;
+use lifesign::Report;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The help of `lifesign relay`.
+pub const RELAY_HELP: &str = "\
+Usage: lifesign relay --server nats://HOST:PORT [--bucket NAME] [--host-id ID]
+                      [--token T | --creds FILE] DIR...
+
+Publishes every heartbeat file (*.json) of each DIR to a NATS JetStream
+key-value bucket, as it changes, with a per-key time limit equal to the
+file's staleness rule: if the relay or its host dies, the keys expire and
+every remote reader sees it. Reconnects with backoff and republishes.
+
+  --server URL    the NATS server (nats://HOST:PORT)
+  --bucket NAME   the bucket (default lifesign; created when missing)
+  --host-id ID    the first part of every key (default: the hostname)
+  --token T       a token (or LIFESIGN_NATS_TOKEN)
+  --creds FILE    a .creds file (or LIFESIGN_NATS_CREDS)
+
+Keys are HOST-ID.NAME (NAME: the file name without .json). Read them with
+  lifesign check|wait|watch nats://HOST:PORT/BUCKET/HOST-ID.NAME
+  lifesign scan nats://HOST:PORT/BUCKET
+Layout and value schema: docs/PROTOCOL.md, \"Fleet\"; deployment: docs/FLEET.md.
+
+Exit codes: 0 after SIGINT or SIGTERM (its keys then expire within their
+time limits); 2 when it cannot start (no server, refused
+credentials, a folder it cannot watch, a usage error).";
+
+/// What the remote forms add to the help of check, wait, watch and scan.
+pub const REMOTE_HELP: &str = "\
+Remote heartbeats: TARGET may be nats://HOST:PORT/BUCKET/KEY (check, wait,
+watch) or nats://HOST:PORT/BUCKET (scan), as published by `lifesign relay`.
+Credentials: LIFESIGN_NATS_TOKEN or LIFESIGN_NATS_CREDS, or nats://TOKEN@HOST.
+The verdict is the origin relay's; an expired key is stale. A server that
+cannot be reached, refused credentials or a missing bucket exit 2.";
+
+type Res<T> = Result<T, String>;
+
+/// Runs `relay`, or a remote `check`/`wait`/`watch`/`scan`.
+pub fn main(cmd: &str, args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> u8 {
+    let out = match cmd {
+        "relay" => relay_main(args, cancel),
+        "check" | "wait" | "watch" | "scan" => remote_main(cmd, args, cancel),
+        other => Err(format!("unknown command {other:?}")),
+    };
+    match out {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
+            eprintln!("lifesign {cmd}: {e}");
+            EXIT_CANNOT_TELL
+        }
+        Err(usage) => {
+            eprintln!("lifesign {cmd}: {usage}");
+            2
+        }
+    }
+}
+
+struct Args {
+    it: std::vec::IntoIter<OsString>,
+}
+
+impl Args {
+    fn value(&mut self, flag: &str) -> Res<String> {
+        self.it
+            .next()
+            .and_then(|v| v.into_string().ok())
+            .ok_or_else(|| format!("{flag} needs a value"))
+    }
+}
+
+fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Result<u8, Error>> {
+    let mut a = Args {
+        it: args.into_iter(),
+    };
+    let (mut server, mut bucket, mut host_id, mut auth, mut dirs) = (
+        None,
+        DEFAULT_BUCKET.to_string(),
+        None,
+        Auth::None,
+        Vec::new(),
+    );
+    while let Some(arg) = a.it.next() {
+        match arg.to_str() {
+            Some("--help" | "-h") => {
+                println!("{RELAY_HELP}");
+                return Ok(Ok(0));
+            }
+            Some("--server") => server = Some(a.value("--server")?),
+            Some("--bucket") => bucket = a.value("--bucket")?,
+            Some("--host-id") => host_id = Some(a.value("--host-id")?),
+            Some("--token") => auth = Auth::Token(a.value("--token")?),
+            Some("--creds") => auth = Auth::Creds(a.value("--creds")?.into()),
+            Some(f) if f.starts_with('-') => return Err(format!("unknown option {f}")),
+            _ => dirs.push(PathBuf::from(arg)),
+        }
+    }
+    let server = server.ok_or("--server nats://HOST:PORT is required")?;
+    if !server.starts_with(super::SCHEME) {
+        return Err(format!("--server {server:?}: expected nats://HOST:PORT"));
+    }
+    // The bucket must be one a reader can name in a URL.
+    let url = Url::parse(&format!("{server}/{bucket}"), false).map_err(|e| e.0)?;
+    if auth == Auth::None {
+        auth = url.auth();
+    }
+    if dirs.is_empty() {
+        return Err("no DIR to relay".into());
+    }
+    let host_id = host_id.unwrap_or_else(super::hostname);
+    if host_id.is_empty() {
+        return Err("--host-id is empty".into());
+    }
+    let cfg = relay::Config {
+        server: url.server,
+        bucket,
+        host_id,
+        auth,
+        dirs,
+    };
+    Ok(relay::run(cfg, cancel).map(|()| 0))
+}
+
+fn remote_main(
+    cmd: &str,
+    args: Vec<OsString>,
+    cancel: Option<&lifesign::Cancel>,
+) -> Res<Result<u8, Error>> {
+    let mut a = Args {
+        it: args.into_iter(),
+    };
+    let (mut target, mut json, mut pid) = (None, false, None);
+    let mut wait = WaitOptions::default();
+    while let Some(arg) = a.it.next() {
+        let Some(s) = arg.to_str() else {
+            return Err(format!("{arg:?} is not UTF-8"));
+        };
+        match s {
+            "--help" | "-h" => {
+                println!("{}", REMOTE_HELP);
+                return Ok(Ok(0));
+            }
+            "--json" => json = true,
+            "--pid" if matches!(cmd, "check" | "wait") => {
+                let v = a.value("--pid")?;
+                pid = Some(v.parse::<u32>().ok().filter(|p| (1..=i32::MAX as u32).contains(p)).ok_or_else(|| format!("--pid {v:?}: 1 to 2147483647"))?);
+            }
+            "--idle-timeout" if cmd == "wait" => wait.idle_timeout = Some(duration(s, &a.value(s)?)?),
+            "--timeout" if cmd == "wait" => wait.timeout = Some(duration(s, &a.value(s)?)?),
+            f if f.starts_with('-') => {
+                return Err(format!(
+                    "{f} does not apply to a nats:// target (the origin relay applies the file's own rules)"
+                ))
+            }
+            _ if target.is_none() => target = Some(s.to_string()),
+            _ => return Err(format!("unexpected argument {s:?}")),
+        }
+    }
+    let target = target.ok_or("no target")?;
+    let url = Url::parse(&target, cmd != "scan").map_err(|e| e.0)?;
+    let shown = url.shown();
+    let mut out = std::io::stdout();
+    Ok(match cmd {
+        "check" => remote::check(&url, pid).map(|r| {
+            print_report(&shown, &r, json, false);
+            u8::from(!r.is_alive())
+        }),
+        "wait" => {
+            wait.expected_pid = pid;
+            remote::wait(&url, &wait, cancel, |_| {}).map(|end| {
+                let code = remote::wait_exit_code(&end);
+                let (WaitEnd::Decided(r) | WaitEnd::TimedOut(r) | WaitEnd::Cancelled(r)) = &end;
+                print_report(&shown, r, json, false);
+                if code == 124 {
+                    eprintln!(
+                        "lifesign wait: not ready after {} ms",
+                        wait.timeout.unwrap_or_default().as_millis()
+                    );
+                }
+                code
+            })
+        }
+        "watch" => remote::watch(&url, cancel, |r| print_report(&shown, r, json, true)).map(|()| 0),
+        _ => remote::scan(&url).map(|rows| {
+            if json {
+                let files: Vec<String> = rows
+                    .iter()
+                    .map(|row| format!("{shown}/{}", row.key))
+                    .collect();
+                let all: Vec<Json> = rows
+                    .iter()
+                    .zip(&files)
+                    .map(|(row, f)| Json::new(Path::new(f), &row.report))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string(&all).expect("reports always serialise")
+                );
+            } else {
+                for row in &rows {
+                    let r = &row.report;
+                    let pid = if r.pid == 0 {
+                        "-".to_string()
+                    } else {
+                        r.pid.to_string()
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{:<13} {:>8}  {:<20} {}",
+                        r.verdict.as_str(),
+                        pid,
+                        row.host_id,
+                        row.name
+                    );
+                }
+            }
+            u8::from(!rows.iter().all(|row| row.report.is_alive()))
+        }),
+    })
+}
+
+/// A duration option, by the grammar and range of every other one.
+fn duration(flag: &str, v: &str) -> Res<Duration> {
+    crate::args::parse_duration(v)
+        .filter(|d| *d <= crate::args::MAX_DURATION)
+        .ok_or_else(|| format!("{flag} {v:?}: expected a duration from 0 to 1000000000000000ms"))
+}
+
+/// Prints one report as `lifesign check|wait|watch` print a file's (a
+/// `watch` line starts with the time); returns whether stdout still takes
+/// output.
+fn print_report(target: &str, r: &Report, json: bool, watch: bool) -> bool {
+    let mut out = std::io::stdout();
+    let path = Path::new(target);
+    let now = now_ms();
+    let line = match (json, watch) {
+        (true, true) => Json::with(path, r, At { at_ms: now }).line(),
+        (true, false) => Json::new(path, r).line(),
+        (false, true) => format!("{} {}", clock(now), report_line(r)),
+        (false, false) => report_line(r),
+    };
+    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+}

@@ -1,0 +1,448 @@
+//! `lifesign relay`: publishes every heartbeat file of some folders to the
+//! bucket, event-driven, with a per-key time limit (PROTOCOL.md, "Fleet").
+//!
+//! One loop on one thread waits for: inotify events of the folders, the
+//! exit of an emitter (its pidfd), the next timed look (a heartbeat turning
+//! stale, or a key due for a refresh), a failed publish, and the
+//! connection coming back. Each wakes a look at one file: check it with
+//! the library, publish when anything a reader sees changed, or when the
+//! key is half-way to its time limit.
+
+use super::sys::{self, Event, Inotify};
+use super::value::{self, Relay, Value};
+use super::{cancelled, connect, key, runtime, watch_cancel, Auth, Error};
+use async_nats::jetstream::{self, kv};
+use lifesign::{CheckOptions, Report, Verdict};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// How long the server keeps the marker of an expired key (then the key
+/// reads as missing).
+pub const MARKER_TTL: Duration = Duration::from_secs(3600);
+
+/// How soon a failed publish is tried again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// The largest heartbeat file the relay reads (the protocol's limit).
+const MAX_FILE_BYTES: u64 = 65_536;
+
+/// What `lifesign relay` was asked to do.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `nats://HOST:PORT`.
+    pub server: String,
+    /// The bucket (created when missing).
+    pub bucket: String,
+    /// The first part of every key (default: the hostname).
+    pub host_id: String,
+    /// Credentials.
+    pub auth: Auth,
+    /// The folders whose heartbeat files are published.
+    pub dirs: Vec<PathBuf>,
+}
+
+/// Runs the relay until `cancel` is triggered (`Ok`; the keys then expire
+/// within their time limits) or an error stops it (no server at start,
+/// refused credentials, a folder it cannot watch).
+pub fn run(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Error> {
+    runtime()?.block_on(relay(cfg, cancel))
+}
+
+/// Why the loop woke up, besides inotify and the clock.
+enum Wake {
+    /// The emitter of this file exited.
+    Exited(PathBuf),
+    /// A publish for this file was not acknowledged.
+    Failed(PathBuf, String),
+}
+
+/// What was last published for a file.
+struct Sent {
+    /// What a reader sees: a change of any of these is published at once.
+    seen: (Verdict, Option<lifesign::State>, u32, u64, u64, u64, String),
+    at: Instant,
+    ttl: Duration,
+}
+
+struct Beat {
+    key: String,
+    name: String,
+    sent: Option<Sent>,
+    pid_watched: Option<u32>,
+}
+
+struct Relayer {
+    js: jetstream::Context,
+    kv: kv::Store,
+    subject_prefix: String,
+    me: Relay,
+    beats: HashMap<PathBuf, Beat>,
+    timers: BinaryHeap<Reverse<(Instant, PathBuf)>>,
+    wake: mpsc::UnboundedSender<Wake>,
+    failures_logged: u64,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Whether a folder entry is a heartbeat file: `*.json`, not hidden (the
+/// emitter's temporaries are `.<name>.lifesign-<pid>-<n>.tmp`).
+fn heartbeat_name(name: &OsStr) -> Option<&str> {
+    let s = name.to_str()?;
+    if s.starts_with('.') {
+        return None;
+    }
+    s.strip_suffix(".json").filter(|stem| !stem.is_empty())
+}
+
+async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Error> {
+    let cancel = watch_cancel(cancel)?;
+    let (ev_tx, mut events) = mpsc::unbounded_channel();
+    let client = connect(
+        &cfg.server,
+        &cfg.auth,
+        &format!("lifesign relay {}", cfg.host_id),
+        Some(ev_tx),
+    )
+    .await?;
+    let js = jetstream::new(client);
+    let store = open_bucket(&js, &cfg.bucket).await?;
+    let mut ino = Inotify::new().map_err(|e| Error(format!("inotify: {e}")))?;
+    for d in &cfg.dirs {
+        ino.add(d)
+            .map_err(|e| Error(format!("cannot watch {}: {e}", d.display())))?;
+    }
+    let (wake, mut wakes) = mpsc::unbounded_channel();
+    let mut r = Relayer {
+        js,
+        kv: store,
+        subject_prefix: format!("$KV.{}.", cfg.bucket),
+        me: Relay {
+            host_id: cfg.host_id.clone(),
+            hostname: super::hostname(),
+            pid: std::process::id(),
+            version: lifesign::VERSION.into(),
+            started_at_ms: now_ms(),
+        },
+        beats: HashMap::new(),
+        timers: BinaryHeap::new(),
+        wake,
+        failures_logged: 0,
+    };
+    r.rescan(&cfg.dirs, false).await;
+    eprintln!(
+        "lifesign relay: publishing {} heartbeat(s) from {} folder(s) to bucket {:?} as {:?}",
+        r.beats.len(),
+        cfg.dirs.len(),
+        cfg.bucket,
+        cfg.host_id
+    );
+    let mut was_disconnected = false;
+    loop {
+        let next = r.timers.peek().map(|Reverse((at, _))| *at);
+        tokio::select! {
+            got = ino.next() => {
+                let evs = got.map_err(|e| Error(format!("inotify: {e}")))?;
+                for ev in evs {
+                    match ev {
+                        Event::Entry(dir, name) => {
+                            if heartbeat_name(&name).is_some() {
+                                r.look(&dir.join(&name), false).await;
+                            }
+                        }
+                        Event::Overflow => r.rescan(&cfg.dirs, false).await,
+                    }
+                }
+            }
+            Some(ev) = events.recv() => match ev {
+                async_nats::Event::Connected if was_disconnected => {
+                    was_disconnected = false;
+                    eprintln!("lifesign relay: reconnected; republishing every heartbeat");
+                    r.rescan(&cfg.dirs, true).await;
+                }
+                async_nats::Event::Disconnected => {
+                    was_disconnected = true;
+                    eprintln!("lifesign relay: disconnected; reconnecting");
+                }
+                _ => {}
+            },
+            Some(w) = wakes.recv() => match w {
+                Wake::Exited(path) => {
+                    if let Some(b) = r.beats.get_mut(&path) {
+                        b.pid_watched = None;
+                    }
+                    r.look(&path, false).await;
+                }
+                Wake::Failed(path, why) => {
+                    if r.failures_logged < 10 {
+                        eprintln!("lifesign relay: publish for {} failed: {why}; retrying", path.display());
+                    }
+                    r.failures_logged += 1;
+                    if let Some(b) = r.beats.get_mut(&path) {
+                        b.sent = None;
+                    }
+                    r.timers.push(Reverse((Instant::now() + RETRY, path)));
+                }
+            },
+            _ = cancelled(cancel.as_ref()) => return Ok(()),
+            _ = sleep_until(next) => {
+                let now = Instant::now();
+                while let Some(Reverse((at, _))) = r.timers.peek() {
+                    if *at > now {
+                        break;
+                    }
+                    let Reverse((_, path)) = r.timers.pop().expect("peeked");
+                    r.look(&path, false).await;
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The bucket, created when missing with per-message time limits and
+/// expiry markers; an existing bucket without them is an error.
+async fn open_bucket(js: &jetstream::Context, bucket: &str) -> Result<kv::Store, Error> {
+    let store = match js.get_key_value(bucket).await {
+        Ok(s) => s,
+        Err(_) => {
+            let cfg = kv::Config {
+                bucket: bucket.into(),
+                description: "lifesign heartbeats (docs/PROTOCOL.md, Fleet)".into(),
+                history: 1,
+                limit_markers: Some(MARKER_TTL),
+                ..Default::default()
+            };
+            match js.create_key_value(cfg).await {
+                Ok(s) => s,
+                // Another relay may have created it meanwhile.
+                Err(create) => js
+                    .get_key_value(bucket)
+                    .await
+                    .map_err(|_| Error(format!("cannot create bucket {bucket:?}: {create}")))?,
+            }
+        }
+    };
+    let status = store
+        .status()
+        .await
+        .map_err(|e| Error(format!("cannot read bucket {bucket:?}: {e}")))?;
+    if !status.info.config.allow_message_ttl {
+        return Err(Error(format!(
+            "bucket {bucket:?} exists without per-key time limits (stream KV_{bucket} needs \
+             allow_msg_ttl and subject_delete_marker_ttl): use another --bucket, or \
+             recreate it"
+        )));
+    }
+    Ok(store)
+}
+
+impl Relayer {
+    /// Looks at every heartbeat file of the folders; `all` republishes
+    /// each one even when nothing changed (after a reconnect).
+    async fn rescan(&mut self, dirs: &[PathBuf], all: bool) {
+        let mut seen = Vec::new();
+        for d in dirs {
+            let Ok(rd) = std::fs::read_dir(d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                if heartbeat_name(&e.file_name()).is_some() {
+                    seen.push(e.path());
+                }
+            }
+        }
+        // Files that went while events were lost.
+        let gone: Vec<PathBuf> = self
+            .beats
+            .keys()
+            .filter(|p| !seen.contains(p))
+            .cloned()
+            .collect();
+        for p in gone.iter().chain(seen.iter()) {
+            self.look(p, all).await;
+        }
+    }
+
+    /// Checks one file and publishes what changed.
+    async fn look(&mut self, path: &Path, force: bool) {
+        let Some(name) = path
+            .file_name()
+            .and_then(heartbeat_name)
+            .map(str::to_string)
+        else {
+            return;
+        };
+        let (report, record) = read(path);
+        let now = Instant::now();
+        if report.verdict == Verdict::Missing {
+            if let Some(b) = self.beats.remove(path) {
+                if b.sent.is_some() {
+                    self.delete(b.key).await;
+                }
+            }
+            return;
+        }
+        let beat = self
+            .beats
+            .entry(path.to_path_buf())
+            .or_insert_with(|| Beat {
+                key: key::key(&self.me.host_id, &name),
+                name,
+                sent: None,
+                pid_watched: None,
+            });
+        let seen = (
+            report.verdict,
+            report.state,
+            report.pid,
+            report.seq,
+            report.updated_at_ms,
+            report.progress,
+            report.message.clone(),
+        );
+        let due_refresh = beat.sent.as_ref().is_none_or(|s| now >= s.at + s.ttl / 2);
+        let changed = beat.sent.as_ref().is_none_or(|s| s.seen != seen);
+        if force || changed || due_refresh {
+            let ttl = Duration::from_secs(value::ttl_s(&report));
+            let v = Value::new(
+                &self.me,
+                &beat.name,
+                &path.to_string_lossy(),
+                &report,
+                record,
+                now_ms(),
+            );
+            beat.sent = Some(Sent { seen, at: now, ttl });
+            let (key, ttl_s) = (beat.key.clone(), v.ttl_s);
+            self.publish(path, &key, ttl_s, &v).await;
+        }
+        let beat = self.beats.get_mut(path).expect("inserted above");
+        // The next timed look: the refresh, or the moment the file turns
+        // stale, whichever comes first.
+        let sent = beat.sent.as_ref().expect("published above");
+        let mut due = sent.at + sent.ttl / 2;
+        if matches!(report.verdict, Verdict::Alive | Verdict::Stalled) && report.max_age_ms > 0 {
+            let stale_at = report.updated_at_ms.saturating_add(report.max_age_ms) + 1;
+            due = due.min(now + Duration::from_millis(stale_at.saturating_sub(now_ms())));
+        }
+        self.timers.push(Reverse((due, path.to_path_buf())));
+        // Hear the emitter's exit as it happens.
+        let live = matches!(
+            report.verdict,
+            Verdict::Alive | Verdict::Stale | Verdict::Stalled | Verdict::Future
+        );
+        if live && report.pid != 0 && beat.pid_watched != Some(report.pid) {
+            match sys::pidfd(report.pid) {
+                Some(fd) => {
+                    beat.pid_watched = Some(report.pid);
+                    let (tx, p) = (self.wake.clone(), path.to_path_buf());
+                    tokio::spawn(async move {
+                        let _ = fd.readable().await;
+                        let _ = tx.send(Wake::Exited(p));
+                    });
+                }
+                // Gone between the check and the open: look again now.
+                None => self.timers.push(Reverse((now, path.to_path_buf()))),
+            }
+        }
+    }
+
+    async fn publish(&mut self, path: &Path, key: &str, ttl_s: u64, v: &Value) {
+        let payload = serde_json::to_vec(v).expect("a value always serialises");
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-TTL", ttl_s.to_string().as_str());
+        let subject = format!("{}{key}", self.subject_prefix);
+        let tx = self.wake.clone();
+        let p = path.to_path_buf();
+        match self
+            .js
+            .publish_with_headers(subject, headers, payload.into())
+            .await
+        {
+            Ok(ack) => {
+                tokio::spawn(async move {
+                    if let Err(e) = ack.await {
+                        let _ = tx.send(Wake::Failed(p, e.to_string()));
+                    }
+                });
+            }
+            Err(e) => {
+                let _ = tx.send(Wake::Failed(p, e.to_string()));
+            }
+        }
+    }
+
+    /// The file is gone: so is the key (a KV delete, read as `missing`).
+    async fn delete(&mut self, key: String) {
+        let kv = self.kv.clone();
+        tokio::spawn(async move {
+            if let Err(e) = kv.delete(&key).await {
+                eprintln!("lifesign relay: cannot delete key {key}: {e}");
+            }
+        });
+    }
+}
+
+/// The local report of a file and its JSON as read, from one read where
+/// they agree (a write between the two reads is read again).
+fn read(path: &Path) -> (Report, Option<serde_json::Value>) {
+    let mut last = None;
+    for _ in 0..3 {
+        let record = read_json(path);
+        let report = lifesign::check(path, &CheckOptions::default());
+        let seq = record
+            .as_ref()
+            .and_then(|r| r.get("seq"))
+            .and_then(serde_json::Value::as_u64);
+        if report.shape == lifesign::Shape::None || seq.is_none() || seq == Some(report.seq) {
+            return (report, record);
+        }
+        last = Some((report, record));
+    }
+    last.expect("three tries")
+}
+
+fn read_json(path: &Path) -> Option<serde_json::Value> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(MAX_FILE_BYTES)
+        .read_to_end(&mut buf)
+        .ok()?;
+    serde_json::from_slice(&buf).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_visible_json_files_are_heartbeats() {
+        assert_eq!(heartbeat_name(OsStr::new("app.json")), Some("app"));
+        assert_eq!(heartbeat_name(OsStr::new("a.b.json")), Some("a.b"));
+        for n in [
+            ".app.json",
+            ".app.json.lifesign-1-2.tmp",
+            "app.txt",
+            ".json",
+            "json",
+        ] {
+            assert_eq!(heartbeat_name(OsStr::new(n)), None, "{n}");
+        }
+    }
+}

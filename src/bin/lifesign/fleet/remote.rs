@@ -1,0 +1,361 @@
+//! Reading the fleet: `check`, `wait`, `watch` and `scan` of `nats://`
+//! targets, with the reports and exit codes of local files.
+//!
+//! A remote verdict (PROTOCOL.md, "Fleet"): the origin relay's verdict as
+//! published, since only it can probe the process; a key the relay deleted
+//! is `missing` (its file is gone); a key the server expired is `stale`
+//! (no relay refreshed it within its time limit). Freshness is decided by
+//! the server's clock alone, through the time limit: a reader never
+//! compares another host's timestamps with its own clock, so clock skew
+//! between hosts cannot make a heartbeat look fresh or stale.
+
+use super::value::Value;
+use super::{cancelled, connect, key, runtime, watch_cancel, Error, Url};
+use async_nats::jetstream::{self, kv};
+use futures_util::StreamExt;
+use lifesign::{Report, Shape, State, Verdict};
+use std::time::Duration;
+
+/// The `detail` of a key its relay deleted.
+pub const DELETED: &str = "the relay removed the key: the heartbeat file is gone";
+/// The `detail` of a key the server expired.
+pub const EXPIRED: &str = "expired on the server: no relay refreshed the key within its time \
+                           limit (the relay, its host or the network is down)";
+
+fn empty(verdict: Verdict, detail: String) -> Report {
+    Report::empty(verdict, detail)
+}
+
+/// The report for what the bucket holds under a key (`None`: nothing).
+pub fn report_of(entry: Option<&kv::Entry>, expected_pid: Option<u32>) -> Report {
+    let Some(e) = entry else {
+        return empty(Verdict::Missing, "no such key in the bucket".into());
+    };
+    let mut r = match e.operation {
+        kv::Operation::Delete => return empty(Verdict::Missing, DELETED.into()),
+        kv::Operation::Purge => return empty(Verdict::Stale, EXPIRED.into()),
+        kv::Operation::Put => match Value::decode(&e.value).and_then(|v| v.to_report()) {
+            Ok(r) => r,
+            Err(why) => return empty(Verdict::Invalid, why),
+        },
+    };
+    if let Some(want) = expected_pid {
+        let checked = !matches!(r.verdict, Verdict::Missing | Verdict::Invalid);
+        if checked && r.shape != Shape::None && r.pid != want {
+            r.verdict = Verdict::PidMismatch;
+            r.detail = format!("written by pid {}, expected {want}", r.pid);
+        }
+    }
+    r
+}
+
+async fn open(url: &Url) -> Result<kv::Store, Error> {
+    let client = connect(&url.server, &url.auth(), "lifesign", None).await?;
+    let js = jetstream::new(client);
+    js.get_key_value(&url.bucket).await.map_err(|e| {
+        Error(format!(
+            "no bucket {:?} at {}: {e}",
+            url.bucket,
+            url.shown()
+        ))
+    })
+}
+
+fn the_key(url: &Url) -> &str {
+    url.key.as_deref().expect("a key URL")
+}
+
+async fn entry(store: &kv::Store, url: &Url) -> Result<Option<kv::Entry>, Error> {
+    store
+        .entry(the_key(url))
+        .await
+        .map_err(|e| Error(format!("cannot read {}: {e}", url.shown())))
+}
+
+/// A key followed: its entry now, then each newer one.
+struct Follow {
+    updates: kv::Watch,
+    revision: u64,
+}
+
+impl Follow {
+    /// Starts the key watch, then reads the current entry: nothing written
+    /// in between is missed, and [`Follow::next`] skips what was read.
+    async fn start(url: &Url) -> Result<(Follow, Option<kv::Entry>), Error> {
+        let store = open(url).await?;
+        let updates = store
+            .watch(the_key(url))
+            .await
+            .map_err(|e| Error(format!("cannot watch {}: {e}", url.shown())))?;
+        let first = entry(&store, url).await?;
+        let revision = first.as_ref().map_or(0, |e| e.revision);
+        Ok((Follow { updates, revision }, first))
+    }
+
+    /// The next entry newer than the last one seen.
+    async fn next(&mut self, url: &Url) -> Result<kv::Entry, Error> {
+        loop {
+            match self.updates.next().await {
+                Some(Ok(e)) if e.revision > self.revision => {
+                    self.revision = e.revision;
+                    return Ok(e);
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(Error(format!("watch of {} failed: {e}", url.shown()))),
+                None => return Err(Error(format!("watch of {} ended", url.shown()))),
+            }
+        }
+    }
+}
+
+/// `lifesign check nats://HOST:PORT/BUCKET/KEY`.
+pub fn check(url: &Url, expected_pid: Option<u32>) -> Result<Report, Error> {
+    runtime()?.block_on(async {
+        let store = open(url).await?;
+        Ok(report_of(entry(&store, url).await?.as_ref(), expected_pid))
+    })
+}
+
+/// What `wait` looks for on a remote key.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WaitOptions {
+    /// A record of another PID ends the wait with `pid_mismatch`.
+    pub expected_pid: Option<u32>,
+    /// Give up (verdict `stale`) when no new `seq` arrives for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Give up (exit 124) after this long, whatever happens.
+    pub timeout: Option<Duration>,
+}
+
+/// How a remote wait ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WaitEnd {
+    /// A decision: ready (alive + ready) or never will be; the report says.
+    Decided(Report),
+    /// The hard timeout passed; the last report seen.
+    TimedOut(Report),
+    /// The cancel descriptor became readable; the last report seen.
+    Cancelled(Report),
+}
+
+/// The exit code of a wait's end: 0 ready, 1 never, 124 timeout, 130
+/// interrupted (the codes of a local wait).
+pub fn wait_exit_code(end: &WaitEnd) -> u8 {
+    match end {
+        WaitEnd::Decided(r) if r.verdict == Verdict::Alive && r.state == Some(State::Ready) => 0,
+        WaitEnd::Decided(_) => 1,
+        WaitEnd::TimedOut(_) => 124,
+        WaitEnd::Cancelled(_) => 130,
+    }
+}
+
+/// Whether a report ends a wait, as for a local file: ready ends it;
+/// `starting`, a missing or expired key before the first record, and a
+/// key whose relay reports `stale` (the emitter may resume) keep waiting;
+/// every other verdict means it never will be ready.
+fn decides(r: &Report, seen_valid: bool) -> bool {
+    match r.verdict {
+        Verdict::Alive => r.state == Some(State::Ready),
+        Verdict::Stale | Verdict::Stalled | Verdict::Future => false,
+        Verdict::Missing | Verdict::PidMismatch => seen_valid,
+        _ => true,
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `lifesign wait nats://HOST:PORT/BUCKET/KEY`: event-driven on a key
+/// watch. `observe` sees every report.
+pub fn wait(
+    url: &Url,
+    opts: &WaitOptions,
+    cancel: Option<&lifesign::Cancel>,
+    mut observe: impl FnMut(&Report),
+) -> Result<WaitEnd, Error> {
+    runtime()?.block_on(async {
+        let start = tokio::time::Instant::now();
+        let hard = opts.timeout.map(|t| start + t);
+        let mut idle = opts.idle_timeout.map(|t| start + t);
+        let cancel = watch_cancel(cancel)?;
+        let (mut key, first) = Follow::start(url).await?;
+        let mut last = report_of(first.as_ref(), opts.expected_pid);
+        let mut seen_valid = false;
+        let mut last_seq = None;
+        loop {
+            observe(&last);
+            if last.shape != Shape::None {
+                seen_valid = true;
+                if last_seq != Some(last.seq) {
+                    last_seq = Some(last.seq);
+                    idle = opts.idle_timeout.map(|t| tokio::time::Instant::now() + t);
+                }
+            }
+            if decides(&last, seen_valid) {
+                return Ok(WaitEnd::Decided(last));
+            }
+            tokio::select! {
+                e = key.next(url) => {
+                    last = report_of(Some(&e?), opts.expected_pid);
+                }
+                _ = sleep_until(idle) => {
+                    let mut r = last;
+                    r.verdict = Verdict::Stale;
+                    r.detail = format!(
+                        "no new heartbeat for {} ms (idle timeout)",
+                        opts.idle_timeout.unwrap_or_default().as_millis()
+                    );
+                    return Ok(WaitEnd::Decided(r));
+                }
+                _ = sleep_until(hard) => return Ok(WaitEnd::TimedOut(last)),
+                _ = cancelled(cancel.as_ref()) => return Ok(WaitEnd::Cancelled(last)),
+            }
+        }
+    })
+}
+
+/// `lifesign watch nats://HOST:PORT/BUCKET/KEY`: calls `on_change` with
+/// the current report and then with each report whose verdict, state or
+/// message differs from the one before, until it returns `false` or
+/// `cancel` is triggered.
+pub fn watch(
+    url: &Url,
+    cancel: Option<&lifesign::Cancel>,
+    mut on_change: impl FnMut(&Report) -> bool,
+) -> Result<(), Error> {
+    runtime()?.block_on(async {
+        let cancel = watch_cancel(cancel)?;
+        let (mut key, first) = Follow::start(url).await?;
+        let mut last = report_of(first.as_ref(), None);
+        if !on_change(&last) {
+            return Ok(());
+        }
+        loop {
+            tokio::select! {
+                e = key.next(url) => {
+                    let r = report_of(Some(&e?), None);
+                    let differs = (r.verdict, r.state, &r.message) != (last.verdict, last.state, &last.message);
+                    last = r;
+                    if differs && !on_change(&last) {
+                        return Ok(());
+                    }
+                }
+                _ = cancelled(cancel.as_ref()) => return Ok(()),
+            }
+        }
+    })
+}
+
+/// One row of a fleet scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// The key.
+    pub key: String,
+    /// The host id and file name it stands for.
+    pub host_id: String,
+    /// The file name without `.json`.
+    pub name: String,
+    /// Its remote report.
+    pub report: Report,
+}
+
+/// `lifesign scan nats://HOST:PORT/BUCKET`: every key of the bucket with
+/// its report, in key order (expired and deleted keys included, as
+/// `stale` and `missing`).
+pub fn scan(url: &Url) -> Result<Vec<Row>, Error> {
+    runtime()?.block_on(async {
+        let store = open(url).await?;
+        let listing =
+            |e: &dyn std::fmt::Display| Error(format!("cannot list {}: {e}", url.shown()));
+        // Every key with a message (values and markers alike), from the
+        // stream's subject index, then each key's last message.
+        let mut subjects = store
+            .stream
+            .info_with_subjects(format!("{}>", store.prefix))
+            .await
+            .map_err(|e| listing(&e))?;
+        let mut keys = Vec::new();
+        while let Some(got) = subjects.next().await {
+            let (subject, _) = got.map_err(|e| listing(&e))?;
+            if let Some(k) = subject.strip_prefix(&store.prefix) {
+                keys.push(k.to_string());
+            }
+        }
+        let entries: Vec<_> = futures_util::stream::iter(keys)
+            .map(|k| {
+                let store = store.clone();
+                async move { (store.entry(k.clone()).await, k) }
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        let mut rows = Vec::with_capacity(entries.len());
+        for (got, k) in entries {
+            let e = got.map_err(|e| listing(&e))?;
+            let (host_id, name) = key::split(&k).unwrap_or_else(|| (String::new(), k.clone()));
+            rows.push(Row {
+                report: report_of(e.as_ref(), None),
+                key: k,
+                host_id,
+                name,
+            });
+        }
+        rows.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(rows)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(verdict: Verdict, state: Option<State>) -> Report {
+        Report {
+            state,
+            shape: Shape::V1,
+            pid: 5,
+            ..empty(verdict, String::new())
+        }
+    }
+
+    #[test]
+    fn only_ready_or_a_dead_end_decides_a_wait() {
+        assert!(decides(&report(Verdict::Alive, Some(State::Ready)), true));
+        assert!(!decides(
+            &report(Verdict::Alive, Some(State::Starting)),
+            true
+        ));
+        assert!(!decides(&empty(Verdict::Missing, String::new()), false));
+        assert!(decides(&empty(Verdict::Missing, String::new()), true));
+        assert!(!decides(&empty(Verdict::Stale, EXPIRED.into()), true));
+        for v in [
+            Verdict::ProcessGone,
+            Verdict::Stopped,
+            Verdict::Failed,
+            Verdict::Invalid,
+        ] {
+            assert!(decides(&report(v, None), false), "{v}");
+        }
+    }
+
+    #[test]
+    fn exit_codes_match_a_local_wait() {
+        let ready = report(Verdict::Alive, Some(State::Ready));
+        assert_eq!(wait_exit_code(&WaitEnd::Decided(ready.clone())), 0);
+        assert_eq!(
+            wait_exit_code(&WaitEnd::Decided(report(Verdict::ProcessGone, None))),
+            1
+        );
+        assert_eq!(wait_exit_code(&WaitEnd::TimedOut(ready.clone())), 124);
+        assert_eq!(wait_exit_code(&WaitEnd::Cancelled(ready)), 130);
+    }
+
+    #[test]
+    fn a_missing_key_is_missing() {
+        assert_eq!(report_of(None, None).verdict, Verdict::Missing);
+    }
+}

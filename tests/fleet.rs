@@ -1,0 +1,514 @@
+//! The fleet commands against a real NATS server (nats-server 2.15 with
+//! JetStream, on 127.0.0.1): `make test-fleet` installs it, pinned and
+//! hash-checked, and names it in LIFESIGN_NATS_SERVER. Without that
+//! variable these tests say so and pass (plain `cargo test`).
+#![cfg(feature = "fleet")]
+
+mod common;
+
+use common::{ChildEmitter, TempDir};
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A hang guard, never a measurement: every wait in these tests ends on
+/// an event long before it.
+const GUARD: Duration = Duration::from_secs(60);
+
+const BIN: &str = env!("CARGO_BIN_EXE_lifesign");
+
+fn server_binary() -> Option<PathBuf> {
+    let p = std::env::var_os("LIFESIGN_NATS_SERVER").map(PathBuf::from);
+    if p.is_none() {
+        eprintln!("LIFESIGN_NATS_SERVER is not set: skipped (run `make test-fleet`)");
+    }
+    p
+}
+
+/// A nats-server with JetStream on a free loopback port.
+struct Server {
+    bin: PathBuf,
+    port: u16,
+    store: TempDir,
+    token: Option<String>,
+    child: Option<Child>,
+}
+
+impl Server {
+    fn start(bin: PathBuf, token: Option<&str>) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut s = Server {
+            bin,
+            port,
+            store: TempDir::new("fleet-js"),
+            token: token.map(str::to_string),
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    /// Starts it (again, on the same port and store) and returns when it
+    /// says it is ready.
+    fn restart(&mut self) {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(["-js", "-sd"])
+            .arg(self.store.path("js"))
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(t) = &self.token {
+            cmd.args(["--auth", t]);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let err = child.stderr.take().unwrap();
+        let lines = lines_of(err);
+        wait_line(
+            &lines,
+            |l| l.contains("Server is ready"),
+            "nats-server ready",
+        );
+        // Keep draining its log so that it never blocks on a full pipe.
+        std::thread::spawn(move || while lines.recv().is_ok() {});
+        self.child = Some(child);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: signals our own child.
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+            c.wait().unwrap();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn key_url(&self, key: &str) -> String {
+        format!("{}/lifesign/{key}", self.url())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// The lines of a pipe, as they come, on a channel.
+fn lines_of(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(r).lines() {
+            let Ok(l) = l else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Reads lines until one matches; panics with what was seen at the guard.
+fn wait_line(rx: &mpsc::Receiver<String>, want: impl Fn(&str) -> bool, what: &str) -> String {
+    let end = Instant::now() + GUARD;
+    let mut seen = Vec::new();
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(l) if want(&l) => return l,
+            Ok(l) => seen.push(l),
+            Err(e) => panic!("no {what} ({e:?}); saw {seen:#?}"),
+        }
+    }
+}
+
+/// A running `relay`, with its log.
+struct Relay {
+    child: Child,
+    log: mpsc::Receiver<String>,
+}
+
+impl Relay {
+    /// Starts a relay and returns once its first pass is published.
+    fn start(server: &Server, host_id: &str, dir: &Path, extra: &[&str]) -> Relay {
+        let mut child = Command::new(BIN)
+            .args(["relay", "--server", &server.url(), "--host-id", host_id])
+            .args(extra)
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = lines_of(child.stderr.take().unwrap());
+        wait_line(&log, |l| l.contains("publishing"), "relay start");
+        Relay { child, log }
+    }
+
+    fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a fleet command to its end (with the hang guard).
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("LIFESIGN_NATS_TOKEN")
+        .env_remove("LIFESIGN_NATS_CREDS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        if rx.recv_timeout(GUARD).is_err() {
+            // SAFETY: the guard kills a hung child of ours.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = tx.send(());
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A `watch` in the background, its lines on a channel.
+struct Watcher {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Watcher {
+    fn start(url: &str) -> Watcher {
+        let mut child = Command::new(BIN)
+            .args(["watch", url])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let out: ChildStdout = child.stdout.take().unwrap();
+        // Each line is `HH:MM:SS.mmm <the report's line>`, as for a file;
+        // the tests read the report.
+        let timed = lines_of(out);
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in timed {
+                let (at, report) = l
+                    .split_once(' ')
+                    .expect("a watch line starts with the time");
+                assert_eq!(at.len(), "00:00:00.000".len(), "{l}");
+                if tx.send(report.to_string()).is_err() {
+                    break;
+                }
+            }
+        });
+        Watcher { child, lines }
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_remote_wait_returns_when_a_real_emitter_becomes_ready() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-wait");
+    let _relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    // The wait starts before the emitter exists: a missing key keeps it waiting.
+    let url = server.key_url("web1.app");
+    let waiter = std::thread::spawn(move || run(&["wait", &url, "--timeout", "60s"], &[]));
+    let mut emitter = ChildEmitter::start(&dir.path("app.json"), 200);
+    assert_eq!(emitter.send("ready listening"), "ok");
+    let out = waiter.join().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("alive:") && stdout.contains("state ready"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("pid {}", emitter.pid())),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn kill_9_of_the_emitter_reaches_a_remote_watcher_as_process_gone() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-gone");
+    let mut emitter = ChildEmitter::start(&dir.path("api.json"), 200);
+    assert_eq!(emitter.send("ready"), "ok");
+    let _relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    let w = Watcher::start(&server.key_url("web1.api"));
+    wait_line(
+        &w.lines,
+        |l| l.starts_with("alive:") && l.contains("state ready"),
+        "alive",
+    );
+    emitter.kill_and_leave_zombie();
+    let l = wait_line(
+        &w.lines,
+        |l| !l.starts_with("alive:"),
+        "a change after the kill",
+    );
+    assert!(l.starts_with("process_gone:"), "{l}");
+    let out = run(&["check", &server.key_url("web1.api")], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).starts_with("process_gone"));
+}
+
+#[test]
+fn a_killed_relays_keys_expire_and_remote_check_says_so() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-expire");
+    // interval 200 ms: stale after 600 ms, a time limit of 1 s.
+    let mut emitter = ChildEmitter::start(&dir.path("job.json"), 200);
+    assert_eq!(emitter.send("ready"), "ok");
+    let mut relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    let w = Watcher::start(&server.key_url("web1.job"));
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive");
+    relay.kill9();
+    // The emitter still beats, but nobody relays it: the server expires
+    // the key and pushes the marker to the watcher.
+    let l = wait_line(&w.lines, |l| !l.starts_with("alive:"), "the expiry");
+    assert!(l.starts_with("stale") && l.contains("expired"), "{l}");
+    let out = run(&["check", &server.key_url("web1.job")], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("stale") && stdout.contains("expired"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn after_a_server_restart_the_relay_reconnects_and_republishes() {
+    let Some(bin) = server_binary() else { return };
+    let mut server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-restart");
+    let mut emitter = ChildEmitter::start(&dir.path("db.json"), 200);
+    assert_eq!(emitter.send("ready before"), "ok");
+    let relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    let out = run(&["check", &server.key_url("web1.db")], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
+    server.stop();
+    wait_line(
+        &relay.log,
+        |l| l.contains("disconnected"),
+        "the relay's disconnect",
+    );
+    // A change while the server is down.
+    assert_eq!(emitter.send("ready after"), "ok");
+    server.restart();
+    wait_line(
+        &relay.log,
+        |l| l.contains("reconnected"),
+        "the relay's reconnect",
+    );
+    let w = Watcher::start(&server.key_url("web1.db"));
+    wait_line(
+        &w.lines,
+        |l| l.starts_with("alive:") && l.contains("message \"after\""),
+        "the change made while the server was down",
+    );
+}
+
+/// A v1 heartbeat of this (living) process, written atomically.
+fn write_heartbeat(dir: &Path, name: &str, state: &str, seq: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let body = format!(
+        "{{\"v\":1,\"pid\":{},\"state\":\"{state}\",\"seq\":{seq},\"updated_at_ms\":{now},\"interval_ms\":600000}}",
+        std::process::id()
+    );
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, body).unwrap();
+    std::fs::rename(&tmp, dir.join(format!("{name}.json"))).unwrap();
+}
+
+/// Scans until `done` holds for the rows (each scan is an event-free
+/// snapshot, so this polls, under the hang guard).
+fn scan_until(server: &Server, done: impl Fn(&[serde_json::Value]) -> bool, what: &str) {
+    let end = Instant::now() + GUARD;
+    loop {
+        let out = run(
+            &["scan", &format!("{}/lifesign", server.url()), "--json"],
+            &[],
+        );
+        assert_ne!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        if done(&rows) {
+            return;
+        }
+        assert!(Instant::now() < end, "{what}: {} rows", rows.len());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn three_relays_of_a_thousand_heartbeats_each_are_all_seen_with_every_change() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dirs: Vec<TempDir> = (0..3)
+        .map(|i| TempDir::new(&format!("fleet-many{i}")))
+        .collect();
+    for d in &dirs {
+        for n in 0..1000 {
+            write_heartbeat(&d.path(""), &format!("w{n}"), "starting", 1);
+        }
+    }
+    let _relays: Vec<Relay> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Relay::start(&server, &format!("host{i}"), &d.path(""), &[]))
+        .collect();
+    let count = |state: &'static str| {
+        move |rows: &[serde_json::Value]| {
+            rows.len() == 3000
+                && rows
+                    .iter()
+                    .all(|r| r["verdict"] == "alive" && r["state"] == state)
+        }
+    };
+    scan_until(&server, count("starting"), "3,000 starting heartbeats");
+    for d in &dirs {
+        for n in 0..1000 {
+            write_heartbeat(&d.path(""), &format!("w{n}"), "ready", 2);
+        }
+    }
+    scan_until(&server, count("ready"), "3,000 changes to ready");
+    let out = run(&["scan", &format!("{}/lifesign", server.url())], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    for h in ["host0", "host1", "host2"] {
+        assert_eq!(
+            stdout.lines().filter(|l| l.contains(h)).count(),
+            1000,
+            "{h}"
+        );
+    }
+}
+
+#[test]
+fn token_authentication_admits_the_right_token_and_refuses_a_wrong_one_with_exit_2() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, Some("s3cret"));
+    let dir = TempDir::new("fleet-auth");
+    let mut emitter = ChildEmitter::start(&dir.path("app.json"), 200);
+    assert_eq!(emitter.send("ready"), "ok");
+    let _relay = Relay::start(&server, "web1", &dir.path(""), &["--token", "s3cret"]);
+    let url = server.key_url("web1.app");
+
+    let ok = run(&["check", &url], &[("LIFESIGN_NATS_TOKEN", "s3cret")]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    let in_url = format!("nats://s3cret@127.0.0.1:{}/lifesign/web1.app", server.port);
+    assert_eq!(run(&["check", &in_url], &[]).status.code(), Some(0));
+
+    for env in [&[("LIFESIGN_NATS_TOKEN", "wrong")][..], &[]] {
+        for cmd in ["check", "wait", "watch"] {
+            let out = run(&[cmd, &url], env);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {env:?}");
+            assert!(
+                text(&out.stderr).contains("authorization"),
+                "{cmd}: {}",
+                text(&out.stderr)
+            );
+        }
+    }
+    let d = dir.path("");
+    let d = d.to_str().unwrap();
+    let bad = run(
+        &["relay", "--server", &server.url(), "--token", "wrong", d],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("authorization"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
+fn an_unreachable_server_exits_2_with_a_clear_error_never_1() {
+    // A port with nothing listening: bound, then closed.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("nats://127.0.0.1:{port}");
+    let key = format!("{base}/lifesign/web1.app");
+    let dir = TempDir::new("fleet-unreachable");
+    let bucket = format!("{base}/lifesign");
+    let d = dir.path("");
+    let d = d.to_str().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["check", &key],
+        &["wait", &key],
+        &["watch", &key],
+        &["scan", &bucket],
+        &["relay", "--server", &base, d],
+    ];
+    for args in cases {
+        let out = run(args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("cannot connect to {base}")),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_bucket_that_does_not_exist_cannot_tell_exit_2() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let out = run(
+        &["check", &format!("{}/nosuch/web1.app", server.url())],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no bucket \"nosuch\""),
+        "{}",
+        text(&out.stderr)
+    );
+}
