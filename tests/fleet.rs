@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{ChildEmitter, TempDir};
+use common::TempDir;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -248,7 +248,7 @@ fn a_remote_wait_returns_when_a_real_emitter_becomes_ready() {
     // The wait starts before the emitter exists: a missing key keeps it waiting.
     let url = server.key_url("web1.app");
     let waiter = std::thread::spawn(move || run(&["wait", &url, "--timeout", "60s"], &[]));
-    let mut emitter = ChildEmitter::start(&dir.path("app.json"), 200);
+    let mut emitter = common::Child::emitter(&dir.path("app.json"), 200);
     assert_eq!(emitter.send("ready listening"), "ok");
     let out = waiter.join().unwrap();
     let stdout = text(&out.stdout);
@@ -268,7 +268,7 @@ fn kill_9_of_the_emitter_reaches_a_remote_watcher_as_process_gone() {
     let Some(bin) = server_binary() else { return };
     let server = Server::start(bin, None);
     let dir = TempDir::new("fleet-gone");
-    let mut emitter = ChildEmitter::start(&dir.path("api.json"), 200);
+    let mut emitter = common::Child::emitter(&dir.path("api.json"), 200);
     assert_eq!(emitter.send("ready"), "ok");
     let _relay = Relay::start(&server, "web1", &dir.path(""), &[]);
     let w = Watcher::start(&server.key_url("web1.api"));
@@ -295,7 +295,7 @@ fn a_killed_relays_keys_expire_and_remote_check_says_so() {
     let server = Server::start(bin, None);
     let dir = TempDir::new("fleet-expire");
     // interval 200 ms: stale after 600 ms, a time limit of 1 s.
-    let mut emitter = ChildEmitter::start(&dir.path("job.json"), 200);
+    let mut emitter = common::Child::emitter(&dir.path("job.json"), 200);
     assert_eq!(emitter.send("ready"), "ok");
     let mut relay = Relay::start(&server, "web1", &dir.path(""), &[]);
     let w = Watcher::start(&server.key_url("web1.job"));
@@ -319,7 +319,7 @@ fn after_a_server_restart_the_relay_reconnects_and_republishes() {
     let Some(bin) = server_binary() else { return };
     let mut server = Server::start(bin, None);
     let dir = TempDir::new("fleet-restart");
-    let mut emitter = ChildEmitter::start(&dir.path("db.json"), 200);
+    let mut emitter = common::Child::emitter(&dir.path("db.json"), 200);
     assert_eq!(emitter.send("ready before"), "ok");
     let relay = Relay::start(&server, "web1", &dir.path(""), &[]);
     let out = run(&["check", &server.key_url("web1.db")], &[]);
@@ -430,7 +430,7 @@ fn token_authentication_admits_the_right_token_and_refuses_a_wrong_one_with_exit
     let Some(bin) = server_binary() else { return };
     let server = Server::start(bin, Some("s3cret"));
     let dir = TempDir::new("fleet-auth");
-    let mut emitter = ChildEmitter::start(&dir.path("app.json"), 200);
+    let mut emitter = common::Child::emitter(&dir.path("app.json"), 200);
     assert_eq!(emitter.send("ready"), "ok");
     let _relay = Relay::start(&server, "web1", &dir.path(""), &["--token", "s3cret"]);
     let url = server.key_url("web1.app");

@@ -194,6 +194,7 @@ mod tests {
             message: "up".into(),
             shape: Shape::V1,
             detail: String::new(),
+            monotonic: false,
         }
     }
 
