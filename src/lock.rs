@@ -67,10 +67,7 @@ pub fn consulted(r: &Record, id: &Identity) -> Option<u64> {
 /// Probes the lock file of what was read at `path`, when the record claims
 /// one that this checker may consult (see [`consulted`]).
 pub fn probe_read(path: &Path, read: &Read, id: &Identity) -> LockProbe {
-    match read {
-        Read::Record(r) => consulted(r, id).map_or(LockProbe::Unknown, |ino| probe(path, ino)),
-        _ => LockProbe::Unknown,
-    }
+    probe_read_kept(path, read, id, &mut None)
 }
 
 /// Reads the heartbeat at `path` and probes its lock with `probe`. A lock
