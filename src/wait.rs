@@ -699,10 +699,9 @@ pub fn watch(
     let mut watch = Watch::new(path, false);
     let mut last: Option<(Verdict, Option<State>, String)> = None;
     loop {
-        if !watch.is_event_driven() {
-            // The folder may exist now: try inotify again.
-            watch = Watch::new(path, false);
-        }
+        // Re-arms when inotify could not be had before, or when the folder
+        // was removed or replaced since (the same rule as a wait's).
+        watch.refresh(path);
         watch.drain();
         let r = crate::check::check(path, opts);
         let key = (r.verdict, r.state, r.message.clone());
