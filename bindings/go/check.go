@@ -19,73 +19,90 @@ type checkConfig struct {
 	err         error
 }
 
-// CheckOption changes what Check applies.
-type CheckOption func(*checkConfig)
+// CheckOption changes what Check applies: MaxAge, MaxAgeMs, ExpectPID,
+// StallAfter.
+type CheckOption interface {
+	applyCheck(*checkConfig)
+}
+
+type checkOptionFunc func(*checkConfig)
+
+func (f checkOptionFunc) applyCheck(c *checkConfig) { f(c) }
 
 // MaxAge sets the max age of a fresh heartbeat. By default (or with 0) the
 // library uses the file's own rule (its stale_after_ms, else 3 x its
 // interval, else 30 s). A sub-millisecond remainder is rounded up.
 func MaxAge(d time.Duration) CheckOption {
-	return func(c *checkConfig) {
+	return checkOptionFunc(func(c *checkConfig) {
 		if d < 0 {
-			c.err = invalidArgument("lifesign_check", "max age %v is negative", d)
+			c.err = invalidArgument("Check", "", "max age %v is negative", d)
 			return
 		}
 		c.maxAgeMs = durationToMs(d)
-	}
+	})
 }
 
 // MaxAgeMs is MaxAge in milliseconds, for ages beyond time.Duration's range.
 func MaxAgeMs(ms uint64) CheckOption {
-	return func(c *checkConfig) { c.maxAgeMs = ms }
+	return checkOptionFunc(func(c *checkConfig) { c.maxAgeMs = ms })
 }
 
-// ExpectPID makes a heartbeat written by another process ID give
-// VerdictPIDMismatch; 0 (the default) accepts any PID.
-func ExpectPID(pid int) CheckOption {
-	return func(c *checkConfig) { c.expectedPID = pid }
+// PIDOption names the process ID a heartbeat file must be written by; made
+// by ExpectPID, it is both a CheckOption and a WaitOption.
+type PIDOption int
+
+func (p PIDOption) applyCheck(c *checkConfig) { c.expectedPID = int(p) }
+func (p PIDOption) applyWait(c *waitConfig)   { c.pid = int(p) }
+
+// ExpectPID names the process ID that must have written the heartbeat; 0
+// (the default) accepts any.
+//
+// For Check, a file written by another PID gives VerdictPIDMismatch. For
+// WaitReady, before the first good read a file of another PID is ignored
+// (an earlier run); after it, another PID ends the wait with
+// VerdictPIDMismatch.
+func ExpectPID(pid int) PIDOption {
+	return PIDOption(pid)
 }
 
 // StallAfter makes a fresh heartbeat whose progress has not moved for d give
-// VerdictStalled (lifesign_check_stall); 0 (the default) disables it.
+// VerdictStalled; 0 (the default) disables it.
 func StallAfter(d time.Duration) CheckOption {
-	return func(c *checkConfig) {
+	return checkOptionFunc(func(c *checkConfig) {
 		if d < 0 {
-			c.err = invalidArgument("lifesign_check_stall", "stall limit %v is negative", d)
+			c.err = invalidArgument("Check", "", "stall limit %v is negative", d)
 			return
 		}
 		c.stallMs = durationToMs(d)
-	}
+	})
 }
 
 // Check reads the heartbeat file at path and returns the library's verdict.
 // A verdict is a result, not an error: the error is non-nil only for bad
 // arguments (then the Report says VerdictInvalid).
 func Check(path string, opts ...CheckOption) (Report, error) {
+	const op = "Check"
 	var cfg checkConfig
 	for _, o := range opts {
-		o(&cfg)
-	}
-	op := "lifesign_check"
-	if cfg.stallMs != 0 {
-		op = "lifesign_check_stall"
+		o.applyCheck(&cfg)
 	}
 	if cfg.err != nil {
+		cfg.err.(*Error).Path = path
 		return Report{Verdict: VerdictInvalid, State: StateNone}, cfg.err
 	}
-	if err := checkText(op, "path", path); err != nil {
+	if err := checkText(op, path, "path", path); err != nil {
 		return Report{Verdict: VerdictInvalid, State: StateNone}, err
 	}
 	cpath := cString(path)
 	r := C.ls_check(cpath, C.uint64_t(cfg.maxAgeMs), C.int64_t(cfg.expectedPID), C.uint64_t(cfg.stallMs))
 	freeC(cpath)
-	return reportFromC(&r.report), newError(op, r.rc, r.msg)
+	return reportFromC(&r.report), newError(op, path, r.rc, r.msg)
 }
 
 // IsAlive reports whether the heartbeat at path is alive. maxAge 0 uses the
 // file's own rule. It is false for any argument error.
 func IsAlive(path string, maxAge time.Duration) bool {
-	if maxAge < 0 || checkText("", "", path) != nil {
+	if maxAge < 0 || checkText("", "", "", path) != nil {
 		return false
 	}
 	cpath := cString(path)
@@ -101,26 +118,34 @@ type waitConfig struct {
 	timeout     time.Duration
 }
 
-// WaitOption changes what WaitReady waits for.
-type WaitOption func(*waitConfig)
+// WaitOption changes what WaitReady waits for: ExpectPID, IdleTimeout,
+// Timeout.
+type WaitOption interface {
+	applyWait(*waitConfig)
+}
 
-// WaitPID names the emitter's process ID (0, the default, accepts any):
-// before the first good read a file of another PID is ignored (an earlier
-// run); after it, another PID ends the wait with VerdictPIDMismatch.
+type waitOptionFunc func(*waitConfig)
+
+func (f waitOptionFunc) applyWait(c *waitConfig) { f(c) }
+
+// WaitPID is ExpectPID under its earlier name.
+//
+// Deprecated: use ExpectPID, the one name of the option for Check and
+// WaitReady.
 func WaitPID(pid int) WaitOption {
-	return func(c *waitConfig) { c.pid = pid }
+	return ExpectPID(pid)
 }
 
 // IdleTimeout ends the wait with VerdictStale when no new heartbeat arrives
 // for d (0, the default, means none).
 func IdleTimeout(d time.Duration) WaitOption {
-	return func(c *waitConfig) { c.idleTimeout = d }
+	return waitOptionFunc(func(c *waitConfig) { c.idleTimeout = d })
 }
 
 // Timeout sets a hard timeout (0, the default, means none); reaching it
 // gives an error matching ErrTimeout.
 func Timeout(d time.Duration) WaitOption {
-	return func(c *waitConfig) { c.timeout = d }
+	return waitOptionFunc(func(c *waitConfig) { c.timeout = d })
 }
 
 // WaitReady waits until the emitter writing path reports ready, or the
@@ -136,19 +161,19 @@ func Timeout(d time.Duration) WaitOption {
 // ErrCancelled or, for a deadline, ErrTimeout. The Report holds what was
 // last seen in every case.
 func WaitReady(ctx context.Context, path string, opts ...WaitOption) (Report, error) {
-	const op = "lifesign_wait_ready_cancel"
+	const op = "WaitReady"
 	var cfg waitConfig
 	for _, o := range opts {
-		o(&cfg)
+		o.applyWait(&cfg)
 	}
 	unjudged := Report{Verdict: VerdictInvalid, State: StateNone}
 	if cfg.idleTimeout < 0 || cfg.timeout < 0 {
-		return unjudged, invalidArgument(op, "negative timeout")
+		return unjudged, invalidArgument(op, path, "negative timeout")
 	}
 	if cfg.pid < 0 || cfg.pid > math.MaxInt32 {
-		return unjudged, invalidArgument(op, "expected pid %d is out of range", cfg.pid)
+		return unjudged, invalidArgument(op, path, "expected pid %d is out of range", cfg.pid)
 	}
-	if err := checkText(op, "path", path); err != nil {
+	if err := checkText(op, path, "path", path); err != nil {
 		return unjudged, err
 	}
 	timeoutMs := durationToMs(cfg.timeout)
@@ -170,7 +195,7 @@ func WaitReady(ctx context.Context, path string, opts ...WaitOption) (Report, er
 	var callDone chan struct{}
 	if ctx.Done() != nil {
 		cr := C.ls_cancel_new()
-		if err := newError("lifesign_cancel_new", cr.rc, cr.msg); err != nil {
+		if err := newError(op, path, cr.rc, cr.msg); err != nil {
 			return unjudged, err
 		}
 		cancel = cr.cancel
@@ -203,7 +228,7 @@ func WaitReady(ctx context.Context, path string, opts ...WaitOption) (Report, er
 	}
 
 	report := reportFromC(&r.report)
-	err := newError(op, r.rc, r.msg)
+	err := newError(op, path, r.rc, r.msg)
 	switch Code(r.rc) {
 	case CodeCancelled, CodeTimeout:
 		if ctxErr := ctx.Err(); ctxErr != nil || (deadlineRules && Code(r.rc) == CodeTimeout) {
@@ -216,7 +241,7 @@ func WaitReady(ctx context.Context, path string, opts ...WaitOption) (Report, er
 			if errors.Is(ctxErr, context.DeadlineExceeded) {
 				sentinel = ErrTimeout
 			}
-			err = fmt.Errorf("lifesign: waiting for %s: %w (%w)", path, ctxErr, sentinel)
+			err = fmt.Errorf("lifesign: %s %s: %w (%w)", op, path, ctxErr, sentinel)
 		}
 	}
 	return report, err

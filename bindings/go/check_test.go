@@ -63,7 +63,7 @@ func TestNamesComeFromTheLibrary(t *testing.T) {
 func TestErrorsIsMatchesTheSentinelOfTheSameCode(t *testing.T) {
 	sentinels := []*Error{ErrInvalidArgument, ErrIO, ErrState, ErrPanic, ErrTimeout, ErrCancelled}
 	for _, s := range sentinels {
-		err := fmt.Errorf("wrapped: %w", &Error{Op: "op", Code: s.Code, Message: "m"})
+		err := fmt.Errorf("wrapped: %w", &Error{Op: "Op", Path: "/p", Code: s.Code, Message: "m"})
 		for _, other := range sentinels {
 			if got, want := errors.Is(err, other), other == s; got != want {
 				t.Errorf("errors.Is(%v, %v) = %v, want %v", err, other.Code, got, want)
@@ -72,8 +72,11 @@ func TestErrorsIsMatchesTheSentinelOfTheSameCode(t *testing.T) {
 		if errors.Is(err, ErrClosed) {
 			t.Errorf("%v matches ErrClosed", err)
 		}
-		if !strings.Contains(err.Error(), s.Code.String()) || !strings.Contains(err.Error(), "op: m") {
-			t.Errorf("message %q lacks the operation, message or code name", err)
+		if !strings.Contains(err.Error(), "lifesign: Op /p: m") {
+			t.Errorf("message %q lacks the operation, path or message", err)
+		}
+		if bare := (&Error{Op: "Op", Code: s.Code}).Error(); strings.Contains(bare, "LIFESIGN_") {
+			t.Errorf("an error without a message speaks C: %q", bare)
 		}
 	}
 	if errors.Is(ErrClosed, ErrState) {

@@ -7,7 +7,6 @@ import "C"
 import (
 	"math"
 	"os"
-	"runtime"
 	"runtime/cgo"
 	"sync"
 	"time"
@@ -18,10 +17,14 @@ import (
 // concurrently with the others: a method called after Close returns
 // ErrClosed.
 //
-// Keep a reference to the Emitter for as long as the heartbeat must run,
-// typically with `defer em.Close()`: an Emitter that becomes unreachable is
-// eventually freed by a finalizer, which stops it (the file then says
-// "stopped").
+// Lifetime: an Emitter runs until Stop or Close is called, or the process
+// exits. Garbage collection never stops it: an Emitter that nobody
+// references and nobody closed keeps beating (it has no finalizer). At
+// process exit without Close (main returns, os.Exit, a signal), nothing more
+// is written: the file keeps the last state set, and a checker reports
+// VerdictProcessGone, since the process no longer holds the file's lock.
+// Only Stop or Close writes "stopped", the program's own word that it ended
+// in order; `defer em.Close()` in main says it.
 type Emitter struct {
 	mu      sync.RWMutex // read-held by calls, write-held by Close
 	h       *C.lifesign_emitter
@@ -113,22 +116,22 @@ func WithErrorHandler(fn func(error)) Option {
 // folders and writes the first heartbeat (state starting, seq 1) before
 // Start returns, then refreshes the file every interval.
 func Start(path string, opts ...Option) (*Emitter, error) {
-	const op = "lifesign_start_with"
+	const op = "Start"
 	cfg := startConfig{notifyFD: -1}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if err := checkText(op, "path", path); err != nil {
+	if err := checkText(op, path, "path", path); err != nil {
 		return nil, err
 	}
 	if cfg.interval < 0 {
-		return nil, invalidArgument(op, "interval %v is negative", cfg.interval)
+		return nil, invalidArgument(op, path, "interval %v is negative", cfg.interval)
 	}
 	if cfg.staleAfter < 0 {
-		return nil, invalidArgument(op, "stale-after %v is negative", cfg.staleAfter)
+		return nil, invalidArgument(op, path, "stale-after %v is negative", cfg.staleAfter)
 	}
 	if cfg.notifyFD < -1 || cfg.notifyFD > math.MaxInt32 {
-		return nil, invalidArgument(op, "notify fd %d is not -1 or a descriptor", cfg.notifyFD)
+		return nil, invalidArgument(op, path, "notify fd %d is not -1 or a descriptor", cfg.notifyFD)
 	}
 	interval := durationToMs(cfg.interval)
 	if interval > math.MaxUint32 {
@@ -142,7 +145,7 @@ func Start(path string, opts ...Option) (*Emitter, error) {
 	r := C.ls_start_with(cpath, C.uint32_t(interval), C.uint32_t(cfg.mode.Perm()), C.uint32_t(cfg.flags),
 		C.uint64_t(durationToMs(cfg.staleAfter)), C.int32_t(cfg.notifyFD), C.uintptr_t(handler))
 	freeC(cpath)
-	if err := newError(op, r.rc, r.msg); err != nil {
+	if err := newError(op, path, r.rc, r.msg); err != nil {
 		if handler != 0 {
 			handler.Delete()
 		}
@@ -156,7 +159,7 @@ func Start(path string, opts ...Option) (*Emitter, error) {
 // It returns nil, nil when LIFESIGN_FILE is unset or empty.
 func StartFromEnv() (*Emitter, error) {
 	r := C.ls_start_from_env()
-	if err := newError("lifesign_start_from_env", r.rc, r.msg); err != nil {
+	if err := newError("StartFromEnv", os.Getenv("LIFESIGN_FILE"), r.rc, r.msg); err != nil {
 		return nil, err
 	}
 	if r.emitter == nil {
@@ -166,9 +169,9 @@ func StartFromEnv() (*Emitter, error) {
 }
 
 func newEmitter(h *C.lifesign_emitter, path string, handler cgo.Handle) *Emitter {
-	e := &Emitter{h: h, path: path, handler: handler}
-	runtime.SetFinalizer(e, (*Emitter).finalize)
-	return e
+	// No finalizer: the library's handle, and the error handler's cgo.Handle
+	// that its thread calls, live until Close, whether or not e is reachable.
+	return &Emitter{h: h, path: path, handler: handler}
 }
 
 // Path returns the heartbeat file's path as given to Start (for
@@ -184,9 +187,7 @@ func (e *Emitter) call(fn func(h *C.lifesign_emitter) error) error {
 	if e.h == nil {
 		return ErrClosed
 	}
-	err := fn(e.h)
-	runtime.KeepAlive(e)
-	return err
+	return fn(e.h)
 }
 
 // Beat writes a heartbeat now. It returns an error matching ErrState after
@@ -194,22 +195,22 @@ func (e *Emitter) call(fn func(h *C.lifesign_emitter) error) error {
 func (e *Emitter) Beat() error {
 	return e.call(func(h *C.lifesign_emitter) error {
 		r := C.ls_beat(h)
-		return newError("lifesign_beat", r.rc, r.msg)
+		return newError("Emitter.Beat", e.path, r.rc, r.msg)
 	})
 }
 
 // SetState changes the state and writes at once; message replaces the
 // current message ("" clears it). StateStopped is refused (use Stop).
 func (e *Emitter) SetState(state State, message string) error {
-	const op = "lifesign_set_state"
-	if err := checkText(op, "message", message); err != nil {
+	const op = "Emitter.SetState"
+	if err := checkText(op, e.path, "message", message); err != nil {
 		return err
 	}
 	return e.call(func(h *C.lifesign_emitter) error {
 		cmsg := cString(message)
 		defer freeC(cmsg)
 		r := C.ls_set_state(h, C.int32_t(state), cmsg)
-		return newError(op, r.rc, r.msg)
+		return newError(op, e.path, r.rc, r.msg)
 	})
 }
 
@@ -218,15 +219,15 @@ func (e *Emitter) SetState(state State, message string) error {
 // RELOADING=1 with MONOTONIC_USEC. SetState(StateReady, ...) when done
 // sends READY=1 again.
 func (e *Emitter) Reload(message string) error {
-	const op = "lifesign_reload"
-	if err := checkText(op, "message", message); err != nil {
+	const op = "Emitter.Reload"
+	if err := checkText(op, e.path, "message", message); err != nil {
 		return err
 	}
 	return e.call(func(h *C.lifesign_emitter) error {
 		cmsg := cString(message)
 		defer freeC(cmsg)
 		r := C.ls_reload(h, cmsg)
-		return newError(op, r.rc, r.msg)
+		return newError(op, e.path, r.rc, r.msg)
 	})
 }
 
@@ -235,17 +236,17 @@ func (e *Emitter) Reload(message string) error {
 func (e *Emitter) SetStateKeepMessage(state State) error {
 	return e.call(func(h *C.lifesign_emitter) error {
 		r := C.ls_set_state(h, C.int32_t(state), nil)
-		return newError("lifesign_set_state", r.rc, r.msg)
+		return newError("Emitter.SetStateKeepMessage", e.path, r.rc, r.msg)
 	})
 }
 
 // SetMeta sets meta[key] = value in the file, written with the next beat.
 func (e *Emitter) SetMeta(key, value string) error {
-	const op = "lifesign_set_meta"
-	if err := checkText(op, "key", key); err != nil {
+	const op = "Emitter.SetMeta"
+	if err := checkText(op, e.path, "key", key); err != nil {
 		return err
 	}
-	if err := checkText(op, "value", value); err != nil {
+	if err := checkText(op, e.path, "value", value); err != nil {
 		return err
 	}
 	return e.call(func(h *C.lifesign_emitter) error {
@@ -253,21 +254,21 @@ func (e *Emitter) SetMeta(key, value string) error {
 		defer freeC(ckey)
 		defer freeC(cvalue)
 		r := C.ls_set_meta(h, ckey, cvalue)
-		return newError(op, r.rc, r.msg)
+		return newError(op, e.path, r.rc, r.msg)
 	})
 }
 
 // DeleteMeta removes meta[key] from the file, from the next beat on.
 func (e *Emitter) DeleteMeta(key string) error {
-	const op = "lifesign_set_meta"
-	if err := checkText(op, "key", key); err != nil {
+	const op = "Emitter.DeleteMeta"
+	if err := checkText(op, e.path, "key", key); err != nil {
 		return err
 	}
 	return e.call(func(h *C.lifesign_emitter) error {
 		ckey := cString(key)
 		defer freeC(ckey)
 		r := C.ls_set_meta(h, ckey, nil)
-		return newError(op, r.rc, r.msg)
+		return newError(op, e.path, r.rc, r.msg)
 	})
 }
 
@@ -277,7 +278,7 @@ func (e *Emitter) DeleteMeta(key string) error {
 func (e *Emitter) Progress() error {
 	return e.call(func(h *C.lifesign_emitter) error {
 		r := C.ls_progress(h)
-		return newError("lifesign_progress", r.rc, r.msg)
+		return newError("Emitter.Progress", e.path, r.rc, r.msg)
 	})
 }
 
@@ -287,7 +288,7 @@ func (e *Emitter) WriteFailures() (uint64, error) {
 	err := e.call(func(h *C.lifesign_emitter) error {
 		r := C.ls_write_failures(h)
 		n = uint64(r.value)
-		return newError("lifesign_write_failures", r.rc, r.msg)
+		return newError("Emitter.WriteFailures", e.path, r.rc, r.msg)
 	})
 	return n, err
 }
@@ -300,7 +301,7 @@ func (e *Emitter) WriteFailures() (uint64, error) {
 func (e *Emitter) Stop() error {
 	return e.call(func(h *C.lifesign_emitter) error {
 		r := C.ls_stop(h)
-		return newError("lifesign_stop", r.rc, r.msg)
+		return newError("Emitter.Stop", e.path, r.rc, r.msg)
 	})
 }
 
@@ -314,29 +315,14 @@ func (e *Emitter) Close() error {
 		return nil
 	}
 	r := C.ls_stop(e.h)
-	err := newError("lifesign_stop", r.rc, r.msg)
+	err := newError("Emitter.Close", e.path, r.rc, r.msg)
 	C.lifesign_free(e.h)
 	e.h = nil
 	if e.handler != 0 {
 		e.handler.Delete()
 		e.handler = 0
 	}
-	runtime.SetFinalizer(e, nil)
-	runtime.KeepAlive(e)
 	return err
-}
-
-// finalize is the backstop for an Emitter nobody closed.
-func (e *Emitter) finalize() {
-	// No other goroutine can hold e, so no lock is needed.
-	if e.h != nil {
-		C.lifesign_free(e.h)
-		e.h = nil
-	}
-	if e.handler != 0 {
-		e.handler.Delete()
-		e.handler = 0
-	}
 }
 
 //export lifesignGoOnError

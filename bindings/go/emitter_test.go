@@ -1,8 +1,10 @@
 package lifesign
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -102,7 +104,7 @@ func TestSetStateRefusesStoppedAndUnknownStates(t *testing.T) {
 			t.Errorf("SetState(%d): %v, want ErrInvalidArgument", s, err)
 		}
 		var e *Error
-		if !errors.As(err, &e) || e.Message == "" || e.Op != "lifesign_set_state" {
+		if !errors.As(err, &e) || e.Message == "" || e.Op != "Emitter.SetState" || e.Path != em.Path() {
 			t.Errorf("SetState(%d): error %#v lacks the library's message or the operation", s, err)
 		}
 	}
@@ -513,8 +515,8 @@ func TestWriteFailuresAreReportedToTheErrorHandler(t *testing.T) {
 		t.Fatalf("Beat with its folder replaced by a file: %v, want ErrIO", err)
 	}
 	var e *Error
-	if !errors.As(err, &e) || e.Message == "" || !strings.Contains(err.Error(), "LIFESIGN_ERR_IO") {
-		t.Fatalf("error %q lacks the library's message or code name", err)
+	if !errors.As(err, &e) || e.Message == "" || !strings.HasPrefix(err.Error(), "lifesign: Emitter.Beat "+em.Path()+": ") {
+		t.Fatalf("error %q lacks the operation, the path or the library's message", err)
 	}
 	select {
 	case herr := <-got:
@@ -555,7 +557,7 @@ func TestStartErrorsMatchTheirSentinels(t *testing.T) {
 		t.Fatalf("start under a regular file: %v, want only ErrIO", err)
 	}
 	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeIO || e.Message == "" || e.Op != "lifesign_start_with" {
+	if !errors.As(err, &e) || e.Code != CodeIO || e.Message == "" || e.Op != "Start" || strings.Contains(err.Error(), "lifesign_") {
 		t.Fatalf("error %#v", err)
 	}
 }
@@ -598,26 +600,101 @@ func TestStartFromEnvUsesFileAndInterval(t *testing.T) {
 	}
 }
 
+// unreferencedChild is the child mode of runUnreferencedChild.
+const unreferencedChild = "unreferenced"
+
+// startAndDrop starts an emitter from the environment, sets it ready and
+// keeps no reference to it. A finalizer set here (the package sets none)
+// tells when a collection has found the Emitter unreachable.
+//
 //go:noinline
-func startAndDrop(t *testing.T, path string) {
-	if _, err := Start(path, WithInterval(time.Hour), WithoutSystemd(), WithoutS6()); err != nil {
-		t.Fatal(err)
+func startAndDrop(finalized chan<- struct{}) error {
+	em, err := StartFromEnv()
+	if err != nil {
+		return err
+	}
+	if err := em.SetState(StateReady, "unreferenced"); err != nil {
+		return err
+	}
+	runtime.SetFinalizer(em, func(*Emitter) { close(finalized) })
+	return nil
+}
+
+// runUnreferencedChild is a program that starts its emitter, drops it and
+// collects garbage until the Emitter has been found unreachable, then says
+// "started"; each line "gc" collects again (answer "ok"). At the end of its
+// input it returns, and the process exits without closing the emitter.
+func runUnreferencedChild(in io.Reader, out io.Writer) int {
+	finalized := make(chan struct{})
+	if err := startAndDrop(finalized); err != nil {
+		fmt.Fprintf(out, "@@ err %v\n", err)
+		return 1
+	}
+	deadline := time.After(hangGuard)
+	for collected := false; !collected; {
+		runtime.GC()
+		select {
+		case <-finalized:
+			collected = true
+		case <-deadline:
+			fmt.Fprintln(out, "@@ err no collection found the emitter unreachable")
+			return 1
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	runtime.GC()
+	fmt.Fprintf(out, "@@ started pid=%d\n", os.Getpid())
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		if sc.Text() == "gc" {
+			runtime.GC()
+			fmt.Fprintln(out, "@@ ok")
+		} else {
+			fmt.Fprintln(out, "@@ err unknown command")
+		}
+	}
+	return 0
+}
+
+func TestAnUnreachableEmitterKeepsBeatingThroughGarbageCollection(t *testing.T) {
+	path := heartbeatPath(t)
+	c := startChildAs(t, unreferencedChild, path, 10)
+	// Read from outside, as a supervisor reads it: after the collections the
+	// file is alive, ready, and written by a running beat. The beats are the
+	// evidence; MaxAge(hangGuard) keeps a slow machine's late beat from
+	// counting as stale.
+	live := []CheckOption{ExpectPID(c.pid), MaxAge(hangGuard)}
+	first := mustCheck(t, path, live...)
+	if first.Verdict != VerdictAlive || first.State != StateReady {
+		t.Fatalf("after garbage collection the file says %v %v (%s), want alive ready", first.Verdict, first.State, first.Detail)
+	}
+	r := eventually(t, "three more beats after garbage collection", path, func(r Report) bool {
+		c.send("gc")
+		return r.Seq >= first.Seq+3
+	}, live...)
+	if r.Verdict != VerdictAlive || r.State != StateReady {
+		t.Fatalf("still beating, yet the file says %v %v", r.Verdict, r.State)
+	}
+	// The program ends (main returns) without closing: nothing more is
+	// written, and the process is gone.
+	c.stdin.Close()
+	if err := c.cmd.Wait(); err != nil {
+		t.Fatalf("child exit: %v", err)
+	}
+	r = mustCheck(t, path)
+	if r.Verdict != VerdictProcessGone || r.State != StateReady {
+		t.Fatalf("after the program ended: %v %v, want process_gone ready", r.Verdict, r.State)
 	}
 }
 
-func TestAnUnreachableEmitterIsFreedByItsFinalizer(t *testing.T) {
+func TestAtExitWithoutCloseTheFileKeepsItsStateAndTheProcessIsGone(t *testing.T) {
 	path := heartbeatPath(t)
-	startAndDrop(t, path)
-	deadline := time.Now().Add(hangGuard)
-	for {
-		runtime.GC()
-		if r := mustCheck(t, path); r.Verdict == VerdictStopped {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the finalizer never released the emitter")
-		}
-		time.Sleep(5 * time.Millisecond)
+	c := startChild(t, path, 3600000)
+	c.send("ready serving")
+	c.exit()
+	r := mustCheck(t, path)
+	if r.Verdict != VerdictProcessGone || r.State != StateReady || r.Message != "serving" {
+		t.Fatalf("after an exit without Close: %v %v %q, want process_gone ready \"serving\"", r.Verdict, r.State, r.Message)
 	}
 }
 

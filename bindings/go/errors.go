@@ -14,13 +14,23 @@ type Code int32
 
 // The return codes of lifesign.h.
 const (
-	CodeOK              Code = C.LIFESIGN_OK
+	// CodeOK: success (never the Code of an *Error).
+	CodeOK Code = C.LIFESIGN_OK
+	// CodeInvalidArgument: a bad argument (a NUL byte, a negative
+	// duration, an out-of-range value) or a malformed environment variable.
 	CodeInvalidArgument Code = C.LIFESIGN_ERR_INVALID_ARGUMENT
-	CodeIO              Code = C.LIFESIGN_ERR_IO
-	CodeState           Code = C.LIFESIGN_ERR_STATE
-	CodePanic           Code = C.LIFESIGN_ERR_PANIC
-	CodeTimeout         Code = C.LIFESIGN_ERR_TIMEOUT
-	CodeCancelled       Code = C.LIFESIGN_ERR_CANCELLED
+	// CodeIO: a filesystem or socket operation failed.
+	CodeIO Code = C.LIFESIGN_ERR_IO
+	// CodeState: not allowed now: the emitter is stopped, or this is a
+	// child after fork().
+	CodeState Code = C.LIFESIGN_ERR_STATE
+	// CodePanic: an internal panic of the library was caught; it is still
+	// usable.
+	CodePanic Code = C.LIFESIGN_ERR_PANIC
+	// CodeTimeout: a wait reached its timeout.
+	CodeTimeout Code = C.LIFESIGN_ERR_TIMEOUT
+	// CodeCancelled: a wait was cancelled.
+	CodeCancelled Code = C.LIFESIGN_ERR_CANCELLED
 )
 
 // String returns the library's name of the code, e.g. "LIFESIGN_ERR_IO";
@@ -29,35 +39,60 @@ func (c Code) String() string {
 	return C.GoString(C.lifesign_error_name(C.int32_t(c)))
 }
 
-// Error is a failed library call: the return code, the library's message
-// (lifesign_last_error, read on the thread that made the call) and the
-// operation that failed.
+// describe is the code in words, for an Error without a message.
+func (c Code) describe() string {
+	switch c {
+	case CodeInvalidArgument:
+		return "invalid argument"
+	case CodeIO:
+		return "input/output error"
+	case CodeState:
+		return "not allowed in this state"
+	case CodePanic:
+		return "internal error"
+	case CodeTimeout:
+		return "timed out"
+	case CodeCancelled:
+		return "cancelled"
+	}
+	return c.String()
+}
+
+// Error is a failed call: the operation, the file it was about, the return
+// code and the library's explanation (lifesign_last_error, read on the
+// thread that made the call). Its text reads like the os package's errors:
+// "lifesign: WaitReady /run/app/hb.json: not ready after 200 ms ...".
 //
 // errors.Is(err, ErrIO) (and the other sentinels) holds when err is or
 // wraps an *Error with the same Code.
 type Error struct {
-	// Op names the failed operation, e.g. "lifesign_beat".
+	// Op names the failed operation by this package's name for it, e.g.
+	// "Start", "Emitter.Beat", "WaitReady".
 	Op string
+	// Path is the heartbeat file the operation was about ("" when none).
+	Path string
 	// Code is the LIFESIGN_ERR_* the library returned.
 	Code Code
 	// Message is the library's explanation (may be empty).
 	Message string
 }
 
+// Error implements the error interface.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("lifesign: ")
 	if e.Op != "" {
 		b.WriteString(e.Op)
+		if e.Path != "" {
+			b.WriteString(" ")
+			b.WriteString(e.Path)
+		}
 		b.WriteString(": ")
 	}
 	if e.Message != "" {
 		b.WriteString(e.Message)
-		b.WriteString(" (")
-		b.WriteString(e.Code.String())
-		b.WriteString(")")
 	} else {
-		b.WriteString(e.Code.String())
+		b.WriteString(e.Code.describe())
 	}
 	return b.String()
 }
@@ -71,12 +106,20 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is, one per LIFESIGN_ERR_* code.
 var (
+	// ErrInvalidArgument matches errors with CodeInvalidArgument.
 	ErrInvalidArgument = &Error{Code: CodeInvalidArgument}
-	ErrIO              = &Error{Code: CodeIO}
-	ErrState           = &Error{Code: CodeState}
-	ErrPanic           = &Error{Code: CodePanic}
-	ErrTimeout         = &Error{Code: CodeTimeout}
-	ErrCancelled       = &Error{Code: CodeCancelled}
+	// ErrIO matches errors with CodeIO.
+	ErrIO = &Error{Code: CodeIO}
+	// ErrState matches errors with CodeState.
+	ErrState = &Error{Code: CodeState}
+	// ErrPanic matches errors with CodePanic.
+	ErrPanic = &Error{Code: CodePanic}
+	// ErrTimeout matches errors with CodeTimeout, and a WaitReady ended by
+	// its context's deadline.
+	ErrTimeout = &Error{Code: CodeTimeout}
+	// ErrCancelled matches errors with CodeCancelled, and a WaitReady
+	// ended by its context's cancellation.
+	ErrCancelled = &Error{Code: CodeCancelled}
 )
 
 // ErrClosed is returned by every Emitter method called after Close.
@@ -84,22 +127,22 @@ var ErrClosed = errors.New("lifesign: emitter is closed")
 
 // newError builds the error of a failed call; nil when rc is not negative.
 // msg is the shim's copy of lifesign_last_error, freed here.
-func newError(op string, rc C.int32_t, msg *C.char) error {
+func newError(op, path string, rc C.int32_t, msg *C.char) error {
 	m := takeMessage(msg)
 	if rc >= 0 {
 		return nil
 	}
-	return &Error{Op: op, Code: Code(rc), Message: m}
+	return &Error{Op: op, Path: path, Code: Code(rc), Message: m}
 }
 
-func invalidArgument(op, format string, args ...any) error {
-	return &Error{Op: op, Code: CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
+func invalidArgument(op, path, format string, args ...any) error {
+	return &Error{Op: op, Path: path, Code: CodeInvalidArgument, Message: fmt.Sprintf(format, args...)}
 }
 
 // checkText refuses strings that C cannot receive intact.
-func checkText(op, what, s string) error {
+func checkText(op, path, what, s string) error {
 	if strings.IndexByte(s, 0) >= 0 {
-		return invalidArgument(op, "%s contains a NUL byte", what)
+		return invalidArgument(op, path, "%s contains a NUL byte", what)
 	}
 	return nil
 }

@@ -54,7 +54,7 @@ func SetLogger(logger *slog.Logger) {
 		level = libraryLevel(logger)
 	}
 	r := C.ls_set_log_handler(C.uintptr_t(h), level)
-	if err := newError("lifesign_set_log_handler", r.rc, r.msg); err != nil {
+	if err := newError("SetLogger", "", r.rc, r.msg); err != nil {
 		// Only an unknown level is refused, and every level here is known.
 		panic(err)
 	}

@@ -22,7 +22,11 @@ const childModeEnv = "LIFESIGN_GO_TEST_CHILD"
 const hangGuard = 60 * time.Second
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childModeEnv) != "" {
+	switch os.Getenv(childModeEnv) {
+	case "":
+	case unreferencedChild:
+		os.Exit(runUnreferencedChild(os.Stdin, os.Stdout))
+	default:
 		os.Exit(runChild(os.Stdin, os.Stdout))
 	}
 	os.Exit(m.Run())
@@ -98,9 +102,16 @@ type child struct {
 // startChild starts the test binary as an emitter child writing path.
 func startChild(t testing.TB, path string, intervalMs int) *child {
 	t.Helper()
+	return startChildAs(t, "1", path, intervalMs)
+}
+
+// startChildAs starts the test binary in the child mode named by mode
+// (the value of LIFESIGN_GO_TEST_CHILD).
+func startChildAs(t testing.TB, mode, path string, intervalMs int) *child {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
-		childModeEnv+"=1",
+		childModeEnv+"="+mode,
 		"LIFESIGN_FILE="+path,
 		"LIFESIGN_INTERVAL_MS="+strconv.Itoa(intervalMs),
 		"NOTIFY_SOCKET=",

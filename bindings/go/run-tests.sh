@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Go binding's tests. Assumes only that `make build` has
-# been run at the repository root. Four runs:
-#   1. go vet, then go test of the default build (static liblifesign.a);
+# been run at the repository root. First go vet, and a build with
+# CGO_ENABLED=0 that must fail with the reason; then four runs:
+#   1. go test of the default build (static liblifesign.a);
 #   2. the same with the race detector;
 #   3. the lifesign_dynamic build (liblifesign.so from target/release, or
 #      the file named by LIFESIGN_LIB, found at run time through
@@ -58,6 +59,18 @@ log="$work/test.log"
 cd "$here"
 echo "== go vet"
 go vet ./... </dev/null
+
+# Without cgo the build must stop, and say why (nocgo.go).
+echo "== CGO_ENABLED=0 go build"
+if nocgo="$(CGO_ENABLED=0 go build ./... 2>&1 </dev/null)"; then
+    echo "run-tests.sh: the package built without cgo" >&2
+    exit 1
+fi
+if ! grep -q 'lifesign_needs_cgo__build_with_CGO_ENABLED_1_and_a_C_compiler' <<<"$nocgo"; then
+    printf 'run-tests.sh: a build without cgo failed without the reason:\n%s\n' "$nocgo" >&2
+    exit 1
+fi
+echo "refused: $(grep -o 'undefined: lifesign_needs_cgo[A-Za-z0-9_]*' <<<"$nocgo")"
 
 # -count=1: never reuse a cached result, since the library may have been
 # rebuilt since (cgo does not track it).

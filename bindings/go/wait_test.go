@@ -37,7 +37,7 @@ func receive(t *testing.T, ch <-chan waitResult) waitResult {
 func TestWaitReadyReturnsWhenAChildProcessBecomesReady(t *testing.T) {
 	path := heartbeatPath(t)
 	c := startChild(t, path, 3600000)
-	ch := waitInBackground(context.Background(), path, WaitPID(c.pid), Timeout(hangGuard))
+	ch := waitInBackground(context.Background(), path, ExpectPID(c.pid), Timeout(hangGuard))
 	c.send("ready up")
 	res := receive(t, ch)
 	if res.err != nil {
@@ -63,7 +63,7 @@ func TestWaitReadyWaitsForAFileThatDoesNotExistYet(t *testing.T) {
 func TestWaitReadyEndsWhenTheChildFails(t *testing.T) {
 	path := heartbeatPath(t)
 	c := startChild(t, path, 3600000)
-	ch := waitInBackground(context.Background(), path, WaitPID(c.pid), Timeout(hangGuard))
+	ch := waitInBackground(context.Background(), path, ExpectPID(c.pid), Timeout(hangGuard))
 	c.send("failed boom")
 	res := receive(t, ch)
 	if res.err != nil {
@@ -77,7 +77,7 @@ func TestWaitReadyEndsWhenTheChildFails(t *testing.T) {
 func TestWaitReadyEndsWhenTheChildDiesBeforeReady(t *testing.T) {
 	path := heartbeatPath(t)
 	c := startChild(t, path, 3600000)
-	ch := waitInBackground(context.Background(), path, WaitPID(c.pid), Timeout(hangGuard))
+	ch := waitInBackground(context.Background(), path, ExpectPID(c.pid), Timeout(hangGuard))
 	c.exit()
 	res := receive(t, ch)
 	if res.err != nil {
@@ -94,7 +94,7 @@ func TestWaitReadyOfAnAlreadyReadyEmitter(t *testing.T) {
 	if err := em.SetState(StateReady, "now"); err != nil {
 		t.Fatal(err)
 	}
-	r, err := WaitReady(context.Background(), path, WaitPID(0))
+	r, err := WaitReady(context.Background(), path, ExpectPID(0))
 	if err != nil || r.Verdict != VerdictAlive || r.State != StateReady {
 		t.Fatalf("%+v, %v", r, err)
 	}
@@ -131,7 +131,7 @@ func TestWaitReadyIsCancelledByItsContext(t *testing.T) {
 	path := heartbeatPath(t)
 	c := startChild(t, path, 3600000)
 	ctx, cancel := context.WithCancel(context.Background())
-	ch := waitInBackground(ctx, path, WaitPID(c.pid))
+	ch := waitInBackground(ctx, path, ExpectPID(c.pid))
 	cancel()
 	res := receive(t, ch)
 	if !errors.Is(res.err, context.Canceled) || !errors.Is(res.err, ErrCancelled) {
@@ -177,7 +177,7 @@ func TestWaitReadyStopsAtTheContextDeadline(t *testing.T) {
 func TestWaitReadyArgumentErrors(t *testing.T) {
 	ctx := context.Background()
 	cases := map[string][]WaitOption{
-		"negative pid":          {WaitPID(-1)},
+		"negative pid":          {ExpectPID(-1)},
 		"negative timeout":      {Timeout(-time.Second)},
 		"negative idle timeout": {IdleTimeout(-time.Second)},
 	}

@@ -1,6 +1,8 @@
 // The install round trip of `make test-dist` for the Go module:
 // `roundtrip FILE` starts `roundtrip emit FILE` as a child, waits for it to
-// become ready, checks it, kills it with SIGKILL and reads process_gone.
+// become ready, checks it, sees it keep beating while the child collects
+// garbage with its emitter unreachable, kills it with SIGKILL and reads
+// process_gone.
 package main
 
 import (
@@ -9,21 +11,34 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"time"
 
 	lifesign "github.com/lifesign/lifesign/bindings/go"
 )
 
-func emit(path string) error {
-	e, err := lifesign.Start(path, lifesign.WithInterval(time.Second))
+// startAndDrop starts the emitter and keeps no reference to it.
+//
+//go:noinline
+func startAndDrop(path string) error {
+	e, err := lifesign.Start(path, lifesign.WithInterval(50*time.Millisecond))
 	if err != nil {
 		return err
 	}
 	fmt.Println("started")
-	if err := e.SetState(lifesign.StateReady, "serving"); err != nil {
+	return e.SetState(lifesign.StateReady, "serving")
+}
+
+// emit runs an emitter nobody references, collecting garbage all the time:
+// the emitter must keep beating.
+func emit(path string) error {
+	if err := startAndDrop(path); err != nil {
 		return err
 	}
-	select {}
+	for {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func expect(r lifesign.Report, v lifesign.Verdict, ready bool, when string) error {
@@ -51,19 +66,35 @@ func roundTrip(path string) error {
 		return fmt.Errorf("the emitter did not start: %q %v", line, err)
 	}
 	pid := child.Process.Pid
-	r, err := lifesign.WaitReady(context.Background(), path, lifesign.WaitPID(pid), lifesign.Timeout(time.Minute))
+	r, err := lifesign.WaitReady(context.Background(), path, lifesign.ExpectPID(pid), lifesign.Timeout(time.Minute))
 	if err != nil {
 		return err
 	}
 	if err := expect(r, lifesign.VerdictAlive, true, "wait"); err != nil {
 		return err
 	}
-	if r, err = lifesign.Check(path, lifesign.ExpectPID(pid)); err != nil {
+	// The beats are the evidence: a generous max age keeps a slow
+	// machine's late beat from counting as stale.
+	live := []lifesign.CheckOption{lifesign.ExpectPID(pid), lifesign.MaxAge(time.Minute)}
+	if r, err = lifesign.Check(path, live...); err != nil {
 		return err
 	}
 	if err := expect(r, lifesign.VerdictAlive, true, "check"); err != nil {
 		return err
 	}
+	first := r.Seq
+	for deadline := time.Now().Add(time.Minute); r.Seq < first+3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the unreferenced emitter stopped beating at seq %d", r.Seq)
+		}
+		if r, err = lifesign.Check(path, live...); err != nil {
+			return err
+		}
+		if err := expect(r, lifesign.VerdictAlive, true, "check during garbage collection"); err != nil {
+			return err
+		}
+	}
+	fmt.Println("garbage collection: still beating")
 	_ = child.Process.Kill()
 	_ = child.Wait()
 	if r, err = lifesign.Check(path); err != nil {
