@@ -43,9 +43,21 @@ export type ErrorCode =
   | 'LIFESIGN_ERR_LIBRARY_NOT_FOUND'
   | 'LIFESIGN_ERR_BACKEND_UNAVAILABLE';
 
-/** An Error with the library's error name in `code` and its return code in `rc`. */
-export interface LifesignError extends Error {
+/**
+ * The error of every failed call, bad argument, wait without a decision and
+ * failure to load the library: `err instanceof LifesignError` holds, `code`
+ * names it. An aborted wait is a LifesignError whose `name` is 'AbortError'.
+ */
+export class LifesignError extends Error {
+  constructor(
+    message: string,
+    details?: { code: ErrorCode; rc?: number; report?: Report; cause?: unknown; name?: 'LifesignError' | 'AbortError' }
+  );
+  /** 'AbortError' for an aborted wait, else 'LifesignError'. */
+  name: 'LifesignError' | 'AbortError';
+  /** The library's name of the error, e.g. 'LIFESIGN_ERR_IO'. */
   code: ErrorCode;
+  /** The C return code (absent for the loading errors). */
   rc?: number;
   /** check() failures and rejected waits: what the library last saw. */
   report?: Report;
@@ -110,23 +122,29 @@ export interface CheckOptions {
 export interface WaitOptions {
   /** 0 or absent: any PID. */
   pid?: number;
-  /** 0 or absent: none. Ends the wait with verdict `stale` when no new heartbeat arrives for this long. */
+  /** 0 or absent: none. No new heartbeat for this long rejects with LIFESIGN_ERR_TIMEOUT (report.verdict 'stale'). */
   idleTimeoutMs?: number;
-  /** 0 or absent: none. The hard timeout: the promise rejects with LIFESIGN_ERR_TIMEOUT. */
+  /** 0 or absent: none. The hard timeout: rejects with LIFESIGN_ERR_TIMEOUT (the last report). */
   timeoutMs?: number;
   /** Aborting it rejects the promise with an AbortError. */
   signal?: AbortSignal;
 }
 
-/** A running emitter, made by start() or startFromEnv(). */
-export interface Emitter {
+/**
+ * A running emitter, made by start() or startFromEnv(). It runs until
+ * close() or stop(), or until the process exits; garbage collection never
+ * stops it. At exit without close() nothing more is written: the file keeps
+ * its last state, and checkers say `process_gone`. `using hb = start(...)`
+ * closes it at the end of the block.
+ */
+export interface Emitter extends Disposable, AsyncDisposable {
   /** The heartbeat file (from LIFESIGN_FILE for startFromEnv()). */
   readonly path: string | null;
   /** true after close(). */
   readonly closed: boolean;
   /** Writes a heartbeat now. */
   beat(): void;
-  /** Changes the state and writes at once. `message` undefined keeps the current one, '' clears it. */
+  /** Changes the state and writes at once. `message` undefined keeps the current one, '' clears it. 'stopped' is written by stop() and close() only. */
   setState(state: Exclude<State, 'stopped'> | number, message?: string | null): void;
   /** Announces a reload: state `starting` (message as in setState), RELOADING=1 with MONOTONIC_USEC to systemd; setState('ready') when done sends READY=1 again. */
   reload(message?: string | null): void;
@@ -140,6 +158,10 @@ export interface Emitter {
   stop(): void;
   /** Stops (if running) and releases the emitter; idempotent. Any other call afterwards throws LIFESIGN_ERR_STATE. */
   close(): void;
+  /** close(), for `using`. */
+  [Symbol.dispose](): void;
+  /** close(), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export interface Api {
@@ -185,9 +207,12 @@ export function check(path: string, options?: CheckOptions): Report;
 export function isAlive(path: string, maxAgeMs?: number): boolean;
 /**
  * Waits on a worker thread until the emitter is ready or never will be.
- * Resolves with the report when a decision was reached (read verdict/state),
- * rejects with LIFESIGN_ERR_TIMEOUT at the hard timeout and with an
- * AbortError (code LIFESIGN_ERR_CANCELLED) when the signal aborts.
+ * Resolves with the report when the emitter's file decided (ready, or
+ * failed, stopped, process_gone, pid_mismatch: read verdict and state).
+ * Rejects with a LifesignError when the waiter gives up: code
+ * LIFESIGN_ERR_TIMEOUT at either timeout (timeoutMs, or idleTimeoutMs with
+ * report.verdict 'stale'), an AbortError (code LIFESIGN_ERR_CANCELLED)
+ * when the signal aborts.
  */
 export function waitReady(path: string, options?: WaitOptions): Promise<Report>;
 /** The C library version, e.g. "0.1.0". */
@@ -218,6 +243,7 @@ declare const lifesign: {
   version: typeof version;
   onLog: typeof onLog;
   constants: typeof constants;
+  LifesignError: typeof LifesignError;
   ENV_BACKEND: typeof ENV_BACKEND;
   ENV_LIB: typeof ENV_LIB;
 };

@@ -5,6 +5,7 @@
 // or $LIFESIGN_NODE_BACKEND); load() picks one explicitly.
 
 const { createApi, ENV_BACKEND, DEFAULT_BACKEND } = require('./lib/api');
+const { LifesignError } = require('./lib/errors');
 const { constants } = require('./lib/abi');
 const { ENV_LIB } = require('./lib/locate');
 
@@ -34,6 +35,7 @@ module.exports = {
   version: () => api().version(),
   onLog: (listener, options) => api().onLog(listener, options),
   constants,
+  LifesignError,
   ENV_BACKEND,
   ENV_LIB,
 };

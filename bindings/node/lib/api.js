@@ -8,6 +8,7 @@
 const { constants: C } = require('./abi');
 const { makeCodec, readU64 } = require('./codec');
 const { makeOnLog } = require('./log');
+const { LifesignError, argumentError } = require('./errors');
 
 const BACKENDS = {
   koffi: () => require('./backend-koffi'),
@@ -16,13 +17,6 @@ const BACKENDS = {
 
 const ENV_BACKEND = 'LIFESIGN_NODE_BACKEND';
 const DEFAULT_BACKEND = 'koffi';
-
-function argumentError(message) {
-  const err = new Error(message);
-  err.code = 'LIFESIGN_ERR_INVALID_ARGUMENT';
-  err.rc = C.LIFESIGN_ERR_INVALID_ARGUMENT;
-  return err;
-}
 
 function checkInteger(name, value, min, max) {
   if (typeof value === 'bigint') value = Number(value);
@@ -84,16 +78,15 @@ function createApi(options = {}) {
       .filter(([name]) => name.startsWith('LIFESIGN_STATE_'))
       .map(([, code]) => [stateName(code), code])
   );
+  // What setState takes: every state but stopped, which stop() writes.
+  const SETTABLE = Object.keys(STATE_CODES).filter((name) => name !== 'stopped');
 
   // Call right after the failing call, on the same thread: the message is
   // thread-local in the library.
   function failure(rc) {
     const message = fn.lifesign_last_error();
     const code = errorName(rc);
-    const err = new Error(message || code);
-    err.code = code;
-    err.rc = rc;
-    return err;
+    return new LifesignError(message || code, { code, rc });
   }
 
   function toReport(r) {
@@ -117,10 +110,13 @@ function createApi(options = {}) {
 
   function stateCode(state) {
     if (typeof state === 'number') return checkInteger('state', state, -0x80000000, 0x7fffffff);
-    if (typeof state === 'string' && Object.prototype.hasOwnProperty.call(STATE_CODES, state)) {
+    if (typeof state === 'string' && SETTABLE.includes(state)) {
       return STATE_CODES[state];
     }
-    throw argumentError(`unknown state ${JSON.stringify(state)}; use one of ${Object.keys(STATE_CODES).join(', ')}`);
+    throw argumentError(
+      `unknown state ${JSON.stringify(state)}; setState accepts ${SETTABLE.join(', ')} ` +
+        `(or their codes); 'stopped' is written by stop() and close()`
+    );
   }
 
   class Emitter {
@@ -143,10 +139,7 @@ function createApi(options = {}) {
 
     #live() {
       if (this.#handle === null) {
-        const err = new Error('the emitter is closed');
-        err.code = errorName(C.LIFESIGN_ERR_STATE);
-        err.rc = C.LIFESIGN_ERR_STATE;
-        throw err;
+        throw new LifesignError('the emitter is closed', { code: errorName(C.LIFESIGN_ERR_STATE), rc: C.LIFESIGN_ERR_STATE });
       }
       return this.#handle;
     }
@@ -204,8 +197,15 @@ function createApi(options = {}) {
       fn.lifesign_free(h);
     }
   }
+  // `using hb = start(...)` and `await using hb = start(...)`, where the
+  // runtime has the symbols (Node 18.18+, 20.4+).
   if (typeof Symbol.dispose === 'symbol') {
     Emitter.prototype[Symbol.dispose] = function dispose() {
+      this.close();
+    };
+  }
+  if (typeof Symbol.asyncDispose === 'symbol') {
+    Emitter.prototype[Symbol.asyncDispose] = async function asyncDispose() {
       this.close();
     };
   }
@@ -326,24 +326,32 @@ function createApi(options = {}) {
           return;
         }
         const r = toReport(reportCodec.decode(report));
-        if (rc === C.LIFESIGN_OK) {
+        // Both timeouts reject alike: the waiter gave up, with no decision
+        // from the emitter. The library ends an idle timeout with verdict
+        // stale and LIFESIGN_OK; here it is a timeout like the hard one.
+        const idled = rc === C.LIFESIGN_OK && r.verdict === 'stale';
+        if (rc === C.LIFESIGN_OK && !idled) {
           resolve(r);
           return;
         }
+        const rcOut = idled ? C.LIFESIGN_ERR_TIMEOUT : rc;
+        const code = errorName(rcOut);
+        const details = { code, rc: rcOut, report: r };
         let e;
-        if (rc === C.LIFESIGN_ERR_TIMEOUT) {
-          e = new Error(`timed out after ${timeout} ms waiting for ${path} to be ready (last verdict ${r.verdict})`);
+        if (idled) {
+          e = new LifesignError(`no new heartbeat in ${path} for ${idle} ms (idleTimeoutMs; last state ${r.state})`, details);
+        } else if (rc === C.LIFESIGN_ERR_TIMEOUT) {
+          e = new LifesignError(`timed out after ${timeout} ms waiting for ${path} to be ready (timeoutMs; last verdict ${r.verdict})`, details);
         } else if (rc === C.LIFESIGN_ERR_CANCELLED) {
-          e = new Error(`the wait for ${path} was aborted (last verdict ${r.verdict})`);
-          e.name = 'AbortError';
-          if (signal && signal.reason !== undefined) e.cause = signal.reason;
+          e = new LifesignError(`the wait for ${path} was aborted (last verdict ${r.verdict})`, {
+            ...details,
+            name: 'AbortError',
+            cause: signal ? signal.reason : undefined,
+          });
         } else {
           // The library's message is thread-local to the worker thread that ran the wait.
-          e = new Error(`waiting for ${path} failed with ${errorName(rc)}`);
+          e = new LifesignError(`waiting for ${path} failed with ${code}`, details);
         }
-        e.code = errorName(rc);
-        e.rc = rc;
-        e.report = r;
         reject(e);
       };
       try {
@@ -381,4 +389,4 @@ function createApi(options = {}) {
   });
 }
 
-module.exports = { createApi, ENV_BACKEND, DEFAULT_BACKEND, BACKENDS };
+module.exports = { createApi, ENV_BACKEND, DEFAULT_BACKEND, BACKENDS, LifesignError };

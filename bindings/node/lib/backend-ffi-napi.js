@@ -1,5 +1,7 @@
 'use strict';
 
+const { LifesignError } = require('./errors');
+
 // The ffi-napi backend: ffi-napi takes [returnType, [argTypes]] lists and
 // ref-struct-di types, translated here from the generated table (lib/abi.js).
 
@@ -37,14 +39,12 @@ function requireModules() {
     const ArrayType = require('ref-array-di')(ref);
     return { ffi, ref, StructType, ArrayType };
   } catch (cause) {
-    const err = new Error(
+    throw new LifesignError(
       'the ffi-napi backend needs the packages ffi-napi, ref-napi, ref-struct-di and ref-array-di ' +
         '(on Node 20 and later install them with FFI_NAPI=1 in the environment or with --ignore-scripts): ' +
-        cause.message
+        cause.message,
+      { code: 'LIFESIGN_ERR_BACKEND_UNAVAILABLE', cause }
     );
-    err.code = 'LIFESIGN_ERR_BACKEND_UNAVAILABLE';
-    err.cause = cause;
-    throw err;
   }
 }
 

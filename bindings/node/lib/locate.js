@@ -1,5 +1,7 @@
 'use strict';
 
+const { LifesignError } = require('./errors');
+
 const fs = require('fs');
 const path = require('path');
 
@@ -66,11 +68,11 @@ function openFirst(explicit, open) {
       tried.push(`${c.path} (${c.how}): ${String(err && err.message ? err.message : err).split('\n')[0]}`);
     }
   }
-  const err = new Error(
+  const err = new LifesignError(
     `cannot load the lifesign C library; looked in:\n  ${tried.join('\n  ')}\n` +
-      `Install a lifesign package built for ${platformKey()}, build it with \`make build\` at the repository root, or set ${ENV_LIB} to the path of ${libraryFileName()}.`
+      `Install a lifesign package built for ${platformKey()}, build it with \`make build\` at the repository root, or set ${ENV_LIB} to the path of ${libraryFileName()}.`,
+    { code: 'LIFESIGN_ERR_LIBRARY_NOT_FOUND' }
   );
-  err.code = 'LIFESIGN_ERR_LIBRARY_NOT_FOUND';
   err.tried = tried;
   throw err;
 }

@@ -7,6 +7,7 @@
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
 const { constants: C } = require('./abi');
+const { argumentError } = require('./errors');
 
 const LEVELS = {
   off: C.LIFESIGN_LOG_OFF,
@@ -121,12 +122,6 @@ function route(libPath, fn) {
   return r;
 }
 
-function argumentError(message) {
-  const err = new Error(message);
-  err.code = 'LIFESIGN_ERR_INVALID_ARGUMENT';
-  err.rc = C.LIFESIGN_ERR_INVALID_ARGUMENT;
-  return err;
-}
 
 // onLog(listener, { level }) for one library: see index.d.ts.
 function makeOnLog(libPath, fn) {

@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-const { api, tempDir, readJson, until, childEnv, FIXTURES } = require('./helpers');
+const { lifesign, api, tempDir, readJson, until, childEnv, FIXTURES, ChildEmitter } = require('./helpers');
 
 const HOUR = 3600000;
 
@@ -76,9 +76,50 @@ test('setState takes the numeric state codes too', (t) => {
 
 test('setState refuses an unknown state name, and the library refuses an unknown code and stopped', (t) => {
   const { e } = started(t);
-  assert.throws(() => e.setState('sleeping'), { code: 'LIFESIGN_ERR_INVALID_ARGUMENT' });
+  // The message lists exactly what setState accepts: every state but stopped.
+  const settable = Object.keys(lifesign.constants)
+    .filter((n) => n.startsWith('LIFESIGN_STATE_') && n !== 'LIFESIGN_STATE_STOPPED')
+    .map((n) => n.slice('LIFESIGN_STATE_'.length).toLowerCase());
+  for (const bad of ['sleeping', 'stopped']) {
+    assert.throws(() => e.setState(bad), (err) => {
+      assert.ok(err instanceof lifesign.LifesignError);
+      assert.equal(err.code, 'LIFESIGN_ERR_INVALID_ARGUMENT');
+      const accepted = /setState accepts ([a-z, ]+) \(/.exec(err.message);
+      assert.ok(accepted, err.message);
+      assert.deepEqual(accepted[1].split(', '), settable);
+      return true;
+    });
+  }
   assert.throws(() => e.setState(42), (err) => err.code === 'LIFESIGN_ERR_INVALID_ARGUMENT' && /42/.test(err.message));
-  assert.throws(() => e.setState('stopped'), { code: 'LIFESIGN_ERR_INVALID_ARGUMENT' });
+  assert.throws(() => e.setState(lifesign.constants.LIFESIGN_STATE_STOPPED), (err) => {
+    return err instanceof lifesign.LifesignError && err.code === 'LIFESIGN_ERR_INVALID_ARGUMENT';
+  });
+});
+
+test('every error the package throws is a LifesignError with a code', (t) => {
+  const { e } = started(t);
+  e.close();
+  assert.throws(() => e.beat(), (err) => err instanceof lifesign.LifesignError && err.code === 'LIFESIGN_ERR_STATE');
+  assert.throws(() => api.check(42), (err) => err instanceof lifesign.LifesignError && err.code === 'LIFESIGN_ERR_INVALID_ARGUMENT');
+  assert.throws(() => lifesign.load({ backend: 'koffi', libPath: '/nonexistent/liblifesign.so' }), (err) => {
+    return err instanceof lifesign.LifesignError && err.code === 'LIFESIGN_ERR_LIBRARY_NOT_FOUND';
+  });
+});
+
+test('Symbol.dispose, what `using` calls at the end of its block, closes the emitter', () => {
+  const file = path.join(tempDir(), 'hb.json');
+  const e = api.start(file, { intervalMs: HOUR });
+  e[Symbol.dispose]();
+  assert.equal(e.closed, true);
+  assert.equal(readJson(file).state, 'stopped');
+});
+
+test('Symbol.asyncDispose, what `await using` calls, closes the emitter too', async () => {
+  const file = path.join(tempDir(), 'hb.json');
+  const e = api.start(file, { intervalMs: HOUR });
+  await e[Symbol.asyncDispose]();
+  assert.equal(e.closed, true);
+  assert.equal(readJson(file).state, 'stopped');
 });
 
 test('setMeta adds a key with the next beat, and a null value removes it', (t) => {
@@ -275,4 +316,31 @@ test('reload and the work-driven watchdog speak to systemd in order', async (t) 
     'STOPPING=1',
     'BARRIER=1',
   ]);
+});
+
+test('an emitter nobody references keeps beating through garbage collection, and exit writes nothing', async () => {
+  const file = path.join(tempDir(), 'hb.json');
+  const child = new ChildEmitter(file, 10, { script: 'unreferenced.js', nodeArgs: ['--expose-gc'] });
+  try {
+    await child.started();
+    // Read from outside, as a supervisor reads it. The beats are the
+    // evidence; a generous maxAgeMs keeps a slow machine's late beat from
+    // counting as stale.
+    const live = { pid: child.pid, maxAgeMs: 120000 };
+    const first = api.check(file, live);
+    assert.deepEqual([first.verdict, first.state], ['alive', 'ready']);
+    const r = await until('three more beats after global.gc()', async () => {
+      await child.send('gc');
+      const now = api.check(file, live);
+      return now.seq >= first.seq + 3 && now;
+    });
+    assert.deepEqual([r.verdict, r.state], ['alive', 'ready']);
+    // The end of its input empties the event loop: a normal exit, no close().
+    child.proc.stdin.end();
+    assert.deepEqual(await child.exited, { code: 0, signal: null });
+    const after = api.check(file);
+    assert.deepEqual([after.verdict, after.state], ['process_gone', 'ready']);
+  } finally {
+    await child.kill();
+  }
 });

@@ -59,9 +59,11 @@ function childEnv(extra = {}) {
 // test/fixtures/child-emitter.js in a separate Node process, read through
 // the line protocol of tests/README.md: one command a line on its stdin,
 // one answer a line on its stdout, each protocol line marked "@@ ".
+// `script` names another program of test/fixtures that speaks the same
+// protocol (given the file as its argument), `nodeArgs` Node's own flags.
 class ChildEmitter {
-  constructor(file, intervalMs = 3600000) {
-    this.proc = spawn(process.execPath, [path.join(FIXTURES, 'child-emitter.js')], {
+  constructor(file, intervalMs = 3600000, { script = 'child-emitter.js', nodeArgs = [] } = {}) {
+    this.proc = spawn(process.execPath, [...nodeArgs, path.join(FIXTURES, script), file], {
       env: childEnv({ LIFESIGN_FILE: file, LIFESIGN_INTERVAL_MS: String(intervalMs) }),
       stdio: ['pipe', 'pipe', 'inherit'],
     });

@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-const { api, tempDir, ChildEmitter, until, CLI } = require('./helpers');
+const { lifesign, api, tempDir, ChildEmitter, until, CLI } = require('./helpers');
 
 const HOUR = 3600000;
 
@@ -96,12 +96,19 @@ test('waitReady waits for a file that does not exist yet', async (t) => {
   assert.equal(r.state, 'ready');
 });
 
-test('waitReady resolves with verdict stale when no new heartbeat arrives within idleTimeoutMs', async (t) => {
+test('waitReady rejects, as at the hard timeout, when no new heartbeat arrives within idleTimeoutMs', async (t) => {
   const file = path.join(tempDir(t), 'once.json');
   execFileSync(CLI, ['emit', file, '--state', 'starting', '--pid', String(process.pid)]);
-  const r = await api.waitReady(file, { idleTimeoutMs: 50, timeoutMs: 120000 });
-  assert.equal(r.verdict, 'stale');
-  assert.equal(r.state, 'starting');
+  await assert.rejects(api.waitReady(file, { idleTimeoutMs: 50, timeoutMs: 120000 }), (err) => {
+    assert.ok(err instanceof lifesign.LifesignError);
+    assert.equal(err.name, 'LifesignError');
+    assert.equal(err.code, 'LIFESIGN_ERR_TIMEOUT');
+    assert.equal(err.rc, lifesign.constants.LIFESIGN_ERR_TIMEOUT);
+    assert.match(err.message, /idleTimeoutMs/);
+    assert.equal(err.report.verdict, 'stale');
+    assert.equal(err.report.state, 'starting');
+    return true;
+  });
 });
 
 test('waitReady rejects with LIFESIGN_ERR_TIMEOUT and the last report at the hard timeout', async (t) => {
@@ -109,7 +116,8 @@ test('waitReady rejects with LIFESIGN_ERR_TIMEOUT and the last report at the har
   const e = api.start(file, { intervalMs: HOUR });
   t.after(() => e.close());
   await assert.rejects(api.waitReady(file, { timeoutMs: 50 }), (err) => {
-    assert.ok(err instanceof Error);
+    assert.ok(err instanceof lifesign.LifesignError);
+    assert.match(err.message, /timeoutMs/);
     assert.equal(err.code, 'LIFESIGN_ERR_TIMEOUT');
     assert.equal(err.rc, -5);
     assert.equal(err.report.verdict, 'alive');
@@ -132,6 +140,7 @@ test('waitReady rejects with an AbortError carrying the last report when its sig
   assert.equal(w.settled, false);
   ac.abort(new Error('shutting down'));
   await assert.rejects(waiting, (err) => {
+    assert.ok(err instanceof lifesign.LifesignError);
     assert.equal(err.name, 'AbortError');
     assert.equal(err.code, 'LIFESIGN_ERR_CANCELLED');
     assert.equal(err.cause.message, 'shutting down');

@@ -1,7 +1,7 @@
 // Compiled with `tsc --noEmit` by run-tests.sh: the declarations in
 // index.d.ts must accept this use of the API and reject the lines marked
 // with @ts-expect-error.
-import lifesign, { start, check, waitReady, load, onLog, Report, Emitter, LifesignError, LogRecord } from '../..';
+import lifesign, { start, check, waitReady, load, onLog, Report, Emitter, LifesignError, LogRecord, ErrorCode } from '../..';
 
 const e: Emitter = start('/run/app/hb.json', { intervalMs: 1000, durable: true, s6: 3, systemd: false });
 e.setState('ready', 'serving');
@@ -59,3 +59,28 @@ void onLog((r: LogRecord) => {
 void onLog(null, { level: 'off' });
 // @ts-expect-error: not a log level
 void onLog(null, { level: 'loud' });
+
+// `using` closes the emitter at the end of the block (README).
+function scoped(): void {
+  using hb = lifesign.start('/run/app/hb.json');
+  hb.setState('ready');
+}
+async function scopedAsync(): Promise<void> {
+  await using hb = start('/run/app/hb.json');
+  hb.progress();
+}
+void [scoped, scopedAsync];
+
+// LifesignError is a class: instanceof narrows, code is typed.
+try {
+  check('/run/app/hb.json');
+} catch (err) {
+  if (err instanceof LifesignError) {
+    const code: ErrorCode = err.code;
+    const name: 'LifesignError' | 'AbortError' = err.name;
+    void [code, name, err.report?.verdict];
+  }
+}
+void new lifesign.LifesignError('x', { code: 'LIFESIGN_ERR_IO' });
+// @ts-expect-error: not an error code
+void new LifesignError('x', { code: 'LIFESIGN_ERR_NOPE' });
