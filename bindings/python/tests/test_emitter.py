@@ -86,8 +86,8 @@ def test_set_state_message_keeps_non_ascii_text(hb_path: Path) -> None:
 
 def test_set_state_rejects_unknown_names_and_types(hb_path: Path) -> None:
     with lifesign.start(hb_path, QUIET) as hb:
-        with pytest.raises(ValueError, match="unknown state 'bogus'"):
-            hb.set_state("bogus")
+        with pytest.raises(ValueError, match="set_state accepts starting, ready, stopping, failed, not 'bogus'"):
+            hb.set_state("bogus")  # type: ignore[arg-type]
         with pytest.raises(TypeError):
             hb.set_state(1)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="NUL"):
@@ -95,13 +95,17 @@ def test_set_state_rejects_unknown_names_and_types(hb_path: Path) -> None:
         assert lifesign.check(hb_path).state is State.STARTING
 
 
-def test_set_state_stopped_is_refused_by_the_library(hb_path: Path) -> None:
+def test_set_state_refuses_stopped_and_lists_what_it_accepts(hb_path: Path) -> None:
+    settable = ", ".join(s.value for s in State if s is not State.STOPPED)
     with lifesign.start(hb_path, QUIET) as hb:
-        with pytest.raises(LifesignError) as info:
-            hb.set_state(State.STOPPED)
-        assert info.value.code == ErrorCode.INVALID_ARGUMENT
-        assert info.value.name == "LIFESIGN_ERR_INVALID_ARGUMENT"
-        assert info.value.message
+        for stopped in (State.STOPPED, "stopped"):
+            with pytest.raises(lifesign.InvalidArgumentError) as info:
+                hb.set_state(stopped)  # type: ignore[arg-type]
+            assert isinstance(info.value, ValueError) and isinstance(info.value, LifesignError)
+            assert info.value.code == ErrorCode.INVALID_ARGUMENT
+            assert info.value.name == "LIFESIGN_ERR_INVALID_ARGUMENT"
+            assert "set_state accepts %s," % settable in info.value.message
+        assert lifesign.check(hb_path).state is State.STARTING
 
 
 def test_set_meta_is_written_with_the_next_beat_and_none_removes_it(hb_path: Path) -> None:
@@ -455,29 +459,47 @@ def test_emitter_is_usable_from_several_threads(hb_path: Path) -> None:
 
 
 UNREFERENCED = """
-import gc, os, sys, lifesign
-lifesign.start(sys.argv[1], 0.01)  # no reference kept
+import gc, os, sys, weakref, lifesign
+e = lifesign.start(sys.argv[1], 0.01)
+e.set_state("ready", "unreferenced")
+collected = []
+weakref.finalize(e, collected.append, True)
+del e  # no reference kept
 gc.collect()
+if not collected:
+    print("@@ err the emitter was not collected", flush=True)
+    sys.exit(1)
 print("@@ started pid=%d" % os.getpid(), flush=True)
-sys.stdin.read()  # until the parent closes it
+for line in sys.stdin:  # each line collects again, until the parent closes stdin
+    gc.collect()
+    print("@@ ok", flush=True)
 """
 
 
-def test_an_unreferenced_emitter_keeps_beating_and_is_stopped_at_exit(hb_path: Path) -> None:
+def test_an_unreferenced_emitter_keeps_beating_and_exit_writes_nothing(hb_path: Path) -> None:
     import sys
 
-    from support import Child, child_env, poll_until
+    from support import HANG, Child, child_env, poll_until
 
     child = Child([sys.executable, "-c", UNREFERENCED, str(hb_path)], child_env())
     try:
         child.started()
-        first = lifesign.check(hb_path, pid=child.pid).seq
-        poll_until(
-            lambda: True if lifesign.check(hb_path, pid=child.pid).seq >= first + 3 else None,
-            "beats of an unreferenced emitter",
-        )
+        # The beats are the evidence; a generous max age keeps a slow
+        # machine's late beat from counting as stale.
+        first = lifesign.check(hb_path, pid=child.pid, max_age=HANG)
+        assert (first.verdict, first.state) == (Verdict.ALIVE, State.READY)
+
+        def beaten() -> "lifesign.Report | None":
+            child.do("gc")
+            r = lifesign.check(hb_path, pid=child.pid, max_age=HANG)
+            return r if r.seq >= first.seq + 3 else None
+
+        report = poll_until(beaten, "beats of an unreferenced emitter after gc.collect()")
+        assert (report.verdict, report.state) == (Verdict.ALIVE, State.READY)
+        # The interpreter exits normally without close(): nothing more is
+        # written, and the process is gone.
         assert child.finish() == 0
-        report = lifesign.check(hb_path, pid=child.pid)
-        assert report.verdict is Verdict.STOPPED
+        report = lifesign.check(hb_path)
+        assert (report.verdict, report.state) == (Verdict.PROCESS_GONE, State.READY)
     finally:
         child.close()

@@ -5,40 +5,53 @@ file into a verdict. Everything here calls the C ABI of include/lifesign.h
 through ctypes; no rule is decided in Python.
 """
 
-# First, so that its exit hook runs last: after open emitters are stopped.
-from ._log import set_log_level
 from ._api import (
     CancelToken,
     Emitter,
     ErrorCode,
+    InvalidArgumentError,
     LifesignError,
+    LifesignIOError,
     Report,
+    SettableState,
     Shape,
+    ShapeName,
     State,
+    StateError,
+    StateName,
     Verdict,
+    VerdictName,
     WaitCancelled,
     WaitTimeout,
     check,
     is_alive,
     library_path,
+    set_log_level,
     start,
     start_from_env,
     version,
     wait_ready,
     wait_ready_async,
 )
-from ._ffi import LibraryNotFound
+from ._loader import LibraryNotFound
 
 __all__ = [
     "CancelToken",
     "Emitter",
     "ErrorCode",
+    "InvalidArgumentError",
     "LibraryNotFound",
     "LifesignError",
+    "LifesignIOError",
     "Report",
+    "SettableState",
     "Shape",
+    "ShapeName",
     "State",
+    "StateError",
+    "StateName",
     "Verdict",
+    "VerdictName",
     "WaitCancelled",
     "WaitTimeout",
     "check",

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import enum
+import errno as _errno
 import math
 import os
+import re
 import threading
 import weakref
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union
 
 from . import _bindings as _c
-from . import _ffi
+from . import _ffi, _log
 
 PathArg = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 Seconds = Union[float, int, timedelta]
@@ -96,10 +98,29 @@ class Shape(str, enum.Enum):
         return self.value
 
 
+# The names as Literal types, for type checkers: ``set_state("redy")`` is an
+# error under mypy. tests/test_typing.py checks that they list exactly the
+# members of the enums above.
+
+#: The name of a :class:`State`.
+StateName = Literal["starting", "ready", "stopping", "stopped", "failed"]
+#: What :meth:`Emitter.set_state` accepts: every state but ``stopped``
+#: (which :meth:`Emitter.stop` writes), as a member or by name.
+SettableState = Union[
+    Literal[State.STARTING, State.READY, State.STOPPING, State.FAILED],
+    Literal["starting", "ready", "stopping", "failed"],
+]
+#: The name of a :class:`Verdict`.
+VerdictName = Literal[
+    "alive", "missing", "invalid", "pid_mismatch", "stopped", "failed", "process_gone", "future", "stale", "stalled"
+]
+#: The name of a :class:`Shape`.
+ShapeName = Literal["none", "v1", "plain", "timestamp", "camel"]
+
 # Each member's code is the constant of the same name in lifesign.h.
-_STATE_CODES = {s: getattr(_c, "LIFESIGN_STATE_" + s.name) for s in State}
-_VERDICT_CODES = {v: getattr(_c, "LIFESIGN_VERDICT_" + v.name) for v in Verdict}
-_SHAPE_CODES = {s: getattr(_c, "LIFESIGN_SHAPE_" + s.name) for s in Shape}
+_STATE_CODES: "dict[State, int]" = {s: getattr(_c, "LIFESIGN_STATE_" + s.name) for s in State}
+_VERDICT_CODES: "dict[Verdict, int]" = {v: getattr(_c, "LIFESIGN_VERDICT_" + v.name) for v in Verdict}
+_SHAPE_CODES: "dict[Shape, int]" = {s: getattr(_c, "LIFESIGN_SHAPE_" + s.name) for s in Shape}
 _STATES = {i: s for s, i in _STATE_CODES.items()}
 _VERDICTS = {i: v for v, i in _VERDICT_CODES.items()}
 _SHAPES = {i: s for s, i in _SHAPE_CODES.items()}
@@ -119,11 +140,16 @@ def _from_code(table: "dict[int, Any]", kind: str, code: int) -> Any:
 
 
 class LifesignError(Exception):
-    """A call into liblifesign failed.
+    """A call into liblifesign failed: the base of every error of this package.
 
     ``code`` is the C return code (an :class:`ErrorCode` when known), ``name``
     its name from ``lifesign_error_name`` (e.g. ``"LIFESIGN_ERR_IO"``) and
     ``message`` the library's explanation from ``lifesign_last_error``.
+    Each code has its subclass, which also derives from the standard
+    exception of its kind: :class:`InvalidArgumentError` (``ValueError``),
+    :class:`LifesignIOError` (``OSError``, with ``errno``),
+    :class:`StateError` (``RuntimeError``), :class:`WaitTimeout`
+    (``TimeoutError``), :class:`WaitCancelled`.
     """
 
     def __init__(self, code: int, name: str, message: str) -> None:
@@ -139,13 +165,54 @@ class LifesignError(Exception):
         return "%s: %s" % (self.name, self.message) if self.message else self.name
 
 
-class WaitTimeout(LifesignError):
-    """``wait_ready`` reached its hard timeout; ``report`` is what was last seen."""
+class InvalidArgumentError(LifesignError, ValueError):
+    """A bad argument (``LIFESIGN_ERR_INVALID_ARGUMENT``), refused by the binding or the library."""
+
+
+class StateError(LifesignError, RuntimeError):
+    """Not allowed now (``LIFESIGN_ERR_STATE``): the emitter is stopped or closed, or this is a child after fork()."""
+
+
+# "... (os error 20)": how the library's messages end when the operating
+# system refused (the Rust standard library's form of an OS error).
+_OS_ERROR = re.compile(r"\(os error (\d+)\)")
+
+
+class LifesignIOError(LifesignError, OSError):
+    """A filesystem or socket operation failed (``LIFESIGN_ERR_IO``).
+
+    An ``OSError``: ``errno`` is the operating system's error number when
+    the library's message names one (else None), ``strerror`` its text, and
+    ``filename`` the heartbeat file when the call had one.
+    """
+
+    def __init__(self, code: int, name: str, message: str, filename: Optional[str] = None) -> None:
+        super().__init__(code, name, message)
+        self.args = (code, name, message, filename)
+        found = _OS_ERROR.findall(message)
+        self.errno = int(found[-1]) if found else None  # type: ignore[assignment]  # None: no OS error named
+        self.strerror = os.strerror(self.errno) if self.errno is not None else message
+        self.filename = filename
+
+    def __str__(self) -> str:
+        return LifesignError.__str__(self)
+
+
+class WaitTimeout(LifesignError, TimeoutError):
+    """``wait_ready`` reached its hard timeout; ``report`` is what was last seen.
+
+    A ``TimeoutError`` (``errno`` ``ETIMEDOUT``).
+    """
 
     def __init__(self, code: int, name: str, message: str, report: "Report") -> None:
         super().__init__(code, name, message)
         self.args = (code, name, message, report)
         self.report = report
+        self.errno = _errno.ETIMEDOUT
+        self.strerror = message
+
+    def __str__(self) -> str:
+        return LifesignError.__str__(self)
 
 
 class WaitCancelled(LifesignError):
@@ -157,21 +224,41 @@ class WaitCancelled(LifesignError):
         self.report = report
 
 
+# The class of each code's error; any other code is a plain LifesignError.
+_ERROR_CLASSES = {
+    _c.LIFESIGN_ERR_INVALID_ARGUMENT: InvalidArgumentError,
+    _c.LIFESIGN_ERR_STATE: StateError,
+}
+
+
 def _text(raw: Optional[bytes]) -> str:
     return raw.decode("utf-8", "replace") if raw else ""
 
 
-def _error(rc: int) -> LifesignError:
+def _error(rc: int, path: Optional[bytes] = None) -> LifesignError:
     """The error for a failed call; must run right after it, on the same thread."""
     lib = _ffi.lib()
     message = _text(lib.lifesign_last_error())
-    return LifesignError(rc, _text(lib.lifesign_error_name(rc)), message)
+    name = _text(lib.lifesign_error_name(rc))
+    if rc == _c.LIFESIGN_ERR_IO:
+        return LifesignIOError(rc, name, message, os.fsdecode(path) if path is not None else None)
+    return _ERROR_CLASSES.get(rc, LifesignError)(rc, name, message)
 
 
-def _closed_error(what: str) -> LifesignError:
-    lib = _ffi.lib()
+def _code_name(code: int) -> str:
+    """The library's name of a code, known without loading it (ErrorCode's names are the header's)."""
+    return "LIFESIGN_ERR_" + ErrorCode(code).name
+
+
+def _invalid(message: str) -> InvalidArgumentError:
+    """A bad argument refused before the library is called."""
+    code = _c.LIFESIGN_ERR_INVALID_ARGUMENT
+    return InvalidArgumentError(code, _code_name(code), message)
+
+
+def _closed_error(what: str) -> StateError:
     code = _c.LIFESIGN_ERR_STATE
-    return LifesignError(code, _text(lib.lifesign_error_name(code)), "%s is closed" % what)
+    return StateError(code, _code_name(code), "%s is closed" % what)
 
 
 # ---------------------------------------------------------------------------
@@ -181,7 +268,7 @@ def _closed_error(what: str) -> LifesignError:
 def _path(path: PathArg) -> bytes:
     raw = os.fsencode(path)
     if b"\0" in raw:
-        raise ValueError("path contains a NUL byte: %r" % (path,))
+        raise _invalid("path contains a NUL byte: %r" % (path,))
     return raw
 
 
@@ -190,7 +277,7 @@ def _cstr(value: str, what: str) -> bytes:
         raise TypeError("%s must be a str, not %s" % (what, type(value).__name__))
     raw = value.encode("utf-8")
     if b"\0" in raw:
-        raise ValueError("%s contains a NUL character" % what)
+        raise _invalid("%s contains a NUL character" % what)
     return raw
 
 
@@ -205,7 +292,7 @@ def _ms(value: Optional[Seconds], what: str, limit: int = _U64_MAX) -> int:
     else:
         raise TypeError("%s must be a number of seconds or a timedelta, not %s" % (what, type(value).__name__))
     if math.isnan(seconds) or seconds < 0:
-        raise ValueError("%s must be a non-negative number of seconds, not %r" % (what, value))
+        raise _invalid("%s must be a non-negative number of seconds, not %r" % (what, value))
     if math.isinf(seconds):
         return limit
     return min(limit, math.ceil(seconds * 1000))
@@ -219,16 +306,20 @@ def _pid(pid: Optional[int]) -> int:
     return pid
 
 
-def _state(state: Union[State, str]) -> State:
-    if isinstance(state, State):
-        return state
+def _state(state: Union[SettableState, str]) -> State:
+    """A state set_state accepts; the message lists them all."""
+    settable = [s for s in State if s is not State.STOPPED]
     if isinstance(state, str):
         try:
-            return State(state)
+            st = State(state)
         except ValueError:
-            raise ValueError(
-                "unknown state %r; expected one of %s" % (state, ", ".join(s.value for s in State))
-            ) from None
+            st = None
+        if st in settable:
+            return st
+        raise _invalid(
+            "set_state accepts %s, not %r (stopped is written by stop() and close())"
+            % (", ".join(s.value for s in settable), str(state))
+        )
     raise TypeError("state must be a State or str, not %s" % type(state).__name__)
 
 
@@ -287,7 +378,7 @@ class Report:
         )
 
 
-def _new_report(lib) -> _c.lifesign_report:
+def _new_report(lib: ctypes.CDLL) -> _c.lifesign_report:
     """A report struct that carries its size (``lifesign_report_init``)."""
     rep = _c.lifesign_report()
     lib.lifesign_report_init(ctypes.byref(rep))
@@ -307,9 +398,12 @@ class Emitter:
     raises :class:`LifesignError` once the emitter is closed. Methods may be
     called from any thread.
 
-    An emitter keeps running until it is closed, even when no reference to
-    it is kept; at interpreter exit, emitters still open are stopped and
-    freed (the file then says ``stopped``).
+    Lifetime: an emitter runs until :meth:`close` or :meth:`stop`, or until
+    the process exits. Garbage collection never stops it: one that nobody
+    references and nobody closed keeps beating. At exit without
+    :meth:`close` nothing more is written: the file keeps its last state
+    and a checker reports ``process_gone`` once the process is gone. Only
+    :meth:`stop` and :meth:`close` write ``stopped``.
     """
 
     def __init__(self, handle: int, path: Optional[bytes]) -> None:
@@ -317,8 +411,7 @@ class Emitter:
         self._handle: Optional[int] = handle
         self._path = path
         self._lock = threading.Lock()
-        self._finalizer = weakref.finalize(self, _ffi.lib().lifesign_free, handle)
-        _OPEN_EMITTERS.add(self)
+        # No finalizer: the handle lives until close(), reachable or not.
 
     def __repr__(self) -> str:
         where = os.fsdecode(self._path) if self._path is not None else "?"
@@ -339,16 +432,19 @@ class Emitter:
                 raise _closed_error("emitter")
             rc = fn(self._handle, *args)
             if rc != _c.LIFESIGN_OK:
-                raise _error(rc)
+                raise _error(rc, self._path)
 
     def beat(self) -> None:
         """Write a heartbeat now (seq + 1)."""
         self._call(_ffi.lib().lifesign_beat)
 
-    def set_state(self, state: Union[State, str], message: Optional[str] = None) -> None:
+    def set_state(self, state: SettableState, message: Optional[str] = None) -> None:
         """Announce a state and write it at once.
 
-        ``message=None`` keeps the current message, ``""`` clears it.
+        ``state`` is ``"starting"``, ``"ready"``, ``"stopping"`` or
+        ``"failed"``, or the :class:`State` member; ``stopped`` is written
+        by :meth:`stop` and :meth:`close`. ``message=None`` keeps the
+        current message, ``""`` clears it.
         """
         st = _state(state)
         raw = None if message is None else _cstr(message, "message")
@@ -397,11 +493,9 @@ class Emitter:
             failure: Optional[LifesignError] = None
             rc = lib.lifesign_stop(handle)
             if rc != _c.LIFESIGN_OK:
-                failure = _error(rc)
+                failure = _error(rc, self._path)
             self._handle = None
-            self._finalizer.detach()
             lib.lifesign_free(handle)
-            _OPEN_EMITTERS.discard(self)
         if failure is not None:
             raise failure
 
@@ -414,13 +508,9 @@ class Emitter:
         self.close()
 
 
-# Open emitters, so that one runs until closed even when the caller keeps no reference.
-_OPEN_EMITTERS: "set[Emitter]" = set()
-
-
 def _new_emitter(rc: int, out: ctypes.c_void_p, path: Optional[bytes]) -> Optional[Emitter]:
     if rc != _c.LIFESIGN_OK:
-        raise _error(rc)
+        raise _error(rc, path)
     if not out.value:
         return None
     return Emitter(out.value, path)
@@ -456,13 +546,13 @@ def start(
     raw = _path(path)
     interval_ms = _ms(interval, "interval", _U32_MAX)
     if interval_ms == 0:
-        raise ValueError("interval must be positive")
+        raise _invalid("interval must be positive")
     if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
-        raise ValueError("mode must be permission bits between 0 and 0o7777, not %r" % (mode,))
+        raise _invalid("mode must be permission bits between 0 and 0o7777, not %r" % (mode,))
     if stale_after is not None and _ms(stale_after, "stale_after") == 0:
-        raise ValueError("stale_after must be positive (or None for three intervals)")
+        raise _invalid("stale_after must be positive (or None for three intervals)")
     if notify_fd is not None and (not isinstance(notify_fd, int) or notify_fd < 0):
-        raise ValueError("notify_fd must be a non-negative file descriptor or None")
+        raise _invalid("notify_fd must be a non-negative file descriptor or None")
 
     lib = _ffi.lib()
     opts = _c.lifesign_options()
@@ -529,7 +619,7 @@ def check(
     else:
         rc = lib.lifesign_check_stall(raw, max_age_ms, expected, _ms(stall, "stall"), ctypes.byref(rep))
     if rc != _c.LIFESIGN_OK:
-        raise _error(rc)
+        raise _error(rc, raw)
     return Report._from_c(rep)
 
 
@@ -539,7 +629,7 @@ def is_alive(path: PathArg, max_age: Optional[Seconds] = None) -> bool:
     max_age_ms = _ms(max_age, "max_age")
     rc: int = _ffi.lib().lifesign_is_alive(raw, max_age_ms)
     if rc < 0:
-        raise _error(rc)
+        raise _error(rc, raw)
     return rc != 0
 
 
@@ -640,12 +730,12 @@ def wait_ready(
     rep = _new_report(lib)
     if cancel is None:
         rc = lib.lifesign_wait_ready(raw, expected, idle_ms, timeout_ms, ctypes.byref(rep))
-        failure = _error(rc) if rc != _c.LIFESIGN_OK else None
+        failure = _error(rc, raw) if rc != _c.LIFESIGN_OK else None
     else:
         handle = cancel._acquire()
         try:
             rc = lib.lifesign_wait_ready_cancel(raw, expected, idle_ms, timeout_ms, handle, ctypes.byref(rep))
-            failure = _error(rc) if rc != _c.LIFESIGN_OK else None
+            failure = _error(rc, raw) if rc != _c.LIFESIGN_OK else None
         finally:
             cancel._release()
     if failure is None:
@@ -734,6 +824,20 @@ async def wait_ready_async(
 def version() -> str:
     """The library's version string (LIFESIGN_VERSION_STRING)."""
     return _text(_ffi.lib().lifesign_version())
+
+
+def set_log_level(level: int) -> None:
+    """Sets the most detailed level the library logs, as a ``logging`` level.
+
+    ``logging.WARNING`` (the default) gives failed heartbeat writes and
+    shortened intervals, ``logging.INFO`` and ``logging.DEBUG`` more; a
+    level above WARNING (e.g. ``logging.ERROR``) silences the library at
+    the source. The messages keep going to ``logging.getLogger("lifesign")``,
+    whose own level and handlers still apply. Process-wide.
+    """
+    if not isinstance(level, int) or isinstance(level, bool):
+        raise TypeError("level must be a logging level (an int)")
+    _log.set_level(_ffi.lib(), level)  # the load installs the handler first
 
 
 def library_path() -> str:

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Optional
 
+from . import _log
 from ._bindings import PROTOTYPES
 from ._loader import LibraryNotFound, locate
 
@@ -45,8 +46,6 @@ def lib() -> ctypes.CDLL:
     with _lock:
         if _lib is None:
             loaded, found = locate(os.environ, Path(__file__).resolve().parent, _declare)
-            from . import _log
-
             _log.install(loaded)
             _lib, _where = loaded, found
         return _lib

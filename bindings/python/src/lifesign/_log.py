@@ -1,5 +1,8 @@
 """The library's log messages, routed to the ``logging`` module.
 
+This module imports no other module of the package (the loader, _ffi,
+imports it and hands it the library).
+
 When the binding loads liblifesign it installs a log handler
 (``lifesign_set_log_handler``) that hands each message to
 ``logging.getLogger("lifesign")`` at the matching level. With no logging
@@ -13,7 +16,7 @@ import atexit
 import ctypes
 import logging
 import threading
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from . import _bindings as _c
 
@@ -50,7 +53,7 @@ _lib: Optional[ctypes.CDLL] = None
 _max_level: int = _c.LIFESIGN_LOG_WARN
 
 
-def _apply(lib: ctypes.CDLL, handler: Optional[ctypes._CFuncPtr], level: int) -> None:
+def _apply(lib: ctypes.CDLL, handler: "Optional[Callable[..., Any]]", level: int) -> None:
     # A NULL function pointer (not None, which ctypes refuses) means stderr.
     rc = lib.lifesign_set_log_handler(handler or _c.lifesign_log_fn(), None, level)
     if rc != _c.LIFESIGN_OK:
@@ -70,20 +73,10 @@ def install(lib: ctypes.CDLL) -> None:
         _apply(lib, _HANDLER, _max_level)
 
 
-def set_log_level(level: int) -> None:
-    """Sets the most detailed level the library logs, as a ``logging`` level.
-
-    ``logging.WARNING`` (the default) gives failed heartbeat writes and
-    shortened intervals, ``logging.INFO`` and ``logging.DEBUG`` more; a
-    level above WARNING (e.g. ``logging.ERROR``) silences the library at
-    the source. The messages keep going to ``logging.getLogger("lifesign")``,
-    whose own level and handlers still apply. Process-wide.
-    """
+def set_level(lib: ctypes.CDLL, level: int) -> None:
+    """Asks ``lib`` for what a ``logging`` level lets through (``lifesign.set_log_level``)."""
     if not isinstance(level, int) or isinstance(level, bool):
         raise TypeError("level must be a logging level (an int)")
-    from . import _ffi
-
-    lib = _ffi.lib()  # installs the handler on first load
     global _max_level
     with _lock:
         _max_level = _library_level(level)
