@@ -138,6 +138,7 @@ bindings:
 test-bindings:
 	bash bindings/gen/run.sh --check
 	bash bindings/gen/run.sh --self-test
+	python3 packaging/metadata.py --check
 
 bench: build
 	@if [ -f benches/run.sh ]; then bash benches/run.sh; else echo "no benchmarks yet"; fi
