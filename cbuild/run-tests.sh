@@ -137,6 +137,7 @@ step_installed_tree_is_complete_and_relocatable() {
     if readelf -d "$f" | grep -qE '\((RPATH|RUNPATH)\)'; then fail "$f carries an RPATH/RUNPATH"; fi
   done
   cmp -s "$PREFIX/include/lifesign.h" "$ROOT/include/lifesign.h" || fail "the installed header differs from include/lifesign.h"
+  cmp -s "$PREFIX/include/lifesign.hpp" "$ROOT/include/lifesign.hpp" || fail "the installed C++ header differs from include/lifesign.hpp"
   # No file may name the build folder or the install prefix; no text file may
   # name the source checkout (the binaries' debug information does, as usual).
   if grep -rlF -e "$BUILD" -e "$PREFIX" "$PREFIX"; then fail "installed files name the build folder or the prefix (listed above)"; fi
