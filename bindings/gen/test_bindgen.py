@@ -118,7 +118,7 @@ class Generated(unittest.TestCase):
         lib = self.tmp / "koffi-lib"
         lib.mkdir()
         (lib / "abi.js").write_text(self.files[bindgen.OUTPUTS["js"]])
-        for name in ("backend-koffi.js", "locate.js"):
+        for name in ("backend-koffi.js", "locate.js", "errors.js"):
             shutil.copy(HERE.parent / "node" / "lib" / name, lib / name)
         code = ("const koffi = require('koffi'); const t = require(%r).declareTypes();"
                 "const abi = require(%r); const out = [];"
