@@ -2,7 +2,9 @@
 # `make test-dist`: installs each artifact of dist/ the way its users would and
 # runs the round trip of packaging/roundtrip/ with it: start an emitter,
 # become ready, wait for ready and check from another process, kill -9, read
-# process_gone.
+# process_gone. Also: the Go emitter beats on through garbage collection,
+# TypeScript's `using` passes tsc --strict, mypy --strict rejects a
+# misspelt state, and the C++17 consumer of lifesign.hpp builds and runs.
 #
 # Every step but the Rust one runs with cargo and rustc removed from PATH,
 # LIFESIGN_LIB and the library search variables unset, from fresh folders
@@ -121,6 +123,13 @@ step_c() {
             -o "build/pc_${lang}_static"
         unset PKG_CONFIG_PATH
     done
+    # The installed C++ wrapper, as a C++17 user compiles it.
+    # shellcheck disable=SC2046
+    user c++ -std=c++17 -Wall -Wextra -Werror "$root/tests/consumers/consumer_hpp.cpp" \
+        $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs lifesign) -Wl,-rpath,"$prefix/lib" \
+        -pthread -o build/consumer_hpp
+    out="$(user "$tmp/c/build/consumer_hpp")" || fail "consumer_hpp: $out"
+    echo "$out"
     cd "$tmp/c/run"
     local exe
     for exe in c_shared c_static cxx_shared cxx_static pc_c_shared pc_cxx_shared pc_c_static pc_cxx_static; do
@@ -151,6 +160,13 @@ step_python() {
         'import lifesign; print(lifesign.library_path())')"
     [[ "$out" == "$tmp/py/other.so" ]] || fail "LIFESIGN_LIB did not override: $out"
     echo "LIFESIGN_LIB overrides: $out"
+    # mypy --strict on a user's program: the installed types accept set_state("ready")
+    # and reject a misspelt state.
+    user "$tmp/py/venv/bin/pip" install --require-hashes -r "$root/bindings/python/requirements-test.txt" >/dev/null
+    printf 'import lifesign\nhb = lifesign.start("/tmp/x.json")\nhb.set_state("%s")\n' ready >"$tmp/py/good.py"
+    printf 'import lifesign\nhb = lifesign.start("/tmp/x.json")\nhb.set_state("%s")\n' redy >"$tmp/py/bad.py"
+    user "$tmp/py/venv/bin/python" -m mypy --strict "$tmp/py/good.py" || fail "mypy --strict refused set_state(\"ready\")"
+    if user "$tmp/py/venv/bin/python" -m mypy --strict "$tmp/py/bad.py"; then fail "mypy --strict accepted set_state(\"redy\")"; fi
 }
 
 step_node() {

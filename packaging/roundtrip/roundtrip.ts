@@ -1,5 +1,5 @@
 // The install round trip in TypeScript, type-checked against the package's
-// index.d.ts (strict), compiled with tsc and run.
+// index.d.ts (strict), compiled with tsc and run; with a `using` block.
 import { spawn } from 'node:child_process';
 import lifesign, { Report } from 'lifesign';
 
@@ -19,6 +19,13 @@ async function main(path: string): Promise<void> {
   await new Promise((resolve) => child.once('exit', resolve));
   r = lifesign.check(path);
   if (r.verdict !== 'process_gone') throw new Error(`after kill -9: ${r.verdict}`);
+  // `using` closes an emitter at the end of its block (the types make it pass --strict).
+  {
+    using hb = lifesign.start(`${path}.using`);
+    hb.setState('ready');
+  }
+  r = lifesign.check(`${path}.using`);
+  if (r.verdict !== 'stopped') throw new Error(`after using: ${r.verdict}`);
   console.log(`library: ${lifesign.load().libraryPath}\nround trip: ok`);
 }
 
