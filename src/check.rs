@@ -130,6 +130,7 @@ pub struct Facts<'a> {
 
 /// Applies the verdict rules. `probe` is called at most once, and only for a
 /// file written on this host, in this PID namespace, in this boot.
+#[cfg_attr(not(any(feature = "capi", feature = "internals")), allow(dead_code))] // the C ABI's judge
 pub fn verdict(
     read: &Read,
     facts: Facts<'_>,

@@ -91,6 +91,7 @@ pub fn read_confirmed(path: &Path, mut probe: impl FnMut(&Read) -> LockProbe) ->
 /// Probes the lock file of the heartbeat at `path`, which must have inode
 /// `ino`: opened read-only (never created, never a symlink, never blocking),
 /// then one `F_OFD_GETLK`.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // for tests
 pub fn probe(path: &Path, ino: u64) -> LockProbe {
     Probe::open(path, ino).map_or(LockProbe::Unknown, |p| p.state())
 }

@@ -700,8 +700,8 @@ impl NotifyRelay {
     }
 
     /// The relayed process is gone or no longer ours to speak for:
-    /// `STOPPING=1` unless it was sent, then the barrier (at most
-    /// [`BARRIER_TIMEOUT`]).
+    /// `STOPPING=1` unless it was sent, then the barrier (at most 1 s,
+    /// `BARRIER_TIMEOUT`).
     pub fn finish(&mut self) {
         if !self.stopping {
             self.stopping = true;
