@@ -64,6 +64,11 @@ internal_modules! {
     write;
 }
 
+/// The process's one folder watcher. Public for the command-line tool (its
+/// relay follows folders with it); not part of the API, no semver promise.
+#[doc(hidden)]
+pub mod watcher;
+
 // The C ABI (`include/lifesign.h`), compiled only with the `capi` feature;
 // reachable from Rust only by the crate's own tests.
 #[cfg(all(feature = "capi", feature = "internals"))]
