@@ -80,6 +80,9 @@ mod ffi;
 // The curated API: everything a Rust user may depend on. The modules
 // above are internal (see `internal_modules!`).
 pub use check::{check, is_alive, scan, CheckOptions, Report, Verdict};
+// For the command-line tool's relay; not part of the API.
+#[doc(hidden)]
+pub use check::{check_entry, FolderEntry};
 pub use emitter::{
     emit_once, EmitOnce, Emitter, ErrorCallback, Options, MAX_INTERVAL, MIN_INTERVAL,
 };
