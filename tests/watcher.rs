@@ -426,3 +426,57 @@ fn a_folder_removed_and_recreated_wakes_its_readers_and_is_followed_again() {
         "a write in the new folder woke no one"
     );
 }
+
+#[test]
+fn a_wait_holds_at_most_three_descriptors_of_its_own() {
+    if !in_own_process("a_wait_holds_at_most_three_descriptors_of_its_own") {
+        return;
+    }
+    let d = TempDir::new("w-budget");
+    let p = d.path("hb.json");
+    let mut kid = Child::emitter(&p, 100);
+    let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    // The process's watcher (one inotify instance, shared) is not the wait's.
+    let _shared = watcher::subscribe(d.dir(), Names::Only(vec![]), Arc::new(|_| {})).unwrap();
+    // Nor is the checker's cache of verified processes (a pidfd each, 64 at
+    // most, process::CACHE_CAPACITY): a check fills it for this emitter.
+    assert!(lifesign::check(&p, &Default::default()).is_alive());
+    let before = fds();
+    let pid = kid.pid();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let waiter = std::thread::spawn(move || {
+        let mut reads = 0;
+        wait_ready_with(
+            &p,
+            &WaitOptions {
+                expected_pid: Some(pid),
+                timeout: Some(Duration::from_secs(120)),
+                ..Default::default()
+            },
+            |_| {
+                reads += 1;
+                // By its third read it holds all it keeps: a wake-up, the
+                // expected process's pidfd, its lock probe.
+                if reads == 3 {
+                    tx.send(()).unwrap();
+                    go_rx.recv().unwrap();
+                }
+            },
+        )
+    });
+    rx.recv().unwrap();
+    let during = fds();
+    go_tx.send(()).unwrap();
+    assert_eq!(kid.send("ready"), "ok");
+    assert!(waiter.join().unwrap().is_ready());
+    assert!(
+        during - before <= 3,
+        "the wait holds {} descriptors",
+        during - before
+    );
+    assert!(
+        during > before,
+        "the wait holds none: the count measures nothing"
+    );
+}
