@@ -633,6 +633,33 @@ def build(args):
             "two threads' wake-ups, well above the hot-loop figure of a beat.\n" % (fp["stack_bytes"] // 1024)
         )
 
+    # ------------------------------------------------ waiters
+    w1, wn, ww = g("waiters.one_process"), g("waiters.many_processes"), g("waiters.watch")
+    if w1 or wn:
+        add("## Many waiters on one folder\n")
+        add(
+            "Waits on heartbeats of one folder whose emitters are other processes (100 heartbeats each), all "
+            "started while the files say `starting`; then each emitter writes `ready` to its files in turn. "
+            "Latency is from just before each ready write to the return of its wait (CLOCK_MONOTONIC, one "
+            "clock for every process); CPU is the waiting processes' (`getrusage`) from the first ready write "
+            "to the last return. The goal is 1 s at most for every wait.\n"
+        )
+        rows = []
+        if w1:
+            rows.append(["%d waits in one process" % w1["waits"], "%.1f ms" % w1["median_ms"], "%.1f ms" % w1["slowest_ms"],
+                         "%.0f ms" % w1["waiter_cpu_ms"], str(w1["not_ready"])])
+        if wn:
+            rows.append(["%d processes × %d waits" % (wn["processes"], wn["waits_each"]), "%.1f ms" % wn["median_ms"],
+                         "%.1f ms" % wn["slowest_ms"], "%.0f ms" % wn["waiters_cpu_ms"], str(wn["not_ready"])])
+        add(table(["Waits", "median", "slowest", "waiters' CPU", "not ready"], rows) + "\n")
+    if ww:
+        add(
+            "`lifesign watch FILE` in a folder of {:,} emitters beating every second: its CPU while only the "
+            "others beat, **{:.2f} ms per second** (their writes reach only the process's one watcher thread, "
+            "which drops them by name), and **{:.0f} µs per change** of its own file.\n".format(
+                ww["emitters"], ww["idle_cpu_ms_per_s"], ww["cpu_us_per_change"])
+        )
+
     # ------------------------------------------------ fleet
     fl = g("fleet.latency")
     loads = [g("fleet.load.%d" % n) for n in (1000, 10000) if g("fleet.load.%d" % n)]

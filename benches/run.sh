@@ -14,6 +14,10 @@
 #   bindings   bindings/{go,node,python}/bench.sh, each when present
 #   scale      lifesign scan over 10,000 files, 10,000 emitters in a process
 #   footprint  one emitter at 1 s against a Python process running kstlib
+#   waiters    1000 waits on one folder in one process and in 100 processes
+#              (ready write to return, the waiters' CPU), and lifesign watch
+#              among 10,000 emitters (CPU per change); LIFESIGN_BENCH_SMOKE=1
+#              shrinks it
 #   fleet      lifesign relay against a real nats-server: change-to-remote
 #              latency, relay CPU/RSS and server messages at 1,000 and
 #              10,000 heartbeats (benches/fleet.py)
@@ -35,7 +39,7 @@ venv="$root/target/bench-venv"
 tmpfs_base="${LIFESIGN_BENCH_TMPFS:-/dev/shm}"
 tmpfs="$tmpfs_base/lifesign-bench-$$"
 disk="$root/target/bench-disk-$$"
-only=" ${LIFESIGN_BENCH_ONLY:-cost peer ready death c syscalls bindings scale footprint fleet} "
+only=" ${LIFESIGN_BENCH_ONLY:-cost peer ready death c syscalls bindings scale footprint waiters fleet} "
 
 unset LIFESIGN_FILE LIFESIGN_INTERVAL_MS LIFESIGN_NOTIFY_FD NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID
 
@@ -177,6 +181,8 @@ if wanted footprint; then
         run_section footprint "$bench_bin" footprint "${common[@]}"
     fi
 fi
+
+wanted waiters && run_section waiters "$bench_bin" waiters "${common[@]}" --cli "$root/target/release/lifesign"
 
 # The fleet: a real nats-server from PyPI (pinned), on 127.0.0.1.
 if wanted fleet; then

@@ -483,6 +483,87 @@ pub fn scan(dir: impl AsRef<Path>, opts: &CheckOptions) -> io::Result<Vec<(PathB
         .collect())
 }
 
+/// What a relay publishes for one entry of a folder (see [`check_entry`]).
+#[doc(hidden)]
+#[derive(Clone, Debug)]
+pub struct FolderEntry {
+    /// The check's report, as [`check`] gives it.
+    pub report: Report,
+    /// The record that was judged, encoded again as JSON (the fields the
+    /// protocol knows and `meta`): `None` when the entry held no valid
+    /// heartbeat, so that a file that is not one never has its content
+    /// published.
+    pub record: Option<Vec<u8>>,
+    /// The record's PID and start time when it may be probed here (written
+    /// on this host, in this PID namespace): the only PIDs worth a pidfd.
+    pub local_pid: Option<(u32, Option<u64>)>,
+}
+
+/// Checks the entry `name` of folder `dir` through the same read as
+/// [`check`] (never blocking, never opening anything but a regular file,
+/// bounded), and follows a symlink only to a file inside `dir`: a symlink
+/// that leads out of the folder is `invalid` and is not opened. For the
+/// relay, which reads folders that others write and publishes what it read.
+#[doc(hidden)]
+pub fn check_entry(dir: &Path, name: &std::ffi::OsStr, opts: &CheckOptions) -> FolderEntry {
+    let path = dir.join(name);
+    let facts = Facts::current();
+    let (read, lock) = lock::read_confirmed_by(
+        || read_in_folder(dir, &path),
+        |r| lock::probe_read(&path, r, facts.identity),
+    );
+    let report = verdict_with_lock(&read, facts, opts, lock, process::probe);
+    let (record, local_pid) = match &read {
+        Read::Record(r) => (
+            Some(crate::protocol::encode(r)),
+            written_here(r, facts.identity).then_some((r.pid, r.pid_start)),
+        ),
+        _ => (None, None),
+    };
+    FolderEntry {
+        report,
+        record,
+        local_pid,
+    }
+}
+
+/// [`read_path`] of `path`, an entry of `dir`, pinned without following a
+/// symlink; a symlink is pinned through to its target, which is read only
+/// when it lies inside `dir` (its real path, as `/proc` tells it for the
+/// pinned target, so that a swap after the look cannot redirect the read).
+fn read_in_folder(dir: &Path, path: &Path) -> Read {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let pin = |extra: i32| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_CLOEXEC | extra)
+            .open(path)
+    };
+    let link = match pin(libc::O_NOFOLLOW).and_then(|f| f.metadata()) {
+        Ok(m) => m.file_type().is_symlink(),
+        Err(_) => return read_path(path),
+    };
+    if !link {
+        return read_path(path);
+    }
+    let target = match pin(0) {
+        Ok(f) => f,
+        Err(_) => return read_path(path),
+    };
+    let fd_path = PathBuf::from(format!("/proc/self/fd/{}", target.as_raw_fd()));
+    let (Ok(real), Ok(folder)) = (std::fs::read_link(&fd_path), std::fs::canonicalize(dir)) else {
+        return read_path(path);
+    };
+    if !real.starts_with(&folder) || real == folder {
+        return Read::Invalid(format!(
+            "a symlink to {}, outside its folder: not followed",
+            real.display()
+        ));
+    }
+    read_path(&fd_path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

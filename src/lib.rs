@@ -64,6 +64,11 @@ internal_modules! {
     write;
 }
 
+/// The process's one folder watcher. Public for the command-line tool (its
+/// relay follows folders with it); not part of the API, no semver promise.
+#[doc(hidden)]
+pub mod watcher;
+
 // The C ABI (`include/lifesign.h`), compiled only with the `capi` feature;
 // reachable from Rust only by the crate's own tests.
 #[cfg(all(feature = "capi", feature = "internals"))]
@@ -75,6 +80,9 @@ mod ffi;
 // The curated API: everything a Rust user may depend on. The modules
 // above are internal (see `internal_modules!`).
 pub use check::{check, is_alive, scan, CheckOptions, Report, Verdict};
+// For the command-line tool's relay; not part of the API.
+#[doc(hidden)]
+pub use check::{check_entry, FolderEntry};
 pub use emitter::{
     emit_once, EmitOnce, Emitter, ErrorCallback, Options, MAX_INTERVAL, MIN_INTERVAL,
 };

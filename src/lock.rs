@@ -74,13 +74,21 @@ pub fn probe_read(path: &Path, read: &Read, id: &Identity) -> LockProbe {
 /// found free is confirmed by a second read: an emitter writes its last
 /// record (`stopped`) before it releases its lock, so a record read just
 /// before a clean stop is judged by the record that stop wrote.
-pub fn read_confirmed(path: &Path, mut probe: impl FnMut(&Read) -> LockProbe) -> (Read, LockProbe) {
-    let read = crate::check::read_path(path);
+pub fn read_confirmed(path: &Path, probe: impl FnMut(&Read) -> LockProbe) -> (Read, LockProbe) {
+    read_confirmed_by(|| crate::check::read_path(path), probe)
+}
+
+/// [`read_confirmed`] with its own way of reading the heartbeat.
+pub fn read_confirmed_by(
+    mut read_path: impl FnMut() -> Read,
+    mut probe: impl FnMut(&Read) -> LockProbe,
+) -> (Read, LockProbe) {
+    let read = read_path();
     let lock = probe(&read);
     if lock != LockProbe::Free {
         return (read, lock);
     }
-    let again = crate::check::read_path(path);
+    let again = read_path();
     if again == read {
         return (read, lock);
     }

@@ -1,8 +1,8 @@
-//! Waiting for readiness, event-driven: inotify on the heartbeat's folder
-//! wakes the waiter when the file is replaced or the emitter's lifetime
-//! lock is released, a pidfd wakes it when the emitter dies, and a cancel
-//! token wakes it when the caller gives up.
-//! Where inotify is unavailable it polls.
+//! Waiting for readiness, event-driven: the process's one folder watcher
+//! ([`crate::watcher`]) wakes the waiter when its own file is replaced, a
+//! pidfd (or, without one, the emitter's lock file closing) when the
+//! emitter dies, and a cancel token when the caller gives up. Where inotify
+//! or a descriptor is unavailable it polls, and says so in the report.
 //!
 //! Time is measured on the monotonic clock only: the idle timeout runs from
 //! the last new `seq` the waiter saw, so wall-clock jumps on either side
@@ -12,11 +12,12 @@ use crate::check::{self, CheckOptions, Facts, Read, Report, Verdict};
 use crate::error::{Error, ErrorKind};
 use crate::process::{self, Liveness};
 use crate::protocol::State;
-use std::ffi::CString;
+use crate::watcher;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often the waiter re-reads the file when no event arrives: a safety
@@ -107,229 +108,168 @@ impl WaitOutcome {
     }
 }
 
-/// Wakes a reader when the file at a path may have changed: inotify on its
-/// folder, or nothing (the caller polls) where inotify is unavailable.
+/// Wakes a reader when the file at a path may have changed, through the
+/// process's one folder watcher ([`crate::watcher`]): its own file's
+/// writes, the folder going away and coming back, and (when it asks) its
+/// emitter's lock file closing. Where the watcher cannot be had, or no
+/// descriptor is left for the wake-up, nothing wakes the reader: the caller
+/// polls, and [`Watch::degraded`] says why.
+///
+/// A reader holds one descriptor of its own here, an eventfd that the
+/// watcher's thread writes to.
 #[derive(Debug)]
 pub struct Watch {
-    inotify: Option<OwnedFd>,
-    /// The file name within the folder: events about other names (the
-    /// emitter's temporaries, other heartbeats) do not wake the reader.
+    /// The file's folder and name.
+    dir: PathBuf,
     name: Vec<u8>,
-    /// The name of the file's lifetime lock: its last close is the
-    /// emitter's death.
-    lock_name: Vec<u8>,
-    /// Set when the watch no longer sees the folder (removed, moved,
-    /// unmounted, or not there yet): [`Watch::refresh`] arms a new one.
-    stale: std::cell::Cell<bool>,
+    /// The file's lifetime lock, watched only when a reader has no other
+    /// way to see its emitter's death (no pidfd).
+    lock_path: Option<PathBuf>,
+    wake: Option<Arc<Waker>>,
+    sub: Option<watcher::Subscription>,
+    lock_sub: Option<(u64, watcher::Subscription)>,
+    forced: bool,
+    degraded: Option<String>,
+}
+
+/// The eventfd the watcher's thread writes when an event concerns a reader.
+#[derive(Debug)]
+struct Waker(OwnedFd);
+
+impl Waker {
+    fn new() -> io::Result<Waker> {
+        // SAFETY: eventfd returns a new descriptor or -1.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a fresh descriptor that we own.
+        Ok(Waker(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    fn ring(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
+        unsafe { libc::write(self.0.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
+    /// Resets the counter; true when it had been rung.
+    fn drain(&self) -> bool {
+        let mut n: u64 = 0;
+        // SAFETY: reads 8 bytes into a valid u64 from our non-blocking eventfd.
+        unsafe { libc::read(self.0.as_raw_fd(), (&mut n as *mut u64).cast(), 8) == 8 }
+    }
 }
 
 impl Watch {
-    /// Watches the folder of `path` (polling when `force_polling` or when
-    /// inotify cannot be had: another OS, a full table). While the folder
-    /// does not exist, the nearest folder above it that does is watched
-    /// instead, so that its creation wakes the reader.
+    /// Follows the file at `path` (polling when `force_polling`, or when
+    /// the watcher or a wake-up descriptor cannot be had). A folder that
+    /// does not exist yet is followed until it does.
     pub fn new(path: &Path, force_polling: bool) -> Watch {
         let name = path
             .file_name()
             .map(|n| n.as_bytes().to_vec())
             .unwrap_or_default();
-        let lock_name = crate::lock::companion(path)
-            .and_then(|p| p.file_name().map(|n| n.as_bytes().to_vec()))
-            .unwrap_or_default();
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
         let mut w = Watch {
-            inotify: None,
+            dir,
             name,
-            lock_name,
-            stale: std::cell::Cell::new(false),
+            lock_path: crate::lock::companion(path),
+            wake: None,
+            sub: None,
+            lock_sub: None,
+            forced: force_polling,
+            degraded: None,
         };
         if force_polling {
             return w;
         }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        match inotify_dir(dir) {
-            Ok(fd) => w.inotify = Some(fd),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                w.stale.set(true);
-                w.inotify = dir
-                    .ancestors()
-                    .skip(1)
-                    .map(|a| {
-                        if a.as_os_str().is_empty() {
-                            Path::new(".")
-                        } else {
-                            a
-                        }
-                    })
-                    .find_map(|a| inotify_dir(a).ok());
+        let wake = match Waker::new() {
+            Ok(k) => Arc::new(k),
+            Err(e) => {
+                w.degraded = Some(format!(
+                    "polling every {} ms: no descriptor for a wake-up ({e})",
+                    POLL_INTERVAL.as_millis()
+                ));
+                return w;
             }
-            Err(_) => {}
+        };
+        let k = wake.clone();
+        match watcher::subscribe(
+            &w.dir,
+            watcher::Names::Only(vec![w.name.clone()]),
+            Arc::new(move |_| k.ring()),
+        ) {
+            Ok(s) => {
+                w.sub = Some(s);
+                w.wake = Some(wake);
+            }
+            Err(e) => {
+                w.degraded = Some(format!(
+                    "polling every {} ms: inotify unavailable ({e})",
+                    POLL_INTERVAL.as_millis()
+                ))
+            }
         }
         w
     }
 
-    /// Arms a new watch when this one no longer sees the folder (it was
-    /// removed and perhaps created again, as systemd's `RuntimeDirectory=`
-    /// does on a restart) or when inotify could not be had before. Call it
-    /// before reading the file: a replace after it wakes the reader, one
-    /// before it is seen by the read.
+    /// Tries again to have events when the last try failed (a descriptor
+    /// or an inotify instance may be free now). A folder removed and
+    /// created again needs nothing here: the watcher re-arms it and wakes
+    /// the reader. Call it before reading the file.
     pub fn refresh(&mut self, path: &Path) {
-        if self.inotify.is_none() || self.stale.get() {
+        if !self.forced && self.sub.is_none() {
             *self = Watch::new(path, false);
         }
     }
 
     /// Whether events arrive (false: the caller must poll).
-    #[cfg_attr(not(feature = "internals"), allow(dead_code))] // for tests
     pub fn is_event_driven(&self) -> bool {
-        self.inotify.is_some()
+        self.sub.is_some()
+    }
+
+    /// Why this watch polls, when it was asked for events and could not
+    /// have them.
+    pub fn degraded(&self) -> Option<&str> {
+        self.degraded.as_deref()
+    }
+
+    /// Also wakes the reader when the lock file with inode `ino` is closed
+    /// or removed: its last close is its emitter's death, for readers with
+    /// no pidfd of that emitter. `None` stops following it.
+    pub fn follow_lock(&mut self, ino: Option<u64>) {
+        let (Some(ino), Some(wake), Some(lp)) = (ino, &self.wake, &self.lock_path) else {
+            self.lock_sub = None;
+            return;
+        };
+        if self.lock_sub.as_ref().is_some_and(|(i, _)| *i == ino) {
+            return;
+        }
+        let k = wake.clone();
+        self.lock_sub = watcher::subscribe_file(lp, Arc::new(move |_| k.ring()))
+            .ok()
+            .map(|s| (ino, s));
+    }
+
+    /// Gives up the wake-up descriptor and the subscriptions for good: the
+    /// caller polls from now on (a reader out of descriptors).
+    pub fn give_up(&mut self) {
+        self.lock_sub = None;
+        self.sub = None;
+        self.wake = None;
+        self.forced = true;
     }
 
     /// Forgets the events seen so far.
-    ///
-    /// (Closing an inotify descriptor waits for the kernel's SRCU grace
-    /// period, typically 10 to 25 ms: [`Drop`] hands it to a closer thread
-    /// so that a wait returns the moment it has decided.)
     pub fn drain(&self) {
-        let _ = self.take_events();
-    }
-
-    /// Reads every pending event; true when one may concern the file: its
-    /// name, the folder itself going away, or a queue overflow.
-    fn take_events(&self) -> bool {
-        let Some(fd) = &self.inotify else {
-            return false;
-        };
-        let mut relevant = false;
-        // Aligned for struct inotify_event.
-        let mut buf = [0u64; 512];
-        loop {
-            // SAFETY: reads into a valid buffer from a non-blocking fd.
-            let n = unsafe {
-                libc::read(
-                    fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    std::mem::size_of_val(&buf),
-                )
-            };
-            if n <= 0 {
-                return relevant;
-            }
-            // SAFETY: the kernel wrote n bytes of whole events into buf.
-            let bytes =
-                unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
-            relevant |= self.events_concern_us(bytes);
+        if let Some(k) = &self.wake {
+            k.drain();
         }
     }
-
-    fn events_concern_us(&self, mut bytes: &[u8]) -> bool {
-        const HEADER: usize = std::mem::size_of::<libc::inotify_event>();
-        let mut relevant = false;
-        while bytes.len() >= HEADER {
-            let word =
-                |i: usize| u32::from_ne_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-            let (mask, len) = (word(4), word(12) as usize);
-            let end = (HEADER + len).min(bytes.len());
-            let name = &bytes[HEADER..end];
-            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-            let self_or_overflow = libc::IN_Q_OVERFLOW
-                | libc::IN_DELETE_SELF
-                | libc::IN_MOVE_SELF
-                | libc::IN_IGNORED
-                | libc::IN_UNMOUNT;
-            if mask & self_or_overflow & !libc::IN_Q_OVERFLOW != 0 {
-                self.stale.set(true);
-            }
-            // The file replaced or changed (not merely read); the lock file
-            // closed (the emitter's death: waiters keep their own probe
-            // open, so reads by checkers are the only other cause).
-            let changed = libc::IN_MOVED_TO
-                | libc::IN_CLOSE_WRITE
-                | libc::IN_CREATE
-                | libc::IN_DELETE
-                | libc::IN_ATTRIB;
-            let closed = libc::IN_CLOSE_NOWRITE | libc::IN_CLOSE_WRITE | libc::IN_DELETE;
-            // While a folder above stands in for a missing one, any event
-            // may be its creation.
-            relevant |= mask & self_or_overflow != 0
-                || self.stale.get()
-                || (name == self.name.as_slice() && mask & changed != 0)
-                || (name == self.lock_name.as_slice() && mask & closed != 0);
-            bytes = &bytes[end..];
-        }
-        relevant
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        if let Some(fd) = self.inotify.take() {
-            close_in_background(fd);
-        }
-    }
-}
-
-/// The closer thread and the process it belongs to (a child after fork()
-/// has no such thread and closes inline).
-static CLOSER: once_cell::sync::Lazy<
-    Option<(u32, std::sync::Mutex<std::sync::mpsc::Sender<OwnedFd>>)>,
-> = once_cell::sync::Lazy::new(|| {
-    let (tx, rx) = std::sync::mpsc::channel::<OwnedFd>();
-    std::thread::Builder::new()
-        .name("lifesign-close".into())
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            for fd in rx {
-                drop(fd);
-            }
-        })
-        .ok()
-        .map(|_| (std::process::id(), std::sync::Mutex::new(tx)))
-});
-
-fn close_in_background(fd: OwnedFd) {
-    match CLOSER.as_ref() {
-        Some((pid, tx)) if *pid == std::process::id() => {
-            if let Ok(tx) = tx.lock() {
-                // If the thread is gone, send hands the fd back: close it here.
-                if let Err(back) = tx.send(fd) {
-                    drop(back.0);
-                }
-            }
-        }
-        _ => drop(fd),
-    }
-}
-
-fn inotify_dir(dir: &Path) -> io::Result<OwnedFd> {
-    // SAFETY: returns a new descriptor or -1.
-    let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor that we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let c = CString::new(dir.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))?;
-    let mask = libc::IN_MOVED_TO
-        | libc::IN_CLOSE_WRITE
-        | libc::IN_CLOSE_NOWRITE
-        | libc::IN_CREATE
-        | libc::IN_DELETE
-        | libc::IN_ATTRIB
-        | libc::IN_DELETE_SELF
-        | libc::IN_MOVE_SELF;
-    // SAFETY: valid fd and NUL-terminated path.
-    if unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c.as_ptr(), mask) } < 0 {
-        let e = io::Error::last_os_error();
-        // A waiter polling for a folder that does not exist yet tries this
-        // every 100 ms: do not block on the close each time.
-        close_in_background(fd);
-        return Err(e);
-    }
-    Ok(fd)
 }
 
 /// The process a wait expects, watched from the start: its death decides
@@ -399,6 +339,13 @@ impl Expected {
 
 /// Waits until the emitter at `path` reports `ready`, or a decision that it
 /// never will. `observe` sees every report read (for progress display).
+///
+/// A read that fails for a reason of the reader's own (no descriptor left,
+/// no memory, an I/O error, no permission) decides nothing: the wait reads
+/// again until its deadline and, when it never cleared, ends with
+/// [`ErrorKind::Timeout`] naming that failure. Under descriptor pressure
+/// the wait gives up what it may (its wake-up, its pidfd, its kept lock
+/// probe) and polls; the report's `detail` then says so.
 pub fn wait_ready_with(
     path: impl AsRef<Path>,
     opts: &WaitOptions<'_>,
@@ -427,19 +374,78 @@ pub fn wait_ready_with(
     let mut bad_in_a_row = 0u32;
     let mut pidfd: Option<(u32, OwnedFd)> = None;
     let mut lock_probe: Option<crate::lock::Probe> = None;
+    let mut degraded = Degraded::default();
+    // Out of descriptors once: the wait keeps none of its own from then on.
+    let mut lean = false;
+    // The last report that was not a reader-side failure.
+    let mut last_seen: Option<Report> = None;
 
     loop {
-        if !opts.force_polling {
-            watch.refresh(path);
+        watch.refresh(path);
+        if let Some(why) = watch.degraded() {
+            degraded.note(why.to_string());
         }
         watch.drain();
         let (read, lock) = crate::lock::read_confirmed(path, |r| {
             crate::lock::probe_read_kept(path, r, process::identity(), &mut lock_probe)
         });
+        if let Some((why, descriptors)) = reader_failure(&read) {
+            // Not a fact about the file: read again, soon, until the deadline.
+            degraded.note(format!("a read failed on the reader's side ({why})"));
+            if descriptors && !lean {
+                // Give back what the wait may do without, so that the
+                // process's other readers (and this one) can read: the
+                // wake-up (poll instead), the pidfds (read /proc instead)
+                // and the kept lock probe (open it per read instead).
+                lean = true;
+                watch.give_up();
+                lock_probe = None;
+                pidfd = None;
+                if let Some(e) = expected.as_mut() {
+                    e.pidfd = None;
+                }
+                degraded.note(format!(
+                    "out of descriptors: polling every {} ms, the process probed through /proc",
+                    POLL_INTERVAL.as_millis()
+                ));
+            }
+            let now = Instant::now();
+            let shown = last_seen.clone().unwrap_or_else(|| {
+                Report::empty(Verdict::Missing, format!("nothing read yet: {why}"))
+            });
+            if let Some(h) = hard {
+                if now >= h {
+                    let t = opts.timeout.unwrap_or_default();
+                    let mut out = timed_out(shown, t);
+                    if let Err(e) = &mut out.result {
+                        e.message = format!(
+                            "not ready after {} ms: the last read failed on the reader's \
+                             side: {why}",
+                            t.as_millis()
+                        );
+                    }
+                    return degraded.mark(out);
+                }
+            }
+            if opts.cancel.is_some_and(Cancel::is_triggered) {
+                return degraded.mark(cancelled(shown));
+            }
+            let mut until = now + POLL_INTERVAL;
+            if let Some(h) = hard {
+                until = until.min(h);
+            }
+            if sleep_until(until, &watch, opts.cancel, None).cancelled {
+                return degraded.mark(cancelled(shown));
+            }
+            continue;
+        }
         let record_identity = match &read {
             Read::Record(r) => Some((r.pid, r.pid_start)),
             _ => None,
         };
+        if lean {
+            lock_probe = None;
+        }
         let facts = Facts::current();
         let mut rep = check::verdict_with_lock(&read, facts, &check_opts, lock, process::probe);
         let key = (rep.seq, rep.updated_at_ms);
@@ -480,6 +486,7 @@ pub fn wait_ready_with(
             }
         }
         observe(&rep);
+        last_seen = Some(rep.clone());
         let now = Instant::now();
 
         match rep.verdict {
@@ -493,7 +500,7 @@ pub fn wait_ready_with(
             Verdict::Missing | Verdict::Invalid => {
                 bad_in_a_row += 1;
                 if bad_in_a_row > 1 {
-                    return decided(rep);
+                    return degraded.mark(decided(rep));
                 }
             }
             // Stale or future here: a `ready` not yet proven fresh.
@@ -506,19 +513,24 @@ pub fn wait_ready_with(
                     idle_deadline = opts.idle_timeout.map(|t| now + t);
                 }
                 if rep.verdict == Verdict::Alive && rep.state == Some(State::Ready) {
-                    return decided(rep);
+                    return degraded.mark(decided(rep));
                 }
-                if let (Some((pid, pstart)), None) = (record_identity, &expected) {
+                if let (Some((pid, pstart)), None, false) = (record_identity, &expected, lean) {
                     if pidfd.as_ref().map(|(p, _)| *p) != Some(pid)
                         && matches!(&read, Read::Record(r) if check::written_here(r, process::identity()))
                     {
                         pidfd = process::watch(pid, pstart).map(|fd| (pid, fd));
+                        if pidfd.is_none() && process::pid_exists(pid) {
+                            degraded.note(format!(
+                                "no pidfd for pid {pid}: its exit is seen by reading again"
+                            ));
+                        }
                     }
                 }
             }
             // pid_mismatch, stopped, failed, process_gone: the emitter will
             // never become ready.
-            _ => return decided(rep),
+            _ => return degraded.mark(decided(rep)),
         }
         let shown = rep;
 
@@ -530,20 +542,32 @@ pub fn wait_ready_with(
                     "no new heartbeat for {} ms (idle timeout)",
                     opts.idle_timeout.unwrap_or_default().as_millis()
                 );
-                return decided(r);
+                return degraded.mark(decided(r));
             }
         }
         if let Some(h) = hard {
             if now >= h {
-                return timed_out(shown, opts.timeout.unwrap_or_default());
+                return degraded.mark(timed_out(shown, opts.timeout.unwrap_or_default()));
             }
         }
         if opts.cancel.is_some_and(Cancel::is_triggered) {
-            return cancelled(shown);
+            return degraded.mark(cancelled(shown));
         }
 
+        let process_fd = match &expected {
+            Some(e) => e.pidfd.as_ref(),
+            None => pidfd.as_ref().map(|(_, f)| f),
+        };
+        // Without a pidfd, the lock file's last close is the death to see.
+        let lock_ino = match &read {
+            Read::Record(r) if process_fd.is_none() => {
+                crate::lock::consulted(r, process::identity())
+            }
+            _ => None,
+        };
+        watch.follow_lock(lock_ino);
         let mut until = now
-            + if watch.inotify.is_some() {
+            + if watch.is_event_driven() {
                 SAFETY_INTERVAL
             } else {
                 POLL_INTERVAL
@@ -555,13 +579,9 @@ pub fn wait_ready_with(
         for d in [idle_deadline, hard].into_iter().flatten() {
             until = until.min(d);
         }
-        let process_fd = match &expected {
-            Some(e) => e.pidfd.as_ref(),
-            None => pidfd.as_ref().map(|(_, f)| f),
-        };
         let woke = sleep_until(until, &watch, opts.cancel, process_fd);
         if woke.cancelled {
-            return cancelled(shown);
+            return degraded.mark(cancelled(shown));
         }
         if woke.process_exited {
             // The next read decides (the probe, or the expected process's
@@ -574,6 +594,50 @@ pub fn wait_ready_with(
                 None => pidfd = None,
             }
         }
+    }
+}
+
+/// Whether a read failed for a reason of the reader's own rather than of
+/// the file, and whether that reason is a lack of descriptors: the one
+/// place a wait tells them apart. The checker reports such a failure as
+/// `invalid`, "cannot read: ..." (`check::read_path`); a missing file, a
+/// path through a file and a symlink loop have their own words and are
+/// facts about the path.
+fn reader_failure(read: &Read) -> Option<(&str, bool)> {
+    match read {
+        Read::Invalid(why) if why.starts_with("cannot read: ") => {
+            let descriptors = [libc::EMFILE, libc::ENFILE]
+                .iter()
+                .any(|e| why.ends_with(&format!("(os error {e})")));
+            Some((why, descriptors))
+        }
+        _ => None,
+    }
+}
+
+/// Why a wait ran degraded (polling, no pidfd, failed reads), said once
+/// each in the report's `detail`.
+#[derive(Default)]
+struct Degraded(Vec<String>);
+
+impl Degraded {
+    fn note(&mut self, why: String) {
+        if !self.0.contains(&why) && self.0.len() < 4 {
+            self.0.push(why);
+        }
+    }
+
+    fn mark(self, mut out: WaitOutcome) -> WaitOutcome {
+        if !self.0.is_empty() {
+            let d = &mut out.report.detail;
+            let note = format!("degraded: {}", self.0.join("; "));
+            *d = if d.is_empty() {
+                note
+            } else {
+                format!("{d} ({note})")
+            };
+        }
+        out
     }
 }
 
@@ -615,8 +679,8 @@ pub struct Woke {
     pub process_exited: bool,
 }
 
-/// Sleeps until `until`, a folder event, a cancel, or the process behind
-/// `pidfd` exiting, whichever comes first.
+/// Sleeps until `until`, an event about the watched file, a cancel, or the
+/// process behind `pidfd` exiting, whichever comes first.
 pub fn sleep_until(
     until: Instant,
     watch: &Watch,
@@ -624,52 +688,36 @@ pub fn sleep_until(
     pidfd: Option<&OwnedFd>,
 ) -> Woke {
     let mut fds: Vec<libc::pollfd> = Vec::with_capacity(3);
-    let mut push = |fd: RawFd| {
+    let wake = watch.wake.as_ref().map(|k| k.0.as_raw_fd());
+    let can = cancel.map(|c| c.fd.as_raw_fd());
+    let pfd = pidfd.map(|f| f.as_raw_fd());
+    for fd in [wake, can, pfd].into_iter().flatten() {
         fds.push(libc::pollfd {
             fd,
             events: libc::POLLIN,
             revents: 0,
-        })
-    };
-    let ino = watch.inotify.as_ref().map(|f| f.as_raw_fd());
-    let can = cancel.map(|c| c.fd.as_raw_fd());
-    let pfd = pidfd.map(|f| f.as_raw_fd());
-    for fd in [ino, can, pfd].into_iter().flatten() {
-        push(fd);
+        });
     }
-    loop {
-        let now = Instant::now();
-        let ms = until.saturating_duration_since(now).as_millis();
-        // Round up so that a deadline is not missed by a sub-millisecond sleep.
-        let ms = if until > now { ms.max(1) } else { 0 }.min(i32::MAX as u128) as i32;
-        for p in fds.iter_mut() {
-            p.revents = 0;
-        }
-        // SAFETY: fds is a valid array of pollfd of the given length.
-        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        let mut woke = Woke::default();
-        let mut file_event = false;
-        if rc > 0 {
-            for p in &fds {
-                if p.revents == 0 {
-                    continue;
-                }
-                if Some(p.fd) == can {
-                    woke.cancelled = true;
-                } else if Some(p.fd) == pfd {
-                    woke.process_exited = true;
-                } else if Some(p.fd) == ino {
-                    file_event = watch.take_events();
-                }
+    let now = Instant::now();
+    let ms = until.saturating_duration_since(now).as_millis();
+    // Round up so that a deadline is not missed by a sub-millisecond sleep.
+    let ms = if until > now { ms.max(1) } else { 0 }.min(i32::MAX as u128) as i32;
+    // SAFETY: fds is a valid array of pollfd of the given length.
+    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    let mut woke = Woke::default();
+    if rc > 0 {
+        for p in &fds {
+            if p.revents == 0 {
+                continue;
+            }
+            if Some(p.fd) == can {
+                woke.cancelled = true;
+            } else if Some(p.fd) == pfd {
+                woke.process_exited = true;
             }
         }
-        // Only events about other names (the emitter's own temporaries):
-        // nothing to re-read, sleep on.
-        let only_noise = rc > 0 && !file_event && !woke.cancelled && !woke.process_exited;
-        if !only_noise || Instant::now() >= until {
-            return woke;
-        }
     }
+    woke
 }
 
 /// Waits with no observer; see [`wait_ready_with`].
@@ -716,43 +764,5 @@ pub fn watch(
         {
             return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn event(mask: u32, name: &[u8]) -> Vec<u8> {
-        let padded = if name.is_empty() {
-            0
-        } else {
-            (name.len() / 16 + 1) * 16
-        };
-        let mut v = Vec::new();
-        v.extend_from_slice(&1i32.to_ne_bytes());
-        v.extend_from_slice(&mask.to_ne_bytes());
-        v.extend_from_slice(&0u32.to_ne_bytes());
-        v.extend_from_slice(&(padded as u32).to_ne_bytes());
-        let mut n = name.to_vec();
-        n.resize(padded, 0);
-        v.extend_from_slice(&n);
-        v
-    }
-
-    #[test]
-    fn only_events_about_the_file_or_the_folder_wake_a_reader() {
-        let w = Watch::new(Path::new("/run/x/hb.json"), true);
-        let tmp = event(libc::IN_CLOSE_WRITE, b".hb.json.lifesign-12-3.tmp");
-        let other = event(libc::IN_MOVED_TO, b"hb.json.bak");
-        assert!(!w.events_concern_us(&[tmp.clone(), other.clone()].concat()));
-        let ours = event(libc::IN_MOVED_TO, b"hb.json");
-        assert!(w.events_concern_us(&[tmp.clone(), ours].concat()));
-        // A checker reading the file is no change; the lock file's close is.
-        assert!(!w.events_concern_us(&event(libc::IN_CLOSE_NOWRITE, b"hb.json")));
-        assert!(w.events_concern_us(&event(libc::IN_CLOSE_NOWRITE, b".hb.json.lifesign.lock")));
-        assert!(!w.events_concern_us(&event(libc::IN_CREATE, b".hb.json.lifesign.lock")));
-        assert!(w.events_concern_us(&event(libc::IN_Q_OVERFLOW, b"")));
-        assert!(w.events_concern_us(&[other, event(libc::IN_DELETE_SELF, b"")].concat()));
     }
 }

@@ -143,10 +143,15 @@ struct Relay {
 impl Relay {
     /// Starts a relay and returns once its first pass is published.
     fn start(server: &Server, host_id: &str, dir: &Path, extra: &[&str]) -> Relay {
+        Relay::start_dirs(server, host_id, &[dir], extra)
+    }
+
+    /// A relay of several folders.
+    fn start_dirs(server: &Server, host_id: &str, dirs: &[&Path], extra: &[&str]) -> Relay {
         let mut child = Command::new(BIN)
             .args(["relay", "--server", &server.url(), "--host-id", host_id])
             .args(extra)
-            .arg(dir)
+            .args(dirs)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -511,4 +516,277 @@ fn a_bucket_that_does_not_exist_cannot_tell_exit_2() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// What a relay process holds: inotify instances and pidfds.
+fn descriptors_of(pid: u32) -> (usize, usize) {
+    let mut ino = 0;
+    let mut pidfds = 0;
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+    {
+        match std::fs::read_link(e.path()) {
+            Ok(t) if t.as_os_str() == "anon_inode:inotify" => ino += 1,
+            Ok(t) if t.to_string_lossy().contains("pidfd") => pidfds += 1,
+            _ => {}
+        }
+    }
+    (ino, pidfds)
+}
+
+/// A remote check's exit code and first line.
+fn remote_check(server: &Server, key: &str) -> (Option<i32>, String) {
+    let out = run(&["check", &server.key_url(key)], &[]);
+    (out.status.code(), text(&out.stdout))
+}
+
+/// Checks `key` until its output satisfies `done` (under the hang guard).
+fn check_until(server: &Server, key: &str, done: impl Fn(&str) -> bool, what: &str) -> String {
+    let end = Instant::now() + GUARD;
+    loop {
+        let (_, out) = remote_check(server, key);
+        if done(&out) {
+            return out;
+        }
+        assert!(Instant::now() < end, "{what}: last {out:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_fifo_and_a_symlink_out_of_the_folder_neither_block_nor_leak() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-hostile");
+    let outside = TempDir::new("fleet-outside");
+    // A valid heartbeat outside the folder, with a secret in its message.
+    std::fs::write(
+        outside.path("secret.json"),
+        format!(
+            "{{\"v\":1,\"pid\":{},\"state\":\"ready\",\"seq\":1,\"updated_at_ms\":{},\"interval_ms\":600000,\"message\":\"SECRET\"}}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+        ),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(outside.path("secret.json"), dir.path("leak.json")).unwrap();
+    // A symlink to a heartbeat inside the folder is followed.
+    write_heartbeat(&dir.path(""), "real", "ready", 1);
+    std::os::unix::fs::symlink(dir.path("real.json"), dir.path("alias.json")).unwrap();
+    let fifo = dir.path("fifo.json");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    // A writer blocked on the FIFO until someone opens it for reading.
+    let mut writer = Command::new("sh")
+        .arg("-c")
+        .arg(format!("echo x > '{}'", fifo.display()))
+        .spawn()
+        .unwrap();
+    let relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    // Not frozen: a heartbeat written after the first pass is published.
+    write_heartbeat(&dir.path(""), "later", "ready", 1);
+    check_until(
+        &server,
+        "web1.later",
+        |o| o.starts_with("alive"),
+        "later.json",
+    );
+    let (code, out) = remote_check(&server, "web1.fifo");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.starts_with("invalid"), "{out}");
+    let (code, out) = remote_check(&server, "web1.leak");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.starts_with("invalid") && !out.contains("SECRET"),
+        "{out}"
+    );
+    let got = run(
+        &["scan", &format!("{}/lifesign", server.url()), "--json"],
+        &[],
+    );
+    assert!(
+        !text(&got.stdout).contains("SECRET"),
+        "{}",
+        text(&got.stdout)
+    );
+    let (code, out) = remote_check(&server, "web1.alias");
+    assert_eq!(code, Some(0), "{out}");
+    // The FIFO was never opened: its writer is still blocked.
+    assert!(
+        writer.try_wait().unwrap().is_none(),
+        "the relay opened the FIFO"
+    );
+    let _ = writer.kill();
+    let _ = writer.wait();
+    drop(relay);
+}
+
+#[test]
+fn two_folders_with_the_same_file_name_have_a_key_each() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let base = TempDir::new("fleet-twofolders");
+    let (one, two) = (base.path("one"), base.path("two"));
+    std::fs::create_dir(&one).unwrap();
+    std::fs::create_dir(&two).unwrap();
+    write_heartbeat(&one, "api", "ready", 1);
+    write_heartbeat(&two, "api", "starting", 1);
+    let relay = Relay::start_dirs(&server, "web1", &[&one, &two], &[]);
+    let o = check_until(
+        &server,
+        "web1.one=2Fapi",
+        |o| o.starts_with("alive"),
+        "one/api",
+    );
+    assert!(o.contains("state ready"), "{o}");
+    let t = check_until(
+        &server,
+        "web1.two=2Fapi",
+        |o| o.starts_with("alive"),
+        "two/api",
+    );
+    assert!(t.contains("state starting"), "{t}");
+    // Removing one folder's file removes its key only.
+    std::fs::remove_file(two.join("api.json")).unwrap();
+    check_until(
+        &server,
+        "web1.two=2Fapi",
+        |o| o.starts_with("missing"),
+        "two/api gone",
+    );
+    assert_eq!(remote_check(&server, "web1.one=2Fapi").0, Some(0));
+    // One inotify instance for both folders.
+    assert_eq!(descriptors_of(relay.child.id()).0, 1);
+}
+
+#[test]
+fn two_folders_that_end_alike_are_refused_with_exit_2() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let (a, b) = (TempDir::new("fleet-alike-a"), TempDir::new("fleet-alike-b"));
+    let (x, y) = (a.path("run"), b.path("run"));
+    std::fs::create_dir(&x).unwrap();
+    std::fs::create_dir(&y).unwrap();
+    let out = run(
+        &[
+            "relay",
+            "--server",
+            &server.url(),
+            x.to_str().unwrap(),
+            y.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("share"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_folder_removed_and_recreated_is_relayed_again_and_logged() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let base = TempDir::new("fleet-recreate");
+    let run_dir = base.path("run");
+    std::fs::create_dir(&run_dir).unwrap();
+    write_heartbeat(&run_dir, "svc", "starting", 1);
+    let relay = Relay::start(&server, "web1", &run_dir, &[]);
+    check_until(&server, "web1.svc", |o| o.starts_with("alive"), "svc");
+    // systemd's RuntimeDirectory= on a restart.
+    std::fs::remove_dir_all(&run_dir).unwrap();
+    wait_line(
+        &relay.log,
+        |l| l.contains("went away"),
+        "the removal's log line",
+    );
+    check_until(
+        &server,
+        "web1.svc",
+        |o| o.starts_with("missing"),
+        "svc deleted",
+    );
+    std::fs::create_dir(&run_dir).unwrap();
+    wait_line(
+        &relay.log,
+        |l| l.contains("is back"),
+        "the return's log line",
+    );
+    write_heartbeat(&run_dir, "svc", "ready", 2);
+    let o = check_until(
+        &server,
+        "web1.svc",
+        |o| o.contains("state ready"),
+        "svc again",
+    );
+    assert!(o.starts_with("alive"), "{o}");
+}
+
+#[test]
+fn a_file_name_that_is_not_utf8_is_reported_never_skipped_silently() {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-latin1");
+    let relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.json");
+    std::fs::write(dir.dir().join(name), b"{}").unwrap();
+    let l = wait_line(&relay.log, |l| l.contains("not UTF-8"), "the report");
+    assert!(l.contains("caf"), "{l}");
+}
+
+#[test]
+fn foreign_pids_cost_no_descriptor_and_no_spinning_and_pidfds_are_bounded() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-pids");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    // Another host's files, naming PIDs that do not exist here.
+    for n in 0..50 {
+        std::fs::write(
+            dir.path(&format!("far{n}.json")),
+            format!(
+                "{{\"v\":1,\"pid\":{},\"host\":\"elsewhere\",\"state\":\"ready\",\"seq\":1,\"updated_at_ms\":{now},\"interval_ms\":600000}}",
+                4_000_000 + n
+            ),
+        )
+        .unwrap();
+    }
+    // This process's files, without a lifetime lock: a pidfd each, bounded.
+    for n in 0..300 {
+        write_heartbeat(&dir.path(""), &format!("near{n}"), "ready", 1);
+    }
+    let relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    check_until(
+        &server,
+        "web1.near299",
+        |o| o.starts_with("alive"),
+        "near299",
+    );
+    let pid = relay.child.id();
+    let (ino, pidfds) = descriptors_of(pid);
+    assert_eq!(ino, 1);
+    // At most the relay's 256 and the checker's cache of verified
+    // processes (process::CACHE_CAPACITY, 64; one here, every file naming
+    // this process): not one per file.
+    assert!(pidfds <= 257, "{pidfds} pidfds");
+    // Idle: nothing changes, so the relay sleeps. A relay retrying pidfds
+    // of foreign PIDs wakes thousands of times a second.
+    let switches = || {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        s.lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+            .sum::<u64>()
+    };
+    let before = switches();
+    std::thread::sleep(Duration::from_secs(2));
+    let woke = switches() - before;
+    assert!(woke < 500, "the idle relay woke {woke} times in 2 s");
 }

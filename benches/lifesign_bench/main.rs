@@ -10,8 +10,10 @@
 //!
 //! SECTION is one of `cost` (beat and check against their floors), `ready`
 //! (ready latency), `death` (death latency), `scale` (scan of 10,000 files,
-//! 1000 emitters in one process) and `footprint` (one emitter against a
-//! Python process running kstlib's heartbeat). Each prints one JSON object
+//! 1000 emitters in one process), `footprint` (one emitter against a
+//! Python process running kstlib's heartbeat) and `waiters` (1000 waits on
+//! one folder in one process and in 100, and `lifesign watch` among 10,000
+//! emitters; `LIFESIGN_BENCH_SMOKE=1` shrinks it). Each prints one JSON object
 //! per line on stdout; progress goes to stderr.
 //!
 //! The `child-*` modes are this same program acting as a separate emitter
@@ -21,6 +23,7 @@ mod cost;
 mod latency;
 mod scale;
 mod util;
+mod waiters;
 
 use lifesign::{Emitter, State};
 use std::collections::HashMap;
@@ -56,7 +59,7 @@ fn main() {
     // `cargo bench` passes --bench; the sections are named explicitly.
     let args: Vec<String> = args.into_iter().filter(|a| a != "--bench").collect();
     let Some(mode) = args.first().cloned() else {
-        eprintln!("usage: lifesign_bench cost|ready|death|scale|footprint --tmpfs DIR --disk DIR [--cli PATH] [--python PATH --peer PATH]");
+        eprintln!("usage: lifesign_bench cost|ready|death|scale|footprint|waiters --tmpfs DIR --disk DIR [--cli PATH] [--python PATH --peer PATH]");
         std::process::exit(2);
     };
     let rest = &args[1..];
@@ -68,6 +71,8 @@ fn main() {
             util::wait_for_eof();
         }
         "child-many" => child_many(rest),
+        "child-emitters" => waiters::child_emitters(rest),
+        "child-waits" => waiters::child_waits(rest),
         section => {
             let cfg = config(rest);
             match section {
@@ -76,6 +81,7 @@ fn main() {
                 "death" => latency::death(&cfg),
                 "scale" => scale::run(&cfg),
                 "footprint" => scale::footprint(&cfg),
+                "waiters" => waiters::run(&cfg),
                 other => {
                     eprintln!("unknown section {other:?}");
                     std::process::exit(2);

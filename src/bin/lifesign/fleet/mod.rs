@@ -11,7 +11,6 @@ pub mod cli;
 pub mod key;
 pub mod relay;
 pub mod remote;
-mod sys;
 pub mod value;
 
 use std::fmt;

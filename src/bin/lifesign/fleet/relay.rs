@@ -1,23 +1,28 @@
 //! `lifesign relay`: publishes every heartbeat file of some folders to the
 //! bucket, event-driven, with a per-key time limit (PROTOCOL.md, "Fleet").
 //!
-//! One loop on one thread waits for: inotify events of the folders, the
-//! exit of an emitter (its pidfd), the next timed look (a heartbeat turning
-//! stale, or a key due for a refresh), a failed publish, and the
-//! connection coming back. Each wakes a look at one file: check it with
-//! the library, publish when anything a reader sees changed, or when the
-//! key is half-way to its time limit.
+//! One loop on one thread waits for: the folders' events (from the
+//! library's one folder watcher, shared with every other reader of the
+//! process), the exit of an emitter (its pidfd),
+//! the next timed look (a heartbeat turning stale, or a key due for a
+//! refresh), a failed publish, and the connection coming back. Each wakes a
+//! look at one file: check it with the library's own read (the same as
+//! `lifesign check`, confined to its folder), publish when anything a
+//! reader sees changed, or when the key is half-way to its time limit.
 
-use super::sys::{self, Event, Inotify};
 use super::value::{self, Relay, Value};
 use super::{cancelled, connect, key, runtime, watch_cancel, Auth, Error};
 use async_nats::jetstream::{self, kv};
-use lifesign::{CheckOptions, Report, Verdict};
+use lifesign::watcher::{self, Names};
+use lifesign::{CheckOptions, Verdict};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::ffi::OsStr;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 
 /// How long the server keeps the marker of an expired key (then the key
@@ -27,8 +32,13 @@ pub const MARKER_TTL: Duration = Duration::from_secs(3600);
 /// How soon a failed publish is tried again.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// The largest heartbeat file the relay reads (the protocol's limit).
-const MAX_FILE_BYTES: u64 = 65_536;
+/// How often the folders are listed again when inotify cannot be had.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The most pidfds the relay holds. Beyond it, an exit is seen by the next
+/// timed look (at the latest when the file turns stale). (Not the lock
+/// file's close: the relay's own probe of the lock closes it too.)
+const MAX_PIDFDS: usize = 256;
 
 /// What `lifesign relay` was asked to do.
 #[derive(Clone, Debug)]
@@ -54,7 +64,7 @@ pub fn run(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Error> 
 
 /// Why the loop woke up, besides inotify and the clock.
 enum Wake {
-    /// The emitter of this file exited.
+    /// The emitter of this file exited (its pidfd).
     Exited(PathBuf),
     /// A publish for this file was not acknowledged.
     Failed(PathBuf, String),
@@ -72,7 +82,11 @@ struct Beat {
     key: String,
     name: String,
     sent: Option<Sent>,
+    /// The PID whose exit is followed (or was tried once).
     pid_watched: Option<u32>,
+    /// The task waiting on that PID's pidfd (counted against
+    /// [`MAX_PIDFDS`]), aborted when the beat goes.
+    pidfd: Option<tokio::task::AbortHandle>,
 }
 
 struct Relayer {
@@ -84,6 +98,12 @@ struct Relayer {
     timers: BinaryHeap<Reverse<(Instant, PathBuf)>>,
     wake: mpsc::UnboundedSender<Wake>,
     failures_logged: u64,
+    /// The first part of the key's name for each folder when several are
+    /// relayed (`<folder>/<file>`), so that keys are unique per folder.
+    labels: HashMap<PathBuf, String>,
+    /// Files whose name cannot be a key (not UTF-8), reported once each.
+    unnamed: HashSet<PathBuf>,
+    pidfds: usize,
 }
 
 fn now_ms() -> u64 {
@@ -93,14 +113,53 @@ fn now_ms() -> u64 {
 }
 
 /// Whether a folder entry is a heartbeat file: `*.json`, not hidden (the
-/// emitter's temporaries are `.<name>.lifesign-<pid>-<n>.tmp`).
+/// emitter's temporaries are `.<name>.lifesign-<pid>-<n>.tmp`), whatever
+/// the bytes of its name.
+fn is_heartbeat(name: &OsStr) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let b = name.as_bytes();
+    !b.starts_with(b".") && b.len() > ".json".len() && b.ends_with(b".json")
+}
+
+/// The name stem of a heartbeat file; `None` when its name is not UTF-8
+/// (keys and values are UTF-8: such a file is reported, not published).
 fn heartbeat_name(name: &OsStr) -> Option<&str> {
-    let s = name.to_str()?;
-    if s.starts_with('.') {
+    if !is_heartbeat(name) {
         return None;
     }
-    s.strip_suffix(".json").filter(|stem| !stem.is_empty())
+    name.to_str()?.strip_suffix(".json")
 }
+
+/// The key's name part of each folder when several are relayed: its last
+/// component, so that `d1/api.json` and `d2/api.json` are `d1/api` and
+/// `d2/api`. Two folders that end alike are refused: their keys would mix.
+fn folder_labels(dirs: &[PathBuf]) -> Result<HashMap<PathBuf, String>, Error> {
+    let mut labels = HashMap::new();
+    if dirs.len() < 2 {
+        return Ok(labels);
+    }
+    let mut seen: HashMap<String, &PathBuf> = HashMap::new();
+    for d in dirs {
+        let real = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+        let label = real
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "root".into());
+        if let Some(other) = seen.insert(label.clone(), d) {
+            return Err(Error(format!(
+                "folders {} and {} both end in {label:?}: their heartbeats would share \
+                 keys; relay them with two relays of different --host-id",
+                other.display(),
+                d.display()
+            )));
+        }
+        labels.insert(d.clone(), label);
+    }
+    Ok(labels)
+}
+
+/// What the folder watcher reported, as the relay's loop receives it.
+type FolderEvent = watcher::Event;
 
 async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Error> {
     let cancel = watch_cancel(cancel)?;
@@ -114,10 +173,32 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
     .await?;
     let js = jetstream::new(client);
     let store = open_bucket(&js, &cfg.bucket).await?;
-    let mut ino = Inotify::new().map_err(|e| Error(format!("inotify: {e}")))?;
+    let labels = folder_labels(&cfg.dirs)?;
+    let (fs_tx, mut fs_events) = mpsc::unbounded_channel::<FolderEvent>();
+    let mut subs = Vec::new();
+    let mut polling = None;
     for d in &cfg.dirs {
-        ino.add(d)
-            .map_err(|e| Error(format!("cannot watch {}: {e}", d.display())))?;
+        if let Err(e) = std::fs::read_dir(d) {
+            return Err(Error(format!("cannot watch {}: {e}", d.display())));
+        }
+        let tx = fs_tx.clone();
+        match watcher::subscribe(
+            d,
+            Names::All,
+            Arc::new(move |ev| {
+                let _ = tx.send(ev.clone());
+            }),
+        ) {
+            Ok(s) => subs.push(s),
+            Err(e) => {
+                eprintln!(
+                    "lifesign relay: cannot watch {} ({e}): listing it every {} s instead",
+                    d.display(),
+                    POLL.as_secs()
+                );
+                polling = Some(tokio::time::interval(POLL));
+            }
+        }
     }
     let (wake, mut wakes) = mpsc::unbounded_channel();
     let mut r = Relayer {
@@ -135,6 +216,9 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
         timers: BinaryHeap::new(),
         wake,
         failures_logged: 0,
+        labels,
+        unnamed: HashSet::new(),
+        pidfds: 0,
     };
     r.rescan(&cfg.dirs, false).await;
     eprintln!(
@@ -148,19 +232,28 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
     loop {
         let next = r.timers.peek().map(|Reverse((at, _))| *at);
         tokio::select! {
-            got = ino.next() => {
-                let evs = got.map_err(|e| Error(format!("inotify: {e}")))?;
-                for ev in evs {
-                    match ev {
-                        Event::Entry(dir, name) => {
-                            if heartbeat_name(&name).is_some() {
-                                r.look(&dir.join(&name), false).await;
-                            }
-                        }
-                        Event::Overflow => r.rescan(&cfg.dirs, false).await,
+            Some(ev) = fs_events.recv() => match ev {
+                FolderEvent::Entry { dir, name } => {
+                    if is_heartbeat(&name) {
+                        r.look(&dir.join(&name), false).await;
                     }
                 }
-            }
+                FolderEvent::FolderGone(dir) => {
+                    eprintln!(
+                        "lifesign relay: folder {} went away; its keys go, and it is \
+                         watched again when it is back",
+                        dir.display()
+                    );
+                    r.rescan(std::slice::from_ref(&dir), false).await;
+                }
+                FolderEvent::Rearmed(dir) => {
+                    eprintln!("lifesign relay: folder {} is back; watching it again", dir.display());
+                    r.rescan(std::slice::from_ref(&dir), false).await;
+                }
+                FolderEvent::Overflow => r.rescan(&cfg.dirs, false).await,
+                FolderEvent::File(_) => {}
+            },
+            _ = tick(polling.as_mut()) => r.rescan(&cfg.dirs, false).await,
             Some(ev) = events.recv() => match ev {
                 async_nats::Event::Connected if was_disconnected => {
                     was_disconnected = false;
@@ -176,7 +269,10 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
             Some(w) = wakes.recv() => match w {
                 Wake::Exited(path) => {
                     if let Some(b) = r.beats.get_mut(&path) {
-                        b.pid_watched = None;
+                        if b.pidfd.take().is_some() {
+                            b.pid_watched = None;
+                            r.pidfds -= 1;
+                        }
                     }
                     r.look(&path, false).await;
                 }
@@ -203,6 +299,15 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
                 }
             }
         }
+    }
+}
+
+async fn tick(interval: Option<&mut tokio::time::Interval>) {
+    match interval {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -254,22 +359,24 @@ impl Relayer {
     /// Looks at every heartbeat file of the folders; `all` republishes
     /// each one even when nothing changed (after a reconnect).
     async fn rescan(&mut self, dirs: &[PathBuf], all: bool) {
-        let mut seen = Vec::new();
+        let mut seen = HashSet::new();
         for d in dirs {
             let Ok(rd) = std::fs::read_dir(d) else {
                 continue;
             };
             for e in rd.flatten() {
-                if heartbeat_name(&e.file_name()).is_some() {
-                    seen.push(e.path());
+                if is_heartbeat(&e.file_name()) {
+                    seen.insert(e.path());
                 }
             }
         }
-        // Files that went while events were lost.
+        // Files of these folders that went while events were lost.
         let gone: Vec<PathBuf> = self
             .beats
             .keys()
-            .filter(|p| !seen.contains(p))
+            .filter(|p| {
+                !seen.contains(*p) && p.parent().is_some_and(|d| dirs.iter().any(|x| x == d))
+            })
             .cloned()
             .collect();
         for p in gone.iter().chain(seen.iter()) {
@@ -279,17 +386,35 @@ impl Relayer {
 
     /// Checks one file and publishes what changed.
     async fn look(&mut self, path: &Path, force: bool) {
-        let Some(name) = path
-            .file_name()
-            .and_then(heartbeat_name)
-            .map(str::to_string)
-        else {
+        let (Some(dir), Some(file)) = (path.parent(), path.file_name()) else {
             return;
         };
-        let (report, record) = read(path);
+        let Some(stem) = heartbeat_name(file) else {
+            if is_heartbeat(file) && path.exists() && self.unnamed.insert(path.to_path_buf()) {
+                eprintln!(
+                    "lifesign relay: cannot publish {}: its name is not UTF-8, and keys \
+                     and values are (rename the file)",
+                    path.display()
+                );
+            }
+            return;
+        };
+        let name = match self.labels.get(dir) {
+            Some(label) => format!("{label}/{stem}"),
+            None => stem.to_string(),
+        };
+        let entry = lifesign::check_entry(dir, file, &CheckOptions::default());
+        let report = entry.report;
+        let record = entry
+            .record
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
         let now = Instant::now();
         if report.verdict == Verdict::Missing {
             if let Some(b) = self.beats.remove(path) {
+                if let Some(task) = &b.pidfd {
+                    task.abort();
+                    self.pidfds -= 1;
+                }
                 if b.sent.is_some() {
                     self.delete(b.key).await;
                 }
@@ -304,6 +429,7 @@ impl Relayer {
                 name,
                 sent: None,
                 pid_watched: None,
+                pidfd: None,
             });
         let seen = (
             report.verdict,
@@ -340,24 +466,41 @@ impl Relayer {
             due = due.min(now + Duration::from_millis(stale_at.saturating_sub(now_ms())));
         }
         self.timers.push(Reverse((due, path.to_path_buf())));
-        // Hear the emitter's exit as it happens.
+        // Hear the emitter's exit as it happens: a pidfd while fewer than
+        // MAX_PIDFDS are held, and only for a PID of this host and PID
+        // namespace; otherwise the next timed look sees it.
         let live = matches!(
             report.verdict,
             Verdict::Alive | Verdict::Stale | Verdict::Stalled | Verdict::Future
         );
-        if live && report.pid != 0 && beat.pid_watched != Some(report.pid) {
-            match sys::pidfd(report.pid) {
-                Some(fd) => {
-                    beat.pid_watched = Some(report.pid);
-                    let (tx, p) = (self.wake.clone(), path.to_path_buf());
-                    tokio::spawn(async move {
-                        let _ = fd.readable().await;
-                        let _ = tx.send(Wake::Exited(p));
-                    });
-                }
-                // Gone between the check and the open: look again now.
-                None => self.timers.push(Reverse((now, path.to_path_buf()))),
+        let pid = entry.local_pid.map(|(p, _)| p).filter(|_| live);
+        if pid != beat.pid_watched {
+            if let Some(task) = beat.pidfd.take() {
+                task.abort();
+                self.pidfds -= 1;
             }
+            beat.pid_watched = None;
+        }
+        let Some(pid) = pid else {
+            return;
+        };
+        if beat.pid_watched == Some(pid) || self.pidfds >= MAX_PIDFDS {
+            return;
+        }
+        // Tried once per PID: a PID that cannot be opened is not retried.
+        beat.pid_watched = Some(pid);
+        match pidfd(pid) {
+            Some(fd) => {
+                let (tx, p) = (self.wake.clone(), path.to_path_buf());
+                let task = tokio::spawn(async move {
+                    let _ = fd.readable().await;
+                    let _ = tx.send(Wake::Exited(p));
+                });
+                beat.pidfd = Some(task.abort_handle());
+                self.pidfds += 1;
+            }
+            // Gone between the check and the open: one more look decides.
+            None => self.timers.push(Reverse((now, path.to_path_buf()))),
         }
     }
 
@@ -397,34 +540,18 @@ impl Relayer {
     }
 }
 
-/// The local report of a file and its JSON as read, from one read where
-/// they agree (a write between the two reads is read again).
-fn read(path: &Path) -> (Report, Option<serde_json::Value>) {
-    let mut last = None;
-    for _ in 0..3 {
-        let record = read_json(path);
-        let report = lifesign::check(path, &CheckOptions::default());
-        let seq = record
-            .as_ref()
-            .and_then(|r| r.get("seq"))
-            .and_then(serde_json::Value::as_u64);
-        if report.shape == lifesign::Shape::None || seq.is_none() || seq == Some(report.seq) {
-            return (report, record);
-        }
-        last = Some((report, record));
+/// A descriptor that becomes readable when process `pid` exits; `None`
+/// when it is already gone or no descriptor can be had.
+fn pidfd(pid: u32) -> Option<AsyncFd<OwnedFd>> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return None;
     }
-    last.expect("three tries")
-}
-
-fn read_json(path: &Path) -> Option<serde_json::Value> {
-    use std::io::Read;
-    let mut buf = Vec::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(MAX_FILE_BYTES)
-        .read_to_end(&mut buf)
-        .ok()?;
-    serde_json::from_slice(&buf).ok()
+    // SAFETY: a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    // SAFETY: owned by the AsyncFd, closed only when it is dropped.
+    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }.ok()
 }
 
 #[cfg(test)]
@@ -433,6 +560,10 @@ mod tests {
 
     #[test]
     fn only_visible_json_files_are_heartbeats() {
+        use std::os::unix::ffi::OsStrExt;
+        let latin1 = OsStr::from_bytes(b"caf\xe9.json");
+        assert!(is_heartbeat(latin1));
+        assert_eq!(heartbeat_name(latin1), None);
         assert_eq!(heartbeat_name(OsStr::new("app.json")), Some("app"));
         assert_eq!(heartbeat_name(OsStr::new("a.b.json")), Some("a.b"));
         for n in [
