@@ -144,6 +144,15 @@ pub fn cli() -> &'static str {
     env!("CARGO_BIN_EXE_lifesign")
 }
 
+/// `sh -c SCRIPT`, with `LS` in the script standing for the CLI.
+pub fn sh_with_cli(script: &str) -> Vec<String> {
+    vec![
+        "sh".into(),
+        "-c".into(),
+        script.replace("LS", &format!("\"{}\"", cli())),
+    ]
+}
+
 /// A child process with a pipe on its stdin and its protocol lines
 /// readable; killed and reaped on drop.
 pub struct Child {
