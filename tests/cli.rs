@@ -870,6 +870,33 @@ fn zsh_and_fish_completions_name_every_command_and_option() {
             std::fs::write(&p, &o.stdout).unwrap();
             let o = Command::new(shell).arg("-n").arg(&p).output().unwrap();
             assert!(o.status.success(), "{shell} -n: {}", stderr(&o));
+            if shell == "fish" {
+                // fish completes a command line itself: `complete -C`.
+                let offered = |line: &str| {
+                    let o = Command::new("fish")
+                        .arg("-c")
+                        .arg(format!("source '{}'; complete -C'{line}'", s(&p)))
+                        .output()
+                        .unwrap();
+                    let mut v: Vec<String> = stdout(&o)
+                        .lines()
+                        .map(|l| l.split('\t').next().unwrap().to_string())
+                        .collect();
+                    v.sort();
+                    v
+                };
+                assert_eq!(offered("lifesign wa"), ["wait", "watch"]);
+                let mut want: Vec<String> = options("scan")
+                    .into_iter()
+                    .map(|(o, _)| format!("--{o}"))
+                    .collect();
+                want.sort();
+                assert_eq!(offered("lifesign scan --"), want);
+                assert_eq!(
+                    offered("lifesign check --exit-code "),
+                    ["simple", "verdict"]
+                );
+            }
         }
     }
     assert_eq!(code(&run(&["completions", "tcsh"])), 2);

@@ -136,7 +136,7 @@ pub const COMMANDS: &[Cmd] = &[
             opt("pid", Value::Pid, "expect this PID, 1 to 2147483647 (pid_mismatch otherwise)"),
             dur("stall", "stalled when work progress has not moved for this long (0 or absent: never)"),
             flag("ready", "succeed only when it is alive and its state is ready (a readiness or startup probe); without it, starting and stopping count as alive (a liveness probe)"),
-            opt("exit-code", Value::Choice("HOW", &["simple", "verdict"]), "simple (default): 0 alive, 1 not; verdict: a code per verdict (below)"),
+            opt("exit-code", Value::Choice("HOW", &["simple", "verdict"]), "which exit codes to use, simple (the default: 0 alive, 1 not) or verdict (a code per verdict, below)"),
             JSON_REPORT,
         ],
         notes: "",
