@@ -1268,12 +1268,27 @@ fn the_readme_systemd_exec_start_runs_and_stops_a_worker_as_documented() {
                 a => cmd.arg(a),
             };
         }
+        cmd.stderr(Stdio::piped());
         Child::spawn(cmd)
+    };
+    // Sends `ready` and returns once run has seen it (its stderr, the
+    // journal's under systemd, says so).
+    let ready = |w: &mut Child| {
+        assert!(w.line().starts_with("started pid="));
+        let err = w.child.stderr.take().unwrap();
+        assert_eq!(w.send("ready"), "ok");
+        let mut lines = BufReader::new(err).lines();
+        while !lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .starts_with("lifesign run: ready:")
+        {}
+        std::thread::spawn(move || lines.for_each(drop));
     };
     // Ready, then its own exit: run exits with its status.
     let mut w = start(&[]);
-    assert!(w.line().starts_with("started pid="));
-    assert_eq!(w.send("ready"), "ok");
+    ready(&mut w);
     assert_eq!(code(&run(&["check", s(&hb), "--ready"])), 0);
     w.command("exit");
     let status = w.child.wait().unwrap();
@@ -1281,8 +1296,7 @@ fn the_readme_systemd_exec_start_runs_and_stops_a_worker_as_documented() {
     // Ready, then failed while still running: stopped after the grace
     // period, exit 125 (Restart=on-failure takes over).
     let mut w = start(&["--grace", "100ms"]);
-    assert!(w.line().starts_with("started pid="));
-    assert_eq!(w.send("ready"), "ok");
+    ready(&mut w);
     assert_eq!(w.send("failed wedged"), "ok");
     let status = w.child.wait().unwrap();
     assert_eq!(status.code(), Some(125));

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{cli as bin, sh_with_cli as sh, TempDir};
+use std::io::{BufRead, BufReader};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -108,14 +109,28 @@ fn a_child_whose_progress_stalls_after_ready_is_stopped_with_stall() {
 #[test]
 fn a_child_that_says_failed_after_ready_and_exits_keeps_its_own_status() {
     let d = TempDir::new("run-failed-exits");
-    let o = lifesign_run(
+    // It says failed only once run has seen it ready (the file `go`).
+    let mut launcher = run_cmd(
         &d,
         &["--grace", "1m"],
         r#"LS emit "$LIFESIGN_FILE" --pid $$ --state ready
+           while [ ! -e go ]; do sleep 0.01; done
            LS emit "$LIFESIGN_FILE" --pid $$ --state failed --message boom
            sleep 0.3; exit 4"#,
-    );
-    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(launcher.stderr.take().unwrap()).lines();
+    while !lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .starts_with("lifesign run: ready:")
+    {}
+    std::fs::write(d.path("go"), b"").unwrap();
+    lines.for_each(drop);
+    assert_eq!(launcher.wait().unwrap().code(), Some(4));
 }
 
 #[test]

@@ -165,16 +165,18 @@ fn is_remote(arg: &std::ffi::OsStr) -> bool {
     arg.as_encoded_bytes().starts_with(b"nats://")
 }
 
-/// A build without the fleet feature: `relay`, or a `nats://` target of
-/// `check`, `wait`, `watch` or `scan`, is "cannot tell" (exit 2) with the
-/// reason, never a file name that reads `missing`.
+/// A build without the fleet feature: a fleet command (`relay`), or a
+/// `nats://` target of a command that takes one (`check`, `wait`, `watch`,
+/// `scan`), is "cannot tell" (exit 2) with the reason, never a file name
+/// that reads `missing`.
 #[cfg_attr(feature = "fleet", allow(dead_code))]
 fn without_fleet(
     name: &str,
     mut rest: impl Iterator<Item = std::ffi::OsString>,
 ) -> Option<(u8, String)> {
-    let remote = matches!(name, "check" | "wait" | "watch" | "scan") && rest.any(|a| is_remote(&a));
-    (name == "relay" || remote).then(|| {
+    let cmd = commands::COMMANDS.iter().find(|c| c.name == name);
+    let remote = cmd.is_some_and(|c| c.remote) && rest.any(|a| is_remote(&a));
+    (cmd.is_some_and(|c| c.fleet) || remote).then(|| {
         (
             2,
             "this lifesign was built without fleet support (nats:// targets and relay; \
@@ -184,13 +186,14 @@ fn without_fleet(
     })
 }
 
-/// `relay`, and `check`, `wait`, `watch` or `scan` of a `nats://` target:
-/// the fleet's commands (docs/FLEET.md). `None` for every other command.
+/// The fleet's commands (`relay`; rows of the table marked `fleet`), and
+/// `check`, `wait`, `watch` or `scan` of a `nats://` target (docs/FLEET.md):
+/// `fleet::cli::main` runs them. `None` for every other command.
 #[cfg(feature = "fleet")]
 fn fleet_main(name: &str, rest: Vec<std::ffi::OsString>) -> Option<ExitCode> {
-    let remote =
-        matches!(name, "check" | "wait" | "watch" | "scan") && rest.iter().any(|a| is_remote(a));
-    if name != "relay" && !remote {
+    let cmd = commands::find(name);
+    let remote = cmd.is_some_and(|c| c.remote) && rest.iter().any(|a| is_remote(a));
+    if !cmd.is_some_and(|c| c.fleet) && !remote {
         return None;
     }
     match signals::cancel_on_signal() {
@@ -231,8 +234,8 @@ mod tests {
     #[test]
     fn every_command_of_the_table_has_its_code() {
         for c in commands::COMMANDS {
-            let has = entry(c.name).is_some();
-            assert_eq!(has, c.name != "relay", "{}", c.name);
+            // The fleet's commands have theirs in fleet::cli.
+            assert_eq!(entry(c.name).is_some(), !c.fleet, "{}", c.name);
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::child::{self, Running};
 use crate::commands::EXIT_HUNG;
 use crate::output::{report_line, Progress};
 use crate::signals;
-use lifesign::{CheckOptions, ErrorKind, Report, Verdict, WaitOptions, WaitOutcome};
+use lifesign::{CheckOptions, ErrorKind, Report, State, Verdict, WaitOptions, WaitOutcome};
 use std::ffi::{CString, OsString};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -279,6 +279,22 @@ fn supervise(
         status => status,
     };
     if let Some(status) = exited {
+        // A child that wrote ready and exited before the wait read it was
+        // ready: its last heartbeat, by its PID, says so.
+        let last = lifesign::check(
+            &file.path,
+            &CheckOptions {
+                expected_pid: Some(child.pid),
+                ..CheckOptions::default()
+            },
+        );
+        if last.pid == child.pid && last.state == Some(State::Ready) {
+            say(format!(
+                "ready, then exited ({status}): {}",
+                report_line(&last)
+            ));
+            return status_code(status);
+        }
         say(format!(
             "{program:?} exited before it was ready ({status}); last seen: {}",
             report_line(&outcome.report)
