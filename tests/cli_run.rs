@@ -52,8 +52,10 @@ fn none_left(d: &TempDir, o: &Output) {
 }
 
 /// Starts `run` of `script` and returns once CMD is ready.
-fn launch_until_ready(d: &TempDir, script: &str) -> std::process::Child {
-    let launcher = run_cmd(d, &["--quiet"], script).spawn().unwrap();
+fn launch_until_ready(d: &TempDir, opts: &[&str], script: &str) -> std::process::Child {
+    let mut all = vec!["--quiet"];
+    all.extend(opts);
+    let launcher = run_cmd(d, &all, script).spawn().unwrap();
     let o = Command::new(bin())
         .args(["wait", s(&d.path("hb.json")), "--timeout", "60s", "--quiet"])
         .output()
@@ -239,6 +241,7 @@ fn usr1_and_usr2_are_forwarded_and_run_outlives_them() {
     let d = TempDir::new("run-usr");
     let mut launcher = launch_until_ready(
         &d,
+        &[],
         r#"trap 'echo usr1 >> got' USR1
            trap 'echo usr2 >> got' USR2
            trap 'exit 42' TERM
@@ -286,6 +289,7 @@ fn a_killed_run_takes_its_child_with_it() {
     let d = TempDir::new("run-killed");
     let mut launcher = launch_until_ready(
         &d,
+        &[],
         r#"echo $$ > pids
            LS emit "$LIFESIGN_FILE" --pid $$ --state ready --interval 1h
            exec sleep 600"#,
@@ -299,4 +303,42 @@ fn a_killed_run_takes_its_child_with_it() {
             st.rsplit_once(')').unwrap().1.trim_start().starts_with('Z')
         })
     });
+}
+
+#[test]
+fn sigterm_ends_a_restarting_run_and_is_never_followed_by_a_restart() {
+    let d = TempDir::new("run-restart-term");
+    // During the pause before a restart: run ends at once with the last
+    // attempt's status.
+    let mut launcher = run_cmd(
+        &d,
+        &["--restart", "5", "--restart-delay", "1h"],
+        r#"LS emit "$LIFESIGN_FILE" --pid $$ --state ready; exit 5"#,
+    )
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(launcher.stderr.take().unwrap()).lines();
+    while !lines.next().unwrap().unwrap().contains("restarting") {}
+    unsafe { libc::kill(launcher.id() as i32, libc::SIGTERM) };
+    let status = common::within(60, "run ends during its pause", move || {
+        launcher.wait().unwrap()
+    });
+    assert_eq!(status.code(), Some(5));
+    // Forwarded to a running child, whose status comes back: no restart.
+    let d = TempDir::new("run-restart-term-child");
+    let mut launcher = launch_until_ready(
+        &d,
+        &["--restart", "5", "--restart-delay", "10ms"],
+        r#"trap 'exit 42' TERM
+           LS emit "$LIFESIGN_FILE" --pid $$ --state ready --interval 1h
+           echo start >> starts
+           while :; do sleep 0.05; done"#,
+    );
+    unsafe { libc::kill(launcher.id() as i32, libc::SIGTERM) };
+    assert_eq!(launcher.wait().unwrap().code(), Some(42));
+    assert_eq!(
+        std::fs::read_to_string(d.path("starts")).unwrap(),
+        "start\n"
+    );
 }
