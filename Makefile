@@ -45,9 +45,11 @@ lint:
 	$(CARGO) clippy --release $(LIB_FEATURES) --all-targets -- -D warnings
 
 # The clock tests step wall clocks with libfaketime and open a time
-# namespace: tests/clock/setup.sh installs what they need (as root).
+# namespace: tests/clock/setup.sh installs what they need (as root);
+# tests/cli/setup.sh installs man-db and groff for the man page test.
 test-rust:
 	sh tests/clock/setup.sh
+	sh tests/cli/setup.sh
 	LIFESIGN_REQUIRE_CLOCK_TOOLS=1 $(CARGO) test --release $(LIB_FEATURES)
 
 # The fleet commands against a real nats-server (installed pinned and

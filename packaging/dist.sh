@@ -72,6 +72,16 @@ cmake -S "$root/cbuild" -B "$work/cmake" -DLIFESIGN_PREBUILT_DIR="$bin" \
     -DLIFESIGN_BUILD_TESTS=OFF -DLIFESIGN_INSTALL=ON -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
 cmake --build "$work/cmake" >/dev/null
 cmake --install "$work/cmake" --strip --prefix "$stage/$prefix_name" >/dev/null
+# The command line's completions and manual page, which the tool generates
+# from its own table of commands, and the documents its help refers to.
+share="$stage/$prefix_name/share"
+mkdir -p "$share/bash-completion/completions" "$share/zsh/site-functions" \
+    "$share/fish/vendor_completions.d" "$share/man/man1" "$share/doc/lifesign"
+"$bin/lifesign" completions bash >"$share/bash-completion/completions/lifesign"
+"$bin/lifesign" completions zsh >"$share/zsh/site-functions/_lifesign"
+"$bin/lifesign" completions fish >"$share/fish/vendor_completions.d/lifesign.fish"
+"$bin/lifesign" man >"$share/man/man1/lifesign.1"
+cp docs/PROTOCOL.md docs/SECURITY.md "$share/doc/lifesign/"
 tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
     -czf "$DIST_DIR/$prefix_name.tar.gz" "$prefix_name"
 

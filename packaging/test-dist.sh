@@ -102,6 +102,15 @@ step_c() {
     mkdir -p "$prefix" "$tmp/c/src" "$tmp/c/run"
     # The README's commands, with the prefix of this run.
     tar -xzf "$tarball" -C "$prefix" --strip-components=1
+    # The command line's completions, manual page and documents.
+    local f
+    for f in share/bash-completion/completions/lifesign share/zsh/site-functions/_lifesign \
+        share/fish/vendor_completions.d/lifesign.fish share/man/man1/lifesign.1 \
+        share/doc/lifesign/PROTOCOL.md share/doc/lifesign/SECURITY.md; do
+        [[ -s "$prefix/$f" ]] || fail "the tarball has no $f"
+    done
+    bash -c "source '$prefix/share/bash-completion/completions/lifesign' && complete -p lifesign" >/dev/null ||
+        fail "the tarball's bash completion does not load"
     cp "$rt/roundtrip.c" "$rt/CMakeLists.txt" "$tmp/c/src/"
     cd "$tmp/c/src"
     user cmake -S . -B ../build -DCMAKE_PREFIX_PATH="$prefix" >/dev/null

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{cli as bin, Child, TempDir};
+use common::{cli as bin, sh_with_cli as sh_child, Child, TempDir};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -220,14 +220,6 @@ fn wait_exit_codes_ready_failed_timeout() {
     assert_eq!(code(&run(&["emit", s(&p4), "--state", "starting"])), 0);
     let o = run(&["wait", s(&p4), "--idle-timeout", "200ms"]);
     assert_eq!(code(&o), 1);
-}
-
-fn sh_child(script: &str) -> Vec<String> {
-    vec![
-        "sh".into(),
-        "-c".into(),
-        script.replace("LS", &format!("\"{}\"", bin())),
-    ]
 }
 
 fn lifesign_run(d: &TempDir, opts: &[&str], script: &str) -> Output {
@@ -645,4 +637,667 @@ fn another_users_tmp_lifesign_folder_has_no_effect_on_run() {
     let file = std::fs::read_to_string(&seen_path).unwrap();
     assert!(!Path::new(file.trim()).starts_with(&planted), "{file}");
     assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0);
+}
+
+// ---- the table: help, completions, man ----------------------------------------
+
+/// The commands `lifesign --help` lists.
+fn commands() -> Vec<String> {
+    let top = stdout(&run(&["--help"]));
+    let list = top.split("Commands:\n").nth(1).unwrap();
+    list.lines()
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+/// The options a command's help lists, with the name of their value.
+fn options(cmd: &str) -> Vec<(String, Option<String>)> {
+    stdout(&run(&[cmd, "--help"]))
+        .lines()
+        .filter_map(|l| l.strip_prefix("  --"))
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            let name = w.next().unwrap().to_string();
+            let value = w
+                .next()
+                .filter(|v| {
+                    v.chars()
+                        .all(|c| c.is_ascii_uppercase() || c == '=' || c == '.')
+                })
+                .map(str::to_string);
+            (name, value)
+        })
+        .collect()
+}
+
+#[test]
+fn help_of_a_command_is_the_same_by_both_spellings_and_lists_only_its_own_options() {
+    let cmds = commands();
+    for want in [
+        "check",
+        "wait",
+        "emit",
+        "run",
+        "scan",
+        "watch",
+        "completions",
+        "man",
+        "help",
+    ] {
+        assert!(cmds.iter().any(|c| c == want), "{want} in {cmds:?}");
+    }
+    for cmd in &cmds {
+        let by_flag = run(&[cmd, "--help"]);
+        assert_eq!(code(&by_flag), 0, "{cmd} --help");
+        let help = stdout(&by_flag);
+        assert_eq!(help, stdout(&run(&["help", cmd])), "lifesign help {cmd}");
+        assert!(
+            help.starts_with(&format!("Usage: lifesign {cmd}")),
+            "{help}"
+        );
+        let own: Vec<String> = options(cmd).into_iter().map(|(o, _)| o).collect();
+        // Every --word of the help is one of the command's own options
+        // (what follows ` -- ` in an example is CMD's).
+        let ours: String = help
+            .lines()
+            .map(|l| l.split(" -- ").next().unwrap())
+            .collect::<Vec<_>>()
+            .join("\n");
+        for word in ours.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            if let Some(opt) = word.strip_prefix("--").filter(|o| !o.is_empty()) {
+                assert!(
+                    own.iter().any(|o| o == opt) || opt == "help",
+                    "lifesign {cmd} --help mentions --{opt}, which it lacks"
+                );
+            }
+        }
+        let durations = help.contains("Durations:");
+        assert_eq!(
+            durations,
+            help.contains(" DUR"),
+            "{cmd}: durations paragraph"
+        );
+    }
+    assert_eq!(code(&run(&["help", "frobnicate"])), 2);
+}
+
+#[test]
+fn every_option_a_help_lists_is_accepted_and_no_other() {
+    let d = TempDir::new("cli-every-option");
+    let f = d.path("hb.json");
+    for cmd in commands() {
+        for (opt, value) in options(&cmd) {
+            let mut args = vec![cmd.clone(), format!("--{opt}")];
+            if let Some(v) = value {
+                args.push(
+                    match v.as_str() {
+                        "DUR" => "1s",
+                        "N" => "1",
+                        "HOW" => "simple",
+                        "STATE" => "ready",
+                        "KEY=VALUE" => "k=v",
+                        "FILE" => s(&f),
+                        "URL" => "nats://127.0.0.1:9",
+                        _ => "x",
+                    }
+                    .to_string(),
+                );
+            }
+            args.push("--zz-not-an-option".into());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let o = run(&args);
+            assert_eq!(code(&o), 2, "{args:?}");
+            assert!(
+                stderr(&o).contains("unknown option --zz-not-an-option"),
+                "{args:?}: {}",
+                stderr(&o)
+            );
+        }
+    }
+    // An option of another command is refused.
+    for (cmd, other) in [
+        ("watch", "--pid"),
+        ("scan", "--stall"),
+        ("wait", "--max-age"),
+        ("check", "--quiet"),
+    ] {
+        let o = run(&[cmd, s(&f), other, "1"]);
+        assert_eq!(code(&o), 2, "{cmd} {other}");
+        assert!(
+            stderr(&o).contains(&format!("unknown option {other}")),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+/// `lifesign completions bash`, sourced in a real bash, then `script`.
+fn bash_completion(script: &str) -> String {
+    let d = TempDir::new("cli-completion");
+    let path = d.path("lifesign.bash");
+    let o = run(&["completions", "bash"]);
+    assert_eq!(code(&o), 0);
+    std::fs::write(&path, &o.stdout).unwrap();
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(format!("source '{}' || exit 9\n{script}", s(&path)))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+}
+
+/// What bash offers for the words of `line` (the last word is completed).
+fn complete(line: &[&str]) -> Vec<String> {
+    let words: Vec<String> = line.iter().map(|w| format!("'{w}'")).collect();
+    let out = bash_completion(&format!(
+        "COMP_WORDS=({}); COMP_CWORD={}; _lifesign; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        words.join(" "),
+        line.len() - 1
+    ));
+    let mut v: Vec<String> = out.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn bash_completes_subcommands_options_and_their_values() {
+    assert!(bash_completion("complete -p lifesign").contains("-F _lifesign lifesign"));
+    let mut cmds = commands();
+    cmds.extend(["--help".to_string(), "--version".to_string()]);
+    cmds.sort();
+    assert_eq!(complete(&["lifesign", ""]), cmds);
+    assert_eq!(complete(&["lifesign", "wa"]), ["wait", "watch"]);
+    for cmd in commands() {
+        let mut want: Vec<String> = options(&cmd)
+            .into_iter()
+            .map(|(o, _)| format!("--{o}"))
+            .collect();
+        want.push("--help".into());
+        want.sort();
+        assert_eq!(complete(&["lifesign", &cmd, "--"]), want, "{cmd}");
+    }
+    assert_eq!(
+        complete(&["lifesign", "check", "--exit-code", ""]),
+        ["simple", "verdict"]
+    );
+    assert_eq!(
+        complete(&["lifesign", "emit", "f", "--state", "st"]),
+        ["starting", "stopped", "stopping"]
+    );
+    assert_eq!(
+        complete(&["lifesign", "completions", ""]),
+        ["bash", "fish", "zsh"]
+    );
+    // run: a command first (bash's own `compgen -c`), then its arguments.
+    assert!(complete(&["lifesign", "run", "--grace", "1s", "bas"]).contains(&"bash".to_string()));
+    let d = TempDir::new("cli-completion-files");
+    std::fs::write(d.path("hb.json"), b"").unwrap();
+    let prefix = format!("{}/h", s(d.dir()));
+    assert_eq!(
+        complete(&["lifesign", "check", &prefix]),
+        [s(&d.path("hb.json"))]
+    );
+    assert_eq!(
+        complete(&["lifesign", "run", "--", "true", &prefix]),
+        [s(&d.path("hb.json"))]
+    );
+}
+
+#[test]
+fn zsh_and_fish_completions_name_every_command_and_option() {
+    for shell in ["zsh", "fish"] {
+        let o = run(&["completions", shell]);
+        assert_eq!(code(&o), 0, "{shell}");
+        let script = stdout(&o);
+        for cmd in commands() {
+            assert!(script.contains(&cmd), "{shell}: {cmd}");
+            for (opt, _) in options(&cmd) {
+                let needle = if shell == "fish" {
+                    format!("-l {opt} ")
+                } else {
+                    format!("--{opt}[")
+                };
+                assert!(script.contains(&needle), "{shell}: {cmd} --{opt}");
+            }
+        }
+        // The shell itself parses it, where it is installed.
+        if Command::new(shell).arg("--version").output().is_ok() {
+            let d = TempDir::new("cli-completion-parse");
+            let p = d.path("script");
+            std::fs::write(&p, &o.stdout).unwrap();
+            let o = Command::new(shell).arg("-n").arg(&p).output().unwrap();
+            assert!(o.status.success(), "{shell} -n: {}", stderr(&o));
+            if shell == "fish" {
+                // fish completes a command line itself: `complete -C`.
+                let offered = |line: &str| {
+                    let o = Command::new("fish")
+                        .arg("-c")
+                        .arg(format!("source '{}'; complete -C'{line}'", s(&p)))
+                        .output()
+                        .unwrap();
+                    let mut v: Vec<String> = stdout(&o)
+                        .lines()
+                        .map(|l| l.split('\t').next().unwrap().to_string())
+                        .collect();
+                    v.sort();
+                    v
+                };
+                assert_eq!(offered("lifesign wa"), ["wait", "watch"]);
+                let mut want: Vec<String> = options("scan")
+                    .into_iter()
+                    .map(|(o, _)| format!("--{o}"))
+                    .collect();
+                want.sort();
+                assert_eq!(offered("lifesign scan --"), want);
+                assert_eq!(
+                    offered("lifesign check --exit-code "),
+                    ["simple", "verdict"]
+                );
+            }
+        }
+    }
+    assert_eq!(code(&run(&["completions", "tcsh"])), 2);
+}
+
+#[test]
+fn man_renders_the_manual_page_with_a_section_per_command() {
+    assert!(
+        Command::new("man").arg("--version").output().is_ok(),
+        "man is missing: sh tests/cli/setup.sh installs man-db and groff"
+    );
+    let d = TempDir::new("cli-man");
+    let page = d.path("lifesign.1");
+    let o = run(&["man"]);
+    assert_eq!(code(&o), 0);
+    std::fs::write(&page, &o.stdout).unwrap();
+    let o = Command::new("man")
+        .arg("-l")
+        .arg(&page)
+        .env("MANWIDTH", "100")
+        .env("MAN_KEEP_FORMATTING", "")
+        .env("LANG", "C.UTF-8")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "man -l: {}", stderr(&o));
+    // Plain text: no overstrike sequences.
+    let text: String = stdout(&o).replace('\u{8}', "");
+    let text = text.replace("\u{2010}", "-").replace('\u{2212}', "-");
+    for head in ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "EXIT STATUS"] {
+        assert!(text.lines().any(|l| l.trim() == head), "{head}");
+    }
+    for cmd in commands() {
+        assert!(text.contains(&format!("lifesign {cmd}")), "{cmd}");
+        for (opt, _) in options(&cmd) {
+            assert!(text.contains(&format!("--{opt}")), "{cmd} --{opt}");
+        }
+    }
+    // groff finds nothing to warn about.
+    let o = Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success() && o.stderr.is_empty(),
+        "groff: {}",
+        stderr(&o)
+    );
+}
+
+// ---- readiness, verdict codes, scan, emit --------------------------------------
+
+/// The codes `check --help` documents for `--exit-code verdict`.
+fn documented_codes() -> std::collections::BTreeMap<String, i32> {
+    let help = stdout(&run(&["check", "--help"])).replace('\n', " ");
+    let list = help.split("With --exit-code verdict:").nth(1).unwrap();
+    let list = list.split(';').next().unwrap();
+    list.split(',')
+        .map(|item| {
+            let (code, what) = item.trim().split_once(' ').unwrap();
+            let what = what.trim_end_matches(" (--ready)");
+            (what.to_string(), code.parse().unwrap())
+        })
+        .collect()
+}
+
+fn write_record(p: &Path, pid: u32, state: &str, updated_at_ms: u64) {
+    std::fs::write(
+        p,
+        format!(r#"{{"v":1,"pid":{pid},"state":"{state}","seq":1,"updated_at_ms":{updated_at_ms},"progress":1,"progress_at_ms":{}}}"#, updated_at_ms - 600_000),
+    )
+    .unwrap();
+}
+
+#[test]
+fn check_ready_and_the_verdict_exit_codes_as_documented() {
+    let codes = documented_codes();
+    assert_eq!(codes.len(), 11, "{codes:?}");
+    let d = TempDir::new("cli-ready");
+    let p = d.path("hb.json");
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", s(&p)];
+        args.extend(extra);
+        code(&run(&args))
+    };
+    let verdict = |name: &str| codes[name];
+    assert_eq!(check(&["--exit-code", "verdict"]), verdict("missing"));
+    let mut c = Child::emitter(&p, 3_600_000);
+    assert_eq!((check(&[]), check(&["--ready"])), (0, 1), "starting");
+    assert_eq!(
+        check(&["--ready", "--exit-code=verdict"]),
+        verdict("alive but not ready")
+    );
+    assert_eq!(verdict("alive"), 0);
+    let j: serde_json::Value =
+        serde_json::from_str(stdout(&run(&["check", s(&p), "--ready", "--json"])).trim()).unwrap();
+    assert_eq!(
+        (j["verdict"].as_str(), j["ready"].as_bool()),
+        (Some("alive"), Some(false))
+    );
+    assert!(stdout(&run(&["check", s(&p), "--ready"])).starts_with("not ready: alive"));
+    assert_eq!(c.send("ready"), "ok");
+    assert_eq!((check(&[]), check(&["--ready"])), (0, 0), "ready");
+    assert_eq!(check(&["--ready", "--exit-code", "verdict"]), 0);
+    assert_eq!(
+        check(&["--pid", "1", "--exit-code", "verdict"]),
+        verdict("pid_mismatch")
+    );
+    assert_eq!(c.send("failed boom"), "ok");
+    assert_eq!(check(&["--exit-code", "verdict"]), verdict("failed"));
+    assert_eq!(check(&[]), 1);
+    assert_eq!(c.send("ready"), "ok");
+    c.kill_and_leave_zombie();
+    assert_eq!(check(&["--exit-code", "verdict"]), verdict("process_gone"));
+    let mut c = Child::emitter(&p, 3_600_000);
+    assert_eq!(c.send("stop"), "ok");
+    assert_eq!(check(&["--exit-code", "verdict"]), verdict("stopped"));
+    drop(c);
+    let me = std::process::id();
+    write_record(&p, me, "ready", now_ms() - 3_600_000);
+    assert_eq!(check(&["--exit-code", "verdict"]), verdict("stale"));
+    write_record(&p, me, "ready", now_ms() + 3_600_000);
+    assert_eq!(check(&["--exit-code", "verdict"]), verdict("future"));
+    write_record(&p, me, "ready", now_ms());
+    assert_eq!(
+        check(&["--stall", "1m", "--exit-code", "verdict"]),
+        verdict("stalled")
+    );
+    std::fs::write(&p, b"{").unwrap();
+    assert_eq!(check(&["--exit-code", "verdict"]), verdict("invalid"));
+    assert_eq!(check(&["--exit-code", "sometimes"]), 2);
+}
+
+#[test]
+fn scan_has_a_header_a_summary_on_stderr_and_a_ready_mode() {
+    let d = TempDir::new("cli-scan-ready");
+    let mut a = Child::emitter(&d.path("a.json"), 3_600_000);
+    let _b = Child::emitter(&d.path("b.json"), 3_600_000);
+    let o = run(&["scan", s(d.dir())]);
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["VERDICT", "PID", "AGE", "STATE", "FILE"]);
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let pid = a.pid().to_string();
+    assert_eq!((row[0], row[1]), ("alive", pid.as_str()));
+    assert_eq!(row[row.len() - 2..], ["starting", "a.json"]);
+    assert_eq!(stderr(&o).trim(), "2 files: 2 alive");
+    let o = run(&["scan", s(d.dir()), "--ready"]);
+    assert_eq!(code(&o), 1, "starting is not ready");
+    assert_eq!(stderr(&o).trim(), "2 files: 2 alive, 2 alive but not ready");
+    assert_eq!(a.send("ready"), "ok");
+    let o = run(&["scan", s(d.dir()), "--ready", "--json"]);
+    assert_eq!(code(&o), 1, "b is still starting");
+    let rows: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    let ready: Vec<bool> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ready"].as_bool().unwrap())
+        .collect();
+    assert_eq!(ready, [true, false]);
+    a.kill_and_leave_zombie();
+    let o = run(&["scan", s(d.dir())]);
+    assert_eq!(code(&o), 1);
+    assert_eq!(stderr(&o).trim(), "2 files: 1 alive, 1 process_gone");
+}
+
+#[test]
+fn emit_refuses_a_missing_folder_unless_mkdir() {
+    let d = TempDir::new("cli-emit-mkdir");
+    let p = d.path("not/yet/hb.json");
+    let o = run(&["emit", s(&p), "--state", "ready", "--pid", "4242"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does not exist (--mkdir creates it)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!d.path("not").exists(), "nothing was created");
+    let o = run(&[
+        "emit",
+        s(&p),
+        "--state",
+        "ready",
+        "--pid",
+        "4242",
+        "--mkdir",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(check_json(&p)["pid"], 4242);
+    use std::os::unix::fs::PermissionsExt;
+    for dir in [d.path("not"), d.path("not/yet")] {
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+    }
+    // A path in the current folder needs no folder at all.
+    let o = Command::new(bin())
+        .args(["emit", "hb.json", "--state", "ready", "--pid", "4242"])
+        .current_dir(d.dir())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+#[test]
+fn a_closed_stdout_or_stderr_never_turns_into_exit_101() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let d = TempDir::new("cli-closed-pipe");
+    let p = d.path("hb.json");
+    let closed_pipe = || {
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        unsafe { libc::close(fds[0]) };
+        Stdio::from(unsafe { OwnedFd::from_raw_fd(fds[1]) })
+    };
+    for (args, want) in [
+        (vec!["--help"], 0),
+        (vec!["check", s(&p)], 1),
+        (vec!["check", s(&p), "--bogus"], 2),
+        (vec!["scan", s(d.dir())], 0),
+        (vec!["man"], 0),
+        (vec!["completions", "bash"], 0),
+    ] {
+        let status = Command::new(bin())
+            .args(&args)
+            .stdout(closed_pipe())
+            .stderr(closed_pipe())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(want), "{args:?}");
+    }
+}
+
+// ---- the README's examples, as written ---------------------------------------
+
+/// Every probe and health check command of README.md: Kubernetes `command:`
+/// lines, Docker's `HEALTHCHECK ... CMD [...]`, Compose's `test: [...]`.
+fn readme_probes() -> Vec<(String, Vec<String>)> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut found = Vec::new();
+    let mut last_key = String::new();
+    for line in readme.lines() {
+        let t = line.trim();
+        if t.ends_with("Probe:") {
+            last_key = t.trim_end_matches(':').to_string();
+        }
+        let (kind, json) = if let Some(rest) = t.strip_prefix("command: ") {
+            (last_key.clone(), rest)
+        } else if let Some(rest) = t.strip_prefix("test: ") {
+            ("compose".to_string(), rest)
+        } else if t.starts_with("HEALTHCHECK") {
+            ("docker".to_string(), t.split(" CMD ").nth(1).unwrap())
+        } else {
+            continue;
+        };
+        let mut argv: Vec<String> = serde_json::from_str(json).unwrap();
+        if argv[0] == "CMD" {
+            argv.remove(0);
+        }
+        if argv[0] == "lifesign" {
+            found.push((kind, argv));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_readme_probes_give_their_documented_codes_in_every_state() {
+    let probes = readme_probes();
+    let kinds: Vec<&str> = probes.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "livenessProbe",
+            "readinessProbe",
+            "startupProbe",
+            "docker",
+            "compose"
+        ],
+        "the README's probes"
+    );
+    let d = TempDir::new("cli-readme-probes");
+    let hb = d.path("hb.json");
+    let run_probe = |argv: &[String]| {
+        let args: Vec<String> = argv[1..]
+            .iter()
+            .map(|a| {
+                if a == "/run/app/hb.json" {
+                    s(&hb).to_string()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        code(&run(&args))
+    };
+    // Liveness: alive while starting or ready. Readiness, startup, Docker's
+    // and Compose's health checks: only once ready.
+    let expect = |kind: &str, state: &str| match (kind, state) {
+        ("livenessProbe", "starting" | "ready") => 0,
+        (_, "ready") => 0,
+        _ => 1,
+    };
+    let check_all = |state: &str| {
+        for (kind, argv) in &probes {
+            assert_eq!(
+                run_probe(argv),
+                expect(kind, state),
+                "{kind} {argv:?} while {state}"
+            );
+        }
+    };
+    check_all("missing");
+    let mut c = Child::emitter(&hb, 3_600_000);
+    check_all("starting");
+    assert_eq!(c.send("ready"), "ok");
+    check_all("ready");
+    assert_eq!(c.send("failed down"), "ok");
+    check_all("failed");
+    c.kill_and_leave_zombie();
+    check_all("gone");
+}
+
+/// The systemd unit's ExecStart line of README.md, split into words.
+fn readme_exec_start() -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("ExecStart=/usr/bin/lifesign")
+        .expect("the README's lifesign unit");
+    let mut line = String::new();
+    for l in readme[start..].lines() {
+        match l.strip_suffix('\\') {
+            Some(part) => line += part,
+            None => {
+                line += l;
+                break;
+            }
+        }
+    }
+    line["ExecStart=".len()..]
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_readme_systemd_exec_start_runs_and_stops_a_worker_as_documented() {
+    let argv = readme_exec_start();
+    assert_eq!(
+        argv[..2],
+        ["/usr/bin/lifesign".to_string(), "run".to_string()]
+    );
+    let d = TempDir::new("cli-readme-unit");
+    let hb = d.path("worker/hb.json");
+    let start = |extra: &[&str]| {
+        let mut cmd = Command::new(bin());
+        for a in &argv[1..] {
+            match a.as_str() {
+                "/run/worker/hb.json" => cmd.arg(&hb),
+                "/usr/local/bin/worker" => cmd.arg(common::emitter_child_binary()),
+                "--" => cmd.args(extra).arg("--"),
+                a => cmd.arg(a),
+            };
+        }
+        cmd.stderr(Stdio::piped());
+        Child::spawn(cmd)
+    };
+    // Sends `ready` and returns once run has seen it (its stderr, the
+    // journal's under systemd, says so).
+    let ready = |w: &mut Child| {
+        assert!(w.line().starts_with("started pid="));
+        let err = w.child.stderr.take().unwrap();
+        assert_eq!(w.send("ready"), "ok");
+        let mut lines = BufReader::new(err).lines();
+        while !lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .starts_with("lifesign run: ready:")
+        {}
+        std::thread::spawn(move || lines.for_each(drop));
+    };
+    // Ready, then its own exit: run exits with its status.
+    let mut w = start(&[]);
+    ready(&mut w);
+    assert_eq!(code(&run(&["check", s(&hb), "--ready"])), 0);
+    w.command("exit");
+    let status = w.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    // Ready, then failed while still running: stopped after the grace
+    // period, exit 125 (Restart=on-failure takes over).
+    let mut w = start(&["--grace", "100ms"]);
+    ready(&mut w);
+    assert_eq!(w.send("failed wedged"), "ok");
+    let status = w.child.wait().unwrap();
+    assert_eq!(status.code(), Some(125));
 }

@@ -144,6 +144,26 @@ pub fn cli() -> &'static str {
     env!("CARGO_BIN_EXE_lifesign")
 }
 
+/// `sh -c SCRIPT`, with the word `LS` in the script standing for the CLI
+/// (a word: `LS` inside a path, such as a temporary folder's random name,
+/// stays as it is).
+pub fn sh_with_cli(script: &str) -> Vec<String> {
+    let quoted = format!("\"{}\"", cli());
+    let mut out = String::new();
+    let mut rest = script;
+    while let Some(i) = rest.find("LS") {
+        let before = rest[..i].chars().last().or_else(|| out.chars().last());
+        let after = rest[i + 2..].chars().next();
+        let word = before.is_none_or(|c| c.is_whitespace() || "(;&|".contains(c))
+            && after.is_none_or(char::is_whitespace);
+        out.push_str(&rest[..i]);
+        out.push_str(if word { &quoted } else { "LS" });
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    vec!["sh".into(), "-c".into(), out]
+}
+
 /// A child process with a pipe on its stdin and its protocol lines
 /// readable; killed and reaped on drop.
 pub struct Child {

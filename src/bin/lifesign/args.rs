@@ -1,6 +1,7 @@
 //! Command-line parsing on top of lexopt: one cursor per subcommand, the
 //! duration and PID grammars with their ranges, and the usage errors (exit 2).
 
+use crate::commands::Cmd;
 use lexopt::prelude::*;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use std::time::Duration;
 /// stderr, exit 2) or a request for its help (stdout, exit 0).
 pub enum Stop {
     Usage(String),
-    Help(&'static str),
+    Help(String),
 }
 
 pub type Res<T> = Result<T, Stop>;
@@ -24,7 +25,7 @@ pub fn usage<T>(msg: impl Into<String>) -> Res<T> {
 pub const MAX_DURATION: Duration = Duration::from_millis(1_000_000_000_000_000);
 
 /// The accepted range of a duration option.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Range {
     pub min: Duration,
     pub max: Duration,
@@ -86,15 +87,17 @@ pub enum Arg {
 /// The arguments of one subcommand.
 pub struct Args {
     parser: lexopt::Parser,
-    help: &'static str,
+    cmd: &'static Cmd,
 }
 
 impl Args {
-    pub fn new(parser: lexopt::Parser, help: &'static str) -> Args {
-        Args { parser, help }
+    pub fn new(parser: lexopt::Parser, cmd: &'static Cmd) -> Args {
+        Args { parser, cmd }
     }
 
-    /// The next argument; `--help` and `-h` stop with the help text.
+    /// The next argument; `--help` and `-h` stop with the help text. An
+    /// option that the command's row of the table does not list is a usage
+    /// error here, so that no command accepts an option its help omits.
     pub fn next(&mut self) -> Res<Option<Arg>> {
         let arg = match self.parser.next() {
             Ok(a) => a,
@@ -102,7 +105,12 @@ impl Args {
         };
         Ok(match arg {
             None => None,
-            Some(Long("help")) | Some(Short('h')) => return Err(Stop::Help(self.help)),
+            Some(Long("help")) | Some(Short('h')) => {
+                return Err(Stop::Help(crate::help::command(self.cmd)))
+            }
+            Some(Long(l)) if self.cmd.opt(l).is_none() => {
+                return unknown(self.cmd.name, Arg::Long(l.to_owned()))
+            }
             Some(Long(l)) => Some(Arg::Long(l.to_owned())),
             Some(Short(c)) => Some(Arg::Short(c)),
             Some(Value(v)) => Some(Arg::Value(v)),
@@ -129,8 +137,15 @@ impl Args {
             .or_else(|_| usage(format!("--{flag} is not valid UTF-8")))
     }
 
-    /// A duration within `range`.
-    pub fn duration(&mut self, flag: &str, range: Range) -> Res<Duration> {
+    /// A duration within the range the table gives the option.
+    pub fn duration(&mut self, flag: &str) -> Res<Duration> {
+        let range = match self.cmd.opt(flag).map(|o| o.value) {
+            Some(crate::commands::Value::Duration(r)) => r,
+            _ => unreachable!(
+                "--{flag} of {} is not a duration in the table",
+                self.cmd.name
+            ),
+        };
         let v = self.value(flag)?;
         let Some(d) = parse_duration(v.trim()) else {
             return usage(format!(
@@ -149,12 +164,12 @@ impl Args {
 
     /// A timeout: 0 means none, as in the C ABI.
     pub fn timeout(&mut self, flag: &str) -> Res<Option<Duration>> {
-        Ok(Some(self.duration(flag, ANY)?).filter(|d| !d.is_zero()))
+        Ok(Some(self.duration(flag)?).filter(|d| !d.is_zero()))
     }
 
     /// A duration in whole milliseconds, 0 (the default rule) included.
     pub fn millis(&mut self, flag: &str) -> Res<Option<u64>> {
-        Ok(Some(self.duration(flag, ANY)?.as_millis() as u64).filter(|&ms| ms != 0))
+        Ok(Some(self.duration(flag)?.as_millis() as u64).filter(|&ms| ms != 0))
     }
 
     pub fn pid(&mut self, flag: &str) -> Res<u32> {
@@ -189,6 +204,19 @@ pub fn required(cmd: &str, slot: Option<PathBuf>, what: &str) -> Res<PathBuf> {
         || usage(format!("missing {what} (see lifesign {cmd} --help)")),
         Ok,
     )
+}
+
+/// Creates the missing folders of `file`, mode 0755 whatever the umask
+/// (`emit --mkdir`, `run --file`).
+pub fn make_parent(file: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 
 use lifesign::{CheckOptions, NotifyRelay};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -19,7 +21,8 @@ pub struct Bridge {
 /// What the bridge watches.
 pub struct Child {
     pub file: PathBuf,
-    pub pid: u32,
+    /// The current attempt's PID (`run --restart` starts new ones).
+    pub pid: Arc<AtomicU32>,
     pub interval: Duration,
     pub stall_ms: Option<u64>,
 }
@@ -39,12 +42,12 @@ impl Bridge {
             .name("lifesign-bridge".into())
             .spawn(move || {
                 let period = relay.period(child.interval);
-                let opts = CheckOptions {
-                    expected_pid: Some(child.pid),
-                    stall_ms: child.stall_ms,
-                    ..CheckOptions::default()
-                };
                 loop {
+                    let opts = CheckOptions {
+                        expected_pid: Some(child.pid.load(Ordering::SeqCst)),
+                        stall_ms: child.stall_ms,
+                        ..CheckOptions::default()
+                    };
                     relay.observe(&lifesign::check(&child.file, &opts));
                     if stop.recv_timeout(period) != Err(mpsc::RecvTimeoutError::Timeout) {
                         break;

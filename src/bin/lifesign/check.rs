@@ -1,53 +1,43 @@
-//! `lifesign check FILE`: one verdict, exit 0 when alive.
+//! `lifesign check FILE`: one verdict, exit 0 when alive (and ready, with
+//! `--ready`).
 
-use crate::args::{one_positional, required, unknown, Arg, Args, Res};
+use crate::args::{one_positional, required, unknown, usage, Arg, Args, Res};
+use crate::commands::{verdict_exit_code, EXIT_NOT_READY};
 use crate::output::{report_line, Json};
-use lifesign::CheckOptions;
+use lifesign::{CheckOptions, Report, State};
 use std::path::PathBuf;
 
-pub const HELP: &str = concat!(
-    "\
-Usage: lifesign check FILE [--max-age DUR] [--pid N] [--stall DUR] [--json]
-
-Prints the verdict of the heartbeat FILE.
-
-  --max-age DUR  stale when older than this (0 or absent: the file's own
-                 rule: stale_after_ms, else 3 x interval_ms, else 30s)
-  --pid N        expect this PID, 1 to 2147483647 (pid_mismatch otherwise)
-  --stall DUR    stalled when work progress has not moved for this long
-                 (0 or absent: never)
-  --json         print the report as one JSON object instead of a line
-",
-    durations!(),
-    "
-Exit codes: 0 alive; 1 not alive (missing, invalid, pid_mismatch, stopped,
-failed, process_gone, future, stale, stalled); 2 a usage error.
-
-Examples:
-  lifesign check /run/app/hb.json
-  lifesign check /run/app/hb.json --max-age 10s --stall 2m --json
-  Kubernetes exec probe:  command: [\"lifesign\", \"check\", \"/run/app/hb.json\"]
-  Docker:  HEALTHCHECK --interval=10s CMD lifesign check /run/app/hb.json"
-);
-
 /// The arguments of `check`, `scan` and `watch`: one path, the check
-/// options (`--pid` and `--stall` only where `full`), and `--json`.
+/// options, and the flags (each command's row of the table says which it
+/// takes; `Args` refuses the others).
 pub struct CheckArgs {
     pub target: PathBuf,
     pub opts: CheckOptions,
     pub json: bool,
+    pub ready: bool,
+    pub verdict_codes: bool,
 }
 
-pub fn parse(mut a: Args, cmd: &str, what: &str, full: bool) -> Res<CheckArgs> {
+pub fn parse(mut a: Args, cmd: &str, what: &str) -> Res<CheckArgs> {
     let mut target = None;
     let mut opts = CheckOptions::default();
-    let mut json = false;
+    let (mut json, mut ready, mut verdict_codes) = (false, false, false);
     while let Some(arg) = a.next()? {
         match arg {
             Arg::Long(f) if f == "max-age" => opts.max_age_ms = a.millis(&f)?,
-            Arg::Long(f) if f == "pid" && full => opts.expected_pid = Some(a.pid(&f)?),
-            Arg::Long(f) if f == "stall" && full => opts.stall_ms = a.millis(&f)?,
+            Arg::Long(f) if f == "pid" => opts.expected_pid = Some(a.pid(&f)?),
+            Arg::Long(f) if f == "stall" => opts.stall_ms = a.millis(&f)?,
             Arg::Long(f) if f == "json" => json = true,
+            Arg::Long(f) if f == "ready" => ready = true,
+            Arg::Long(f) if f == "exit-code" => {
+                verdict_codes = match a.value(&f)?.as_str() {
+                    "simple" => false,
+                    "verdict" => true,
+                    other => {
+                        return usage(format!("--exit-code {other:?} is not simple or verdict"))
+                    }
+                }
+            }
             Arg::Value(v) => one_positional(&mut target, v)?,
             other => return unknown(cmd, other),
         }
@@ -56,16 +46,41 @@ pub fn parse(mut a: Args, cmd: &str, what: &str, full: bool) -> Res<CheckArgs> {
         target: required(cmd, target, what)?,
         opts,
         json,
+        ready,
+        verdict_codes,
     })
 }
 
+/// The extra field of `--json --ready`.
+#[derive(serde::Serialize)]
+pub struct Ready {
+    pub ready: bool,
+}
+
+/// Alive, and ready when `ready` is asked for.
+pub fn passes(r: &Report, ready: bool) -> bool {
+    r.is_alive() && (!ready || r.state == Some(State::Ready))
+}
+
 pub fn main(a: Args) -> Res<u8> {
-    let CheckArgs { target, opts, json } = parse(a, "check", "FILE", true)?;
-    let r = lifesign::check(&target, &opts);
-    if json {
-        println!("{}", Json::new(&target, &r).line());
+    let args = parse(a, "check", "FILE")?;
+    let r = lifesign::check(&args.target, &args.opts);
+    if args.json && args.ready {
+        let ready = Ready {
+            ready: passes(&r, true),
+        };
+        println!("{}", Json::with(&args.target, &r, ready).line());
+    } else if args.json {
+        println!("{}", Json::new(&args.target, &r).line());
+    } else if r.is_alive() && !passes(&r, args.ready) {
+        println!("not ready: {}", report_line(&r));
     } else {
         println!("{}", report_line(&r));
     }
-    Ok(if r.is_alive() { 0 } else { 1 })
+    Ok(match (passes(&r, args.ready), args.verdict_codes) {
+        (true, _) => 0,
+        (false, false) => 1,
+        (false, true) if r.is_alive() => EXIT_NOT_READY,
+        (false, true) => verdict_exit_code(r.verdict),
+    })
 }

@@ -1,68 +1,27 @@
 //! `lifesign run -- CMD`: a launcher that starts CMD, waits until it is
-//! ready, and stops it when it hangs.
+//! ready, watches it after, and stops it when it hangs (`child` keeps the
+//! processes; this module decides).
 
-use crate::args::{unknown, usage, Arg, Args, Res, ANY, INTERVAL};
+use crate::args::{make_parent, unknown, usage, Arg, Args, Res};
 use crate::bridge::{self, Bridge};
+use crate::child::{self, Running};
+use crate::commands::EXIT_HUNG;
 use crate::output::{report_line, Progress};
 use crate::signals;
-use lifesign::{Cancel, ErrorKind, WaitOptions, WaitOutcome};
+use lifesign::{CheckOptions, ErrorKind, Report, State, Verdict, WaitOptions, WaitOutcome};
 use std::ffi::{CString, OsString};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus};
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub const HELP: &str = concat!(
-    "\
-Usage: lifesign run [--file F] [--interval DUR] [--idle-timeout DUR]
-                    [--timeout DUR] [--grace DUR] [--stall DUR] [--quiet]
-                    [--] CMD [ARGS...]
-
-Starts CMD with LIFESIGN_FILE and LIFESIGN_INTERVAL_MS in its environment,
-shows its progress on stderr until it reports ready, and stops it (TERM,
-then KILL after the grace period) when it sends no new heartbeat for the
-idle timeout or is not ready in time. SIGTERM and SIGINT sent to lifesign
-are forwarded to it (a Ctrl-C reaches it from the terminal directly).
-Options end at CMD, the first argument that is not one; `--` is needed only
-when CMD itself starts with `-`.
-
-  --file F            the heartbeat file; its missing folders are created
-                      with mode 0755, and it stays when the run ends.
-                      Default: a file in a new private folder (mode 0700,
-                      named like mkdtemp) in $XDG_RUNTIME_DIR when that is a
-                      folder owned by this user and not writable by group or
-                      others, else in $TMPDIR or /tmp; the path is printed,
-                      and the folder is removed when the run ends
-  --interval DUR      the interval handed to CMD, 10ms to 1h (default 1s)
-  --idle-timeout DUR  stop CMD when no new heartbeat arrives for this long
-                      before it is ready (default 30s; 0: never)
-  --timeout DUR       stop CMD when it is not ready after this long
-                      (default and 0: never)
-  --grace DUR         time between TERM and KILL (default 5s)
-  --stall DUR         under systemd: no WATCHDOG=1 while CMD's progress
-                      has not moved for this long (default and 0: never)
-  --quiet             no progress lines, no heartbeat path
-
-Under systemd (NOTIFY_SOCKET set), lifesign run speaks for CMD, which does
-not see the socket: READY=1 when its heartbeat is ready, STATUS= from its
-message, EXTEND_TIMEOUT_USEC while its start or stop progresses,
-RELOADING=1 when it goes from ready back to starting, WATCHDOG=1 while it
-is alive, STOPPING=1 when it stops. SIGHUP is forwarded to CMD as well.
-",
-    durations!(),
-    "
-Exit codes: CMD's own status once it was ready (128+N when signal N ended
-it, also after a forwarded SIGTERM); 1 it failed, stopped, stalled or
-exited 0 before it was ready (its status when not 0); 124 the --timeout
-passed; 127 CMD could not be started; 2 a usage error.
-
-Examples:
-  lifesign run --idle-timeout 1m -- ./server --port 8080
-  lifesign run --file /run/app/hb.json --timeout 5m --grace 10s -- ./migrate.sh"
-);
+/// The longest pause between two attempts of `--restart`.
+const MAX_RESTART_DELAY: Duration = Duration::from_secs(300);
 
 struct RunArgs {
     file: Option<PathBuf>,
@@ -71,6 +30,8 @@ struct RunArgs {
     timeout: Option<Duration>,
     grace: Duration,
     stall_ms: Option<u64>,
+    restart: u32,
+    restart_delay: Duration,
     quiet: bool,
     command: Vec<OsString>,
 }
@@ -83,16 +44,28 @@ fn parse(mut a: Args) -> Res<RunArgs> {
         timeout: None,
         grace: Duration::from_secs(5),
         stall_ms: None,
+        restart: 0,
+        restart_delay: Duration::from_secs(1),
         quiet: false,
         command: Vec::new(),
     };
     while let Some(arg) = a.next()? {
         match arg {
             Arg::Long(f) if f == "file" => r.file = Some(a.os_value(&f)?.into()),
-            Arg::Long(f) if f == "interval" => r.interval = a.duration(&f, INTERVAL)?,
+            Arg::Long(f) if f == "interval" => r.interval = a.duration(&f)?,
             Arg::Long(f) if f == "idle-timeout" => r.idle_timeout = a.timeout(&f)?,
             Arg::Long(f) if f == "timeout" => r.timeout = a.timeout(&f)?,
-            Arg::Long(f) if f == "grace" => r.grace = a.duration(&f, ANY)?,
+            Arg::Long(f) if f == "grace" => r.grace = a.duration(&f)?,
+            Arg::Long(f) if f == "restart-delay" => r.restart_delay = a.duration(&f)?,
+            Arg::Long(f) if f == "restart" => {
+                let v = a.value(&f)?;
+                r.restart = match v.trim().parse() {
+                    Ok(n) => n,
+                    Err(_) => {
+                        return usage(format!("--restart {v:?} is not a count (0 to 4294967295)"))
+                    }
+                };
+            }
             Arg::Long(f) if f == "stall" => {
                 r.stall_ms = a.timeout(&f)?.map(|d| d.as_millis() as u64)
             }
@@ -129,13 +102,7 @@ impl Drop for HeartbeatFile {
 impl HeartbeatFile {
     fn new(explicit: Option<PathBuf>) -> std::io::Result<HeartbeatFile> {
         if let Some(path) = explicit {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                // An explicit mode: under umask 0 the folder is 0755, not 0777.
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o755)
-                    .create(dir)?;
-            }
+            make_parent(&path)?;
             return Ok(HeartbeatFile {
                 path,
                 private_dir: None,
@@ -194,67 +161,140 @@ pub fn main(a: Args) -> Res<u8> {
     if file.private_dir.is_some() {
         say(format!("heartbeat file {}", file.path.display()));
     }
-    signals::install_handlers();
-    signals::forward_hangup();
-    let program = args.command[0].to_string_lossy().into_owned();
-    let mut command = std::process::Command::new(&args.command[0]);
-    for k in lifesign::NotifyRelay::VARIABLES {
-        command.env_remove(k);
-    }
-    let mut child = match command
-        .args(&args.command[1..])
-        .env("LIFESIGN_FILE", &file.path)
-        .env(
-            "LIFESIGN_INTERVAL_MS",
-            args.interval.as_millis().to_string(),
-        )
-        .spawn()
-    {
+    signals::forward_all();
+    let between = match signals::run_cancel() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("lifesign run: cannot start {program:?}: {e}");
-            return Ok(127);
-        }
+        Err(e) => return usage(format!("cannot create a cancel token: {e}")),
     };
-    signals::forward_to(child.id());
+    child::become_subreaper();
+    let own_group = !child::in_terminal_foreground();
+    let pid = Arc::new(AtomicU32::new(0));
     let bridge = Bridge::start(
         bridge::Child {
             file: file.path.clone(),
-            pid: child.id(),
+            pid: Arc::clone(&pid),
             interval: args.interval,
             stall_ms: args.stall_ms,
         },
         say,
     );
-    let code = supervise(&args, &file, &mut child, &program, &say);
+    let program = args.command[0].to_string_lossy().into_owned();
+    let mut delay = args.restart_delay;
+    let mut attempt = 0;
+    let code = loop {
+        let (code, restartable) = attempt_once(&args, &file, own_group, &pid, &program, &say);
+        if !restartable || attempt >= args.restart || signals::stop_requested() {
+            break code;
+        }
+        attempt += 1;
+        eprintln!(
+            "lifesign run: restarting {program:?} in {} (restart {attempt} of {})",
+            crate::args::show_duration(delay),
+            args.restart
+        );
+        if pause(between, delay) || signals::stop_requested() {
+            break code;
+        }
+        delay = (delay * 2).min(MAX_RESTART_DELAY);
+    };
     if let Some(b) = bridge {
         b.finish();
     }
     Ok(code)
 }
 
-/// From the child's start to its end (or to the end of waiting for it):
-/// the exit code of the run.
+/// Sleeps for `d`; `true` when a signal came first.
+fn pause(cancel: &lifesign::Cancel, d: Duration) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: cancel.as_fd().as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let deadline = std::time::Instant::now() + d;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms.max(1)) };
+        if n > 0 {
+            return true;
+        }
+    }
+}
+
+/// One attempt: starts CMD, supervises it to its end, sweeps what it left.
+/// The exit code, and whether a restart may follow.
+fn attempt_once(
+    args: &RunArgs,
+    file: &HeartbeatFile,
+    own_group: bool,
+    pid: &AtomicU32,
+    program: &str,
+    say: &dyn Fn(String),
+) -> (u8, bool) {
+    let env = [
+        ("LIFESIGN_FILE", file.path.clone().into_os_string()),
+        (
+            "LIFESIGN_INTERVAL_MS",
+            args.interval.as_millis().to_string().into(),
+        ),
+    ];
+    let child = match child::spawn(&args.command, &env, own_group) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lifesign run: cannot start {program:?}: {e}");
+            return (127, false);
+        }
+    };
+    pid.store(child.pid, Ordering::SeqCst);
+    let code = supervise(args, file, &child, program, say);
+    let left = child.sweep(args.grace);
+    if left > 0 {
+        eprintln!("lifesign run: stopped {left} process(es) that {program:?} left running");
+    }
+    (code, code != 0)
+}
+
+/// From CMD's start to its end: the exit code of the attempt.
 fn supervise(
     args: &RunArgs,
     file: &HeartbeatFile,
-    child: &mut Child,
+    child: &Running,
     program: &str,
     say: &dyn Fn(String),
 ) -> u8 {
-    let outcome = match wait_until_ready(args, &file.path, child) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("lifesign run: {e}");
-            stop(child, args.grace);
-            return 1;
-        }
-    };
+    let outcome = wait_until_ready(args, &file.path, child);
     if outcome.is_ready() {
         say(format!("ready: {}", report_line(&outcome.report)));
-        return status_code(reap(child));
+        return watch_after_ready(args, &file.path, child, program);
     }
-    if let Ok(Some(status)) = child.try_wait() {
+    // `process_gone` of our own unreaped child: it has exited, and the
+    // reaper is about to record how.
+    let gone = outcome.report.verdict == Verdict::ProcessGone;
+    let exited = match child.status() {
+        None if gone => child.wait(None),
+        status => status,
+    };
+    if let Some(status) = exited {
+        // A child that wrote ready and exited before the wait read it was
+        // ready: its last heartbeat, by its PID, says so.
+        let last = lifesign::check(
+            &file.path,
+            &CheckOptions {
+                expected_pid: Some(child.pid),
+                ..CheckOptions::default()
+            },
+        );
+        if last.pid == child.pid && last.state == Some(State::Ready) {
+            say(format!(
+                "ready, then exited ({status}): {}",
+                report_line(&last)
+            ));
+            return status_code(status);
+        }
         say(format!(
             "{program:?} exited before it was ready ({status}); last seen: {}",
             report_line(&outcome.report)
@@ -264,58 +304,85 @@ fn supervise(
     }
     let code = match &outcome.result {
         Err(e) if e.kind == ErrorKind::Timeout => {
-            say(format!("{e}; stopping it"));
+            eprintln!("lifesign run: {e}; stopping {program:?}");
             124
         }
-        // A signal cancelled the wait; it was forwarded to the child.
-        Err(_) => return status_code(reap(child)),
+        Err(e) => {
+            eprintln!("lifesign run: {e}; stopping {program:?}");
+            1
+        }
         Ok(()) => {
-            say(format!(
-                "not ready: {}; stopping it",
+            eprintln!(
+                "lifesign run: not ready: {}; stopping {program:?}",
                 report_line(&outcome.report)
-            ));
+            );
             1
         }
     };
-    stop(child, args.grace);
+    child.stop(args.grace);
     code
 }
 
-/// The core wait for the child's PID, ended early when the child exits.
-fn wait_until_ready(args: &RunArgs, file: &Path, child: &Child) -> std::io::Result<WaitOutcome> {
-    let cancel = Arc::new(Cancel::new()?);
-    let pid = child.id();
-    let on_exit = Arc::clone(&cancel);
-    std::thread::spawn(move || {
-        // SAFETY: waitid with WNOWAIT only observes the child's exit; the
-        // child is reaped by `Child::wait` later.
-        unsafe {
-            let mut info: libc::siginfo_t = std::mem::zeroed();
-            while libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &mut info,
-                libc::WEXITED | libc::WNOWAIT,
-            ) != 0
-                && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
-            {}
+/// After ready: CMD's own status when it exits; [`EXIT_HUNG`] when it had
+/// to be stopped because its heartbeat went stale or stalled, or it said
+/// stopped or failed and did not exit within the grace period.
+fn watch_after_ready(args: &RunArgs, file: &Path, child: &Running, program: &str) -> u8 {
+    let opts = CheckOptions {
+        expected_pid: Some(child.pid),
+        stall_ms: args.stall_ms,
+        ..CheckOptions::default()
+    };
+    let mut seen: Option<Report> = None;
+    lifesign::watch(file, &opts, Some(&child.exited), |r| {
+        let hung = matches!(
+            r.verdict,
+            Verdict::Stale | Verdict::Stalled | Verdict::Stopped | Verdict::Failed
+        );
+        if hung {
+            seen = Some(r.clone());
         }
-        on_exit.trigger();
+        !hung
     });
+    let Some(r) = seen.filter(|_| child.status().is_none()) else {
+        return status_code(child.wait(None).unwrap_or(ExitStatus::from_raw(1 << 8)));
+    };
+    if matches!(r.verdict, Verdict::Stopped | Verdict::Failed) {
+        // It says it is ending: its own exit, if it comes in time.
+        if let Some(status) = child.wait(Some(args.grace)) {
+            return status_code(status);
+        }
+        eprintln!(
+            "lifesign run: {program:?} is still running {} after it said {}: {}; stopping it",
+            crate::args::show_duration(args.grace),
+            r.verdict,
+            report_line(&r)
+        );
+    } else {
+        eprintln!(
+            "lifesign run: {program:?} hung after it was ready: {}; stopping it",
+            report_line(&r)
+        );
+    }
+    child.stop(args.grace);
+    EXIT_HUNG
+}
+
+/// The core wait for the child's PID, ended early when the child exits.
+fn wait_until_ready(args: &RunArgs, file: &Path, child: &Running) -> WaitOutcome {
     let mut progress = Progress::new(args.quiet);
     let outcome = lifesign::wait_ready_with(
         file,
         &WaitOptions {
-            expected_pid: Some(pid),
+            expected_pid: Some(child.pid),
             idle_timeout: args.idle_timeout,
             timeout: args.timeout,
-            cancel: Some(&cancel),
+            cancel: Some(&child.exited),
             force_polling: false,
         },
         |r| progress.show("lifesign run", r),
     );
     progress.done();
-    Ok(outcome)
+    outcome
 }
 
 /// A status as an exit code: the code, or 128+N for signal N.
@@ -325,29 +392,4 @@ fn status_code(status: ExitStatus) -> u8 {
         (None, Some(s)) => (128 + s).clamp(0, 255) as u8,
         _ => 1,
     }
-}
-
-fn reap(child: &mut Child) -> ExitStatus {
-    loop {
-        match child.wait() {
-            Ok(s) => return s,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return ExitStatus::from_raw(1 << 8),
-        }
-    }
-}
-
-/// TERM, then KILL when the grace period passes.
-fn stop(child: &mut Child, grace: Duration) {
-    // SAFETY: signals our own child, which we have not reaped yet.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }

@@ -6,35 +6,6 @@ use crate::signals;
 use lifesign::{ErrorKind, WaitOptions};
 use serde::Serialize;
 
-pub const HELP: &str = concat!(
-    "\
-Usage: lifesign wait FILE [--pid N] [--idle-timeout DUR] [--timeout DUR]
-                          [--json] [--quiet]
-
-Waits, event-driven, until the emitter writing FILE reports ready, and
-prints the last report. Progress goes to stderr (one line per change).
-
-  --pid N             only a heartbeat of this PID, 1 to 2147483647, counts;
-                      files of an earlier run are ignored until it writes
-  --idle-timeout DUR  give up when no new heartbeat arrives for this long
-                      (0 or absent: never)
-  --timeout DUR       give up after this long, whatever happens
-                      (0 or absent: never)
-  --json              print the final report as one JSON object, with
-                      \"ready\" (and \"error\" when the wait did not decide)
-  --quiet             no progress lines
-",
-    durations!(),
-    "
-Exit codes: 0 ready; 1 it failed, stopped, died, or sent no new heartbeat
-for the idle timeout; 124 the --timeout passed; 130 interrupted (SIGINT or
-SIGTERM); 2 a usage error.
-
-Examples:
-  lifesign wait /run/app/hb.json --timeout 2m && start-the-next-thing
-  lifesign wait \"$LIFESIGN_FILE\" --pid \"$APP_PID\" --idle-timeout 30s --json"
-);
-
 #[derive(Serialize)]
 struct Outcome<'a> {
     ready: bool,

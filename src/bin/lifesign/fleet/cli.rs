@@ -12,31 +12,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The help of `lifesign relay`.
-pub const RELAY_HELP: &str = "\
-Usage: lifesign relay --server nats://HOST:PORT [--bucket NAME] [--host-id ID]
-                      [--token T | --creds FILE] DIR...
-
-Publishes every heartbeat file (*.json) of each DIR to a NATS JetStream
-key-value bucket, as it changes, with a per-key time limit equal to the
-file's staleness rule: if the relay or its host dies, the keys expire and
-every remote reader sees it. Reconnects with backoff and republishes.
-
-  --server URL    the NATS server (nats://HOST:PORT)
-  --bucket NAME   the bucket (default lifesign; created when missing)
-  --host-id ID    the first part of every key (default: the hostname)
-  --token T       a token (or LIFESIGN_NATS_TOKEN)
-  --creds FILE    a .creds file (or LIFESIGN_NATS_CREDS)
-
-Keys are HOST-ID.NAME (NAME: the file name without .json). Read them with
-  lifesign check|wait|watch nats://HOST:PORT/BUCKET/HOST-ID.NAME
-  lifesign scan nats://HOST:PORT/BUCKET
-Layout and value schema: docs/PROTOCOL.md, \"Fleet\"; deployment: docs/FLEET.md.
-
-Exit codes: 0 after SIGINT or SIGTERM (its keys then expire within their
-time limits); 2 when it cannot start (no server, refused
-credentials, a folder it cannot watch, a usage error).";
-
 /// What the remote forms add to the help of check, wait, watch and scan.
 pub const REMOTE_HELP: &str = "\
 Remote heartbeats: TARGET may be nats://HOST:PORT/BUCKET/KEY (check, wait,
@@ -94,7 +69,9 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
     while let Some(arg) = a.it.next() {
         match arg.to_str() {
             Some("--help" | "-h") => {
-                println!("{RELAY_HELP}");
+                if let Some(c) = crate::commands::find("relay") {
+                    println!("{}", crate::help::command(c));
+                }
                 return Ok(Ok(0));
             }
             Some("--server") => server = Some(a.value("--server")?),
