@@ -20,8 +20,10 @@ mod args;
 mod bridge;
 mod check;
 mod emit;
+mod exporter;
 #[cfg(feature = "fleet")]
 mod fleet;
+mod metrics;
 mod output;
 mod run;
 mod scan;
@@ -44,6 +46,8 @@ Commands:
   run -- CMD    start CMD, wait until it is ready, stop it if it hangs
   scan DIR      the verdict of every heartbeat file in a folder
   watch FILE    print each change of state as it happens
+  metrics --listen ADDR DIR...
+                serve the heartbeats of folders to Prometheus
   relay DIR...  publish a folder's heartbeats to NATS (with the fleet feature)
 
 Examples:
@@ -52,6 +56,7 @@ Examples:
   lifesign run --idle-timeout 30s -- ./server --port 8080
   lifesign emit \"$LIFESIGN_FILE\" --state ready --message listening
   lifesign scan /run/app --json
+  lifesign metrics --listen 127.0.0.1:9464 /run/app
   lifesign relay --server nats://nats.internal:4222 /run/app
   lifesign check nats://nats.internal:4222/lifesign/web1.app
 ",
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
         "run" => ("run", run::HELP, run::main),
         "scan" => ("scan", scan::HELP, scan::main),
         "watch" => ("watch", watch::HELP, watch::main),
+        "metrics" => ("metrics", metrics::HELP, metrics::main),
         "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
