@@ -81,7 +81,7 @@ pub fn main(mut a: Args) -> Res<u8> {
         Err(e) => return usage(e),
     };
     let cancel = signals::cancel_on_signal()?;
-    let host = host.unwrap_or_else(hostname);
+    let host = host.unwrap_or_else(crate::output::hostname);
     if let Ok(addr) = listener.local_addr() {
         println!("listening on http://{addr}{}", http::PATH);
     }
@@ -252,15 +252,6 @@ fn heartbeat_names(rows: &[(PathBuf, Report)]) -> Vec<(String, &Report)> {
         })
         .filter(|(n, _)| seen.insert(n.clone()))
         .collect()
-}
-
-/// This machine's hostname (the default host label).
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
 }
 
 #[cfg(test)]
