@@ -9,9 +9,14 @@ command -v prometheus >/dev/null 2>&1 && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "metrics tests: installing prometheus"
     export DEBIAN_FRONTEND=noninteractive
-    # The package's service is not started here: the test starts its own.
     apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1 ||
         { apt-get update >/dev/null && apt-get install -y --no-install-recommends prometheus >/dev/null; }
+    # Under systemd the package starts its service on every interface
+    # (:9090): the test needs only the binary, so the service we just
+    # installed is stopped and disabled.
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+        systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
 else
     echo "metrics tests: not root or no apt-get; install prometheus to run them"
 fi
