@@ -25,7 +25,7 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 .PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
-        test-cmake test-go test-node test-python test-fleet lint header bindings test-bindings \
+        test-cmake test-go test-node test-python test-fleet test-metrics lint header bindings test-bindings \
         bench reliability print-lib-features clean dist test-dist
 
 all: build
@@ -45,12 +45,20 @@ lint:
 	$(CARGO) clippy --release $(LIB_FEATURES) --all-targets -- -D warnings
 
 # The clock tests step wall clocks with libfaketime and open a time
+# The clock tests step wall clocks with libfaketime and open a time
 # namespace: tests/clock/setup.sh installs what they need (as root);
 # tests/cli/setup.sh installs man-db and groff for the man page test.
+# tests/metrics.rs scrapes `lifesign metrics` with a real Prometheus:
+# tests/metrics/setup.sh installs it (`make test-metrics` runs it alone).
 test-rust:
 	sh tests/clock/setup.sh
 	sh tests/cli/setup.sh
-	LIFESIGN_REQUIRE_CLOCK_TOOLS=1 $(CARGO) test --release $(LIB_FEATURES)
+	sh tests/metrics/setup.sh
+	LIFESIGN_REQUIRE_CLOCK_TOOLS=1 LIFESIGN_REQUIRE_PROMETHEUS=1 $(CARGO) test --release $(LIB_FEATURES)
+
+test-metrics:
+	sh tests/metrics/setup.sh
+	LIFESIGN_REQUIRE_PROMETHEUS=1 $(CARGO) test --release $(LIB_FEATURES) --test metrics
 
 # The fleet commands against a real nats-server (installed pinned and
 # hash-checked into target/fleet-venv; each test starts its own on

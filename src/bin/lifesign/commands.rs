@@ -266,6 +266,26 @@ pub const COMMANDS: &[Cmd] = &[
         fleet: false,
     },
     Cmd {
+        name: "metrics",
+        operands: "--listen ADDR DIR...",
+        operand: Value::Dir,
+        summary: "serve the heartbeats of folders to Prometheus (docs/METRICS.md)",
+        about: "Serves the heartbeats of every DIR to Prometheus at http://ADDR/metrics, in the OpenMetrics text format (or Prometheus' classic text format when the scraper's Accept header prefers text/plain). Each scrape checks the files at that moment, as `lifesign scan` does. Runs until SIGINT or SIGTERM.",
+        opts: &[
+            opt("listen", Value::Text("ADDR"), "HOST:PORT to listen on, and only there: 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464 for every interface; port 0 picks a free one. The address is printed on stdout"),
+            opt("host-id", Value::Text("ID"), "the host label of every heartbeat (default: the hostname)"),
+            dur("max-age", "stale when older than this (0 or absent: each file's own rule)"),
+        ],
+        notes: "Per heartbeat, labelled host, name (the file name without .json) and, with more than one DIR, folder: lifesign_verdict (state set: alive, missing, invalid, ...), lifesign_state (state set: starting, ready, stopping, ...), lifesign_age_seconds (since the last write), lifesign_seq_total (the emitter's write count), lifesign_progress_total (the emitter's work counter), lifesign_progress_age_seconds (since the work counter last moved). And lifesign_files, lifesign_folder_listed, lifesign_scrape_duration_seconds. Names, types and a scrape config: docs/METRICS.md.",
+        exit: "0 stopped by SIGINT or SIGTERM; 2 a usage error, an address it cannot listen on, or a DIR it cannot list at start.",
+        examples: &[
+            "lifesign metrics --listen 127.0.0.1:9464 /run/app",
+            "curl -s http://127.0.0.1:9464/metrics",
+        ],
+        remote: false,
+        fleet: false,
+    },
+    Cmd {
         name: "relay",
         operands: "DIR...",
         operand: Value::Dir,

@@ -31,9 +31,11 @@ mod check;
 mod child;
 mod commands;
 mod emit;
+mod exporter;
 #[cfg(feature = "fleet")]
 mod fleet;
 mod help;
+mod metrics;
 mod output;
 mod run;
 mod scan;
@@ -54,6 +56,7 @@ fn entry(name: &str) -> Option<Main> {
         "run" => run::main,
         "scan" => scan::main,
         "watch" => watch::main,
+        "metrics" => metrics::main,
         "completions" => completions,
         "man" => man,
         "help" => help_main,

@@ -76,6 +76,16 @@ pub fn report_line(r: &Report) -> String {
     s
 }
 
+/// This machine's hostname: the default `--host-id` of `lifesign metrics`
+/// (and of `lifesign relay`'s keys).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 /// The wall clock now, Unix milliseconds.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
