@@ -74,7 +74,9 @@ mod ffi;
 
 // The curated API: everything a Rust user may depend on. The modules
 // above are internal (see `internal_modules!`).
-pub use check::{check, is_alive, scan, CheckOptions, Report, Verdict};
+pub use check::{
+    check, is_alive, scan, try_check, try_scan, CheckOptions, Report, Unreadable, Verdict,
+};
 pub use emitter::{
     emit_once, EmitOnce, Emitter, ErrorCallback, Options, MAX_INTERVAL, MIN_INTERVAL,
 };

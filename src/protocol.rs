@@ -77,6 +77,9 @@ pub struct Record {
     /// Inode of the lock file the writer holds its lifetime lock on
     /// (docs/PROTOCOL.md, section 10).
     pub lock_ino: Option<u64>,
+    /// Device number (`st_dev`) of that lock file, so that a checker can
+    /// prove it looked at the very file the writer locked (section 10).
+    pub lock_dev: Option<u64>,
     /// Work-progress counter.
     pub progress: Option<u64>,
     /// When the progress counter last changed.
@@ -156,6 +159,7 @@ pub fn encode(r: &Record) -> Vec<u8> {
     opt(&mut m, "time_ns", r.time_ns);
     opt(&mut m, "pid_start", r.pid_start);
     opt(&mut m, "lock_ino", r.lock_ino);
+    opt(&mut m, "lock_dev", r.lock_dev);
     // The counter wraps rather than saturates, so that it keeps moving.
     opt(&mut m, "progress", r.progress.map(|p| p & MAX_INT));
     opt(&mut m, "progress_at_ms", r.progress_at_ms);
@@ -257,7 +261,7 @@ impl<'de> Visitor<'de> for Strict {
 /// duplicates rejected; unknown keys are checked for duplicates too, and
 /// their values read strictly (duplicates rejected at every depth), then
 /// dropped.
-const KNOWN_KEYS: [&str; 26] = [
+const KNOWN_KEYS: [&str; 27] = [
     "v",
     "pid",
     "state",
@@ -284,6 +288,7 @@ const KNOWN_KEYS: [&str; 26] = [
     "time_ns",
     "progress_mono_ms",
     "reloads",
+    "lock_dev",
 ];
 
 fn known_key(k: &str) -> Option<usize> {
@@ -485,6 +490,7 @@ fn optional_fields(f: &Fields<'_>) -> Result<Record, DecodeError> {
         reloads: f.uint("reloads", 0, any)?,
         pid_start: f.uint("pid_start", 0, any)?,
         lock_ino: f.uint("lock_ino", 0, any)?,
+        lock_dev: f.uint("lock_dev", 0, any)?,
         progress: f.uint("progress", 0, any)?,
         progress_at_ms: f.uint("progress_at_ms", 0, any)?,
         message: f.string("message")?.map(str::to_owned),
@@ -686,6 +692,7 @@ mod tests {
             pid_ns: Some(4026531836),
             pid_start: Some(12345),
             lock_ino: Some(7),
+            lock_dev: Some(45),
             progress: Some(9),
             progress_at_ms: Some(1_700_000_000_100),
             updated_mono_ms: Some(5_000),

@@ -45,7 +45,10 @@ impl Bridge {
                     ..CheckOptions::default()
                 };
                 loop {
-                    relay.observe(&lifesign::check(&child.file, &opts));
+                    // A failure of our own read is no news about the child.
+                    if let Ok(r) = lifesign::try_check(&child.file, &opts) {
+                        relay.observe(&r);
+                    }
                     if stop.recv_timeout(period) != Err(mpsc::RecvTimeoutError::Timeout) {
                         break;
                     }

@@ -21,7 +21,9 @@ Prints the verdict of the heartbeat FILE.
     durations!(),
     "
 Exit codes: 0 alive; 1 not alive (missing, invalid, pid_mismatch, stopped,
-failed, process_gone, future, stale, stalled); 2 a usage error.
+failed, process_gone, future, stale, stalled); 2 a usage error, or cannot
+tell: this checker could not read the file for a reason of its own (out of
+descriptors or memory, an I/O error, no permission).
 
 Examples:
   lifesign check /run/app/hb.json
@@ -61,7 +63,14 @@ pub fn parse(mut a: Args, cmd: &str, what: &str, full: bool) -> Res<CheckArgs> {
 
 pub fn main(a: Args) -> Res<u8> {
     let CheckArgs { target, opts, json } = parse(a, "check", "FILE", true)?;
-    let r = lifesign::check(&target, &opts);
+    let r = match lifesign::try_check(&target, &opts) {
+        Ok(r) => r,
+        // The checker's own failure (docs/PROTOCOL.md 3.3): no verdict.
+        Err(e) => {
+            eprintln!("lifesign check: cannot tell: {e}");
+            return Ok(2);
+        }
+    };
     if json {
         println!("{}", Json::new(&target, &r).line());
     } else {
