@@ -26,7 +26,7 @@ STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 .PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
         test-cmake test-go test-node test-python test-fleet lint header bindings test-bindings \
-        bench reliability print-lib-features clean dist test-dist
+        bench bench-smoke reliability print-lib-features clean dist test-dist
 
 all: build
 
@@ -38,7 +38,7 @@ demo: build
 	$(REL)/examples/demo
 
 test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node \
-      test-python test-fleet test-bindings test-dist
+      test-python test-fleet test-bindings test-dist bench-smoke
 	@echo "make test: every suite passed"
 
 lint:
@@ -48,7 +48,8 @@ lint:
 # namespace: tests/clock/setup.sh installs what they need (as root).
 test-rust:
 	sh tests/clock/setup.sh
-	LIFESIGN_REQUIRE_CLOCK_TOOLS=1 $(CARGO) test --release $(LIB_FEATURES)
+	sh tests/budget/setup.sh
+	LIFESIGN_REQUIRE_CLOCK_TOOLS=1 LIFESIGN_REQUIRE_STRACE=1 $(CARGO) test --release $(LIB_FEATURES)
 
 # The fleet commands against a real nats-server (installed pinned and
 # hash-checked into target/fleet-venv; each test starts its own on
@@ -141,6 +142,11 @@ test-bindings:
 
 bench: build
 	@if [ -f benches/run.sh ]; then bash benches/run.sh; else echo "no benchmarks yet"; fi
+
+# Every benchmark section with a few iterations: fails when one does not
+# run; judges no figure and leaves docs/BENCHMARKS.md alone.
+bench-smoke: build
+	LIFESIGN_BENCH_SMOKE=1 bash benches/run.sh
 
 # For scripts that build the crate themselves (benches/run.sh).
 print-lib-features:
