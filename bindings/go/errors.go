@@ -21,6 +21,7 @@ const (
 	CodePanic           Code = C.LIFESIGN_ERR_PANIC
 	CodeTimeout         Code = C.LIFESIGN_ERR_TIMEOUT
 	CodeCancelled       Code = C.LIFESIGN_ERR_CANCELLED
+	CodeCannotTell      Code = C.LIFESIGN_ERR_CANNOT_TELL
 )
 
 // String returns the library's name of the code, e.g. "LIFESIGN_ERR_IO";
@@ -77,6 +78,10 @@ var (
 	ErrPanic           = &Error{Code: CodePanic}
 	ErrTimeout         = &Error{Code: CodeTimeout}
 	ErrCancelled       = &Error{Code: CodeCancelled}
+	// ErrCannotTell: no verdict, the checker could not read the heartbeat
+	// for a reason of its own (out of descriptors or memory, an I/O error,
+	// no permission); the error's Message says why.
+	ErrCannotTell = &Error{Code: CodeCannotTell}
 )
 
 // ErrClosed is returned by every Emitter method called after Close.
