@@ -16,7 +16,7 @@ use std::ffi::CString;
 use std::path::Path;
 use std::time::Duration;
 
-fn batch() -> Duration {
+fn batch_len() -> Duration {
     crate::sized(Duration::from_millis(150), Duration::from_millis(10))
 }
 
@@ -121,7 +121,7 @@ fn beat(cfg: &Config, fs: &str, dir: &Path) {
     let bytes = std::fs::read(&path).expect("read the heartbeat");
     let floor = FloorBeat::new(dir, "floor.json", bytes.clone(), false);
     note(&format!("beat on {fs}: {} bytes a write", bytes.len()));
-    let (reps, batch) = plan(cfg, fs, batch());
+    let (reps, batch) = plan(cfg, fs, batch_len());
     let p = paired(reps, batch, &mut || floor.write(), &mut || {
         e.beat().expect("beat")
     });
@@ -152,7 +152,7 @@ fn beat(cfg: &Config, fs: &str, dir: &Path) {
     let dbytes = std::fs::read(&dpath).expect("read the heartbeat");
     let dfloor = FloorBeat::new(dir, "dfloor.json", dbytes.clone(), true);
     note(&format!("durable beat on {fs}"));
-    let (reps, batch) = plan(cfg, fs, if fs == "disk" { batch() * 2 } else { batch() });
+    let (reps, batch) = plan(cfg, fs, if fs == "disk" { batch_len() * 2 } else { batch_len() });
     let p = paired(reps, batch, &mut || dfloor.write(), &mut || {
         d.beat().expect("beat")
     });
@@ -191,7 +191,7 @@ fn check(cfg: &Config, fs: &str, dir: &Path) {
     note(&format!("check on {fs}"));
     let mut not_alive = 0u64;
     let opts = CheckOptions::default();
-    let (reps, batch) = plan(cfg, fs, batch());
+    let (reps, batch) = plan(cfg, fs, batch_len());
     let p = paired(
         reps,
         batch,
@@ -218,7 +218,7 @@ fn check(cfg: &Config, fs: &str, dir: &Path) {
         let mut buf2 = [0u8; 4096];
         let q = paired(
             cfg.reps,
-            batch(),
+            batch_len(),
             &mut || {
                 floor_check(&c, pid as libc::pid_t, &mut buf);
             },

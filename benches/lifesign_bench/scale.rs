@@ -19,7 +19,7 @@ fn files() -> usize {
     crate::sized(10_000, 200)
 }
 const SCAN_REPS: usize = 5;
-fn many() -> usize {
+fn many_count() -> usize {
     crate::sized(10_000, 200)
 }
 /// Windows over which the emitters' CPU per beat is measured, each next to
@@ -214,7 +214,7 @@ fn diff(a: &Usage, b: &Usage) -> serde_json::Value {
 /// The emitters' files, by name: listing a folder while 10,000 files are
 /// renamed over can miss entries.
 fn many_files(dir: &Path) -> impl Iterator<Item = PathBuf> + '_ {
-    (0..many()).map(move |i| dir.join(format!("e-{i:05}.json")))
+    (0..many_count()).map(move |i| dir.join(format!("e-{i:05}.json")))
 }
 
 /// The sum of `seq` over the emitters' files: how many writes they made.
@@ -252,10 +252,10 @@ fn cpu_ns_named(pid: u32, name: &str) -> u64 {
 fn many(cfg: &Config) {
     let dir = cfg.tmpfs.join("many");
     fresh_dir(&dir);
-    note(&format!("{} emitters at 1 s in one process", many()));
+    note(&format!("{} emitters at 1 s in one process", many_count()));
     let mut child = Proc::me(&[
         "child-many",
-        &many().to_string(),
+        &many_count().to_string(),
         dir.to_str().expect("UTF-8"),
         "1000",
     ]);
@@ -340,7 +340,7 @@ fn many(cfg: &Config) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
     emit(&json!({
-        "kind": "many", "id": format!("many.{}", many()), "emitters": many(), "interval_ms": 1000,
+        "kind": "many", "id": format!("many.{}", many_count()), "emitters": many_count(), "interval_ms": 1000,
         "start_ms": started, "stop_ms": stopped, "alive": alive,
         "idle": {"rss_kib": idle.rss_kib, "threads": idle.threads, "fds": idle.fds},
         "running": {
