@@ -152,7 +152,15 @@ fn beat(cfg: &Config, fs: &str, dir: &Path) {
     let dbytes = std::fs::read(&dpath).expect("read the heartbeat");
     let dfloor = FloorBeat::new(dir, "dfloor.json", dbytes.clone(), true);
     note(&format!("durable beat on {fs}"));
-    let (reps, batch) = plan(cfg, fs, if fs == "disk" { batch_len() * 2 } else { batch_len() });
+    let (reps, batch) = plan(
+        cfg,
+        fs,
+        if fs == "disk" {
+            batch_len() * 2
+        } else {
+            batch_len()
+        },
+    );
     let p = paired(reps, batch, &mut || dfloor.write(), &mut || {
         d.beat().expect("beat")
     });
