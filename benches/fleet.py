@@ -186,6 +186,8 @@ def main():
                 "relay_cpu_pct": 100.0 * (c1 - c0) / hz / elapsed, "relay_rss_kib": rss,
                 "server_msgs_per_s": (m1 - m0) / elapsed, "expected_msgs_per_s": n / interval,
                 "writes_per_s": writes / elapsed,
+                # The relay's CPU per heartbeat file write it was offered.
+                "relay_cpu_us_per_write": 1e6 * (c1 - c0) / hz / max(writes, 1),
             }), flush=True)
     finally:
         server.stop()

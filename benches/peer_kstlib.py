@@ -240,6 +240,7 @@ def bench(args):
         kchild = spawn([sys.executable, __file__, "child-kstlib", str(kpath)])
         lchild = spawn([args["bin"], "child-emitter", str(lpath), "1000"])
         rep = Report()
+        lib.lifesign_report_init(ctypes.byref(rep))
         lbytes = str(lpath).encode()
         fails = {"peer": 0, "lib": 0}
 

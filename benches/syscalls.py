@@ -2,7 +2,7 @@
 `strace -c -f` while bench_capi makes N calls, minus a run with 0 calls.
 Prints one JSON object per operation.
 
-Usage: python3 syscalls.py BENCH_CAPI DIR
+Usage: python3 syscalls.py BENCH_CAPI DIR [N]
 Exits 3 with a message when strace is not installed.
 """
 
@@ -34,7 +34,10 @@ def counts(binary, op, n, folder):
 
 
 def main():
+    global N
     binary, folder = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3:
+        N = int(sys.argv[3])
     if shutil.which("strace") is None:
         print("strace is not installed", file=sys.stderr)
         sys.exit(3)

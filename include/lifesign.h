@@ -69,6 +69,11 @@
 #define LIFESIGN_ERR_CANCELLED -6
 
 /*
+ No verdict: the checker could not read the heartbeat for a reason of its own (descriptors or memory exhausted, an I/O error, no permission; docs/PROTOCOL.md 3.3); the report's `detail` says why.
+ */
+#define LIFESIGN_ERR_CANNOT_TELL -7
+
+/*
  State: started, not yet ready.
  */
 #define LIFESIGN_STATE_STARTING 0
@@ -555,8 +560,11 @@ void lifesign_free(struct lifesign_emitter *e);
 
 /*
  Returns 1 when the heartbeat at `path` is `alive`, 0 when it is not, and
- a negative `LIFESIGN_ERR_*` for a NULL or non-UTF-8 path. `max_age_ms` 0
- uses the file's own rule. Thread-safe.
+ a negative `LIFESIGN_ERR_*` for a NULL or non-UTF-8 path
+ (`LIFESIGN_ERR_INVALID_ARGUMENT`) or when the checker could not read the
+ file for a reason of its own (`LIFESIGN_ERR_CANNOT_TELL`: out of
+ descriptors or memory, an I/O error, no permission; docs/PROTOCOL.md
+ 3.3). `max_age_ms` 0 uses the file's own rule. Thread-safe.
 
  # Safety
  `path` is NULL or a NUL-terminated string.
@@ -586,8 +594,11 @@ void lifesign_report_init(struct lifesign_report *out);
  Returns `LIFESIGN_OK` when a verdict was reached (read it in
  `out->verdict`); `LIFESIGN_ERR_INVALID_ARGUMENT` for a NULL or non-UTF-8
  path, a NULL `out`, an `out->size` below 16 (not initialised), or an
- `expected_pid` out of range (then `out`, when usable, holds verdict
- `invalid` and the reason in `detail`). Thread-safe.
+ `expected_pid` out of range; `LIFESIGN_ERR_CANNOT_TELL` when the checker
+ could not read the file for a reason of its own (out of descriptors or
+ memory, an I/O error, no permission: no verdict; docs/PROTOCOL.md 3.3).
+ On an error, `out`, when usable, holds verdict `invalid` and the reason
+ in `detail`. Thread-safe.
 
  # Safety
  `path` is NULL or a NUL-terminated string; `out` is NULL or an

@@ -10,8 +10,10 @@ use crate::lock::{self, LockProbe};
 use crate::process::{self, Identity, Liveness};
 use crate::protocol::{decode, Record, Shape, State, MAX_FILE_BYTES};
 use std::collections::HashMap;
+use std::ffi::{CStr, CString};
 use std::io::{self, Read as _};
-
+use std::os::fd::FromRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// Default tolerance for a timestamp ahead of the checker's clock.
@@ -128,6 +130,45 @@ pub struct Facts<'a> {
     pub identity: &'a Identity,
 }
 
+/// What the rules may ask about the machine while they judge a record: the
+/// observation is gathered lazily, each question asked at most once and
+/// only when its answer can change the verdict, and the rules themselves
+/// ([`judge`]) open nothing. [`check`] answers with the real machine; a test
+/// or a reader with facts of its own answers with anything.
+pub trait Machine {
+    /// What the process probe already holds about the writer of `r` (a
+    /// pidfd kept since that process was verified for such a record, which
+    /// a reused PID cannot fool), without verifying anything anew; `None`
+    /// when it holds nothing.
+    fn kept(&mut self, r: &Record) -> Option<Liveness>;
+    /// A full probe of the record's PID and start time ([`process::probe`]).
+    fn probe(&mut self, r: &Record) -> Liveness;
+    /// The record's lifetime lock (asked only for a record that
+    /// [`lock::consulted`] allows).
+    fn lock(&mut self, r: &Record) -> LockProbe;
+}
+
+/// A [`Machine`] from a probe function and a fixed lock finding, with no
+/// kept pidfds.
+struct Given<P> {
+    probe: Option<P>,
+    lock: LockProbe,
+}
+
+impl<P: FnOnce(u32, Option<u64>) -> Liveness> Machine for Given<P> {
+    fn kept(&mut self, _: &Record) -> Option<Liveness> {
+        None
+    }
+    fn probe(&mut self, r: &Record) -> Liveness {
+        self.probe
+            .take()
+            .map_or(Liveness::Unknown, |p| p(r.pid, r.pid_start))
+    }
+    fn lock(&mut self, _: &Record) -> LockProbe {
+        self.lock
+    }
+}
+
 /// Applies the verdict rules. `probe` is called at most once, and only for a
 /// file written on this host, in this PID namespace, in this boot.
 #[cfg_attr(not(any(feature = "capi", feature = "internals")), allow(dead_code))] // the C ABI's judge
@@ -141,7 +182,7 @@ pub fn verdict(
 }
 
 /// [`verdict`] with what the checker found at the record's lifetime lock
-/// ([`lock::probe_read`]): a free lock is `process_gone`; a held one decides
+/// ([`lock::probe_read_kept`]): a free lock is `process_gone`; a held one decides
 /// nothing (docs/PROTOCOL.md, section 10).
 pub fn verdict_with_lock(
     read: &Read,
@@ -150,6 +191,16 @@ pub fn verdict_with_lock(
     lock: LockProbe,
     probe: impl FnOnce(u32, Option<u64>) -> Liveness,
 ) -> Report {
+    let mut given = Given {
+        probe: Some(probe),
+        lock,
+    };
+    judge(read, facts, opts, &mut given)
+}
+
+/// The verdict rules, a pure function of what was read, the checker's
+/// facts and the answers of `machine` (docs/PROTOCOL.md, sections 3 and 10).
+pub fn judge(read: &Read, facts: Facts<'_>, opts: &CheckOptions, machine: &mut impl Machine) -> Report {
     let r = match read {
         Read::Missing => return Report::empty(Verdict::Missing, "no file".into()),
         Read::Invalid(why) => return Report::empty(Verdict::Invalid, why.clone()),
@@ -180,7 +231,7 @@ pub fn verdict_with_lock(
         detail: String::new(),
         monotonic: ages.monotonic,
     };
-    let (verdict, detail) = rule(r, &rep, &ages, facts, opts, lock, probe);
+    let (verdict, detail) = rule(r, &rep, &ages, facts, opts, machine);
     rep.verdict = verdict;
     rep.detail = detail;
     rep
@@ -192,8 +243,7 @@ fn rule(
     ages: &clock::Ages,
     facts: Facts<'_>,
     opts: &CheckOptions,
-    lock: LockProbe,
-    probe: impl FnOnce(u32, Option<u64>) -> Liveness,
+    machine: &mut impl Machine,
 ) -> (Verdict, String) {
     if let Some(want) = opts.expected_pid {
         if want != r.pid {
@@ -209,47 +259,70 @@ fn rule(
         _ => {}
     }
     let id = facts.identity;
-    let lock = lock::consulted(r, id).map_or(LockProbe::Unknown, |_| lock);
-    if lock == LockProbe::Free {
-        return (
-            Verdict::ProcessGone,
-            format!("pid {}'s lifetime lock is free: it has exited", r.pid),
-        );
-    }
-    if written_here(r, id) {
-        if let (Some(theirs), Some(ours)) = (&r.boot_id, &id.boot_id) {
-            if theirs != ours {
-                return (
-                    Verdict::ProcessGone,
-                    "written during an earlier boot".into(),
-                );
+    // The lock is asked only where the process probe cannot already decide:
+    // a file of another PID namespace or host, a probe that cannot tell, and
+    // a process identified afresh (a PID reused within one clock tick of the
+    // start time looks like the writer to /proc; a kept pidfd cannot).
+    let lock_free = |machine: &mut dyn FnMut() -> LockProbe| {
+        (machine() == LockProbe::Free).then(|| {
+            (
+                Verdict::ProcessGone,
+                format!("pid {}'s lifetime lock is free: it has exited", r.pid),
+            )
+        })
+    };
+    let counts = lock::consulted(r, id).is_some();
+    if !written_here(r, id) {
+        if counts {
+            if let Some(gone) = lock_free(&mut || machine.lock(r)) {
+                return gone;
             }
         }
-        match probe(r.pid, r.pid_start) {
-            Liveness::Gone => {
-                let why = if r.pid_start.is_some() {
-                    format!("pid {} has exited or was reused", r.pid)
-                } else {
-                    format!("pid {} has exited", r.pid)
-                };
-                return (Verdict::ProcessGone, why);
-            }
-            // "Cannot tell" is not "gone": the file is judged by age alone.
-            Liveness::Unknown => {
-                let note = format!(
-                    "the process probe could not tell whether pid {} is alive; judged by age alone",
-                    r.pid
-                );
-                let (verdict, detail) = clock_rules(rep, ages, opts);
-                return match detail.is_empty() {
-                    true => (verdict, note),
-                    false => (verdict, format!("{detail}; {note}")),
-                };
-            }
-            Liveness::Running => {}
+        return clock_rules(rep, ages, opts);
+    }
+    if let (Some(theirs), Some(ours)) = (&r.boot_id, &id.boot_id) {
+        if theirs != ours {
+            return (
+                Verdict::ProcessGone,
+                "written during an earlier boot".into(),
+            );
         }
     }
-    clock_rules(rep, ages, opts)
+    let live = match machine.kept(r) {
+        Some(live) => live,
+        None => {
+            let live = machine.probe(r);
+            if live != Liveness::Gone && counts {
+                if let Some(gone) = lock_free(&mut || machine.lock(r)) {
+                    return gone;
+                }
+            }
+            live
+        }
+    };
+    match live {
+        Liveness::Gone => {
+            let why = if r.pid_start.is_some() {
+                format!("pid {} has exited or was reused", r.pid)
+            } else {
+                format!("pid {} has exited", r.pid)
+            };
+            (Verdict::ProcessGone, why)
+        }
+        // "Cannot tell" is not "gone": the file is judged by age alone.
+        Liveness::Unknown => {
+            let note = format!(
+                "the process probe could not tell whether pid {} is alive; judged by age alone",
+                r.pid
+            );
+            let (verdict, detail) = clock_rules(rep, ages, opts);
+            match detail.is_empty() {
+                true => (verdict, note),
+                false => (verdict, format!("{detail}; {note}")),
+            }
+        }
+        Liveness::Running => clock_rules(rep, ages, opts),
+    }
 }
 
 /// Rules 6 to 9: future, stale, stalled, alive.
@@ -300,108 +373,185 @@ pub fn written_here(r: &Record, id: &Identity) -> bool {
     host_ok && ns_ok
 }
 
-/// Reads a path into a [`Read`]: never blocks on a FIFO or device, never
-/// reads more than [`MAX_FILE_BYTES`] + 1 bytes.
-///
-/// No file at the path, and a dangling symlink, are `Missing`; a path
-/// through a regular file (`ENOTDIR`), a symlink loop (`ELOOP`) and any
-/// other error are `Invalid`.
-pub fn read_path(path: &Path) -> Read {
-    read_path_inner(path).unwrap_or_else(|e| match e.raw_os_error() {
-        Some(libc::ENOENT) => Read::Missing,
+/// A failure of the reader's own while reading a heartbeat: descriptors
+/// or memory exhausted, an I/O error, no permission (docs/PROTOCOL.md,
+/// section 3.3). It says nothing about the file or its writer: never a
+/// verdict, and it may clear (a wait retries it until its deadline).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The system error number, when there is one.
+    pub errno: Option<i32>,
+    /// What failed, for logs and the report's `detail`.
+    pub detail: String,
+}
+
+impl From<Unreadable> for crate::Error {
+    fn from(u: Unreadable) -> crate::Error {
+        crate::Error::new(crate::ErrorKind::CannotTell, u.detail)
+    }
+}
+
+/// What an error met while reading a heartbeat means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadFailure {
+    /// A fact about the path: no file there (`ENOENT`).
+    Missing,
+    /// A fact about the path: it cannot name a heartbeat (`ENOTDIR`,
+    /// `ELOOP`, `ENAMETOOLONG`, a NUL byte).
+    Invalid(String),
+    /// Anything else is the reader's own failure: no verdict.
+    Unreadable(Unreadable),
+}
+
+/// Classifies an error met while reading a heartbeat (docs/PROTOCOL.md,
+/// section 3.3): the few that are facts about the path, and everything else
+/// (`EMFILE`, `ENFILE`, `ENOMEM`, `EIO`, `EACCES`, `EPERM`, ...) the
+/// reader's own.
+pub fn classify(e: &io::Error) -> ReadFailure {
+    match e.raw_os_error() {
+        Some(libc::ENOENT) => ReadFailure::Missing,
         Some(libc::ENOTDIR) => {
-            Read::Invalid(format!("a component of the path is not a folder: {e}"))
+            ReadFailure::Invalid(format!("a component of the path is not a folder: {e}"))
         }
-        Some(libc::ELOOP) => Read::Invalid(format!("a symlink loop: {e}")),
-        _ => Read::Invalid(format!("cannot read: {e}")),
+        Some(libc::ELOOP) => ReadFailure::Invalid(format!("a symlink loop: {e}")),
+        Some(libc::ENAMETOOLONG) => ReadFailure::Invalid(format!("the path is too long: {e}")),
+        None if e.kind() == io::ErrorKind::InvalidInput => {
+            ReadFailure::Invalid(format!("not a path: {e}"))
+        }
+        errno => ReadFailure::Unreadable(Unreadable {
+            errno,
+            detail: format!("cannot read: {e}"),
+        }),
+    }
+}
+
+/// Reads a path into a [`Read`], or says why the reader could not
+/// ([`classify`]). Never opens anything but a regular file, never blocks,
+/// never reads more than [`MAX_FILE_BYTES`] + 1 bytes.
+///
+/// No file at the path, and a dangling symlink, are `Missing`; a FIFO, a
+/// device node, a socket or a folder is `Invalid` without being opened.
+pub fn read(path: &Path) -> Result<Read, Unreadable> {
+    read_inner(path).or_else(|e| match classify(&e) {
+        ReadFailure::Missing => Ok(Read::Missing),
+        ReadFailure::Invalid(why) => Ok(Read::Invalid(why)),
+        ReadFailure::Unreadable(u) => Err(u),
     })
 }
 
-fn read_path_inner(path: &Path) -> io::Result<Read> {
-    let (mut file, meta) = open_for_reading(path)?;
-    if !meta.is_file() {
-        return Ok(Read::Invalid("not a regular file".into()));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Ok(Read::Invalid(format!(
-            "file is {} bytes, over the {MAX_FILE_BYTES}-byte limit",
-            meta.len()
-        )));
-    }
-    // One read of one byte more than the stat said: a short read of a
-    // regular file is its end, so the common case costs a single read.
-    let expect = meta.len() as usize;
-    let mut buf = vec![0u8; expect + 1];
+/// [`read`], with a reader-side failure read as `Invalid` (its reason in
+/// the text). For callers that only need the record when there is one;
+/// a checker uses [`read`].
+pub fn read_path(path: &Path) -> Read {
+    read(path).unwrap_or_else(|u| Read::Invalid(u.detail))
+}
+
+/// The heartbeat's bytes, read with the fewest system calls that keep the
+/// promises of docs/PROTOCOL.md 3.4: one `stat` of the path (not following
+/// a symlink in its last component), and only when that says a regular file
+/// of at most [`MAX_FILE_BYTES`], one `open` (`O_NONBLOCK | O_NOCTTY |
+/// O_NOFOLLOW`), one `read` of one byte more than the size, one `close`. A
+/// symlink's target is opened pinned ([`lock::open_pinned`]).
+fn read_inner(path: &Path) -> io::Result<Read> {
+    with_c_path(path, |c| {
+        // SAFETY: stat is plain data; all zero is a valid value.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: a NUL-terminated path and a valid stat buffer.
+        if unsafe { libc::fstatat(libc::AT_FDCWD, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+            // A symlink can be repointed at anything, by anyone who may
+            // write its folder: its target is pinned and only a regular
+            // file reopened (no window at all, at two calls more).
+            return match lock::open_pinned(path, true, |m| m.len() <= MAX_FILE_BYTES)? {
+                Some((file, meta)) => read_open(file, meta.len() as usize),
+                None => Ok(Read::Invalid(format!(
+                    "the symlink's target is not a regular file of at most {MAX_FILE_BYTES} bytes"
+                ))),
+            };
+        }
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            // Decided from the metadata, never opened: a writer blocked on
+            // a FIFO stays blocked, no device driver runs.
+            return Ok(Read::Invalid("not a regular file".into()));
+        }
+        let size = st.st_size.max(0) as u64;
+        if size > MAX_FILE_BYTES {
+            return Ok(Read::Invalid(format!(
+                "file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
+            )));
+        }
+        // O_NOFOLLOW: a symlink swapped in since the stat is refused (ELOOP).
+        let flags =
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+        // SAFETY: a NUL-terminated path; the descriptor is owned below.
+        let fd = unsafe { libc::open(c.as_ptr(), flags) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: a fresh descriptor that nothing else owns; closed on drop.
+        let file = unsafe { std::fs::File::from_raw_fd(fd) };
+        read_open(file, size as usize)
+    })
+}
+
+/// Reads an opened heartbeat of `expect` bytes (as stat said) and decodes
+/// it. One read of one byte more than that: a short read of a regular file
+/// is its end, so the common case costs a single read, into the stack.
+fn read_open(mut file: std::fs::File, expect: usize) -> io::Result<Read> {
+    const STACK: usize = 4096;
+    let mut small = [0u8; STACK];
+    let mut big = Vec::new();
+    let buf: &mut [u8] = if expect < STACK {
+        &mut small[..expect + 1]
+    } else {
+        big.resize(expect + 1, 0);
+        &mut big
+    };
     let n = loop {
-        match file.read(&mut buf) {
+        match file.read(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             other => break other?,
         }
     };
-    buf.truncate(n);
-    if n == expect + 1 {
-        // The file grew after the stat (rewritten in place by a writer that
-        // does not replace atomically): read the rest, bounded.
-        (&mut file)
-            .take(MAX_FILE_BYTES + 1 - n as u64)
-            .read_to_end(&mut buf)?;
+    if n < buf.len() {
+        return Ok(decoded(&buf[..n]));
     }
-    if buf.len() as u64 > MAX_FILE_BYTES {
+    // The file grew after the stat (rewritten in place by a writer that
+    // does not replace atomically): read the rest, bounded.
+    let mut all = buf.to_vec();
+    (&mut file)
+        .take(MAX_FILE_BYTES + 1 - n as u64)
+        .read_to_end(&mut all)?;
+    if all.len() as u64 > MAX_FILE_BYTES {
         return Ok(Read::Invalid(format!(
             "file is over the {MAX_FILE_BYTES}-byte limit"
         )));
     }
-    Ok(match decode(&buf) {
-        Ok(r) => Read::Record(r),
-        Err(e) => Read::Invalid(e.0),
-    })
+    Ok(decoded(&all))
 }
 
-/// Opens the heartbeat for reading without ever opening anything but a
-/// regular file: a FIFO, a device node or a socket at the path is decided
-/// from its metadata, never opened (a writer blocked on a FIFO stays
-/// blocked; no device driver runs).
-///
-/// The path is pinned with `O_PATH` (which opens nothing), without following
-/// a symlink in its last component; a symlink is then pinned again through
-/// to its target. The pinned inode's type and size are checked, and only a
-/// regular file is opened, that same inode, through `/proc/self/fd`: a file
-/// swapped in between cannot make the checker open something else.
-fn open_for_reading(path: &Path) -> io::Result<(std::fs::File, std::fs::Metadata)> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let pin = |extra: i32| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_PATH | libc::O_CLOEXEC | extra)
-            .open(path)
-    };
-    let mut pinned = pin(libc::O_NOFOLLOW)?;
-    let mut meta = pinned.metadata()?;
-    if meta.file_type().is_symlink() {
-        pinned = pin(0)?;
-        meta = pinned.metadata()?;
+fn decoded(bytes: &[u8]) -> Read {
+    match decode(bytes) {
+        Ok(r) => Read::Record(r),
+        Err(e) => Read::Invalid(e.0),
     }
-    if !meta.is_file() || meta.len() > MAX_FILE_BYTES {
-        // Decided by the caller from the metadata, without opening it.
-        return Ok((pinned, meta));
-    }
-    let open = |p: &Path| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
-            .open(p)
-    };
-    match open(Path::new(&format!("/proc/self/fd/{}", pinned.as_raw_fd()))) {
-        Ok(f) => Ok((f, meta)),
-        // No /proc: open the path itself and decide on what was opened
-        // (O_NONBLOCK still keeps a FIFO swapped in from blocking).
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let f = open(path)?;
-            let meta = f.metadata()?;
-            Ok((f, meta))
-        }
-        Err(e) => Err(e),
+}
+
+/// Calls `f` with `path` as a C string, on the stack when it is short.
+fn with_c_path<T>(path: &Path, f: impl FnOnce(&CStr) -> io::Result<T>) -> io::Result<T> {
+    let bytes = path.as_os_str().as_bytes();
+    let nul = || io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path");
+    const STACK: usize = 512;
+    if bytes.len() < STACK {
+        let mut buf = [0u8; STACK];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        let c = CStr::from_bytes_with_nul(&buf[..=bytes.len()]).map_err(|_| nul())?;
+        f(c)
+    } else {
+        let c = CString::new(bytes).map_err(|_| nul())?;
+        f(&c)
     }
 }
 
@@ -421,13 +571,101 @@ impl Facts<'static> {
     }
 }
 
+/// The real machine: the process probe with its kept pidfds, and the
+/// lock file of the heartbeat at `path` (kept open across the judgements
+/// of one check or one wait).
+pub struct Live<'a> {
+    path: &'a Path,
+    identity: &'a Identity,
+    kept_lock: Option<lock::Probe>,
+    /// The pidfd of a process just found running for a record whose lock
+    /// is asked next: kept only when that lock is held.
+    fresh: Option<std::os::fd::OwnedFd>,
+}
+
+impl<'a> Live<'a> {
+    /// The machine as seen by a checker of the heartbeat at `path`.
+    pub fn new(path: &'a Path, identity: &'a Identity) -> Live<'a> {
+        Live {
+            path,
+            identity,
+            kept_lock: None,
+            fresh: None,
+        }
+    }
+}
+
+impl Machine for Live<'_> {
+    fn kept(&mut self, r: &Record) -> Option<Liveness> {
+        process::kept_for(r.pid, r.pid_start, lock::consulted(r, self.identity))
+    }
+    fn probe(&mut self, r: &Record) -> Liveness {
+        if lock::consulted(r, self.identity).is_none() {
+            return process::probe(r.pid, r.pid_start);
+        }
+        let (live, fd) = process::probe_afresh(r.pid, r.pid_start);
+        self.fresh = fd;
+        live
+    }
+    fn lock(&mut self, r: &Record) -> LockProbe {
+        let found = lock::probe_record_kept(self.path, r, self.identity, &mut self.kept_lock);
+        if let (LockProbe::Held, Some(fd)) = (found, self.fresh.take()) {
+            // The writer's lock is held and its process verified: from now
+            // on one poll of its pidfd answers for records of this lock.
+            process::keep(r.pid, r.pid_start, lock::consulted(r, self.identity), fd);
+        }
+        found
+    }
+}
+
+/// Reads the heartbeat at `path` and judges it with `machine`. A
+/// `process_gone` is confirmed by a second read: an emitter writes its last
+/// record (`stopped`) before it exits and releases its lock, so a record
+/// read just before a clean stop is judged by the record that stop wrote.
+pub fn observe_and_judge(
+    path: &Path,
+    opts: &CheckOptions,
+    machine: &mut impl Machine,
+) -> Result<Report, Unreadable> {
+    observe_and_judge_by(|| read(path), opts, machine).map(|(_, rep)| rep)
+}
+
+/// [`observe_and_judge`] with its own way of reading the heartbeat; also
+/// gives the [`Read`] that was judged.
+pub fn observe_and_judge_by(
+    mut read: impl FnMut() -> Result<Read, Unreadable>,
+    opts: &CheckOptions,
+    machine: &mut impl Machine,
+) -> Result<(Read, Report), Unreadable> {
+    let first = read()?;
+    let rep = judge(&first, Facts::current(), opts, machine);
+    if rep.verdict != Verdict::ProcessGone {
+        return Ok((first, rep));
+    }
+    let again = read()?;
+    if again == first {
+        return Ok((first, rep));
+    }
+    let rep = judge(&again, Facts::current(), opts, machine);
+    Ok((again, rep))
+}
+
 /// Checks a heartbeat file: reads it, applies the verdict rules with this
-/// machine's facts and a real process probe.
-pub fn check(path: impl AsRef<Path>, opts: &CheckOptions) -> Report {
+/// machine's facts and a real process probe. An error
+/// ([`ErrorKind::CannotTell`](crate::ErrorKind::CannotTell)) when the
+/// checker could not read the file for a reason of its own (see
+/// [`classify`]): no verdict then.
+pub fn try_check(path: impl AsRef<Path>, opts: &CheckOptions) -> crate::Result<Report> {
     let path = path.as_ref();
-    let facts = Facts::current();
-    let (read, lock) = lock::read_confirmed(path, |r| lock::probe_read(path, r, facts.identity));
-    verdict_with_lock(&read, facts, opts, lock, process::probe)
+    let mut live = Live::new(path, process::identity());
+    Ok(observe_and_judge(path, opts, &mut live)?)
+}
+
+/// [`try_check`], with a reader-side failure reported as verdict `invalid`
+/// (its reason in `detail`, starting "cannot read"). Prefer `try_check`,
+/// which tells such a failure from a fact about the file.
+pub fn check(path: impl AsRef<Path>, opts: &CheckOptions) -> Report {
+    try_check(path, opts).unwrap_or_else(|e| Report::empty(Verdict::Invalid, e.message))
 }
 
 /// Whether the file's verdict is `alive` (`max_age_ms` 0: the file's own rule).
@@ -448,9 +686,24 @@ pub fn is_alive(path: impl AsRef<Path>, max_age_ms: u64) -> bool {
 /// Lists the entries in name order, skipping lifesign temporaries, lifetime
 /// lock files and subfolders (a heartbeat is a file, never a folder); anything else,
 /// including a file that is not a heartbeat, gets a report (`invalid` with
-/// its `detail`). Fails when the folder cannot be listed.
+/// its `detail`). Fails when the folder cannot be listed. A file that the
+/// checker could not read for a reason of its own reads `invalid`, its
+/// `detail` starting "cannot read" (see [`try_scan`]).
 pub fn scan(dir: impl AsRef<Path>, opts: &CheckOptions) -> io::Result<Vec<(PathBuf, Report)>> {
-    use std::os::unix::ffi::OsStrExt;
+    Ok(try_scan(dir, opts)?
+        .into_iter()
+        .map(|(p, r)| {
+            let r = r.unwrap_or_else(|u| Report::empty(Verdict::Invalid, u.detail));
+            (p, r)
+        })
+        .collect())
+}
+
+/// [`scan`], with each file's reader-side failure kept as such.
+pub fn try_scan(
+    dir: impl AsRef<Path>,
+    opts: &CheckOptions,
+) -> io::Result<Vec<(PathBuf, Result<Report, Unreadable>)>> {
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir.as_ref())? {
         let entry = entry?;
@@ -467,21 +720,41 @@ pub fn scan(dir: impl AsRef<Path>, opts: &CheckOptions) -> io::Result<Vec<(PathB
     Ok(paths
         .into_iter()
         .map(|path| {
-            let (read, lock) =
-                lock::read_confirmed(&path, |r| lock::probe_read(&path, r, identity));
-            let facts = Facts {
-                identity,
-                ..Facts::current()
+            let mut m = Snapshot {
+                live: Live::new(&path, identity),
+                probed: &mut probed,
             };
-            let report = verdict_with_lock(&read, facts, opts, lock, |pid, start| {
-                *probed
-                    .entry((pid, start))
-                    .or_insert_with(|| process::probe(pid, start))
-            });
+            let report = observe_and_judge(&path, opts, &mut m);
             (path, report)
         })
         .collect())
 }
+
+/// The machine of a scan: one probe per process for the whole folder.
+struct Snapshot<'a, 'b> {
+    live: Live<'a>,
+    probed: &'b mut HashMap<(u32, Option<u64>), Liveness>,
+}
+
+impl Machine for Snapshot<'_, '_> {
+    fn kept(&mut self, r: &Record) -> Option<Liveness> {
+        self.live.kept(r)
+    }
+    fn probe(&mut self, r: &Record) -> Liveness {
+        // One /proc read per process for the whole folder; each record's
+        // own lock is still asked where it counts.
+        if let Some(l) = self.probed.get(&(r.pid, r.pid_start)) {
+            return *l;
+        }
+        let l = self.live.probe(r);
+        self.probed.insert((r.pid, r.pid_start), l);
+        l
+    }
+    fn lock(&mut self, r: &Record) -> LockProbe {
+        self.live.lock(r)
+    }
+}
+
 
 /// What a relay publishes for one entry of a folder (see [`check_entry`]).
 #[doc(hidden)]
@@ -500,38 +773,41 @@ pub struct FolderEntry {
 }
 
 /// Checks the entry `name` of folder `dir` through the same read as
-/// [`check`] (never blocking, never opening anything but a regular file,
-/// bounded), and follows a symlink only to a file inside `dir`: a symlink
-/// that leads out of the folder is `invalid` and is not opened. For the
-/// relay, which reads folders that others write and publishes what it read.
+/// [`try_check`] (never blocking, never opening anything but a regular file,
+/// bounded, the same machine), and follows a symlink only to a file inside
+/// `dir`: a symlink that leads out of the folder is `invalid` and is not
+/// opened. An error when the reader could not read the entry for a reason
+/// of its own ([`classify`]): no verdict then. For the relay, which reads
+/// folders that others write and publishes what it read.
 #[doc(hidden)]
-pub fn check_entry(dir: &Path, name: &std::ffi::OsStr, opts: &CheckOptions) -> FolderEntry {
+pub fn check_entry(
+    dir: &Path,
+    name: &std::ffi::OsStr,
+    opts: &CheckOptions,
+) -> Result<FolderEntry, Unreadable> {
     let path = dir.join(name);
-    let facts = Facts::current();
-    let (read, lock) = lock::read_confirmed_by(
-        || read_in_folder(dir, &path),
-        |r| lock::probe_read(&path, r, facts.identity),
-    );
-    let report = verdict_with_lock(&read, facts, opts, lock, process::probe);
+    let identity = process::identity();
+    let mut live = Live::new(&path, identity);
+    let (read, report) = observe_and_judge_by(|| read_in_folder(dir, &path), opts, &mut live)?;
     let (record, local_pid) = match &read {
         Read::Record(r) => (
             Some(crate::protocol::encode(r)),
-            written_here(r, facts.identity).then_some((r.pid, r.pid_start)),
+            written_here(r, identity).then_some((r.pid, r.pid_start)),
         ),
         _ => (None, None),
     };
-    FolderEntry {
+    Ok(FolderEntry {
         report,
         record,
         local_pid,
-    }
+    })
 }
 
-/// [`read_path`] of `path`, an entry of `dir`, pinned without following a
+/// [`read`] of `path`, an entry of `dir`, pinned without following a
 /// symlink; a symlink is pinned through to its target, which is read only
 /// when it lies inside `dir` (its real path, as `/proc` tells it for the
 /// pinned target, so that a swap after the look cannot redirect the read).
-fn read_in_folder(dir: &Path, path: &Path) -> Read {
+fn read_in_folder(dir: &Path, path: &Path) -> Result<Read, Unreadable> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
     let pin = |extra: i32| {
@@ -542,26 +818,26 @@ fn read_in_folder(dir: &Path, path: &Path) -> Read {
     };
     let link = match pin(libc::O_NOFOLLOW).and_then(|f| f.metadata()) {
         Ok(m) => m.file_type().is_symlink(),
-        Err(_) => return read_path(path),
+        Err(_) => return read(path),
     };
     if !link {
-        return read_path(path);
+        return read(path);
     }
     let target = match pin(0) {
         Ok(f) => f,
-        Err(_) => return read_path(path),
+        Err(_) => return read(path),
     };
     let fd_path = PathBuf::from(format!("/proc/self/fd/{}", target.as_raw_fd()));
     let (Ok(real), Ok(folder)) = (std::fs::read_link(&fd_path), std::fs::canonicalize(dir)) else {
-        return read_path(path);
+        return read(path);
     };
     if !real.starts_with(&folder) || real == folder {
-        return Read::Invalid(format!(
+        return Ok(Read::Invalid(format!(
             "a symlink to {}, outside its folder: not followed",
             real.display()
-        ));
+        )));
     }
-    read_path(&fd_path)
+    read(&fd_path)
 }
 
 #[cfg(test)]
@@ -703,6 +979,22 @@ mod tests {
             let got = on_our_clock(rec(), NOW, mono, opts).verdict;
             assert_eq!(got, want, "at monotonic {mono}");
         }
+    }
+
+    #[test]
+    fn a_stall_limit_on_progress_mono_ms_alone_decides_nothing() {
+        let r = Record {
+            progress_at_ms: None,
+            ..rec()
+        };
+        let stall = CheckOptions {
+            stall_ms: Some(1),
+            ..Default::default()
+        };
+        // Monotonic progress 100 ms old, but no progress_at_ms: rule 8
+        // has no progress record to judge.
+        let rep = on_our_clock(r, NOW, 10_100, stall);
+        assert_eq!((rep.verdict, rep.monotonic), (Verdict::Alive, true));
     }
 
     #[test]
@@ -927,6 +1219,7 @@ mod tests {
     fn a_free_lifetime_lock_is_process_gone_from_any_namespace() {
         let mut r = rec();
         r.lock_ino = Some(9);
+        r.lock_dev = Some(3);
         // Same pid and start time, other host name and PID namespace (a
         // container on this kernel): the lock alone decides, without a probe.
         r.host = Some("sidecar".into());
@@ -935,12 +1228,14 @@ mod tests {
             run_locked(r, LockProbe::Free, Liveness::Running),
             (Verdict::ProcessGone, false)
         );
-        // In our namespace the lock decides even where pid and start match.
+        // In our namespace the lock decides even where a fresh probe finds
+        // the pid and start time (a PID reused within one tick).
         let mut r = rec();
         r.lock_ino = Some(9);
+        r.lock_dev = Some(3);
         assert_eq!(
             run_locked(r, LockProbe::Free, Liveness::Running),
-            (Verdict::ProcessGone, false)
+            (Verdict::ProcessGone, true)
         );
     }
 
@@ -948,6 +1243,7 @@ mod tests {
     fn a_held_lifetime_lock_decides_nothing() {
         let mut r = rec();
         r.lock_ino = Some(9);
+        r.lock_dev = Some(3);
         assert_eq!(
             run_locked(r.clone(), LockProbe::Held, Liveness::Gone),
             (Verdict::ProcessGone, true)
@@ -966,6 +1262,7 @@ mod tests {
         );
         let mut r = rec();
         r.lock_ino = Some(9);
+        r.lock_dev = Some(3);
         r.boot_id = Some("boot-old".into());
         assert_eq!(
             run_locked(r, LockProbe::Free, Liveness::Running).0,
@@ -974,6 +1271,7 @@ mod tests {
         );
         let mut r = rec();
         r.lock_ino = Some(9);
+        r.lock_dev = Some(3);
         r.host = Some("elsewhere".into());
         r.boot_id = Some("their-boot".into());
         assert_eq!(
@@ -982,10 +1280,96 @@ mod tests {
         );
     }
 
+    /// A machine with fixed answers that counts the questions asked.
+    #[derive(Default)]
+    struct Asked {
+        kept: Option<Liveness>,
+        live: Option<Liveness>,
+        lock: LockProbe,
+        probes: u32,
+        locks: u32,
+    }
+
+    impl Machine for Asked {
+        fn kept(&mut self, _: &Record) -> Option<Liveness> {
+            self.kept
+        }
+        fn probe(&mut self, _: &Record) -> Liveness {
+            self.probes += 1;
+            self.live.unwrap_or(Liveness::Unknown)
+        }
+        fn lock(&mut self, _: &Record) -> LockProbe {
+            self.locks += 1;
+            self.lock
+        }
+    }
+
+    fn judged(r: Record, m: &mut Asked) -> Verdict {
+        let id = ours();
+        let facts = Facts {
+            now_ms: NOW,
+            mono_ms: None,
+            identity: &id,
+        };
+        judge(&Read::Record(r), facts, &CheckOptions::default(), m).verdict
+    }
+
+    fn locked() -> Record {
+        Record {
+            lock_ino: Some(9),
+            lock_dev: Some(3),
+            ..rec()
+        }
+    }
+
+    #[test]
+    fn the_lock_is_asked_only_when_the_process_probe_cannot_decide() {
+        // A pidfd kept since the writer was verified: one answer, no lock.
+        let mut m = Asked {
+            kept: Some(Liveness::Running),
+            lock: LockProbe::Free,
+            ..Asked::default()
+        };
+        assert_eq!(judged(locked(), &mut m), Verdict::Alive);
+        assert_eq!((m.probes, m.locks), (0, 0));
+        // A process found gone needs no lock either.
+        let mut m = Asked {
+            live: Some(Liveness::Gone),
+            lock: LockProbe::Held,
+            ..Asked::default()
+        };
+        assert_eq!(judged(locked(), &mut m), Verdict::ProcessGone);
+        assert_eq!((m.probes, m.locks), (1, 0));
+        // Identified afresh, or not at all: the lock is asked, and decides.
+        for live in [Liveness::Running, Liveness::Unknown] {
+            let mut m = Asked {
+                live: Some(live),
+                lock: LockProbe::Free,
+                ..Asked::default()
+            };
+            assert_eq!(judged(locked(), &mut m), Verdict::ProcessGone, "{live:?}");
+            assert_eq!((m.probes, m.locks), (1, 1));
+        }
+    }
+
+    #[test]
+    fn an_inode_without_its_device_proves_nothing() {
+        let mut r = locked();
+        r.lock_dev = None;
+        let mut m = Asked {
+            live: Some(Liveness::Running),
+            lock: LockProbe::Free,
+            ..Asked::default()
+        };
+        assert_eq!(judged(r, &mut m), Verdict::Alive);
+        assert_eq!(m.locks, 0);
+    }
+
     #[test]
     fn stopped_comes_before_the_lock() {
         let mut r = rec();
         r.lock_ino = Some(9);
+        r.lock_dev = Some(3);
         r.state = Some(State::Stopped);
         assert_eq!(
             run_locked(r, LockProbe::Free, Liveness::Gone).0,

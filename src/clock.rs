@@ -107,10 +107,12 @@ pub fn ages(r: &Record, now_ms: u64, now_mono_ms: Option<u64>, id: &Identity) ->
             return Ages {
                 age_ms: since(now, at),
                 ahead_ms: since(at, now),
-                progress_age_ms: r
-                    .progress_mono_ms
-                    .map(|p| since(now, p))
-                    .or_else(|| r.progress_at_ms.map(|p| since(now_ms, p))),
+                // progress_at_ms says whether progress is recorded at all
+                // (rule 8): progress_mono_ms alone decides nothing.
+                progress_age_ms: r.progress_at_ms.map(|at| {
+                    r.progress_mono_ms
+                        .map_or(since(now_ms, at), |p| since(now, p))
+                }),
                 monotonic: true,
             };
         }
@@ -194,6 +196,16 @@ mod tests {
             assert_eq!((a.age_ms, a.progress_age_ms), (2_000, Some(3_000)));
         }
         assert!(!ages(&rec(), 12_000, None, &id()).monotonic);
+    }
+
+    #[test]
+    fn progress_on_the_monotonic_clock_alone_is_no_progress_record() {
+        let r = Record {
+            progress_at_ms: None,
+            ..rec()
+        };
+        assert_eq!(ages(&r, 10_000, Some(600), &id()).progress_age_ms, None);
+        assert_eq!(ages(&r, 10_000, None, &id()).progress_age_ms, None);
     }
 
     #[test]

@@ -191,6 +191,8 @@ code_family! {
         Timeout = -5 => "timeout",
         /// A wait was cancelled through its cancel token.
         Cancelled = -6 => "cancelled",
+        /// No verdict: the checker could not read the heartbeat for a reason of its own (descriptors or memory exhausted, an I/O error, no permission; docs/PROTOCOL.md 3.3); the report's `detail` says why.
+        CannotTell = -7 => "cannot_tell",
     }
 }
 

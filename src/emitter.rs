@@ -329,6 +329,7 @@ impl Emitter {
             .then(|| crate::lock::Lifetime::take(path, opts.mode))
             .flatten();
         record.lock_ino = lifetime.as_ref().map(crate::lock::Lifetime::ino);
+        record.lock_dev = lifetime.as_ref().map(crate::lock::Lifetime::dev);
         let generation = FORK_GENERATION.load(Ordering::Relaxed);
         let inner = Arc::new(Inner {
             name: path.file_name().unwrap_or_default().to_owned(),
@@ -725,6 +726,7 @@ fn first_record(
         pid_start,
         // Set by a running emitter that holds its lifetime lock.
         lock_ino: None,
+        lock_dev: None,
         // Written once progress() has been counted: a file without them
         // is never stalled.
         progress: None,

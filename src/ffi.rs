@@ -792,15 +792,22 @@ unsafe fn lifesign_free(e: *mut lifesign_emitter) {
 }
 
 /// Returns 1 when the heartbeat at `path` is `alive`, 0 when it is not, and
-/// a negative `LIFESIGN_ERR_*` for a NULL or non-UTF-8 path. `max_age_ms` 0
-/// uses the file's own rule. Thread-safe.
+/// a negative `LIFESIGN_ERR_*` for a NULL or non-UTF-8 path
+/// (`LIFESIGN_ERR_INVALID_ARGUMENT`) or when the checker could not read the
+/// file for a reason of its own (`LIFESIGN_ERR_CANNOT_TELL`: out of
+/// descriptors or memory, an I/O error, no permission; docs/PROTOCOL.md
+/// 3.3). `max_age_ms` 0 uses the file's own rule. Thread-safe.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string.
 unsafe fn lifesign_is_alive(path: *const c_char, max_age_ms: u64) -> i32 {
     // SAFETY: forwarded from the caller.
     let p = unsafe { path_arg(path) }?;
-    Ok(i32::from(check::is_alive(p, max_age_ms)))
+    let opts = CheckOptions {
+        max_age_ms: Some(max_age_ms),
+        ..CheckOptions::default()
+    };
+    Ok(i32::from(check::try_check(p, &opts)?.is_alive()))
 }
 
 /// Prepares a report for `lifesign_check*` and `lifesign_wait_ready*`:
@@ -831,8 +838,11 @@ unsafe fn lifesign_report_init(out: *mut lifesign_report) {
 /// Returns `LIFESIGN_OK` when a verdict was reached (read it in
 /// `out->verdict`); `LIFESIGN_ERR_INVALID_ARGUMENT` for a NULL or non-UTF-8
 /// path, a NULL `out`, an `out->size` below 16 (not initialised), or an
-/// `expected_pid` out of range (then `out`, when usable, holds verdict
-/// `invalid` and the reason in `detail`). Thread-safe.
+/// `expected_pid` out of range; `LIFESIGN_ERR_CANNOT_TELL` when the checker
+/// could not read the file for a reason of its own (out of descriptors or
+/// memory, an I/O error, no permission: no verdict; docs/PROTOCOL.md 3.3).
+/// On an error, `out`, when usable, holds verdict `invalid` and the reason
+/// in `detail`. Thread-safe.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `out` is NULL or an
@@ -863,7 +873,7 @@ unsafe fn lifesign_check_stall(
         // SAFETY: forwarded from the caller.
         let p = unsafe { path_arg(path) }?;
         let opts = check_options(max_age_ms, expected_pid, stall_ms)?;
-        Ok((check::check(p, &opts), Ok(OK)))
+        Ok((check::try_check(p, &opts)?, Ok(OK)))
     })
 }
 

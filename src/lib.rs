@@ -79,7 +79,9 @@ mod ffi;
 
 // The curated API: everything a Rust user may depend on. The modules
 // above are internal (see `internal_modules!`).
-pub use check::{check, is_alive, scan, CheckOptions, Report, Verdict};
+pub use check::{
+    check, is_alive, scan, try_check, try_scan, CheckOptions, Report, Unreadable, Verdict,
+};
 // For the command-line tool's relay; not part of the API.
 #[doc(hidden)]
 pub use check::{check_entry, FolderEntry};

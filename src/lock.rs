@@ -2,17 +2,20 @@
 //!
 //! An emitter holds an open-file-description lock (`F_OFD_SETLK`) on
 //! a companion file, `.<file name>.lifesign.lock` in the heartbeat's folder,
-//! for its whole life, and its records carry that file's inode number in
-//! `lock_ino`. The kernel releases the lock the moment the process dies, in
-//! whatever PID namespace, so a checker on the same kernel that finds the
-//! lock free knows the writer is gone without `/proc`, without the writer's
-//! PID namespace and without trusting a start time.
+//! for its whole life, and its records carry that file's device and inode
+//! numbers in `lock_dev` and `lock_ino`. The kernel releases the lock the
+//! moment the process dies, in whatever PID namespace, so a checker on the
+//! same kernel that finds that very file's lock free knows the writer is
+//! gone without `/proc`, without the writer's PID namespace and without
+//! trusting a start time. Every open of a lock file is pinned
+//! ([`open_pinned`]): no symlink, FIFO or device node is ever opened.
 
 use crate::check::Read;
 use crate::process::Identity;
 use crate::protocol::Record;
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
+use std::io;
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -41,33 +44,31 @@ pub fn is_lock_name(name: &[u8]) -> bool {
 /// What the checker found at a record's lock file.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum LockProbe {
-    /// Not consulted (the record claims no lock, was written on another
-    /// kernel, or its lock file is missing, replaced or unreadable): today's
-    /// rules decide.
+    /// Not consulted, or nothing proven (the record claims no lock, was
+    /// written on another kernel, or the file at the lock path is missing,
+    /// replaced, not a regular file, or another file than the one the
+    /// record names by device and inode): the other rules decide.
     #[default]
     Unknown,
-    /// The record's lock file is write-locked: an emitter on this path lives.
+    /// The record's lock file is locked: an emitter on this path lives.
     Held,
-    /// The record's lock file is not locked: its writer has exited.
+    /// The record's very lock file (same device, same inode) is not
+    /// locked: its writer has exited.
     Free,
 }
 
-/// The lock inode a checker may consult for this record: the record claims
-/// a lock and was written on the checker's kernel (its `boot_id` is present
-/// and equal to ours; locks are shared by every namespace of one kernel,
-/// and only of one kernel).
-pub fn consulted(r: &Record, id: &Identity) -> Option<u64> {
-    let ino = r.lock_ino?;
+/// The lock file a checker may consult for this record, as `(device,
+/// inode)`: the record names both (`lock_dev`, `lock_ino`) and was written
+/// on the checker's kernel (its `boot_id` is present and equal to ours;
+/// locks and device numbers are shared by every namespace of one kernel,
+/// and only of one kernel). A record with `lock_ino` alone (written by
+/// 0.2) proves nothing about which file it locked: not consulted.
+pub fn consulted(r: &Record, id: &Identity) -> Option<(u64, u64)> {
+    let (dev, ino) = (r.lock_dev?, r.lock_ino?);
     match (&r.boot_id, &id.boot_id) {
-        (Some(theirs), Some(ours)) if theirs == ours => Some(ino),
+        (Some(theirs), Some(ours)) if theirs == ours => Some((dev, ino)),
         _ => None,
     }
-}
-
-/// Probes the lock file of what was read at `path`, when the record claims
-/// one that this checker may consult (see [`consulted`]).
-pub fn probe_read(path: &Path, read: &Read, id: &Identity) -> LockProbe {
-    probe_read_kept(path, read, id, &mut None)
 }
 
 /// Reads the heartbeat at `path` and probes its lock with `probe`. A lock
@@ -96,12 +97,24 @@ pub fn read_confirmed_by(
     (again, lock)
 }
 
-/// Probes the lock file of the heartbeat at `path`, which must have inode
-/// `ino`: opened read-only (never created, never a symlink, never blocking),
-/// then one `F_OFD_GETLK`.
-#[cfg_attr(not(feature = "internals"), allow(dead_code))] // for tests
-pub fn probe(path: &Path, ino: u64) -> LockProbe {
-    Probe::open(path, ino).map_or(LockProbe::Unknown, |p| p.state())
+/// Where the lock of the heartbeat at `path` is: beside the file itself.
+/// When the path's last component is a symlink, beside its target (where
+/// the emitter, which wrote the target by its own path, keeps it); `None`
+/// when that cannot be resolved or the path names no file.
+pub fn lock_path(path: &Path) -> Option<PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => companion(&std::fs::canonicalize(path).ok()?),
+        _ => companion(path),
+    }
+}
+
+/// Probes the lock file of the heartbeat at `path`, which must be the file
+/// on device `dev` with inode `ino`: pinned (never created, never a
+/// symlink, a FIFO or a device node, never blocking), then one
+/// `F_OFD_GETLK`.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
+pub fn probe(path: &Path, dev: u64, ino: u64) -> LockProbe {
+    Probe::open(path, dev, ino).map_or(LockProbe::Unknown, |p| p.state())
 }
 
 /// A lock file opened for probing, kept by a waiter so that its repeated
@@ -110,23 +123,21 @@ pub fn probe(path: &Path, ino: u64) -> LockProbe {
 #[derive(Debug)]
 pub struct Probe {
     file: File,
-    ino: u64,
+    id: (u64, u64),
 }
 
 impl Probe {
     /// Opens the lock file of the heartbeat at `path` when it is a regular
-    /// file with inode `ino`; `None` otherwise (missing, replaced, not a file).
-    pub fn open(path: &Path, ino: u64) -> Option<Probe> {
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
-            .open(companion(path)?)
-            .ok()?;
-        match file.metadata() {
-            Ok(m) if m.is_file() && m.ino() == ino => Some(Probe { file, ino }),
-            // Replaced or removed since the record was written: not its lock.
-            _ => None,
-        }
+    /// file on device `dev` with inode `ino`; `None` otherwise (missing,
+    /// replaced, not a regular file, another file system's view).
+    pub fn open(path: &Path, dev: u64, ino: u64) -> Option<Probe> {
+        let (file, _) = open_pinned(&lock_path(path)?, false, |m| m.dev() == dev && m.ino() == ino)
+            .ok()
+            .flatten()?;
+        Some(Probe {
+            file,
+            id: (dev, ino),
+        })
     }
 
     /// Whether anyone holds a lock on the file.
@@ -139,7 +150,9 @@ impl Probe {
     }
 }
 
-/// Probes as [`probe_read`] does, reusing `kept` for the same lock file.
+/// Probes the lock file of what was read at `path`, when the record claims
+/// one that this checker may consult (see [`consulted`]), reusing `kept`
+/// for the same lock file.
 pub fn probe_read_kept(
     path: &Path,
     read: &Read,
@@ -149,13 +162,67 @@ pub fn probe_read_kept(
     let Read::Record(r) = read else {
         return LockProbe::Unknown;
     };
-    let Some(ino) = consulted(r, id) else {
+    probe_record_kept(path, r, id, kept)
+}
+
+/// Probes the lock that the record `r`, read at `path`, names, reusing
+/// `kept` for the same lock file.
+pub fn probe_record_kept(
+    path: &Path,
+    r: &Record,
+    id: &Identity,
+    kept: &mut Option<Probe>,
+) -> LockProbe {
+    let Some((dev, ino)) = consulted(r, id) else {
         return LockProbe::Unknown;
     };
-    if kept.as_ref().is_none_or(|k| k.ino != ino) {
-        *kept = Probe::open(path, ino);
+    if kept.as_ref().is_none_or(|k| k.id != (dev, ino)) {
+        *kept = Probe::open(path, dev, ino);
     }
     kept.as_ref().map_or(LockProbe::Unknown, Probe::state)
+}
+
+/// Opens the regular file at `path` for reading, pinned: the last component
+/// is never followed (`O_NOFOLLOW`) unless `follow`, and nothing but a
+/// regular file that `accept` approves by its metadata is ever opened. The path is first
+/// opened with `O_PATH` (which opens nothing: no FIFO end, no device
+/// driver), its metadata checked, and only then that very inode reopened
+/// through `/proc/self/fd`, non-blocking and never as a controlling
+/// terminal. Without `/proc`, the path is opened (non-blocking) and kept
+/// only when it is the inode that was checked. `Ok(None)`: something is
+/// there, but not a file to open.
+pub(crate) fn open_pinned(
+    path: &Path,
+    follow: bool,
+    accept: impl Fn(&std::fs::Metadata) -> bool,
+) -> io::Result<Option<(File, std::fs::Metadata)>> {
+    let flags = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    let pin = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | nofollow | libc::O_CLOEXEC)
+        .open(path)?;
+    let meta = pin.metadata()?;
+    if !meta.is_file() || !accept(&meta) {
+        return Ok(None);
+    }
+    let reopen = |p: &Path, extra: i32| {
+        OpenOptions::new()
+            .read(true)
+            .custom_flags(flags | extra)
+            .open(p)
+    };
+    let magic = PathBuf::from(format!("/proc/self/fd/{}", pin.as_raw_fd()));
+    match reopen(&magic, 0) {
+        Ok(f) => Ok(Some((f, meta))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let f = reopen(path, nofollow)?;
+            let now = f.metadata()?;
+            let same = now.is_file() && (now.dev(), now.ino()) == (meta.dev(), meta.ino());
+            Ok(same.then_some((f, now)))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Whether an open file description other than `file`'s holds a lock on
@@ -188,38 +255,55 @@ pub struct Lifetime {
     file: ManuallyDrop<File>,
     owner: u32,
     path: PathBuf,
-    ino: u64,
+    id: (u64, u64),
 }
 
 impl Lifetime {
     /// Takes the lock of the heartbeat at `path`, creating its lock file with
     /// `mode` (the heartbeat's, so that the same checkers can read it).
     /// `None` when another live emitter holds it, or when it cannot be had (a
-    /// descriptor limit, a filesystem without OFD locks): the emitter then
-    /// claims no lock and checkers apply the rules without it.
+    /// descriptor limit, a filesystem without OFD locks, something at the
+    /// lock path that is not a plain file of its own: a symlink, a FIFO, a
+    /// device node, a file with other hard links): the emitter then claims
+    /// no lock and checkers apply the rules without it.
     pub fn take(path: &Path, mode: u32) -> Option<Lifetime> {
         let lp = companion(path)?;
         // Read-only: a descriptor open for writing would keep the
         // filesystem from being remounted read-only while the emitter runs.
-        let file = OpenOptions::new()
+        // Created new, or else an existing file opened pinned: never
+        // through a symlink, never a FIFO or device node.
+        let created = OpenOptions::new()
             .read(true)
             .mode(mode)
             .custom_flags(
                 libc::O_CREAT
+                    | libc::O_EXCL
                     | libc::O_NOFOLLOW
                     | libc::O_NONBLOCK
                     | libc::O_CLOEXEC
                     | libc::O_NOCTTY,
             )
-            .open(&lp)
-            .ok()?;
-        let meta = file.metadata().ok()?;
-        if !meta.is_file() || meta.ino() > crate::protocol::MAX_INT {
-            // An inode beyond the record's integer range cannot be claimed.
+            .open(&lp);
+        let (file, meta, ours) = match created {
+            Ok(f) => {
+                let meta = f.metadata().ok()?;
+                (f, meta, true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let (f, meta) = open_pinned(&lp, false, |m| m.nlink() == 1).ok().flatten()?;
+                (f, meta, false)
+            }
+            Err(_) => return None,
+        };
+        let max = crate::protocol::MAX_INT;
+        if !meta.is_file() || meta.nlink() != 1 || meta.ino() > max || meta.dev() > max {
+            // A file with other names is not ours to lock or change; an
+            // identity beyond the record's integer range cannot be claimed.
             return None;
         }
-        if meta.mode() & 0o777 != mode {
-            // The umask narrowed a file we created; not ours to change otherwise.
+        if ours && meta.mode() & 0o777 != mode {
+            // The umask narrowed the file we just created; a file that was
+            // already there is never changed.
             let _ = file.set_permissions(std::fs::Permissions::from_mode(mode));
         }
         if held_by_another(&file) != Some(false) {
@@ -239,13 +323,18 @@ impl Lifetime {
             file: ManuallyDrop::new(file),
             owner: std::process::id(),
             path: lp,
-            ino: meta.ino(),
+            id: (meta.dev(), meta.ino()),
         })
     }
 
     /// The lock file's inode number, for the record's `lock_ino`.
     pub fn ino(&self) -> u64 {
-        self.ino
+        self.id.1
+    }
+
+    /// The lock file's device number, for the record's `lock_dev`.
+    pub fn dev(&self) -> u64 {
+        self.id.0
     }
 
     /// Releases the lock; with `remove`, first removes the lock file when it
@@ -253,7 +342,8 @@ impl Lifetime {
     /// that moment either fails to lock the old file or creates a new one).
     pub fn release(self, remove: bool) {
         if remove {
-            let ours = std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.ino() == self.ino);
+            let ours = std::fs::symlink_metadata(&self.path)
+                .is_ok_and(|m| (m.dev(), m.ino()) == self.id);
             if ours {
                 let _ = std::fs::remove_file(&self.path);
             }
@@ -363,17 +453,21 @@ mod tests {
         };
         let mut r = Record {
             lock_ino: Some(42),
+            lock_dev: Some(7),
             boot_id: Some("boot-1".into()),
             host: Some("another-container".into()),
             pid_ns: Some(2),
             ..Record::default()
         };
-        assert_eq!(consulted(&r, &id), Some(42));
+        assert_eq!(consulted(&r, &id), Some((7, 42)));
         r.boot_id = Some("boot-0".into());
         assert_eq!(consulted(&r, &id), None);
         r.boot_id = None;
         assert_eq!(consulted(&r, &id), None);
         r.boot_id = Some("boot-1".into());
+        r.lock_dev = None;
+        assert_eq!(consulted(&r, &id), None, "an inode alone proves nothing");
+        r.lock_dev = Some(7);
         r.lock_ino = None;
         assert_eq!(consulted(&r, &id), None);
     }
@@ -384,15 +478,16 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let hb = dir.join("hb.json");
         let held = Lifetime::take(&hb, 0o644).unwrap();
-        let ino = held.ino();
-        assert_eq!(probe(&hb, ino), LockProbe::Held);
+        let (dev, ino) = (held.dev(), held.ino());
+        assert_eq!(probe(&hb, dev, ino), LockProbe::Held);
         assert!(Lifetime::take(&hb, 0o644).is_none(), "a second emitter");
-        assert_eq!(probe(&hb, ino + 1), LockProbe::Unknown, "another inode");
+        assert_eq!(probe(&hb, dev, ino + 1), LockProbe::Unknown, "another inode");
+        assert_eq!(probe(&hb, dev + 1, ino), LockProbe::Unknown, "another device");
         held.release(false);
-        assert_eq!(probe(&hb, ino), LockProbe::Free);
+        assert_eq!(probe(&hb, dev, ino), LockProbe::Free);
         let again = Lifetime::take(&hb, 0o644).unwrap();
         again.release(true);
-        assert_eq!(probe(&hb, ino), LockProbe::Unknown, "removed");
+        assert_eq!(probe(&hb, dev, ino), LockProbe::Unknown, "removed");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

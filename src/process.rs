@@ -168,17 +168,27 @@ pub fn own_start_time() -> Option<u64> {
 /// but the process may exist, the probe says [`Liveness::Unknown`]: "cannot
 /// tell" is never "gone".
 pub fn probe(pid: u32, start: Option<u64>) -> Liveness {
-    if pid == 0 || pid > i32::MAX as u32 {
-        return Liveness::Gone;
-    }
-    if let Some(answer) = CACHE.lock().ok().and_then(|mut c| c.lookup(pid, start)) {
+    if let Some(answer) = kept(pid, start) {
         return answer;
     }
-    // Open the pidfd first, then verify the identity: the pidfd then refers
-    // to the verified process or to one that has already exited.
+    let (live, fd) = probe_afresh(pid, start);
+    if let Some(fd) = fd {
+        keep(pid, start, None, fd);
+    }
+    live
+}
+
+/// Probes a PID without the kept pidfds, and returns the pidfd of a
+/// process found running (for [`keep`]): the pidfd is opened first, then
+/// the identity verified, so that it refers to the verified process or to
+/// one that has already exited.
+pub fn probe_afresh(pid: u32, start: Option<u64>) -> (Liveness, Option<OwnedFd>) {
+    if pid == 0 || pid > i32::MAX as u32 {
+        return (Liveness::Gone, None);
+    }
     let fd = pidfd_open(pid);
     if matches!(&fd, Err(e) if e.raw_os_error() == Some(libc::ESRCH)) {
-        return Liveness::Gone;
+        return (Liveness::Gone, None);
     }
     let fd = fd.ok();
     let live = match read_stat(pid) {
@@ -196,12 +206,32 @@ pub fn probe(pid: u32, start: Option<u64>) -> Liveness {
             _ => Liveness::Unknown,
         },
     };
-    if live == Liveness::Running {
-        if let (Some(fd), Ok(mut c)) = (fd, CACHE.lock()) {
-            c.insert(pid, start, fd);
-        }
+    (live, fd.filter(|_| live == Liveness::Running))
+}
+
+/// Keeps the pidfd of a process verified to be `pid` started at `start`,
+/// for the records that claim the lifetime lock `lock` (`None`: records
+/// that claim none). A record whose lock is consulted is thus never judged
+/// by a pidfd verified for another record's sake: a PID reused within one
+/// tick of `start` is another process, whose pidfd must not answer for a
+/// dead writer's record.
+pub fn keep(pid: u32, start: Option<u64>, lock: Option<(u64, u64)>, fd: OwnedFd) {
+    if let Ok(mut c) = CACHE.lock() {
+        c.insert(pid, start, lock, fd);
     }
-    live
+}
+
+/// What the probe already holds about a process: its pidfd, kept since the
+/// process was verified to be `pid` started at `start`, says whether it
+/// still runs (one `poll`, and nothing a reused PID can fool). `None` when
+/// no pidfd is kept for it.
+pub fn kept(pid: u32, start: Option<u64>) -> Option<Liveness> {
+    kept_for(pid, start, None)
+}
+
+/// [`kept`], for a record that claims the lifetime lock `lock` (see [`keep`]).
+pub fn kept_for(pid: u32, start: Option<u64>, lock: Option<(u64, u64)>) -> Option<Liveness> {
+    CACHE.lock().ok()?.lookup(pid, start, lock)
 }
 
 /// Whether a process with this PID exists (`kill(pid, 0)`; EPERM means it
@@ -260,6 +290,7 @@ pub const CACHE_CAPACITY: usize = 64;
 struct Entry {
     pid: u32,
     start: Option<u64>,
+    lock: Option<(u64, u64)>,
     fd: OwnedFd,
 }
 
@@ -270,11 +301,16 @@ struct Cache {
 }
 
 impl Cache {
-    fn lookup(&mut self, pid: u32, start: Option<u64>) -> Option<Liveness> {
+    fn lookup(
+        &mut self,
+        pid: u32,
+        start: Option<u64>,
+        lock: Option<(u64, u64)>,
+    ) -> Option<Liveness> {
         let i = self
             .entries
             .iter()
-            .position(|e| e.pid == pid && e.start == start)?;
+            .position(|e| (e.pid, e.start, e.lock) == (pid, start, lock))?;
         if pidfd_exited(&self.entries[i].fd) {
             self.entries.swap_remove(i);
             return Some(Liveness::Gone);
@@ -282,8 +318,16 @@ impl Cache {
         Some(Liveness::Running)
     }
 
-    fn insert(&mut self, pid: u32, start: Option<u64>, fd: OwnedFd) {
-        let e = Entry { pid, start, fd };
+    fn insert(&mut self, pid: u32, start: Option<u64>, lock: Option<(u64, u64)>, fd: OwnedFd) {
+        if self.lookup(pid, start, lock) == Some(Liveness::Running) {
+            return;
+        }
+        let e = Entry {
+            pid,
+            start,
+            lock,
+            fd,
+        };
         if self.entries.len() < CACHE_CAPACITY {
             self.entries.push(e);
         } else {

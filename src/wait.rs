@@ -127,7 +127,7 @@ pub struct Watch {
     lock_path: Option<PathBuf>,
     wake: Option<Arc<Waker>>,
     sub: Option<watcher::Subscription>,
-    lock_sub: Option<(u64, watcher::Subscription)>,
+    lock_sub: Option<((u64, u64), watcher::Subscription)>,
     forced: bool,
     degraded: Option<String>,
 }
@@ -177,7 +177,7 @@ impl Watch {
         let mut w = Watch {
             dir,
             name,
-            lock_path: crate::lock::companion(path),
+            lock_path: crate::lock::lock_path(path),
             wake: None,
             sub: None,
             lock_sub: None,
@@ -241,18 +241,18 @@ impl Watch {
     /// Also wakes the reader when the lock file with inode `ino` is closed
     /// or removed: its last close is its emitter's death, for readers with
     /// no pidfd of that emitter. `None` stops following it.
-    pub fn follow_lock(&mut self, ino: Option<u64>) {
-        let (Some(ino), Some(wake), Some(lp)) = (ino, &self.wake, &self.lock_path) else {
+    pub fn follow_lock(&mut self, id: Option<(u64, u64)>) {
+        let (Some(id), Some(wake), Some(lp)) = (id, &self.wake, &self.lock_path) else {
             self.lock_sub = None;
             return;
         };
-        if self.lock_sub.as_ref().is_some_and(|(i, _)| *i == ino) {
+        if self.lock_sub.as_ref().is_some_and(|(i, _)| *i == id) {
             return;
         }
         let k = wake.clone();
         self.lock_sub = watcher::subscribe_file(lp, Arc::new(move |_| k.ring()))
             .ok()
-            .map(|s| (ino, s));
+            .map(|s| (id, s));
     }
 
     /// Gives up the wake-up descriptor and the subscriptions for good: the
@@ -559,13 +559,13 @@ pub fn wait_ready_with(
             None => pidfd.as_ref().map(|(_, f)| f),
         };
         // Without a pidfd, the lock file's last close is the death to see.
-        let lock_ino = match &read {
+        let lock_id = match &read {
             Read::Record(r) if process_fd.is_none() => {
                 crate::lock::consulted(r, process::identity())
             }
             _ => None,
         };
-        watch.follow_lock(lock_ino);
+        watch.follow_lock(lock_id);
         let mut until = now
             + if watch.is_event_driven() {
                 SAFETY_INTERVAL

@@ -35,6 +35,28 @@ pub struct AtomicFile {
     /// The writer's PID, part of every temporary's name (read once: a
     /// `getpid` per write is a syscall).
     pid: u32,
+    /// Whether the umask would narrow `mode`, so that each temporary needs
+    /// an `fchmod` (decided once, from the umask at start).
+    chmod: bool,
+}
+
+/// The process's umask, read once from `/proc/self/status` (`umask(2)`
+/// cannot read it without setting it, which would race with other
+/// threads); `None` when it cannot be read.
+fn umask() -> Option<u32> {
+    static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        let status = fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(line.trim(), 8).ok()
+    })
+}
+
+/// Whether a file created with `mode` needs an `fchmod` to have exactly
+/// that mode: when the umask clears some of its bits, when the umask
+/// cannot be read, and for the set-id and sticky bits.
+pub fn needs_chmod(mode: u32) -> bool {
+    mode & 0o7000 != 0 || umask().is_none_or(|u| mode & u != 0)
 }
 
 /// The name prefix of the temporaries of `path`: `.<file name>.lifesign-`.
@@ -80,6 +102,7 @@ impl AtomicFile {
             mode: mode & 0o7777,
             durable,
             pid: std::process::id(),
+            chmod: needs_chmod(mode & 0o7777),
         })
     }
 
@@ -152,8 +175,11 @@ impl AtomicFile {
     }
 
     fn fill_and_rename(&self, mut f: fs::File, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
-        // The umask may have cleared bits of the mode: set it exactly.
-        f.set_permissions(fs::Permissions::from_mode(self.mode))?;
+        // The umask at start would have cleared bits of the mode: set it
+        // exactly (a beat under a umask that keeps the mode makes no call).
+        if self.chmod {
+            f.set_permissions(fs::Permissions::from_mode(self.mode))?;
+        }
         f.write_all(bytes)?;
         if self.durable {
             f.sync_all()?;
@@ -186,6 +212,15 @@ mod tests {
             temp_owner(b".a.lifesign-b.lifesign-9-0.tmp"),
             Some((&b"a.lifesign-b"[..], 9))
         );
+    }
+
+    #[test]
+    fn the_mode_is_set_only_where_the_umask_would_change_it() {
+        let u = umask().expect("Linux has Umask in /proc/self/status");
+        assert_eq!(needs_chmod(0o644), 0o644 & u != 0);
+        assert_eq!(needs_chmod(0o777), u != 0);
+        assert!(needs_chmod(0o4755), "set-id bits are always set explicitly");
+        assert!(!needs_chmod(0o644 & !u));
     }
 
     #[test]

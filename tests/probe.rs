@@ -173,3 +173,87 @@ fn in_a_pid_namespace_without_its_own_proc_a_killed_emitter_is_process_gone() {
     assert_ne!(verdict_of(lines[0]), "process_gone", "{text}");
     assert_eq!(verdict_of(lines[1]), "process_gone", "{text}");
 }
+
+/// `lifesign check FILE` run by the command `wrap` (which execs its
+/// arguments): its exit code, stdout and stderr.
+fn check_under(wrap: &[&str], file: &Path) -> (Option<i32>, String, String) {
+    let out = Command::new(wrap[0])
+        .args(&wrap[1..])
+        .arg(cli())
+        .arg("check")
+        .arg(file)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_reader_out_of_descriptors_cannot_tell() {
+    // Alone in a process of its own, whose descriptors it exhausts.
+    if !common::in_own_process("a_reader_out_of_descriptors_cannot_tell") {
+        return;
+    }
+    let d = TempDir::new("reader-side-emfile");
+    let p = d.path("hb.json");
+    let mut c = Child::emitter(&p, 3_600_000);
+    c.send("ready");
+    let opts = lifesign::CheckOptions::default();
+    assert!(lifesign::try_check(&p, &opts).unwrap().is_alive());
+    let mut held = Vec::new();
+    loop {
+        match std::fs::File::open("/dev/null") {
+            Ok(f) => held.push(f),
+            Err(e) if e.raw_os_error() == Some(libc::EMFILE) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // Neither `invalid` nor any other verdict: an error, "cannot tell".
+    let err = lifesign::try_check(&p, &opts).unwrap_err();
+    let missing = lifesign::try_check(d.path("none.json"), &opts);
+    let legacy = lifesign::check(&p, &opts);
+    drop(held);
+    assert_eq!(err.kind, lifesign::ErrorKind::CannotTell, "{err}");
+    assert!(err.message.contains("Too many open files"), "{err}");
+    // A missing file stays `missing`: its stat needs no descriptor.
+    assert_eq!(missing.unwrap().verdict, lifesign::Verdict::Missing);
+    assert!(legacy.detail.starts_with("cannot read"), "{legacy:?}");
+    assert!(lifesign::try_check(&p, &opts).unwrap().is_alive());
+}
+
+#[test]
+fn a_checker_without_permission_to_read_cannot_tell() {
+    if !is_root() {
+        eprintln!("skipped: needs root to run the checker as another user");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let d = TempDir::new("reader-side-eacces");
+    std::fs::set_permissions(d.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let p = d.path("hb.json");
+    let mut c = Child::emitter(&p, 3_600_000);
+    c.send("ready");
+    let private = d.path("private.json");
+    std::fs::copy(&p, &private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    // EACCES: exit 2, "cannot tell", and no verdict printed.
+    let (code, out, err) = check_under(&nobody, &private);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(out.is_empty(), "a verdict was printed: {out}");
+    assert!(
+        err.contains("cannot tell") && err.contains("Permission denied"),
+        "{err}"
+    );
+    // The readable one is alive for the same user.
+    let (code, out, err) = check_under(&nobody, &p);
+    assert_eq!(code, Some(0), "{out}{err}");
+}

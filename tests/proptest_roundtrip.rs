@@ -93,12 +93,12 @@ fn written_record() -> impl Strategy<Value = Record> {
         prop::option::of(text()),
         meta(),
     );
-    let clocks = prop::array::uniform4(prop::option::of(0..=MAX_INT));
+    let clocks = prop::array::uniform6(prop::option::of(0..=MAX_INT));
     (ids, rest, clocks).prop_map(
         |(
             (pid, state, seq, updated_at_ms, started_at_ms, interval_ms, stale_after_ms),
             (host, boot_id, pid_ns, pid_start, progress, progress_at_ms, message, meta),
-            [updated_mono_ms, time_ns, progress_mono_ms, reloads],
+            [updated_mono_ms, time_ns, progress_mono_ms, reloads, lock_ino, lock_dev],
         )| Record {
             v: 1,
             pid,
@@ -112,7 +112,8 @@ fn written_record() -> impl Strategy<Value = Record> {
             boot_id,
             pid_ns,
             pid_start,
-            lock_ino: None,
+            lock_ino,
+            lock_dev,
             progress,
             progress_at_ms,
             message,

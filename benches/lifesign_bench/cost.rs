@@ -16,7 +16,9 @@ use std::ffi::CString;
 use std::path::Path;
 use std::time::Duration;
 
-const BATCH: Duration = Duration::from_millis(150);
+fn batch_len() -> Duration {
+    crate::sized(Duration::from_millis(150), Duration::from_millis(10))
+}
 
 /// Repetitions and batch length on a file system: on the disk, whose
 /// writeback makes costs drift, three times as many batches a third as long,
@@ -119,13 +121,13 @@ fn beat(cfg: &Config, fs: &str, dir: &Path) {
     let bytes = std::fs::read(&path).expect("read the heartbeat");
     let floor = FloorBeat::new(dir, "floor.json", bytes.clone(), false);
     note(&format!("beat on {fs}: {} bytes a write", bytes.len()));
-    let (reps, batch) = plan(cfg, fs, BATCH);
+    let (reps, batch) = plan(cfg, fs, batch_len());
     let p = paired(reps, batch, &mut || floor.write(), &mut || {
         e.beat().expect("beat")
     });
     emit(&p.record(
         &format!("beat.{fs}"),
-        json!({"fs": fs, "bytes": bytes.len(), "target": 1.3}),
+        json!({"fs": fs, "bytes": bytes.len(), "target": 1.1}),
     ));
     if fs == "tmpfs" {
         emit(
@@ -150,7 +152,15 @@ fn beat(cfg: &Config, fs: &str, dir: &Path) {
     let dbytes = std::fs::read(&dpath).expect("read the heartbeat");
     let dfloor = FloorBeat::new(dir, "dfloor.json", dbytes.clone(), true);
     note(&format!("durable beat on {fs}"));
-    let (reps, batch) = plan(cfg, fs, if fs == "disk" { BATCH * 2 } else { BATCH });
+    let (reps, batch) = plan(
+        cfg,
+        fs,
+        if fs == "disk" {
+            batch_len() * 2
+        } else {
+            batch_len()
+        },
+    );
     let p = paired(reps, batch, &mut || dfloor.write(), &mut || {
         d.beat().expect("beat")
     });
@@ -189,7 +199,7 @@ fn check(cfg: &Config, fs: &str, dir: &Path) {
     note(&format!("check on {fs}"));
     let mut not_alive = 0u64;
     let opts = CheckOptions::default();
-    let (reps, batch) = plan(cfg, fs, BATCH);
+    let (reps, batch) = plan(cfg, fs, batch_len());
     let p = paired(
         reps,
         batch,
@@ -204,7 +214,7 @@ fn check(cfg: &Config, fs: &str, dir: &Path) {
     );
     emit(&p.record(
         &format!("check.{fs}"),
-        json!({"fs": fs, "target": 2.5, "not_alive": not_alive}),
+        json!({"fs": fs, "target": 1.5, "not_alive": not_alive}),
     ));
     if fs == "tmpfs" {
         emit(
@@ -216,7 +226,7 @@ fn check(cfg: &Config, fs: &str, dir: &Path) {
         let mut buf2 = [0u8; 4096];
         let q = paired(
             cfg.reps,
-            BATCH,
+            batch_len(),
             &mut || {
                 floor_check(&c, pid as libc::pid_t, &mut buf);
             },

@@ -18,11 +18,19 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::Duration;
 
-const READY_SAMPLES: usize = 150;
-const POLL_SAMPLES: usize = 30;
+fn ready_count() -> usize {
+    crate::sized(150, 5)
+}
+fn poll_samples() -> usize {
+    crate::sized(30, 3)
+}
 const POLL: Duration = Duration::from_millis(300);
-const DEATH_SAMPLES: usize = 40;
-const PROBE_LOOPS: usize = 20;
+fn death_samples() -> usize {
+    crate::sized(40, 3)
+}
+fn probe_loops() -> usize {
+    crate::sized(20, 2)
+}
 
 fn latency_record(id: &str, samples_ns: &[f64], extra: serde_json::Value) -> serde_json::Value {
     let us: Vec<f64> = samples_ns.iter().map(|n| n / 1e3).collect();
@@ -137,7 +145,7 @@ pub fn ready(cfg: &Config) {
         let dir = base.join("ready");
         fresh_dir(&dir);
         let path = dir.join("hb.json");
-        let n = READY_SAMPLES;
+        let n = ready_count();
         note(&format!("ready latency on {fs}: {n} samples"));
         let r = ready_samples(&path, n, lifesign_waiter, (15, 16));
         emit(&latency_record(
@@ -162,9 +170,10 @@ pub fn ready(cfg: &Config) {
         ));
         if fs == "tmpfs" {
             note(&format!(
-                "ready latency of a 300 ms poll loop: {POLL_SAMPLES} samples"
+                "ready latency of a 300 ms poll loop: {} samples",
+                poll_samples()
             ));
-            let r = ready_samples(&path, POLL_SAMPLES, poll_waiter, (15, 315));
+            let r = ready_samples(&path, poll_samples(), poll_waiter, (15, 315));
             emit(&latency_record(
                 "ready.tmpfs.poll300",
                 &r.returned,
@@ -207,14 +216,16 @@ pub fn death(cfg: &Config) {
     // A waiter on a starting emitter: the pidfd wakes it. Alternating with
     // the floor: a pidfd of the same kind of child polled directly.
     note(&format!(
-        "death latency of a waiter: {DEATH_SAMPLES} samples (and {DEATH_SAMPLES} of the pidfd floor)"
+        "death latency of a waiter: {} samples (and {} of the pidfd floor)",
+        death_samples(),
+        death_samples()
     ));
     let path = dir.join("wait.json");
     let mut lat = Vec::new();
     let mut lat_seen = Vec::new();
     let mut floor = Vec::new();
     let mut wrong = 0;
-    for _ in 0..DEATH_SAMPLES {
+    for _ in 0..death_samples() {
         let mut child = Proc::me(&["child-ready", path_str(&path)]);
         child.expect("started");
         if let Some(fd) = pidfd(child.pid()) {
@@ -269,11 +280,13 @@ pub fn death(cfg: &Config) {
     // checker (age > stale_after_ms = 3 x interval), side by side, each on
     // its own emitter killed at a random phase.
     note(&format!(
-        "death latency of 1 s probe loops: {PROBE_LOOPS} lifesign + {PROBE_LOOPS} staleness-only"
+        "death latency of 1 s probe loops: {} lifesign + {} staleness-only",
+        probe_loops(),
+        probe_loops()
     ));
     let mut rng = Rng::new();
     let mut runs = Vec::new();
-    for i in 0..PROBE_LOOPS * 2 {
+    for i in 0..probe_loops() * 2 {
         let staleness = i % 2 == 1;
         let p = dir.join(format!("probe-{i}.json"));
         let mut child = Proc::me(&["child-emitter", path_str(&p), "1000"]);

@@ -31,6 +31,19 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+static SMOKE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A size of a measurement: `full` in a real run, `smoke` in the smoke run
+/// of `make test` (`--smoke 1`: every section runs, briefly, and nothing it
+/// measures is judged).
+pub fn sized<T>(full: T, smoke: T) -> T {
+    if SMOKE.load(std::sync::atomic::Ordering::Relaxed) {
+        smoke
+    } else {
+        full
+    }
+}
+
 /// Where and with what the sections run.
 pub struct Config {
     /// A folder on tmpfs.
@@ -104,6 +117,9 @@ fn config(args: &[String]) -> Config {
     }
     let dir = |k: &str, default: &str| PathBuf::from(kv.get(k).map_or(default, String::as_str));
     let opt = |k: &str| kv.get(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if kv.get("smoke").is_some_and(|v| v == "1") {
+        SMOKE.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     Config {
         tmpfs: dir("tmpfs", "/dev/shm/lifesign-bench"),
         disk: dir("disk", "target/bench-disk"),

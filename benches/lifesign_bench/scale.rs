@@ -15,16 +15,24 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const FILES: usize = 10_000;
+fn files() -> usize {
+    crate::sized(10_000, 200)
+}
 const SCAN_REPS: usize = 5;
-const MANY: usize = 10_000;
+fn many_count() -> usize {
+    crate::sized(10_000, 200)
+}
 /// Windows over which the emitters' CPU per beat is measured, each next to
 /// a batch of the floor.
 const MANY_REPS: usize = 5;
-const MANY_WINDOW: Duration = Duration::from_secs(2);
+fn many_window() -> Duration {
+    crate::sized(Duration::from_secs(2), Duration::from_millis(300))
+}
 const FLOOR_BEATS: usize = 2000;
 const ONE_STARTS: usize = 21;
-const FOOTPRINT_WINDOW: Duration = Duration::from_secs(10);
+fn footprint_window() -> Duration {
+    crate::sized(Duration::from_secs(10), Duration::from_secs(1))
+}
 
 pub fn run(cfg: &Config) {
     let Some(cli) = cfg.cli.clone() else {
@@ -49,7 +57,8 @@ pub fn run(cfg: &Config) {
             fresh_dir(&dir);
             write_files(&dir, &ids[..nwriters]);
             note(&format!(
-                "scan of {FILES} files from {nwriters} writer(s) on {fs}"
+                "scan of {} files from {nwriters} writer(s) on {fs}",
+                files()
             ));
             scan(&cli, &dir, fs, nwriters);
         }
@@ -65,7 +74,7 @@ pub fn run(cfg: &Config) {
 fn write_files(dir: &Path, ids: &[(u32, Option<u64>)]) {
     let id = process::identity();
     let now = check::now_ms();
-    for i in 0..FILES {
+    for i in 0..files() {
         let (pid, start) = ids[i % ids.len()];
         let r = Record {
             v: PROTOCOL_VERSION,
@@ -166,20 +175,20 @@ fn scan(cli: &Path, dir: &Path, fs: &str, nwriters: usize) {
             }
         }
         inproc_ms.push(t.elapsed().as_secs_f64() * 1e3);
-        if alive != FILES {
+        if alive != files() {
             failures += 1;
         }
     }
     let ratios: Vec<f64> = cli_ms.iter().zip(&floor_ms).map(|(c, f)| c / f).collect();
     emit(&json!({
-        "kind": "scan", "id": format!("scan.{fs}.w{nwriters}"), "fs": fs, "files": FILES,
+        "kind": "scan", "id": format!("scan.{fs}.w{nwriters}"), "fs": fs, "files": files(),
         "writers": nwriters, "reps": SCAN_REPS,
         "cli_ms": r2(median(&cli_ms)), "floor_ms": r2(median(&floor_ms)),
         "inproc_ms": r2(median(&inproc_ms)),
         "ratio": r2(median(&ratios)),
-        "cli_us_per_file": r2(median(&cli_ms) * 1e3 / FILES as f64),
-        "floor_us_per_file": r2(median(&floor_ms) * 1e3 / FILES as f64),
-        "inproc_us_per_file": r2(median(&inproc_ms) * 1e3 / FILES as f64),
+        "cli_us_per_file": r2(median(&cli_ms) * 1e3 / files() as f64),
+        "floor_us_per_file": r2(median(&floor_ms) * 1e3 / files() as f64),
+        "inproc_us_per_file": r2(median(&inproc_ms) * 1e3 / files() as f64),
         "failures": failures,
     }));
     if fs == "tmpfs" && nwriters == 100 {
@@ -205,7 +214,7 @@ fn diff(a: &Usage, b: &Usage) -> serde_json::Value {
 /// The emitters' files, by name: listing a folder while 10,000 files are
 /// renamed over can miss entries.
 fn many_files(dir: &Path) -> impl Iterator<Item = PathBuf> + '_ {
-    (0..MANY).map(move |i| dir.join(format!("e-{i:05}.json")))
+    (0..many_count()).map(move |i| dir.join(format!("e-{i:05}.json")))
 }
 
 /// The sum of `seq` over the emitters' files: how many writes they made.
@@ -243,10 +252,10 @@ fn cpu_ns_named(pid: u32, name: &str) -> u64 {
 fn many(cfg: &Config) {
     let dir = cfg.tmpfs.join("many");
     fresh_dir(&dir);
-    note(&format!("{MANY} emitters at 1 s in one process"));
+    note(&format!("{} emitters at 1 s in one process", many_count()));
     let mut child = Proc::me(&[
         "child-many",
-        &MANY.to_string(),
+        &many_count().to_string(),
         dir.to_str().expect("UTF-8"),
         "1000",
     ]);
@@ -277,7 +286,7 @@ fn many(cfg: &Config) {
             cpu_ns_named(child.pid(), "lifesign-write"),
         );
         let wa = writes_in(&dir);
-        thread::sleep(MANY_WINDOW);
+        thread::sleep(many_window());
         let b = usage_of(child.pid());
         let (tb, wrb) = (
             cpu_ns_named(child.pid(), "lifesign-beat"),
@@ -331,7 +340,7 @@ fn many(cfg: &Config) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
     emit(&json!({
-        "kind": "many", "id": format!("many.{MANY}"), "emitters": MANY, "interval_ms": 1000,
+        "kind": "many", "id": format!("many.{}", many_count()), "emitters": many_count(), "interval_ms": 1000,
         "start_ms": started, "stop_ms": stopped, "alive": alive,
         "idle": {"rss_kib": idle.rss_kib, "threads": idle.threads, "fds": idle.fds},
         "running": {
@@ -385,7 +394,7 @@ pub fn footprint(cfg: &Config) {
     thread::sleep(Duration::from_millis(300));
     let ours_idle = usage_of(ours.pid());
     let peer_idle = peer.as_ref().map(|p| usage_of(p.pid()));
-    thread::sleep(FOOTPRINT_WINDOW);
+    thread::sleep(footprint_window());
     let ours_idle2 = usage_of(ours.pid());
     let peer_idle2 = peer.as_ref().map(|p| usage_of(p.pid()));
     ours.send("go");
@@ -398,7 +407,7 @@ pub fn footprint(cfg: &Config) {
     thread::sleep(Duration::from_millis(1500));
     let ours_a = usage_of(ours.pid());
     let peer_a = peer.as_ref().map(|p| usage_of(p.pid()));
-    thread::sleep(FOOTPRINT_WINDOW);
+    thread::sleep(footprint_window());
     let ours_b = usage_of(ours.pid());
     let peer_b = peer.as_ref().map(|p| usage_of(p.pid()));
     let seq = |p: &PathBuf| {

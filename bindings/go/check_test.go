@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -51,7 +52,8 @@ func TestNamesComeFromTheLibrary(t *testing.T) {
 	codes := map[Code]string{
 		CodeOK: "LIFESIGN_OK", CodeInvalidArgument: "LIFESIGN_ERR_INVALID_ARGUMENT",
 		CodeIO: "LIFESIGN_ERR_IO", CodeState: "LIFESIGN_ERR_STATE", CodePanic: "LIFESIGN_ERR_PANIC",
-		CodeTimeout: "LIFESIGN_ERR_TIMEOUT", CodeCancelled: "LIFESIGN_ERR_CANCELLED", Code(-99): "unknown",
+		CodeTimeout: "LIFESIGN_ERR_TIMEOUT", CodeCancelled: "LIFESIGN_ERR_CANCELLED",
+		CodeCannotTell: "LIFESIGN_ERR_CANNOT_TELL", Code(-99): "unknown",
 	}
 	for c, want := range codes {
 		if got := c.String(); got != want {
@@ -61,7 +63,7 @@ func TestNamesComeFromTheLibrary(t *testing.T) {
 }
 
 func TestErrorsIsMatchesTheSentinelOfTheSameCode(t *testing.T) {
-	sentinels := []*Error{ErrInvalidArgument, ErrIO, ErrState, ErrPanic, ErrTimeout, ErrCancelled}
+	sentinels := []*Error{ErrInvalidArgument, ErrIO, ErrState, ErrPanic, ErrTimeout, ErrCancelled, ErrCannotTell}
 	for _, s := range sentinels {
 		err := fmt.Errorf("wrapped: %w", &Error{Op: "Op", Path: "/p", Code: s.Code, Message: "m"})
 		for _, other := range sentinels {
@@ -290,5 +292,45 @@ func TestSharedVectors(t *testing.T) {
 		if !seen[v.String()] {
 			t.Errorf("no shared vector has verdict %q", v)
 		}
+	}
+}
+
+// A reader out of descriptors gets ErrCannotTell, never a verdict; a
+// missing file stays a verdict (docs/PROTOCOL.md 3.3).
+func TestAReaderOutOfDescriptorsGetsErrCannotTell(t *testing.T) {
+	path := heartbeatPath(t)
+	em := startEmitter(t, path)
+	defer em.Stop()
+	none := filepath.Join(t.TempDir(), "none")
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	low := lim
+	low.Cur = 256
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	var held []int
+	for {
+		fd, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			break
+		}
+		held = append(held, fd)
+	}
+	_, err := Check(path)
+	missing, errMissing := Check(none)
+	for _, fd := range held {
+		syscall.Close(fd)
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(err, ErrCannotTell) || !strings.Contains(err.Error(), "Too many open files") {
+		t.Fatalf("err %v, want ErrCannotTell with the reason", err)
+	}
+	if errMissing != nil || missing.Verdict != VerdictMissing {
+		t.Fatalf("missing file: %v %v", missing.Verdict, errMissing)
 	}
 }

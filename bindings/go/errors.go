@@ -31,6 +31,10 @@ const (
 	CodeTimeout Code = C.LIFESIGN_ERR_TIMEOUT
 	// CodeCancelled: a wait was cancelled.
 	CodeCancelled Code = C.LIFESIGN_ERR_CANCELLED
+	// CodeCannotTell: no verdict: the checker could not read the heartbeat
+	// for a reason of its own (out of descriptors or memory, an I/O error,
+	// no permission).
+	CodeCannotTell Code = C.LIFESIGN_ERR_CANNOT_TELL
 )
 
 // String returns the library's name of the code, e.g. "LIFESIGN_ERR_IO";
@@ -120,6 +124,10 @@ var (
 	// ErrCancelled matches errors with CodeCancelled, and a WaitReady
 	// ended by its context's cancellation.
 	ErrCancelled = &Error{Code: CodeCancelled}
+	// ErrCannotTell: no verdict, the checker could not read the heartbeat
+	// for a reason of its own (out of descriptors or memory, an I/O error,
+	// no permission); the error's Message says why.
+	ErrCannotTell = &Error{Code: CodeCannotTell}
 )
 
 // ErrClosed is returned by every Emitter method called after Close.

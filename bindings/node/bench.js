@@ -11,12 +11,10 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { spawn } = require('child_process');
-const readline = require('readline');
 const lifesign = require('.');
 
 function parseArgs(argv) {
-  const out = { backends: [], seconds: 1 };
+  const out = { backends: [], seconds: Number(process.env.LIFESIGN_BENCH_SECONDS || 1) };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--backend') out.backends.push(argv[++i]);
     else if (argv[i] === '--seconds') out.seconds = Number(argv[++i]);
@@ -55,15 +53,13 @@ function measure(fn, seconds) {
   return { ns: Number(elapsed) / calls, calls };
 }
 
-function startChild(file) {
-  const child = spawn(process.execPath, [path.join(__dirname, 'test', 'fixtures', 'child-emitter.js'), file, '3600000'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = readline.createInterface({ input: child.stdout });
-  return new Promise((resolve, reject) => {
-    lines.once('line', (l) => (l === 'ok started' ? resolve(child) : reject(new Error(`child said ${l}`))));
-    child.once('exit', (code) => reject(new Error(`bench emitter exited with ${code}`)));
-  });
+// The emitter child of the tests (line protocol of tests/README.md).
+async function startChild(file) {
+  const { ChildEmitter } = require('./test/helpers');
+  const child = new ChildEmitter(file, 3600000);
+  await child.started();
+  await child.send('ready');
+  return child;
 }
 
 async function main() {
@@ -76,7 +72,6 @@ async function main() {
       const watched = path.join(dir, `watched-${backend}.json`);
       const child = await startChild(watched);
       try {
-        child.stdin.write('ready\n');
         for (;;) {
           if (api.check(watched).state === 'ready') break;
           await new Promise((r) => setTimeout(r, 5));
@@ -88,7 +83,7 @@ async function main() {
         if (verdict !== 'alive') throw new Error(`check measured a ${verdict} heartbeat`);
         print(backend, 'check', c);
       } finally {
-        child.kill();
+        await child.kill();
       }
 
       const own = path.join(dir, `beat-${backend}.json`);

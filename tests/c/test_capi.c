@@ -489,6 +489,40 @@ static void test_not_regular_files(void) {
 }
 
 
+/* A reader's own failure (here: no descriptor left) is an error, never a
+ * verdict; a missing file stays a verdict (docs/PROTOCOL.md 3.3). In a
+ * child, whose descriptors it may exhaust. */
+static void test_reader_side_failure_is_an_error(void) {
+    if (getenv("LIFESIGN_SKIP_FORK_TEST")) return;
+    char p[4096], none[4096];
+    path_in_tmp(p, sizeof p, "reader-side.json");
+    path_in_tmp(none, sizeof none, "reader-side-none.json");
+    lifesign_emitter *e = NULL;
+    CHECK(lifesign_start(p, 3600000, &e) == LIFESIGN_OK);
+    pid_t pid = fork();
+    if (pid == 0) {
+        while (open("/dev/null", O_RDONLY | O_CLOEXEC) >= 0) {
+        }
+        int ok = errno == EMFILE;
+        lifesign_report r;
+        lifesign_report_init(&r);
+        ok = ok && lifesign_check(p, 0, 0, &r) == LIFESIGN_ERR_CANNOT_TELL;
+        ok = ok && r.verdict == LIFESIGN_VERDICT_INVALID && strstr(r.detail, "Too many open files");
+        ok = ok && strstr(lifesign_last_error(), "Too many open files");
+        ok = ok && lifesign_is_alive(p, 0) == LIFESIGN_ERR_CANNOT_TELL;
+        ok = ok && strcmp(lifesign_error_name(LIFESIGN_ERR_CANNOT_TELL), "LIFESIGN_ERR_CANNOT_TELL") == 0;
+        lifesign_report_init(&r);
+        ok = ok && lifesign_check(none, 0, 0, &r) == LIFESIGN_OK && r.verdict == LIFESIGN_VERDICT_MISSING;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    lifesign_report r;
+    lifesign_report_init(&r);
+    CHECK(lifesign_check(p, 0, 0, &r) == LIFESIGN_OK && r.verdict == LIFESIGN_VERDICT_ALIVE);
+    lifesign_free(e);
+}
+
 /* ---- edges the other tests do not reach -------------------------------- */
 
 static void *other_thread_error(void *arg) {
@@ -780,6 +814,7 @@ int main(void) {
     test_cross_process_kill_and_wait();
     test_wait_timeout_and_cancel();
     test_fork_child_refused();
+    test_reader_side_failure_is_an_error();
     test_edges();
     test_systemd_reload_watchdog_and_barrier();
     test_report_growth();

@@ -462,6 +462,61 @@ pub fn private_mounts_available() -> bool {
     *ANSWER
 }
 
+// ---- system-call traces ----------------------------------------------------------
+
+/// Whether `strace` works here (tests/budget/setup.sh installs it).
+pub fn strace_usable() -> bool {
+    Command::new("strace")
+        .args(["-qq", "-e", "trace=none", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether `test` can trace: `strace` works, or it is skipped (with a
+/// message) unless `LIFESIGN_REQUIRE_STRACE` is set (as `make test` does),
+/// where a missing strace fails it.
+pub fn have_strace(test: &str) -> bool {
+    if strace_usable() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("LIFESIGN_REQUIRE_STRACE").is_none(),
+        "{test}: strace is required (tests/budget/setup.sh installs it)"
+    );
+    eprintln!("{test}: skipped, strace is not installed (tests/budget/setup.sh)");
+    false
+}
+
+/// Runs `cmd` (its program, arguments and environment) under `strace -f
+/// -qq OPTIONS`, asserts that it succeeded, and returns the trace, one call
+/// a line, each starting with its thread's id.
+pub fn strace(cmd: &Command, options: &[&str]) -> String {
+    let d = TempDir::new("strace");
+    let out = d.path("trace");
+    let res = Command::new("strace")
+        .args(["-f", "-qq"])
+        .args(options)
+        .arg("-o")
+        .arg(&out)
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{:?} failed under strace: {}\n{}",
+        cmd.get_program(),
+        String::from_utf8_lossy(&res.stdout),
+        String::from_utf8_lossy(&res.stderr)
+    );
+    std::fs::read_to_string(&out).unwrap()
+}
+
 // ---- hang guards, the short/long switch, figures --------------------------------
 
 /// Runs `f` on a thread and fails only if it has not returned after

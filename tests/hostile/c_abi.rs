@@ -175,7 +175,7 @@ fn the_c_abi_refuses_null_non_utf8_and_out_of_range_arguments_without_crashing()
         ffi::lifesign_free(std::ptr::null_mut());
         ffi::lifesign_cancel_free(std::ptr::null_mut());
         // Names of codes out of range.
-        for code in [i32::MIN, -7, 10, i32::MAX] {
+        for code in [i32::MIN, -8, 10, i32::MAX] {
             for name in [
                 ffi::lifesign_verdict_name(code),
                 ffi::lifesign_state_name(code),

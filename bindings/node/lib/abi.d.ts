@@ -30,6 +30,7 @@ export declare const constants: {
   readonly LIFESIGN_ERR_PANIC: -4;
   readonly LIFESIGN_ERR_TIMEOUT: -5;
   readonly LIFESIGN_ERR_CANCELLED: -6;
+  readonly LIFESIGN_ERR_CANNOT_TELL: -7;
   readonly LIFESIGN_STATE_STARTING: 0;
   readonly LIFESIGN_STATE_READY: 1;
   readonly LIFESIGN_STATE_STOPPING: 2;

@@ -6,7 +6,7 @@ const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-const { api, lifesign, tempDir, VECTORS, HEADER, CLI, ChildEmitter, until } = require('./helpers');
+const { api, lifesign, tempDir, VECTORS, HEADER, CLI, ChildEmitter, until, childEnv } = require('./helpers');
 
 const cases = JSON.parse(fs.readFileSync(path.join(VECTORS, 'cases.json'), 'utf8'));
 const REPORT_KEYS = [
@@ -183,4 +183,44 @@ test('the name functions give the library names, "unknown" out of range', () => 
   assert.equal(api.errorName(0), 'LIFESIGN_OK');
   assert.equal(api.verdictName(99), 'unknown');
   assert.equal(api.errorName(-99), 'unknown');
+});
+
+test('a reader out of descriptors gets an error, not a verdict', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'hb.json');
+  const child = new ChildEmitter(file);
+  try {
+    await child.started();
+    await child.send('ready');
+    // A child Node that uses every descriptor it may have, then checks.
+    const script = `
+      const fs = require('fs');
+      const api = require(${JSON.stringify(path.join(__dirname, '..'))}).load({ backend: process.env.LIFESIGN_NODE_BACKEND });
+      const [file, none] = process.argv.slice(1);
+      api.check(file);
+      const held = [];
+      try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch (e) { if (e.code !== 'EMFILE') throw e; }
+      const out = {};
+      try { api.check(file); out.check = 'a verdict'; } catch (e) { out.check = [e.rc, e.code, e.message]; }
+      try { api.isAlive(file); out.isAlive = 'a verdict'; } catch (e) { out.isAlive = e.code; }
+      out.missing = api.check(none).verdict;
+      for (const fd of held) fs.closeSync(fd);
+      process.stdout.write(JSON.stringify(out));
+    `;
+    const out = JSON.parse(
+      // Under a limit of 256 descriptors, so that running out is quick.
+      execFileSync('sh', ['-c', 'ulimit -n 256; exec "$0" "$@"', process.execPath, '-e', script, file, `${file}.none`], {
+        env: childEnv(),
+        encoding: 'utf8',
+        timeout: 60000,
+      }),
+    );
+    assert.equal(out.check[0], -7);
+    assert.equal(out.check[1], 'LIFESIGN_ERR_CANNOT_TELL', JSON.stringify(out));
+    assert.match(out.check[2], /Too many open files/);
+    assert.equal(out.isAlive, 'LIFESIGN_ERR_CANNOT_TELL');
+    assert.equal(out.missing, 'missing');
+  } finally {
+    await child.kill();
+  }
 });

@@ -9,7 +9,7 @@ import pytest
 
 import lifesign
 from lifesign import ErrorCode, LifesignError, Report, Shape, State, Verdict
-from support import VECTORS, ChildEmitter, poll_until
+from support import VECTORS, ChildEmitter, child_env, poll_until
 
 QUIET = 3600.0
 CASES_FILE = VECTORS / "cases.json"
@@ -210,3 +210,59 @@ def test_check_rejects_bad_arguments(hb_path: Path, kwargs: "dict[str, Any]") ->
 
 def _if(report: Report, verdict: Verdict) -> "Report | None":
     return report if report.verdict is verdict else None
+
+
+_OUT_OF_DESCRIPTORS = r"""
+import errno, json, os, resource, sys
+import lifesign
+# Under a limit of 256 descriptors, so that running out is quick.
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+path, none = sys.argv[1], sys.argv[2]
+lifesign.check(path)  # the library is loaded before the descriptors run out
+held = []
+try:
+    while True:
+        held.append(os.open("/dev/null", os.O_RDONLY))
+except OSError as e:
+    assert e.errno == errno.EMFILE, e
+out = {}
+try:
+    lifesign.check(path)
+    out["check"] = "a verdict"
+except lifesign.LifesignError as e:
+    out["check"] = [int(e.code), e.name, e.message]
+try:
+    lifesign.is_alive(path)
+    out["is_alive"] = "a verdict"
+except lifesign.LifesignError as e:
+    out["is_alive"] = e.name
+out["missing"] = lifesign.check(none).verdict.value
+for fd in held:
+    os.close(fd)
+print(json.dumps(out))
+"""
+
+
+def test_a_reader_out_of_descriptors_gets_an_error_not_a_verdict(hb_path: Path) -> None:
+    import subprocess
+    import sys
+
+    child = ChildEmitter(hb_path)
+    try:
+        child.do("ready")
+        res = subprocess.run(
+            [sys.executable, "-c", _OUT_OF_DESCRIPTORS, str(hb_path), str(hb_path) + ".none"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=child_env(),
+        )
+    finally:
+        child.close()
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    code, name, message = out["check"]
+    assert code == ErrorCode.CANNOT_TELL and name == "LIFESIGN_ERR_CANNOT_TELL", out
+    assert "Too many open files" in message
+    assert out["is_alive"] == "LIFESIGN_ERR_CANNOT_TELL"
+    assert out["missing"] == "missing"

@@ -48,7 +48,10 @@ impl Bridge {
                         stall_ms: child.stall_ms,
                         ..CheckOptions::default()
                     };
-                    relay.observe(&lifesign::check(&child.file, &opts));
+                    // A failure of our own read is no news about the child.
+                    if let Ok(r) = lifesign::try_check(&child.file, &opts) {
+                        relay.observe(&r);
+                    }
                     if stop.recv_timeout(period) != Err(mpsc::RecvTimeoutError::Timeout) {
                         break;
                     }

@@ -64,7 +64,14 @@ pub fn passes(r: &Report, ready: bool) -> bool {
 
 pub fn main(a: Args) -> Res<u8> {
     let args = parse(a, "check", "FILE")?;
-    let r = lifesign::check(&args.target, &args.opts);
+    let r = match lifesign::try_check(&args.target, &args.opts) {
+        Ok(r) => r,
+        // The checker's own failure (docs/PROTOCOL.md 3.3): no verdict.
+        Err(e) => {
+            eprintln!("lifesign check: cannot tell: {e}");
+            return Ok(2);
+        }
+    };
     if args.json && args.ready {
         let ready = Ready {
             ready: passes(&r, true),

@@ -40,6 +40,7 @@ class ErrorCode(enum.IntEnum):
     PANIC = _c.LIFESIGN_ERR_PANIC
     TIMEOUT = _c.LIFESIGN_ERR_TIMEOUT
     CANCELLED = _c.LIFESIGN_ERR_CANCELLED
+    CANNOT_TELL = _c.LIFESIGN_ERR_CANNOT_TELL
 
 
 class State(str, enum.Enum):

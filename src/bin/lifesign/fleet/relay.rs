@@ -403,7 +403,16 @@ impl Relayer {
             Some(label) => format!("{label}/{stem}"),
             None => stem.to_string(),
         };
-        let entry = lifesign::check_entry(dir, file, &CheckOptions::default());
+        let entry = match lifesign::check_entry(dir, file, &CheckOptions::default()) {
+            Ok(entry) => entry,
+            // The relay's own failure (out of descriptors or memory, no
+            // permission): no news about the heartbeat. Its key keeps the
+            // last value, which expires on its own if this never clears.
+            Err(u) => {
+                eprintln!("lifesign relay: {}: cannot tell: {}", path.display(), u.detail);
+                return;
+            }
+        };
         let report = entry.report;
         let record = entry
             .record
