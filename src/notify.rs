@@ -375,8 +375,8 @@ fn with_status(head: &str, status: Option<&str>) -> String {
     }
 }
 
-/// How long `stop` waits for systemd to confirm that it has read every
-/// message (`BARRIER=1`).
+/// The most `stop` waits for systemd: to send what is owed, `STOPPING=1`,
+/// and to have it confirm that it has read every message (`BARRIER=1`).
 pub const BARRIER_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Notifier {
@@ -385,14 +385,11 @@ impl Notifier {
         self.systemd.is_some()
     }
 
-    /// Waits, at most `timeout`, until systemd has processed every message
-    /// sent before: `BARRIER=1` with one end of a pipe, which the manager
-    /// closes once it has read the datagrams queued ahead of it. Returns
-    /// whether the manager confirmed in time (`Ok(true)` without systemd).
-    pub fn barrier(&self, timeout: Duration) -> io::Result<bool> {
-        self.barrier_until(Instant::now() + timeout)
-    }
-
+    /// Waits, at most until `deadline`, until systemd has processed every
+    /// message sent before: `BARRIER=1` with one end of a pipe, which the
+    /// manager closes once it has read the datagrams queued ahead of it.
+    /// Returns whether the manager confirmed in time (`Ok(true)` without
+    /// systemd).
     fn barrier_until(&self, deadline: Instant) -> io::Result<bool> {
         let Some(c) = &self.systemd else {
             return Ok(true);

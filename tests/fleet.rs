@@ -20,6 +20,15 @@ const GUARD: Duration = Duration::from_secs(60);
 
 const BIN: &str = env!("CARGO_BIN_EXE_lifesign");
 
+/// A loopback port free now (bound, then closed).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn server_binary() -> Option<PathBuf> {
     let p = std::env::var_os("LIFESIGN_NATS_SERVER").map(PathBuf::from);
     if p.is_none() {
@@ -32,6 +41,8 @@ fn server_binary() -> Option<PathBuf> {
 struct Server {
     bin: PathBuf,
     port: u16,
+    /// The HTTP monitoring port (`/connz`).
+    monitor: u16,
     store: TempDir,
     token: Option<String>,
     child: Option<Child>,
@@ -39,14 +50,10 @@ struct Server {
 
 impl Server {
     fn start(bin: PathBuf, token: Option<&str>) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut s = Server {
             bin,
-            port,
+            port: free_port(),
+            monitor: free_port(),
             store: TempDir::new("fleet-js"),
             token: token.map(str::to_string),
             child: None,
@@ -62,6 +69,7 @@ impl Server {
         cmd.args(["-js", "-sd"])
             .arg(self.store.path("js"))
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-m", &self.monitor.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         if let Some(t) = &self.token {
@@ -90,6 +98,19 @@ impl Server {
 
     fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// How many clients are connected, by the server's own count.
+    fn connections(&self) -> u64 {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.monitor)).unwrap();
+        s.write_all(b"GET /connz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        let json = &body[body.find("\r\n\r\n").unwrap() + 4..];
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        v["num_connections"].as_u64().unwrap()
     }
 
     fn key_url(&self, key: &str) -> String {
@@ -511,4 +532,257 @@ fn a_bucket_that_does_not_exist_cannot_tell_exit_2() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// A TCP server that accepts connections and never says a word; each
+/// accepted connection is announced on the channel (and kept open).
+fn silent_server() -> (u16, mpsc::Receiver<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for s in l.incoming() {
+            kept.push(s);
+            if tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn a_server_that_accepts_and_never_speaks_is_cannot_tell_and_a_signal_ends_the_wait_for_it() {
+    let (port, accepted) = silent_server();
+    let base = format!("nats://127.0.0.1:{port}");
+    let key = format!("{base}/lifesign/web1.app");
+    let bucket = format!("{base}/lifesign");
+    let dir = TempDir::new("fleet-silent");
+    let d = dir.path("");
+    let d = d.to_str().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["check", &key],
+        &["wait", &key],
+        &["watch", &key],
+        &["scan", &bucket],
+        &["relay", "--server", &base, d],
+    ];
+    for args in cases {
+        let out = run(args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("cannot connect to {base}")) && err.contains("no answer"),
+            "{args:?}: {err}"
+        );
+    }
+    // SIGTERM while connecting: a reader is interrupted (130, as a local
+    // wait), a relay ends as it does on SIGTERM (0).
+    while accepted.try_recv().is_ok() {}
+    for (args, code) in [(&cases[0][..], 130), (&cases[1][..], 130), (cases[4], 0)] {
+        let child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        accepted.recv_timeout(GUARD).expect("the command connects");
+        // SAFETY: signals our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn credentials_in_a_url_are_never_printed() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = TempDir::new("fleet-secret");
+    let d = dir.path("");
+    let d = d.to_str().unwrap();
+    let base = format!("nats://s3cret@127.0.0.1:{port}");
+    let key = format!("{base}/lifesign/web1.app");
+    let bad = format!("{base}/bad.bucket/web1.app");
+    let cases: [&[&str]; 4] = [
+        &["check", &key],
+        &["check", &bad],
+        &["relay", "--server", &base, d],
+        &["relay", "--server", &base, "--bucket", "bad.bucket", d],
+    ];
+    for args in cases {
+        let out = run(args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            !err.contains("s3cret") && err.contains("127.0.0.1"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_server_restarted_without_its_store_gets_its_bucket_and_keys_back_from_the_relay() {
+    let Some(bin) = server_binary() else { return };
+    let mut server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-empty-store");
+    let mut emitter = common::Child::emitter(&dir.path("db.json"), 200);
+    assert_eq!(emitter.send("ready"), "ok");
+    let relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    let url = server.key_url("web1.db");
+    assert_eq!(run(&["check", &url], &[]).status.code(), Some(0));
+    server.stop();
+    std::fs::remove_dir_all(server.store.path("js")).unwrap();
+    server.restart();
+    wait_line(&relay.log, |l| l.contains("reconnected"), "the reconnect");
+    // The relay makes the bucket again and republishes into it (polled
+    // under the hang guard: each check is a snapshot).
+    let end = Instant::now() + GUARD;
+    loop {
+        let out = run(&["check", &url], &[]);
+        if out.status.code() == Some(0) {
+            break;
+        }
+        assert!(Instant::now() < end, "{}", text(&out.stderr));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_killed_server_ends_a_remote_wait_and_watch_with_cannot_tell() {
+    let Some(bin) = server_binary() else { return };
+    let mut server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-killed-server");
+    let mut emitter = common::Child::emitter(&dir.path("api.json"), 200);
+    assert_eq!(emitter.send("starting"), "ok");
+    let _relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    let url = server.key_url("web1.api");
+    let mut w = Watcher::start(&url);
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive");
+    // A wait for a start that never ends, with no timeout of its own.
+    let wait_url = url.clone();
+    let waiter = std::thread::spawn(move || run(&["wait", &wait_url], &[]));
+    // The wait prints only at its end: the server's own count of client
+    // connections (relay, watch, wait) says when it is following the key.
+    let end = Instant::now() + GUARD;
+    while server.connections() < 3 {
+        assert!(Instant::now() < end, "the wait never connected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut c = server.child.take().unwrap();
+    c.kill().unwrap();
+    c.wait().unwrap();
+    let out = waiter.join().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("lost the server") && err.contains("cannot tell"),
+        "{err}"
+    );
+    let status = exit_of(&mut w.child);
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "watch ends: it cannot tell any more"
+    );
+}
+
+/// Waits for a child's exit under the hang guard.
+fn exit_of(c: &mut Child) -> std::process::ExitStatus {
+    let end = Instant::now() + GUARD;
+    loop {
+        if let Some(s) = c.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < end, "pid {} never ended", c.id());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_removed_heartbeat_leaves_scan_and_reads_missing() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-removed");
+    write_heartbeat(&dir.path(""), "gone", "ready", 1);
+    write_heartbeat(&dir.path(""), "kept", "ready", 1);
+    let _relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    scan_until(&server, |rows| rows.len() == 2, "both heartbeats");
+    std::fs::remove_file(dir.path("gone.json")).unwrap();
+    scan_until(
+        &server,
+        |rows| rows.len() == 1 && rows[0]["file"].as_str().unwrap().ends_with("web1.kept"),
+        "the removed one left the scan",
+    );
+    let out = run(&["scan", &format!("{}/lifesign", server.url())], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = run(&["check", &server.key_url("web1.gone")], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).starts_with("missing"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn two_relays_with_one_host_id_each_warn_about_the_other() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let (a, b) = (TempDir::new("fleet-twin-a"), TempDir::new("fleet-twin-b"));
+    let mut ea = common::Child::emitter(&a.path("app.json"), 200);
+    let mut eb = common::Child::emitter(&b.path("app.json"), 200);
+    assert_eq!(ea.send("ready"), "ok");
+    assert_eq!(eb.send("failed"), "ok");
+    let ra = Relay::start(&server, "web1", &a.path(""), &[]);
+    let rb = Relay::start(&server, "web1", &b.path(""), &[]);
+    for (r, other) in [(&ra, rb.child.id()), (&rb, ra.child.id())] {
+        let l = wait_line(&r.log, |l| l.contains("warning"), "the warning");
+        assert!(
+            l.contains("key web1.app") && l.contains(&format!("pid {other}")),
+            "{l}"
+        );
+    }
+}
+
+#[test]
+fn a_relay_whose_stderr_is_a_broken_pipe_goes_on_relaying() {
+    let Some(bin) = server_binary() else { return };
+    let mut server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-epipe");
+    let mut emitter = common::Child::emitter(&dir.path("app.json"), 200);
+    assert_eq!(emitter.send("ready before"), "ok");
+    let mut child = Command::new(BIN)
+        .args(["relay", "--server", &server.url(), "--host-id", "web1"])
+        .arg(dir.path(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.contains("publishing"), "{first}");
+    drop(err); // the log's reader is gone: the next line meets EPIPE
+    server.stop(); // "disconnected": a line to say
+    assert_eq!(emitter.send("ready after"), "ok");
+    server.restart(); // "reconnected": another
+    let w = Watcher::start(&server.key_url("web1.app"));
+    wait_line(
+        &w.lines,
+        |l| l.starts_with("alive:") && l.contains("message \"after\""),
+        "the change relayed after the log broke",
+    );
+    assert!(child.try_wait().unwrap().is_none(), "the relay ended");
+    let _ = child.kill();
+    let _ = child.wait();
 }

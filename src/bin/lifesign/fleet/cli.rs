@@ -3,7 +3,7 @@
 //! and the arguments after it and returns the exit code.
 
 use super::remote::{self, WaitEnd, WaitOptions};
-use super::{relay, Auth, Error, Url, DEFAULT_BUCKET, EXIT_CANNOT_TELL};
+use super::{relay, say, Auth, Error, Url, DEFAULT_BUCKET, EXIT_CANNOT_TELL};
 use crate::output::{clock, now_ms, report_line, Json};
 use crate::watch::At;
 use lifesign::Report;
@@ -54,14 +54,17 @@ pub fn main(cmd: &str, args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -
         "check" | "wait" | "watch" | "scan" => remote_main(cmd, args, cancel),
         other => Err(format!("unknown command {other:?}")),
     };
+    // Messages never show a URL's credentials, and a closed stderr ends
+    // nothing.
     match out {
         Ok(Ok(code)) => code,
+        Ok(Err(e)) if e.is_interrupted() => super::EXIT_INTERRUPTED,
         Ok(Err(e)) => {
-            eprintln!("lifesign {cmd}: {e}");
+            say(&format!("lifesign {cmd}: {e}"));
             EXIT_CANNOT_TELL
         }
         Err(usage) => {
-            eprintln!("lifesign {cmd}: {usage}");
+            say(&format!("lifesign {cmd}: {usage}"));
             2
         }
     }
@@ -172,7 +175,7 @@ fn remote_main(
     let shown = url.shown();
     let mut out = std::io::stdout();
     Ok(match cmd {
-        "check" => remote::check(&url, pid).map(|r| {
+        "check" => remote::check(&url, pid, cancel).map(|r| {
             print_report(&shown, &r, json, false);
             u8::from(!r.is_alive())
         }),
@@ -183,16 +186,16 @@ fn remote_main(
                 let (WaitEnd::Decided(r) | WaitEnd::TimedOut(r) | WaitEnd::Cancelled(r)) = &end;
                 print_report(&shown, r, json, false);
                 if code == 124 {
-                    eprintln!(
+                    say(&format!(
                         "lifesign wait: not ready after {} ms",
                         wait.timeout.unwrap_or_default().as_millis()
-                    );
+                    ));
                 }
                 code
             })
         }
         "watch" => remote::watch(&url, cancel, |r| print_report(&shown, r, json, true)).map(|()| 0),
-        _ => remote::scan(&url).map(|rows| {
+        _ => remote::scan(&url, cancel).map(|rows| {
             if json {
                 let files: Vec<String> = rows
                     .iter()
