@@ -580,7 +580,7 @@ fn a_server_that_accepts_and_never_speaks_is_cannot_tell_and_a_signal_ends_the_w
     // SIGTERM while connecting: a reader is interrupted (130, as a local
     // wait), a relay ends as it does on SIGTERM (0).
     while accepted.try_recv().is_ok() {}
-    for (args, code) in [(&cases[0][..], 130), (&cases[1][..], 130), (cases[4], 0)] {
+    for (args, code) in [(cases[0], 130), (cases[1], 130), (cases[4], 0)] {
         let child = Command::new(BIN)
             .args(args)
             .stdout(Stdio::null())
@@ -785,4 +785,78 @@ fn a_relay_whose_stderr_is_a_broken_pipe_goes_on_relaying() {
     assert!(child.try_wait().unwrap().is_none(), "the relay ended");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Publishes one message as any NATS client may, over the protocol
+/// itself: `ttl` becomes a `Nats-TTL` header.
+fn publish_raw(server: &Server, subject: &str, payload: &str, ttl: Option<&str>) {
+    use std::io::Write;
+    let s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(GUARD)).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut w = s;
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("INFO"), "{line}");
+    let mut msg = String::from("CONNECT {\"verbose\":false,\"headers\":true}\r\n");
+    match ttl {
+        None => msg += &format!("PUB {subject} {}\r\n{payload}\r\n", payload.len()),
+        Some(t) => {
+            let h = format!("NATS/1.0\r\nNats-TTL: {t}\r\n\r\n");
+            let total = h.len() + payload.len();
+            msg += &format!("HPUB {subject} {} {total}\r\n{h}{payload}\r\n", h.len());
+        }
+    }
+    msg += "PING\r\n";
+    w.write_all(msg.as_bytes()).unwrap();
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "PONG\r\n");
+}
+
+#[test]
+fn a_value_without_its_time_limit_reads_invalid_never_alive_forever() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-unlimited");
+    let _relay = Relay::start(&server, "web1", &dir.path(""), &[]); // makes the bucket
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let value = serde_json::json!({
+        "schema": "lifesign.fleet/1", "host_id": "web9", "name": "fake",
+        "file": "/run/hb/fake.json", "verdict": "alive", "detail": "",
+        "state": "ready", "pid": 1, "seq": 1, "progress": 0, "progress_at_ms": null,
+        "updated_at_ms": now, "age_ms": 0, "interval_ms": 1000, "max_age_ms": 3000,
+        "message": "", "shape": "v1", "ttl_s": 3, "observed_at_ms": now,
+        "relay": {"host_id": "web9", "hostname": "x", "pid": 1, "version": "0.2.0",
+                  "started_at_ms": now},
+        "record": null
+    })
+    .to_string();
+    let url = server.key_url("web9.fake");
+    publish_raw(&server, "$KV.lifesign.web9.fake", &value, None);
+    let out = run(&["check", &url], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("invalid") && stdout.contains("no time limit"),
+        "{stdout}"
+    );
+    let out = run(&["scan", &format!("{}/lifesign", server.url())], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).starts_with("invalid"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The same value with the time limit it states reads as published.
+    publish_raw(&server, "$KV.lifesign.web9.fake", &value, Some("3"));
+    let out = run(&["check", &url], &[]);
+    assert!(
+        text(&out.stdout).starts_with("alive"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -33,6 +33,10 @@ Keys are HOST-ID.NAME (NAME: the file name without .json). Read them with
   lifesign scan nats://HOST:PORT/BUCKET
 Layout and value schema: docs/PROTOCOL.md, \"Fleet\"; deployment: docs/FLEET.md.
 
+Connecting is bounded (5 s); after a reconnect the relay makes the bucket
+again if the server lost it. It warns when another client, such as a
+relay with the same --host-id, writes its keys (docs/FLEET.md).
+
 Exit codes: 0 after SIGINT or SIGTERM (its keys then expire within their
 time limits); 2 when it cannot start (no server, refused
 credentials, a folder it cannot watch, a usage error).";
@@ -42,8 +46,11 @@ pub const REMOTE_HELP: &str = "\
 Remote heartbeats: TARGET may be nats://HOST:PORT/BUCKET/KEY (check, wait,
 watch) or nats://HOST:PORT/BUCKET (scan), as published by `lifesign relay`.
 Credentials: LIFESIGN_NATS_TOKEN or LIFESIGN_NATS_CREDS, or nats://TOKEN@HOST.
-The verdict is the origin relay's; an expired key is stale. A server that
-cannot be reached, refused credentials or a missing bucket exit 2.";
+The verdict is the origin relay's; an expired key is stale; a value without
+its time limit (Nats-TTL) is invalid; scan leaves out deleted keys. A
+server that cannot be reached or does not answer within 5 s, a server lost
+for 5 s during wait or watch, refused credentials or a missing bucket exit
+2 (cannot tell); SIGINT or SIGTERM exits 130.";
 
 type Res<T> = Result<T, String>;
 

@@ -129,12 +129,9 @@ pub fn redact(text: &str) -> String {
         let end = rest
             .find(|c: char| c == '/' || c == '"' || c == '\'' || c.is_whitespace())
             .unwrap_or(rest.len());
-        match rest[..end].rfind('@') {
-            Some(a) => {
-                out.push_str("***@");
-                rest = &rest[a + 1..];
-            }
-            None => {}
+        if let Some(a) = rest[..end].rfind('@') {
+            out.push_str("***@");
+            rest = &rest[a + 1..];
         }
     }
     out.push_str(rest);

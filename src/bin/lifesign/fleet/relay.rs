@@ -262,7 +262,7 @@ impl Conflicts {
     fn seen(&mut self, m: &async_nats::Message, me: &Relay) {
         let headers = m.headers.as_ref();
         // The server's own expiry markers are not another writer.
-        if headers.is_some_and(|h| h.get("Nats-Marker-Reason").is_some()) {
+        if headers.is_some_and(|h| h.get(async_nats::header::NATS_MARKER_REASON).is_some()) {
             return;
         }
         let key = m.subject.split('.').skip(2).collect::<Vec<_>>().join(".");

@@ -36,16 +36,29 @@ fn empty(verdict: Verdict, detail: String) -> Report {
     Report::empty(verdict, detail)
 }
 
-/// The report for what the bucket holds under a key (`None`: nothing).
-pub fn report_of(entry: Option<&kv::Entry>, expected_pid: Option<u32>) -> Report {
+/// The `detail` of a value whose message has no time limit of its own.
+pub const UNLIMITED: &str = "the value has no time limit (Nats-TTL equal to its ttl_s): no \
+                             relay wrote it, and it would read the same for ever";
+
+/// The report for what the bucket holds under a key (`None`: nothing);
+/// `ttl` is the `Nats-TTL` header of a value's message.
+pub fn report_of(
+    entry: Option<&kv::Entry>,
+    ttl: Option<&str>,
+    expected_pid: Option<u32>,
+) -> Report {
     let Some(e) = entry else {
         return empty(Verdict::Missing, "no such key in the bucket".into());
     };
     let mut r = match e.operation {
         kv::Operation::Delete => return empty(Verdict::Missing, DELETED.into()),
         kv::Operation::Purge => return empty(Verdict::Stale, EXPIRED.into()),
-        kv::Operation::Put => match Value::decode(&e.value).and_then(|v| v.to_report()) {
-            Ok(r) => r,
+        kv::Operation::Put => match Value::decode(&e.value) {
+            Ok(v) if !limited(ttl, v.ttl_s) => return empty(Verdict::Invalid, UNLIMITED.into()),
+            Ok(v) => match v.to_report() {
+                Ok(r) => r,
+                Err(why) => return empty(Verdict::Invalid, why),
+            },
             Err(why) => return empty(Verdict::Invalid, why),
         },
     };
@@ -57,6 +70,49 @@ pub fn report_of(entry: Option<&kv::Entry>, expected_pid: Option<u32>) -> Report
         }
     }
     r
+}
+
+/// Whether a `Nats-TTL` header is the time limit a value says it has:
+/// whole seconds (`3` or `3s`), the value's `ttl_s`.
+fn limited(ttl: Option<&str>, ttl_s: u64) -> bool {
+    ttl.map(|t| t.trim().trim_end_matches('s'))
+        .and_then(|t| t.parse::<u64>().ok())
+        == Some(ttl_s)
+}
+
+/// The `Nats-TTL` of the message behind a value (`None` for markers,
+/// which carry no value to trust). A message replaced since the entry was
+/// read is judged by its successor, when that is read.
+async fn ttl_of(store: &kv::Store, e: Option<&kv::Entry>) -> Result<Option<String>, Error> {
+    let Some(e) = e.filter(|e| e.operation == kv::Operation::Put) else {
+        return Ok(None);
+    };
+    match store.stream.get_raw_message(e.revision).await {
+        Ok(m) => Ok(m
+            .headers
+            .get(async_nats::header::NATS_MESSAGE_TTL)
+            .map(|v| v.as_str().to_string())),
+        Err(err)
+            if err.kind() == async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound =>
+        {
+            // Replaced meanwhile: the new one is the one that counts, and
+            // this one said what it said with the limit the relay gives.
+            Ok(Some(
+                Value::decode(&e.value).map_or(0, |v| v.ttl_s).to_string(),
+            ))
+        }
+        Err(err) => Err(Error(format!("cannot read {}: {err}", e.key))),
+    }
+}
+
+/// The report of an entry, with the time limit of its message looked up.
+async fn judged(
+    store: &kv::Store,
+    e: Option<&kv::Entry>,
+    expected_pid: Option<u32>,
+) -> Result<Report, Error> {
+    let ttl = ttl_of(store, e).await?;
+    Ok(report_of(e, ttl.as_deref(), expected_pid))
 }
 
 /// The bucket, every step bounded ([`super::CONNECT_TIMEOUT`],
@@ -260,7 +316,7 @@ pub fn check(
         let cancel = watch_cancel(cancel)?;
         let (_, store) = open(url, cancel.as_ref(), None).await?;
         let e = entry(&store, url, cancel.as_ref()).await?;
-        Ok(report_of(e.as_ref(), expected_pid))
+        judged(&store, e.as_ref(), expected_pid).await
     })
 }
 
@@ -331,7 +387,7 @@ pub fn wait(
         let mut idle = opts.idle_timeout.map(|t| start + t);
         let cancel = watch_cancel(cancel)?;
         let (mut key, first) = Follow::start(url, cancel.as_ref()).await?;
-        let mut last = report_of(first.as_ref(), opts.expected_pid);
+        let mut last = judged(&key.store, first.as_ref(), opts.expected_pid).await?;
         let mut seen_valid = false;
         let mut last_seq = None;
         loop {
@@ -348,7 +404,7 @@ pub fn wait(
             }
             tokio::select! {
                 e = key.next(url, cancel.as_ref()) => match e {
-                    Ok(e) => last = report_of(e.as_ref(), opts.expected_pid),
+                    Ok(e) => last = judged(&key.store, e.as_ref(), opts.expected_pid).await?,
                     Err(e) if e.is_interrupted() => return Ok(WaitEnd::Cancelled(last)),
                     Err(e) => return Err(e),
                 },
@@ -380,7 +436,7 @@ pub fn watch(
     runtime()?.block_on(async {
         let cancel = watch_cancel(cancel)?;
         let (mut key, first) = Follow::start(url, cancel.as_ref()).await?;
-        let mut last = report_of(first.as_ref(), None);
+        let mut last = judged(&key.store, first.as_ref(), None).await?;
         if !on_change(&last) {
             return Ok(());
         }
@@ -391,7 +447,7 @@ pub fn watch(
                         Err(e) if e.is_interrupted() => return Ok(()),
                         e => e?,
                     };
-                    let r = report_of(e.as_ref(), None);
+                    let r = judged(&key.store, e.as_ref(), None).await?;
                     let differs = (r.verdict, r.state, &r.message) != (last.verdict, last.state, &last.message);
                     last = r;
                     if differs && !on_change(&last) {
@@ -452,14 +508,23 @@ async fn scan_store(url: &Url, store: &kv::Store) -> Result<Vec<Row>, Error> {
         let entries: Vec<_> = futures_util::stream::iter(keys)
             .map(|k| {
                 let store = store.clone();
-                async move { (store.entry(k.clone()).await, k) }
+                async move {
+                    let got = match store.entry(k.clone()).await {
+                        Ok(e) => match ttl_of(&store, e.as_ref()).await {
+                            Ok(ttl) => Ok((e, ttl)),
+                            Err(err) => Err(err.0),
+                        },
+                        Err(err) => Err(err.to_string()),
+                    };
+                    (got, k)
+                }
             })
             .buffer_unordered(64)
             .collect()
             .await;
         let mut rows = Vec::with_capacity(entries.len());
         for (got, k) in entries {
-            let e = got.map_err(|e| listing(&e))?;
+            let (e, ttl) = got.map_err(|e| listing(&e))?;
             if e.as_ref()
                 .is_none_or(|e| e.operation == kv::Operation::Delete)
             {
@@ -467,7 +532,7 @@ async fn scan_store(url: &Url, store: &kv::Store) -> Result<Vec<Row>, Error> {
             }
             let (host_id, name) = key::split(&k).unwrap_or_else(|| (String::new(), k.clone()));
             rows.push(Row {
-                report: report_of(e.as_ref(), None),
+                report: report_of(e.as_ref(), ttl.as_deref(), None),
                 key: k,
                 host_id,
                 name,
@@ -525,6 +590,15 @@ mod tests {
 
     #[test]
     fn a_missing_key_is_missing() {
-        assert_eq!(report_of(None, None).verdict, Verdict::Missing);
+        assert_eq!(report_of(None, None, None).verdict, Verdict::Missing);
+    }
+
+    #[test]
+    fn only_a_value_with_its_own_time_limit_is_trusted() {
+        assert!(limited(Some("3"), 3));
+        assert!(limited(Some("3s"), 3));
+        for ttl in [None, Some("never"), Some("4"), Some(""), Some("-1")] {
+            assert!(!limited(ttl, 3), "{ttl:?}");
+        }
     }
 }
