@@ -45,6 +45,8 @@ struct Server {
     monitor: u16,
     store: TempDir,
     token: Option<String>,
+    /// More arguments (a cluster node's).
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
@@ -56,10 +58,35 @@ impl Server {
             monitor: free_port(),
             store: TempDir::new("fleet-js"),
             token: token.map(str::to_string),
+            extra: Vec::new(),
             child: None,
         };
         s.restart();
         s
+    }
+
+    /// A server that is not started yet.
+    fn unstarted(bin: PathBuf) -> Server {
+        Server {
+            bin,
+            port: free_port(),
+            monitor: free_port(),
+            store: TempDir::new("fleet-js"),
+            token: None,
+            extra: Vec::new(),
+            child: None,
+        }
+    }
+
+    /// A JSON document of the monitoring port (`/connz`, `/jsz?...`).
+    fn monitoring(&self, path: &str) -> serde_json::Value {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.monitor)).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        let json = &body[body.find("\r\n\r\n").unwrap() + 4..];
+        serde_json::from_str(json).unwrap()
     }
 
     /// Starts it (again, on the same port and store) and returns when it
@@ -75,6 +102,7 @@ impl Server {
         if let Some(t) = &self.token {
             cmd.args(["--auth", t]);
         }
+        cmd.args(&self.extra);
         let mut child = cmd.spawn().unwrap();
         let err = child.stderr.take().unwrap();
         let lines = lines_of(err);
@@ -102,15 +130,9 @@ impl Server {
 
     /// How many clients are connected, by the server's own count.
     fn connections(&self) -> u64 {
-        use std::io::Write;
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.monitor)).unwrap();
-        s.write_all(b"GET /connz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            .unwrap();
-        let mut body = String::new();
-        s.read_to_string(&mut body).unwrap();
-        let json = &body[body.find("\r\n\r\n").unwrap() + 4..];
-        let v: serde_json::Value = serde_json::from_str(json).unwrap();
-        v["num_connections"].as_u64().unwrap()
+        self.monitoring("/connz")["num_connections"]
+            .as_u64()
+            .unwrap()
     }
 
     fn key_url(&self, key: &str) -> String {
@@ -859,4 +881,156 @@ fn a_value_without_its_time_limit_reads_invalid_never_alive_forever() {
         "{}",
         text(&out.stdout)
     );
+}
+
+/// Three nats-servers with JetStream in one cluster, routes on 127.0.0.1.
+struct Cluster {
+    nodes: Vec<Server>,
+}
+
+impl Cluster {
+    /// Starts the three and returns once JetStream has a meta leader.
+    fn start(bin: PathBuf) -> Cluster {
+        let mut nodes: Vec<Server> = (0..3).map(|_| Server::unstarted(bin.clone())).collect();
+        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        for (i, n) in nodes.iter_mut().enumerate() {
+            let others: Vec<String> = (0..3)
+                .filter(|&j| j != i)
+                .map(|j| format!("nats://127.0.0.1:{}", routes[j]))
+                .collect();
+            n.extra = vec![
+                "--server_name".into(),
+                format!("n{i}"),
+                "--cluster_name".into(),
+                "lifesign".into(),
+                "--cluster".into(),
+                format!("nats://127.0.0.1:{}", routes[i]),
+                "--routes".into(),
+                others.join(","),
+            ];
+            n.restart();
+        }
+        let c = Cluster { nodes };
+        c.until("a JetStream meta leader", |n| {
+            n.monitoring("/jsz")["meta_cluster"]["leader"]
+                .as_str()
+                .is_some_and(|l| !l.is_empty())
+        });
+        c
+    }
+
+    /// Polls (under the hang guard) until `cond` holds on a live node.
+    fn until(&self, what: &str, cond: impl Fn(&Server) -> bool) {
+        let end = Instant::now() + GUARD;
+        while !self.nodes.iter().filter(|n| n.child.is_some()).any(&cond) {
+            assert!(Instant::now() < end, "no {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The servers as one comma-separated list.
+    fn urls(&self) -> String {
+        let urls: Vec<String> = self.nodes.iter().map(Server::url).collect();
+        urls.join(",")
+    }
+}
+
+#[test]
+fn a_relay_fails_over_when_its_cluster_node_dies_and_no_key_expires() {
+    let Some(bin) = server_binary() else { return };
+    let mut cluster = Cluster::start(bin);
+    let dir = TempDir::new("fleet-failover");
+    // A 6 s time limit: longer than a new stream leader takes.
+    let mut emitter = common::Child::emitter(&dir.path("api.json"), 2000);
+    assert_eq!(emitter.send("ready before"), "ok");
+    let mut child = Command::new(BIN)
+        .args(["relay", "--server", &cluster.urls(), "--replicas", "3"])
+        .args(["--host-id", "web1"])
+        .arg(dir.path(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lines_of(child.stderr.take().unwrap());
+    let relay = Relay { child, log };
+    wait_line(&relay.log, |l| l.contains("publishing"), "relay start");
+    let stream = cluster.nodes[0].monitoring("/jsz?streams=true&config=true");
+    let replicas = &stream["account_details"][0]["stream_detail"][0]["config"]["num_replicas"];
+    assert_eq!(replicas, 3, "{stream}");
+    // The node the relay is connected to; the watcher reads from another.
+    let at = cluster
+        .nodes
+        .iter()
+        .position(|n| n.connections() == 1)
+        .expect("the relay's node");
+    let other = (at + 1) % 3;
+    let w = Watcher::start(&cluster.nodes[other].key_url("web1.api"));
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive");
+    let mut dead = cluster.nodes[at].child.take().unwrap();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    wait_line(&relay.log, |l| l.contains("reconnected"), "the failover");
+    assert_eq!(emitter.send("ready after"), "ok");
+    // Every line until the change is alive: no key expired meanwhile.
+    loop {
+        let l = wait_line(&w.lines, |_| true, "the change after the failover");
+        assert!(l.starts_with("alive:"), "{l}");
+        if l.contains("message \"after\"") {
+            break;
+        }
+    }
+    let out = run(&["check", &cluster.nodes[other].key_url("web1.api")], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn when_the_stream_leader_dies_a_remote_watch_keeps_delivering_and_check_answers() {
+    let Some(bin) = server_binary() else { return };
+    let mut cluster = Cluster::start(bin);
+    let dir = TempDir::new("fleet-leader");
+    let mut emitter = common::Child::emitter(&dir.path("db.json"), 2000);
+    assert_eq!(emitter.send("ready before"), "ok");
+    let servers: Vec<String> = cluster.nodes.iter().map(Server::url).collect();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("relay");
+    for s in &servers {
+        cmd.args(["--server", s]); // repeated, this time
+    }
+    let mut child = cmd
+        .args(["--replicas", "3", "--host-id", "web1"])
+        .arg(dir.path(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lines_of(child.stderr.take().unwrap());
+    let _relay = Relay { child, log };
+    wait_line(&_relay.log, |l| l.contains("publishing"), "relay start");
+    let leader = |c: &Cluster| -> Option<usize> {
+        let live = c.nodes.iter().find(|n| n.child.is_some())?;
+        let v = live.monitoring("/jsz?streams=true");
+        let name = v["account_details"][0]["stream_detail"][0]["cluster"]["leader"]
+            .as_str()?
+            .to_string();
+        name.strip_prefix('n')?.parse().ok()
+    };
+    cluster.until("a stream leader", |_| leader(&cluster).is_some());
+    let at = leader(&cluster).unwrap();
+    let other = (at + 1) % 3;
+    let w = Watcher::start(&cluster.nodes[other].key_url("web1.db"));
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive");
+    let mut dead = cluster.nodes[at].child.take().unwrap();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    assert_eq!(emitter.send("ready after"), "ok");
+    loop {
+        let l = wait_line(&w.lines, |_| true, "the change after the leader died");
+        assert!(l.starts_with("alive:"), "{l}");
+        if l.contains("message \"after\"") {
+            break;
+        }
+    }
+    let out = run(&["check", &cluster.nodes[other].key_url("web1.db")], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("message \"after\""));
 }

@@ -14,16 +14,21 @@ use std::time::Duration;
 
 /// The help of `lifesign relay`.
 pub const RELAY_HELP: &str = "\
-Usage: lifesign relay --server nats://HOST:PORT [--bucket NAME] [--host-id ID]
-                      [--token T | --creds FILE] DIR...
+Usage: lifesign relay --server nats://HOST:PORT[,...] [--bucket NAME]
+                      [--replicas N] [--host-id ID] [--token T | --creds FILE]
+                      DIR...
 
 Publishes every heartbeat file (*.json) of each DIR to a NATS JetStream
 key-value bucket, as it changes, with a per-key time limit equal to the
 file's staleness rule: if the relay or its host dies, the keys expire and
 every remote reader sees it. Reconnects with backoff and republishes.
 
-  --server URL    the NATS server (nats://HOST:PORT)
+  --server URL    a NATS server (nats://HOST:PORT); repeat it, or give a
+                  comma-separated list, for the servers of a cluster: the
+                  relay connects to one and fails over to the others
   --bucket NAME   the bucket (default lifesign; created when missing)
+  --replicas N    copies of a bucket the relay creates, 1 to 5 (default 1;
+                  3 on a three-node cluster survives the loss of a node)
   --host-id ID    the first part of every key (default: the hostname)
   --token T       a token (or LIFESIGN_NATS_TOKEN)
   --creds FILE    a .creds file (or LIFESIGN_NATS_CREDS)
@@ -94,20 +99,36 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
     let mut a = Args {
         it: args.into_iter(),
     };
-    let (mut server, mut bucket, mut host_id, mut auth, mut dirs) = (
-        None,
+    let (mut servers, mut bucket, mut host_id, mut auth, mut dirs) = (
+        Vec::new(),
         DEFAULT_BUCKET.to_string(),
         None,
         Auth::None,
         Vec::new(),
     );
+    let mut replicas = 1;
     while let Some(arg) = a.it.next() {
         match arg.to_str() {
             Some("--help" | "-h") => {
                 println!("{RELAY_HELP}");
                 return Ok(Ok(0));
             }
-            Some("--server") => server = Some(a.value("--server")?),
+            // Repeated, or a comma-separated list, as NATS clients take it.
+            Some("--server") => servers.extend(
+                a.value("--server")?
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            ),
+            Some("--replicas") => {
+                let v = a.value("--replicas")?;
+                replicas = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=5).contains(n))
+                    .ok_or_else(|| format!("--replicas {v:?}: 1 to 5"))?;
+            }
             Some("--bucket") => bucket = a.value("--bucket")?,
             Some("--host-id") => host_id = Some(a.value("--host-id")?),
             Some("--token") => auth = Auth::Token(a.value("--token")?),
@@ -116,14 +137,23 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
             _ => dirs.push(PathBuf::from(arg)),
         }
     }
-    let server = server.ok_or("--server nats://HOST:PORT is required")?;
-    if !server.starts_with(super::SCHEME) {
-        return Err(format!("--server {server:?}: expected nats://HOST:PORT"));
+    if servers.is_empty() {
+        return Err("--server nats://HOST:PORT is required".into());
     }
-    // The bucket must be one a reader can name in a URL.
-    let url = Url::parse(&format!("{server}/{bucket}"), false).map_err(|e| e.0)?;
+    let mut urls = Vec::new();
+    for server in &servers {
+        if !server.starts_with(super::SCHEME) {
+            return Err(format!("--server {server:?}: expected nats://HOST:PORT"));
+        }
+        // The bucket must be one a reader can name in a URL.
+        urls.push(Url::parse(&format!("{server}/{bucket}"), false).map_err(|e| e.0)?);
+    }
     if auth == Auth::None {
-        auth = url.auth();
+        auth = urls
+            .iter()
+            .map(Url::auth)
+            .find(|a| *a != Auth::None)
+            .unwrap_or_default();
     }
     if dirs.is_empty() {
         return Err("no DIR to relay".into());
@@ -133,8 +163,9 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
         return Err("--host-id is empty".into());
     }
     let cfg = relay::Config {
-        server: url.server,
+        servers: urls.into_iter().map(|u| u.server).collect(),
         bucket,
+        replicas,
         host_id,
         auth,
         dirs,

@@ -279,7 +279,7 @@ pub(crate) fn jetstream(client: async_nats::Client) -> async_nats::jetstream::Co
 /// `cancel`; `events` sees connection changes (the relay republishes on
 /// every reconnect).
 pub(crate) async fn connect(
-    server: &str,
+    servers: &[String],
     auth: &Auth,
     name: &str,
     events: Option<tokio::sync::mpsc::UnboundedSender<async_nats::Event>>,
@@ -312,15 +312,18 @@ pub(crate) async fn connect(
             }
         });
     }
-    let shown = server.rsplit_once('@').map_or(server, |(_, h)| h);
-    let shown = if shown.starts_with(SCHEME) {
-        shown.to_string()
-    } else {
-        format!("{SCHEME}{shown}")
-    };
+    let shown: Vec<String> = servers
+        .iter()
+        .map(|server| {
+            let rest = server.strip_prefix(SCHEME).unwrap_or(server);
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            format!("{SCHEME}{host}")
+        })
+        .collect();
+    let shown = shown.join(",");
     let cannot = || format!("cannot connect to {shown}");
     bounded(cancel, CONNECT_TIMEOUT, cannot, async {
-        async_nats::connect_with_options(server, opts)
+        async_nats::connect_with_options(servers, opts)
             .await
             .map_err(|e| Error(format!("{}: {e}", cannot())))
     })

@@ -41,10 +41,12 @@ const MAX_FILE_BYTES: u64 = 65_536;
 /// What `lifesign relay` was asked to do.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `nats://HOST:PORT`.
-    pub server: String,
+    /// `nats://HOST:PORT`, one or more (the servers of one cluster).
+    pub servers: Vec<String>,
     /// The bucket (created when missing).
     pub bucket: String,
+    /// How many servers keep a copy of a bucket the relay creates.
+    pub replicas: usize,
     /// The first part of every key (default: the hostname).
     pub host_id: String,
     /// Credentials.
@@ -89,6 +91,7 @@ struct Relayer {
     js: js_api::Context,
     kv: kv::Store,
     bucket: String,
+    replicas: usize,
     /// Publishes failed since the last success (or the relay's start):
     /// the count, and when the relay last said so.
     failing: Option<(u64, Instant)>,
@@ -121,7 +124,7 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
     let cancel = watch_cancel(cancel)?;
     let (ev_tx, mut events) = mpsc::unbounded_channel();
     let client = match connect(
-        &cfg.server,
+        &cfg.servers,
         &cfg.auth,
         &format!("lifesign relay {}", cfg.host_id),
         Some(ev_tx),
@@ -145,7 +148,7 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
     let mut conflicts = Conflicts::default();
     let js = jetstream(client);
     let store = tokio::select! {
-        s = open_bucket(&js, &cfg.bucket) => s?,
+        s = open_bucket(&js, &cfg.bucket, cfg.replicas) => s?,
         _ = cancelled(cancel.as_ref()) => return Ok(()),
     };
     let mut ino = Inotify::new().map_err(|e| Error(format!("inotify: {e}")))?;
@@ -158,6 +161,7 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
         js,
         kv: store,
         bucket: cfg.bucket.clone(),
+        replicas: cfg.replicas,
         failing: None,
         bucket_checked: None,
         subject_prefix: format!("$KV.{}.", cfg.bucket),
@@ -295,7 +299,11 @@ impl Conflicts {
 
 /// The bucket, created when missing with per-message time limits and
 /// expiry markers; an existing bucket without them is an error.
-async fn open_bucket(js: &js_api::Context, bucket: &str) -> Result<kv::Store, Error> {
+async fn open_bucket(
+    js: &js_api::Context,
+    bucket: &str,
+    replicas: usize,
+) -> Result<kv::Store, Error> {
     let store = match js.get_key_value(bucket).await {
         Ok(s) => s,
         Err(_) => {
@@ -303,6 +311,7 @@ async fn open_bucket(js: &js_api::Context, bucket: &str) -> Result<kv::Store, Er
                 bucket: bucket.into(),
                 description: "lifesign heartbeats (docs/PROTOCOL.md, Fleet)".into(),
                 history: 1,
+                num_replicas: replicas,
                 limit_markers: Some(MARKER_TTL),
                 ..Default::default()
             };
@@ -336,7 +345,7 @@ impl Relayer {
     /// since a server restarted without its store has no bucket.
     async fn reopen_bucket(&mut self) {
         self.bucket_checked = Some(Instant::now());
-        match open_bucket(&self.js, &self.bucket).await {
+        match open_bucket(&self.js, &self.bucket, self.replicas).await {
             Ok(s) => self.kv = s,
             Err(e) => say(&format!("lifesign relay: {e}; trying again")),
         }

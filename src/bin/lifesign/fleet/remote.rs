@@ -123,7 +123,15 @@ async fn open(
     cancel: Cancel<'_>,
     events: Option<mpsc::UnboundedSender<async_nats::Event>>,
 ) -> Result<(Context, kv::Store), Error> {
-    let client = connect(&url.server, &url.auth(), "lifesign", events, cancel, |o| o).await?;
+    let client = connect(
+        std::slice::from_ref(&url.server),
+        &url.auth(),
+        "lifesign",
+        events,
+        cancel,
+        |o| o,
+    )
+    .await?;
     let js = jetstream(client);
     let store = bounded(
         cancel,
