@@ -940,8 +940,9 @@ fn a_relay_fails_over_when_its_cluster_node_dies_and_no_key_expires() {
     let Some(bin) = server_binary() else { return };
     let mut cluster = Cluster::start(bin);
     let dir = TempDir::new("fleet-failover");
-    // A 6 s time limit: longer than a new stream leader takes.
-    let mut emitter = common::Child::emitter(&dir.path("api.json"), 2000);
+    // A 30 s time limit: longer than a new stream leader takes, also on a
+    // loaded machine (the failover itself is not timed).
+    let mut emitter = common::Child::emitter(&dir.path("api.json"), 10_000);
     assert_eq!(emitter.send("ready before"), "ok");
     let mut child = Command::new(BIN)
         .args(["relay", "--server", &cluster.urls(), "--replicas", "3"])
@@ -988,7 +989,8 @@ fn when_the_stream_leader_dies_a_remote_watch_keeps_delivering_and_check_answers
     let Some(bin) = server_binary() else { return };
     let mut cluster = Cluster::start(bin);
     let dir = TempDir::new("fleet-leader");
-    let mut emitter = common::Child::emitter(&dir.path("db.json"), 2000);
+    // A 30 s time limit, as above.
+    let mut emitter = common::Child::emitter(&dir.path("db.json"), 10_000);
     assert_eq!(emitter.send("ready before"), "ok");
     let servers: Vec<String> = cluster.nodes.iter().map(Server::url).collect();
     let mut cmd = Command::new(BIN);
@@ -1033,4 +1035,95 @@ fn when_the_stream_leader_dies_a_remote_watch_keeps_delivering_and_check_answers
     let out = run(&["check", &cluster.nodes[other].key_url("web1.db")], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("message \"after\""));
+}
+
+/// A TCP forwarder to a server that the test can cut: every connection
+/// through it is shut down and new ones are refused (closed at once) until
+/// it is restored. It stands for a host cut off from the network.
+struct Cut {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    live: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Cut {
+    fn to(upstream: u16) -> Cut {
+        use std::sync::atomic::Ordering;
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = Cut {
+            port: l.local_addr().unwrap().port(),
+            cut: Default::default(),
+            live: Default::default(),
+        };
+        let (cut, live) = (c.cut.clone(), c.live.clone());
+        std::thread::spawn(move || {
+            for down in l.incoming() {
+                let Ok(down) = down else { break };
+                if cut.load(Ordering::SeqCst) {
+                    continue; // dropped: closed at once
+                }
+                let Ok(up) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let mut g = live.lock().unwrap();
+                g.push(down.try_clone().unwrap());
+                g.push(up.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (down.try_clone().unwrap(), up.try_clone().unwrap()),
+                    (up, down),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        c
+    }
+
+    fn cut(&self, cut: bool) {
+        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+        if cut {
+            for s in self.live.lock().unwrap().drain(..) {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_relay_cut_off_from_its_server_reads_stale_elsewhere_and_republishes_when_it_is_back() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let link = Cut::to(server.port);
+    let dir = TempDir::new("fleet-cut");
+    // interval 200 ms: a time limit of 1 s.
+    let mut emitter = common::Child::emitter(&dir.path("job.json"), 200);
+    assert_eq!(emitter.send("ready"), "ok");
+    let mut child = Command::new(BIN)
+        .args([
+            "relay",
+            "--server",
+            &format!("nats://127.0.0.1:{}", link.port),
+        ])
+        .args(["--host-id", "web1"])
+        .arg(dir.path(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lines_of(child.stderr.take().unwrap());
+    let relay = Relay { child, log };
+    wait_line(&relay.log, |l| l.contains("publishing"), "relay start");
+    // The reader is on the other side, straight to the server.
+    let w = Watcher::start(&server.key_url("web1.job"));
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive");
+    link.cut(true);
+    wait_line(&relay.log, |l| l.contains("disconnected"), "the cut");
+    let l = wait_line(&w.lines, |l| !l.starts_with("alive:"), "the expiry");
+    assert!(l.starts_with("stale") && l.contains("expired"), "{l}");
+    link.cut(false);
+    wait_line(&relay.log, |l| l.contains("reconnected"), "the way back");
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive again");
 }

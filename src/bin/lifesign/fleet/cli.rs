@@ -54,7 +54,7 @@ Credentials: LIFESIGN_NATS_TOKEN or LIFESIGN_NATS_CREDS, or nats://TOKEN@HOST.
 The verdict is the origin relay's; an expired key is stale; a value without
 its time limit (Nats-TTL) is invalid; scan leaves out deleted keys. A
 server that cannot be reached or does not answer within 5 s, a server lost
-for 5 s during wait or watch, refused credentials or a missing bucket exit
+for 10 s during wait or watch, refused credentials or a missing bucket exit
 2 (cannot tell); SIGINT or SIGTERM exits 130.";
 
 type Res<T> = Result<T, String>;

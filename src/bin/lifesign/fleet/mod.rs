@@ -46,9 +46,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// missed pings.
 const PING_INTERVAL: Duration = Duration::from_secs(2);
 
-/// How long a remote `wait` or `watch` waits for a lost server to come
-/// back before it cannot tell (exit 2).
-pub const LOST_AFTER: Duration = Duration::from_secs(5);
+/// How long a remote `wait` or `watch` waits for a lost server, or for a
+/// bucket that cannot answer (a cluster electing a new stream leader), to
+/// come back before it cannot tell (exit 2).
+pub const LOST_AFTER: Duration = Duration::from_secs(10);
 
 /// How to authenticate to the server.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
