@@ -5,10 +5,18 @@
 //!
 //! The environment is read once, when the emitter starts, and never modified.
 //!
-//! Nothing here can block a beat or `stop`: the systemd socket is
-//! non-blocking (a datagram that does not fit the supervisor's queue is
-//! dropped), and the emitter sends outside the lock its writes and `stop`
-//! take.
+//! Nothing here blocks a beat, and `stop` at most [`BARRIER_TIMEOUT`]:
+//! the systemd socket is non-blocking, and the emitter sends outside the
+//! lock its writes and `stop` take. A state change (`READY=1`,
+//! `RELOADING=1`, `STOPPING=1`, `STATUS=`, `EXTEND_TIMEOUT_USEC=`,
+//! `WATCHDOG=trigger`) is never lost to a supervisor that is slow to read:
+//! what does not fit its queue is kept, in order, as owed (a newer
+//! `STATUS=` or `EXTEND_TIMEOUT_USEC=` replaces an older one still owed; at
+//! most [`MAX_OWED`] are kept), and sent as soon as the socket is writable
+//! again, by the next send or by a short-lived thread (`lifesign-notify`)
+//! that waits for the socket to become writable. A watchdog ping is sent
+//! only when it fits, after whatever is owed: a lost ping is harmless, the
+//! next beat sends another.
 //!
 //! The s6 descriptor is claimed by one emitter at a time, gets its newline
 //! at most once and is then closed. The environment's descriptor
@@ -31,13 +39,14 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// What the environment asked for, read once.
 #[derive(Debug, Default)]
 pub struct Notifier {
-    systemd: Option<(UnixDatagram, SocketAddr)>,
+    systemd: Option<Systemd>,
     /// `WATCHDOG=1` on every beat, at most every this long.
     pub watchdog: Option<Duration>,
     s6: Option<S6Claim>,
@@ -253,15 +262,9 @@ impl Notifier {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         if cfg.systemd {
             if let Some(sock) = var("NOTIFY_SOCKET") {
-                let socket = || -> io::Result<UnixDatagram> {
-                    let s = UnixDatagram::unbound()?;
-                    // A supervisor that stops reading must never freeze the beat.
-                    s.set_nonblocking(true)?;
-                    Ok(s)
-                };
-                match notify_addr(&sock).and_then(|a| Ok((socket()?, a))) {
-                    Ok(pair) => {
-                        n.systemd = Some(pair);
+                match notify_addr(&sock).and_then(Channel::new) {
+                    Ok(channel) => {
+                        n.systemd = Some(Systemd(Arc::new(channel)));
                         n.watchdog = watchdog_interval(
                             var("WATCHDOG_USEC").as_deref(),
                             var("WATCHDOG_PID").as_deref(),
@@ -315,22 +318,43 @@ impl Notifier {
         self.systemd.is_some() || self.s6.is_some()
     }
 
-    /// Sends one datagram without waiting: when the supervisor's queue is
-    /// full the message is dropped (`WouldBlock`).
-    fn send(&self, msg: &str) -> io::Result<()> {
-        if let Some((sock, addr)) = &self.systemd {
-            sock.send_to_addr(msg.as_bytes(), addr)?;
+    /// Tells systemd one state change: sent now when the socket takes it,
+    /// else owed and sent as soon as it does. Never waits.
+    fn say(&self, msg: &str) {
+        if let Some(c) = &self.systemd {
+            c.say(msg);
+        }
+    }
+
+    /// A watchdog ping, after whatever is owed; dropped when it does not
+    /// fit (the next beat pings again). Never waits.
+    fn ping(&self) {
+        if let Some(c) = &self.systemd {
+            c.ping();
+        }
+    }
+
+    /// Tells a `READY=1` datagram, and s6's newline once.
+    fn ready_with(&mut self, datagram: &str) -> io::Result<()> {
+        self.say(datagram);
+        if let Some(claim) = self.s6.take() {
+            claim.tell_ready()?;
         }
         Ok(())
     }
 
-    /// Sends a `READY=1` datagram, and s6's newline once.
-    fn ready_with(&mut self, datagram: &str) -> io::Result<()> {
-        let r = self.send(datagram);
-        if let Some(claim) = self.s6.take() {
-            claim.tell_ready()?;
+    /// `STOPPING=1` (when `say_stopping`), then, once nothing is owed, the
+    /// barrier; all of it within `bound`. Returns whether the manager
+    /// confirmed in time.
+    fn stop_within(&self, say_stopping: bool, bound: Duration) -> bool {
+        let Some(c) = &self.systemd else {
+            return true;
+        };
+        let deadline = Instant::now() + bound;
+        if say_stopping {
+            c.say("STOPPING=1");
         }
-        r
+        c.flush_until(deadline) && self.barrier_until(deadline).unwrap_or(false)
     }
 
     /// Hands the s6 descriptor back unused (the emitter stops before it
@@ -351,8 +375,8 @@ fn with_status(head: &str, status: Option<&str>) -> String {
     }
 }
 
-/// How long `stop` waits for systemd to confirm that it has read every
-/// message (`BARRIER=1`).
+/// The most `stop` waits for systemd: to send what is owed, `STOPPING=1`,
+/// and to have it confirm that it has read every message (`BARRIER=1`).
 pub const BARRIER_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl Notifier {
@@ -361,38 +385,255 @@ impl Notifier {
         self.systemd.is_some()
     }
 
-    /// Waits, at most `timeout`, until systemd has processed every message
-    /// sent before: `BARRIER=1` with one end of a pipe, which the manager
-    /// closes once it has read the datagrams queued ahead of it. Returns
-    /// whether the manager confirmed in time (`Ok(true)` without systemd).
-    pub fn barrier(&self, timeout: Duration) -> io::Result<bool> {
-        let Some((sock, addr)) = &self.systemd else {
+    /// Waits, at most until `deadline`, until systemd has processed every
+    /// message sent before: `BARRIER=1` with one end of a pipe, which the
+    /// manager closes once it has read the datagrams queued ahead of it.
+    /// Returns whether the manager confirmed in time (`Ok(true)` without
+    /// systemd).
+    fn barrier_until(&self, deadline: Instant) -> io::Result<bool> {
+        let Some(c) = &self.systemd else {
             return Ok(true);
         };
         let (read_end, write_end) = pipe()?;
-        send_with_fd(sock, addr, b"BARRIER=1", write_end.as_raw_fd())?;
+        c.send_barrier(write_end.as_raw_fd())?;
         drop(write_end);
-        let mut p = libc::pollfd {
-            fd: read_end.as_raw_fd(),
-            events: 0,
-            revents: 0,
-        };
-        let deadline = std::time::Instant::now() + timeout;
+        poll_until(read_end.as_raw_fd(), 0, deadline).map(|revents| revents & libc::POLLHUP != 0)
+    }
+}
+
+/// The most state changes kept owed to a supervisor that does not read;
+/// past it the oldest is dropped (only a supervisor that stopped reading
+/// for that many changes can lose one).
+pub const MAX_OWED: usize = 16;
+
+/// How long the resend thread waits for the socket before it looks again
+/// (at most); it ends once nothing is owed.
+const RESEND_WAIT: Duration = Duration::from_millis(500);
+
+/// The socket to systemd and what it is owed, shared with the resend
+/// thread.
+#[derive(Debug)]
+struct Channel {
+    sock: UnixDatagram,
+    addr: SocketAddr,
+    owed: Mutex<Owed>,
+}
+
+#[derive(Debug, Default)]
+struct Owed {
+    queue: VecDeque<String>,
+    /// The resend thread runs.
+    resending: bool,
+    /// The notifier is gone: the resend thread ends.
+    closed: bool,
+}
+
+/// What a datagram tells, for replacing an older one still owed.
+#[derive(PartialEq)]
+enum Kind {
+    Status,
+    Extend,
+    Other,
+}
+
+fn kind(msg: &str) -> Kind {
+    if msg.starts_with("STATUS=") {
+        Kind::Status
+    } else if msg.starts_with("EXTEND_TIMEOUT_USEC=") {
+        Kind::Extend
+    } else {
+        Kind::Other
+    }
+}
+
+impl Owed {
+    /// Owes one more datagram: it replaces an older one of its kind that
+    /// says nothing else (`STATUS=`, `EXTEND_TIMEOUT_USEC=`), and the oldest
+    /// goes past [`MAX_OWED`].
+    fn push(&mut self, msg: &str) {
+        let k = kind(msg);
+        if k != Kind::Other {
+            self.queue.retain(|m| kind(m) != k);
+        }
+        self.queue.push_back(msg.to_owned());
+        while self.queue.len() > MAX_OWED {
+            self.queue.pop_front();
+        }
+    }
+}
+
+/// Whether an error means "try again when the socket is writable".
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+impl Channel {
+    /// A non-blocking datagram socket connected to the manager's, so that
+    /// its writability says whether the manager's queue has room. A socket
+    /// that is not there yet is connected at the first send.
+    fn new(addr: SocketAddr) -> io::Result<Channel> {
+        let sock = UnixDatagram::unbound()?;
+        // A supervisor that stops reading must never freeze the beat.
+        sock.set_nonblocking(true)?;
+        let _ = sock.connect_addr(&addr);
+        Ok(Channel {
+            sock,
+            addr,
+            owed: Mutex::new(Owed::default()),
+        })
+    }
+
+    fn owed(&self) -> std::sync::MutexGuard<'_, Owed> {
+        self.owed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One send, connecting (again) when the manager's socket was not there
+    /// or was replaced (a restarted manager).
+    fn send_now(&self, msg: &[u8]) -> io::Result<()> {
+        match self.sock.send(msg) {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOTCONN | libc::ECONNREFUSED | libc::EDESTADDRREQ)
+                ) =>
+            {
+                self.sock.connect_addr(&self.addr)?;
+                self.sock.send(msg).map(drop)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends what is owed, in order, while the socket takes it: `Ok` once
+    /// nothing is owed, else the error that stopped it.
+    fn flush(&self, owed: &mut Owed) -> io::Result<()> {
+        while let Some(m) = owed.queue.front() {
+            self.send_now(m.as_bytes())?;
+            owed.queue.pop_front();
+        }
+        Ok(())
+    }
+
+    fn say(self: &Arc<Self>, msg: &str) {
+        let mut owed = self.owed();
+        owed.push(msg);
+        if self.flush(&mut owed).is_err() && !owed.resending {
+            owed.resending = true;
+            let me = Arc::clone(self);
+            let spawned = std::thread::Builder::new()
+                .name("lifesign-notify".into())
+                .spawn(move || me.resend());
+            // No thread: the next send tries again.
+            owed.resending = spawned.is_ok();
+        }
+    }
+
+    fn ping(&self) {
+        let mut owed = self.owed();
+        if self.flush(&mut owed).is_ok() {
+            let _ = self.send_now(b"WATCHDOG=1");
+        }
+    }
+
+    /// The resend thread: waits until the socket is writable, sends what is
+    /// owed, and ends once nothing is (or the notifier is gone). A manager
+    /// that refuses (its socket gone) is tried again with a backoff.
+    fn resend(&self) {
+        let mut backoff = Duration::from_millis(10);
         loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let ms = left.as_millis().min(i32::MAX as u128) as i32;
-            // SAFETY: one valid pollfd; POLLHUP is reported whatever `events` says.
-            let n = unsafe { libc::poll(&mut p, 1, ms) };
-            if n > 0 {
-                return Ok(p.revents & libc::POLLHUP != 0);
+            let mut owed = self.owed();
+            if owed.closed {
+                owed.resending = false;
+                return;
             }
-            if n == 0 {
-                return Ok(false);
+            match self.flush(&mut owed) {
+                Ok(()) => {
+                    owed.resending = false;
+                    return;
+                }
+                Err(e) if would_block(&e) => {
+                    drop(owed);
+                    backoff = Duration::from_millis(10);
+                    let _ = poll_until(
+                        self.sock.as_raw_fd(),
+                        libc::POLLOUT,
+                        Instant::now() + RESEND_WAIT,
+                    );
+                }
+                Err(_) => {
+                    drop(owed);
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(RESEND_WAIT);
+                }
             }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
+        }
+    }
+
+    /// Sends what is owed, waiting for the socket until `deadline`; returns
+    /// whether everything went.
+    fn flush_until(&self, deadline: Instant) -> bool {
+        loop {
+            if self.flush(&mut self.owed()).is_ok() {
+                return true;
             }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            let step = deadline.min(Instant::now() + Duration::from_millis(20));
+            if !matches!(poll_until(self.sock.as_raw_fd(), libc::POLLOUT, step), Ok(r) if r != 0) {
+                // Not writable, or writable but refusing: a short pause.
+                std::thread::sleep(step.saturating_duration_since(Instant::now()));
+            }
+        }
+    }
+
+    fn send_barrier(&self, fd: RawFd) -> io::Result<()> {
+        let _owed = self.owed();
+        send_with_fd(&self.sock, &self.addr, b"BARRIER=1", fd)
+    }
+}
+
+/// The notifier's hold on its channel: when it goes, the resend thread
+/// ends.
+#[derive(Debug)]
+struct Systemd(Arc<Channel>);
+
+impl std::ops::Deref for Systemd {
+    type Target = Arc<Channel>;
+    fn deref(&self) -> &Arc<Channel> {
+        &self.0
+    }
+}
+
+impl Drop for Systemd {
+    fn drop(&mut self) {
+        self.owed().closed = true;
+    }
+}
+
+/// Waits until `fd` reports one of `events` (or POLLHUP/POLLERR), at most
+/// until `deadline`; returns the events seen (0: the deadline passed).
+fn poll_until(fd: RawFd, events: libc::c_short, deadline: Instant) -> io::Result<libc::c_short> {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd; POLLHUP is reported whatever `events` says.
+        let n = unsafe { libc::poll(&mut p, 1, ms) };
+        if n > 0 {
+            return Ok(p.revents);
+        }
+        if n == 0 {
+            return Ok(0);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
         }
     }
 }
@@ -593,11 +834,13 @@ impl Supervisor {
     pub fn tell(&mut self, beat: Beat<'_>) {
         let said = self.told.next(&self.rules, beat, crate::clock::mono_us());
         for d in &said.datagrams {
-            if d.starts_with("READY=1") {
+            if d == "WATCHDOG=1" {
+                self.notifier.ping();
+            } else if d.starts_with("READY=1") {
                 // Also s6's newline, once.
                 let _ = self.notifier.ready_with(d);
             } else {
-                let _ = self.notifier.send(d);
+                self.notifier.say(d);
             }
         }
     }
@@ -608,11 +851,10 @@ impl Supervisor {
     }
 
     /// The emitter stopped: `STOPPING=1`, then waits (at most
-    /// [`BARRIER_TIMEOUT`]) until systemd has read every message.
+    /// [`BARRIER_TIMEOUT`] in all) until what is owed is sent and systemd
+    /// has read every message.
     pub fn stopping(&mut self) {
-        if self.notifier.send("STOPPING=1").is_ok() {
-            let _ = self.notifier.barrier(BARRIER_TIMEOUT);
-        }
+        self.notifier.stop_within(true, BARRIER_TIMEOUT);
     }
 }
 
@@ -678,7 +920,7 @@ impl NotifyRelay {
             self.last_state = Some(state);
             if matches!(state, State::Stopping | State::Stopped) && !self.stopping {
                 self.stopping = true;
-                let _ = n.send("STOPPING=1");
+                n.say("STOPPING=1");
             }
             let rules = Rules {
                 extend_usec: rep.max_age_ms.saturating_mul(1000),
@@ -691,23 +933,20 @@ impl NotifyRelay {
                 reloads: self.reloads,
             };
             for d in self.told.next(&rules, beat, crate::clock::mono_us()).datagrams {
-                let _ = n.send(&d);
+                n.say(&d);
             }
         }
         if n.watchdog.is_some() && rep.verdict == Verdict::Alive {
-            let _ = n.send("WATCHDOG=1");
+            n.ping();
         }
     }
 
     /// The relayed process is gone or no longer ours to speak for:
-    /// `STOPPING=1` unless it was sent, then the barrier (at most 1 s,
-    /// `BARRIER_TIMEOUT`).
+    /// `STOPPING=1` unless it was told, then the barrier once nothing is
+    /// owed; at most [`BARRIER_TIMEOUT`] in all.
     pub fn finish(&mut self) {
-        if !self.stopping {
-            self.stopping = true;
-            let _ = self.notifier.send("STOPPING=1");
-        }
-        let _ = self.notifier.barrier(BARRIER_TIMEOUT);
+        let say_stopping = !std::mem::replace(&mut self.stopping, true);
+        self.notifier.stop_within(say_stopping, BARRIER_TIMEOUT);
     }
 }
 
@@ -846,6 +1085,39 @@ mod tests {
             t.next(&rules, beat(State::Failed, Some("disk full"), 0), 0)
                 .datagrams,
             ["WATCHDOG=1"]
+        );
+    }
+
+    #[test]
+    fn owed_keeps_every_state_change_in_order_and_only_the_latest_status_and_extension() {
+        let mut o = Owed::default();
+        for m in [
+            "STATUS=loading",
+            "EXTEND_TIMEOUT_USEC=1",
+            "READY=1\nSTATUS=up",
+            "STATUS=busy",
+            "EXTEND_TIMEOUT_USEC=2",
+            "STATUS=idle",
+            "STOPPING=1",
+        ] {
+            o.push(m);
+        }
+        assert_eq!(
+            o.queue,
+            [
+                "READY=1\nSTATUS=up",
+                "EXTEND_TIMEOUT_USEC=2",
+                "STATUS=idle",
+                "STOPPING=1"
+            ]
+        );
+        for i in 0..2 * MAX_OWED {
+            o.push(&format!("RELOADING=1\nMONOTONIC_USEC={i}"));
+        }
+        assert_eq!(o.queue.len(), MAX_OWED);
+        assert_eq!(
+            o.queue.back().unwrap(),
+            &format!("RELOADING=1\nMONOTONIC_USEC={}", 2 * MAX_OWED - 1)
         );
     }
 

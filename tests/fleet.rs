@@ -20,6 +20,15 @@ const GUARD: Duration = Duration::from_secs(60);
 
 const BIN: &str = env!("CARGO_BIN_EXE_lifesign");
 
+/// A loopback port free now (bound, then closed).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn server_binary() -> Option<PathBuf> {
     let p = std::env::var_os("LIFESIGN_NATS_SERVER").map(PathBuf::from);
     if p.is_none() {
@@ -32,27 +41,52 @@ fn server_binary() -> Option<PathBuf> {
 struct Server {
     bin: PathBuf,
     port: u16,
+    /// The HTTP monitoring port (`/connz`).
+    monitor: u16,
     store: TempDir,
     token: Option<String>,
+    /// More arguments (a cluster node's).
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
 impl Server {
     fn start(bin: PathBuf, token: Option<&str>) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut s = Server {
             bin,
-            port,
+            port: free_port(),
+            monitor: free_port(),
             store: TempDir::new("fleet-js"),
             token: token.map(str::to_string),
+            extra: Vec::new(),
             child: None,
         };
         s.restart();
         s
+    }
+
+    /// A server that is not started yet.
+    fn unstarted(bin: PathBuf) -> Server {
+        Server {
+            bin,
+            port: free_port(),
+            monitor: free_port(),
+            store: TempDir::new("fleet-js"),
+            token: None,
+            extra: Vec::new(),
+            child: None,
+        }
+    }
+
+    /// A JSON document of the monitoring port (`/connz`, `/jsz?...`).
+    fn monitoring(&self, path: &str) -> serde_json::Value {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.monitor)).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        let json = &body[body.find("\r\n\r\n").unwrap() + 4..];
+        serde_json::from_str(json).unwrap()
     }
 
     /// Starts it (again, on the same port and store) and returns when it
@@ -62,11 +96,13 @@ impl Server {
         cmd.args(["-js", "-sd"])
             .arg(self.store.path("js"))
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-m", &self.monitor.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         if let Some(t) = &self.token {
             cmd.args(["--auth", t]);
         }
+        cmd.args(&self.extra);
         let mut child = cmd.spawn().unwrap();
         let err = child.stderr.take().unwrap();
         let lines = lines_of(err);
@@ -90,6 +126,13 @@ impl Server {
 
     fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// How many clients are connected, by the server's own count.
+    fn connections(&self) -> u64 {
+        self.monitoring("/connz")["num_connections"]
+            .as_u64()
+            .unwrap()
     }
 
     fn key_url(&self, key: &str) -> String {
@@ -516,6 +559,578 @@ fn a_bucket_that_does_not_exist_cannot_tell_exit_2() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// A TCP server that accepts connections and never says a word; each
+/// accepted connection is announced on the channel (and kept open).
+fn silent_server() -> (u16, mpsc::Receiver<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        for s in l.incoming() {
+            kept.push(s);
+            if tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn a_server_that_accepts_and_never_speaks_is_cannot_tell_and_a_signal_ends_the_wait_for_it() {
+    let (port, accepted) = silent_server();
+    let base = format!("nats://127.0.0.1:{port}");
+    let key = format!("{base}/lifesign/web1.app");
+    let bucket = format!("{base}/lifesign");
+    let dir = TempDir::new("fleet-silent");
+    let d = dir.path("");
+    let d = d.to_str().unwrap();
+    let cases: [&[&str]; 5] = [
+        &["check", &key],
+        &["wait", &key],
+        &["watch", &key],
+        &["scan", &bucket],
+        &["relay", "--server", &base, d],
+    ];
+    for args in cases {
+        let out = run(args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&format!("cannot connect to {base}")) && err.contains("no answer"),
+            "{args:?}: {err}"
+        );
+    }
+    // SIGTERM while connecting: a reader is interrupted (130, as a local
+    // wait), a relay ends as it does on SIGTERM (0).
+    while accepted.try_recv().is_ok() {}
+    for (args, code) in [(cases[0], 130), (cases[1], 130), (cases[4], 0)] {
+        let child = Command::new(BIN)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        accepted.recv_timeout(GUARD).expect("the command connects");
+        // SAFETY: signals our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn credentials_in_a_url_are_never_printed() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = TempDir::new("fleet-secret");
+    let d = dir.path("");
+    let d = d.to_str().unwrap();
+    let base = format!("nats://s3cret@127.0.0.1:{port}");
+    let key = format!("{base}/lifesign/web1.app");
+    let bad = format!("{base}/bad.bucket/web1.app");
+    let cases: [&[&str]; 4] = [
+        &["check", &key],
+        &["check", &bad],
+        &["relay", "--server", &base, d],
+        &["relay", "--server", &base, "--bucket", "bad.bucket", d],
+    ];
+    for args in cases {
+        let out = run(args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            !err.contains("s3cret") && err.contains("127.0.0.1"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_server_restarted_without_its_store_gets_its_bucket_and_keys_back_from_the_relay() {
+    let Some(bin) = server_binary() else { return };
+    let mut server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-empty-store");
+    let mut emitter = common::Child::emitter(&dir.path("db.json"), 200);
+    assert_eq!(emitter.send("ready"), "ok");
+    let relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    let url = server.key_url("web1.db");
+    assert_eq!(run(&["check", &url], &[]).status.code(), Some(0));
+    server.stop();
+    std::fs::remove_dir_all(server.store.path("js")).unwrap();
+    server.restart();
+    wait_line(&relay.log, |l| l.contains("reconnected"), "the reconnect");
+    // The relay makes the bucket again and republishes into it (polled
+    // under the hang guard: each check is a snapshot).
+    let end = Instant::now() + GUARD;
+    loop {
+        let out = run(&["check", &url], &[]);
+        if out.status.code() == Some(0) {
+            break;
+        }
+        assert!(Instant::now() < end, "{}", text(&out.stderr));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_killed_server_ends_a_remote_wait_and_watch_with_cannot_tell() {
+    let Some(bin) = server_binary() else { return };
+    let mut server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-killed-server");
+    let mut emitter = common::Child::emitter(&dir.path("api.json"), 200);
+    assert_eq!(emitter.send("starting"), "ok");
+    let _relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    let url = server.key_url("web1.api");
+    let mut w = Watcher::start(&url);
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive");
+    // A wait for a start that never ends, with no timeout of its own.
+    let wait_url = url.clone();
+    let waiter = std::thread::spawn(move || run(&["wait", &wait_url], &[]));
+    // The wait prints only at its end: the server's own count of client
+    // connections (relay, watch, wait) says when it is following the key.
+    let end = Instant::now() + GUARD;
+    while server.connections() < 3 {
+        assert!(Instant::now() < end, "the wait never connected");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut c = server.child.take().unwrap();
+    c.kill().unwrap();
+    c.wait().unwrap();
+    let out = waiter.join().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("lost the server") && err.contains("cannot tell"),
+        "{err}"
+    );
+    let status = exit_of(&mut w.child);
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "watch ends: it cannot tell any more"
+    );
+}
+
+/// Waits for a child's exit under the hang guard.
+fn exit_of(c: &mut Child) -> std::process::ExitStatus {
+    let end = Instant::now() + GUARD;
+    loop {
+        if let Some(s) = c.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < end, "pid {} never ended", c.id());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_removed_heartbeat_leaves_scan_and_reads_missing() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-removed");
+    write_heartbeat(&dir.path(""), "gone", "ready", 1);
+    write_heartbeat(&dir.path(""), "kept", "ready", 1);
+    let _relay = Relay::start(&server, "web1", &dir.path(""), &[]);
+    scan_until(&server, |rows| rows.len() == 2, "both heartbeats");
+    std::fs::remove_file(dir.path("gone.json")).unwrap();
+    scan_until(
+        &server,
+        |rows| rows.len() == 1 && rows[0]["file"].as_str().unwrap().ends_with("web1.kept"),
+        "the removed one left the scan",
+    );
+    let out = run(&["scan", &format!("{}/lifesign", server.url())], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = run(&["check", &server.key_url("web1.gone")], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).starts_with("missing"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn two_relays_with_one_host_id_each_warn_about_the_other() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let (a, b) = (TempDir::new("fleet-twin-a"), TempDir::new("fleet-twin-b"));
+    let mut ea = common::Child::emitter(&a.path("app.json"), 200);
+    let mut eb = common::Child::emitter(&b.path("app.json"), 200);
+    assert_eq!(ea.send("ready"), "ok");
+    assert_eq!(eb.send("failed"), "ok");
+    let ra = Relay::start(&server, "web1", &a.path(""), &[]);
+    let rb = Relay::start(&server, "web1", &b.path(""), &[]);
+    for (r, other) in [(&ra, rb.child.id()), (&rb, ra.child.id())] {
+        let l = wait_line(&r.log, |l| l.contains("warning"), "the warning");
+        assert!(
+            l.contains("key web1.app") && l.contains(&format!("pid {other}")),
+            "{l}"
+        );
+    }
+}
+
+#[test]
+fn a_relay_whose_stderr_is_a_broken_pipe_goes_on_relaying() {
+    let Some(bin) = server_binary() else { return };
+    let mut server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-epipe");
+    let mut emitter = common::Child::emitter(&dir.path("app.json"), 200);
+    assert_eq!(emitter.send("ready before"), "ok");
+    let mut child = Command::new(BIN)
+        .args(["relay", "--server", &server.url(), "--host-id", "web1"])
+        .arg(dir.path(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.contains("publishing"), "{first}");
+    drop(err); // the log's reader is gone: the next line meets EPIPE
+    server.stop(); // "disconnected": a line to say
+    assert_eq!(emitter.send("ready after"), "ok");
+    server.restart(); // "reconnected": another
+    let w = Watcher::start(&server.key_url("web1.app"));
+    wait_line(
+        &w.lines,
+        |l| l.starts_with("alive:") && l.contains("message \"after\""),
+        "the change relayed after the log broke",
+    );
+    assert!(child.try_wait().unwrap().is_none(), "the relay ended");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Publishes one message as any NATS client may, over the protocol
+/// itself: `ttl` becomes a `Nats-TTL` header.
+fn publish_raw(server: &Server, subject: &str, payload: &str, ttl: Option<&str>) {
+    use std::io::Write;
+    let s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(GUARD)).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut w = s;
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("INFO"), "{line}");
+    let mut msg = String::from("CONNECT {\"verbose\":false,\"headers\":true}\r\n");
+    match ttl {
+        None => msg += &format!("PUB {subject} {}\r\n{payload}\r\n", payload.len()),
+        Some(t) => {
+            let h = format!("NATS/1.0\r\nNats-TTL: {t}\r\n\r\n");
+            let total = h.len() + payload.len();
+            msg += &format!("HPUB {subject} {} {total}\r\n{h}{payload}\r\n", h.len());
+        }
+    }
+    msg += "PING\r\n";
+    w.write_all(msg.as_bytes()).unwrap();
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "PONG\r\n");
+}
+
+#[test]
+fn a_value_without_its_time_limit_reads_invalid_never_alive_forever() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-unlimited");
+    let _relay = Relay::start(&server, "web1", &dir.path(""), &[]); // makes the bucket
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let value = serde_json::json!({
+        "schema": "lifesign.fleet/1", "host_id": "web9", "name": "fake",
+        "file": "/run/hb/fake.json", "verdict": "alive", "detail": "",
+        "state": "ready", "pid": 1, "seq": 1, "progress": 0, "progress_at_ms": null,
+        "updated_at_ms": now, "age_ms": 0, "interval_ms": 1000, "max_age_ms": 3000,
+        "message": "", "shape": "v1", "ttl_s": 3, "observed_at_ms": now,
+        "relay": {"host_id": "web9", "hostname": "x", "pid": 1, "version": "0.2.0",
+                  "started_at_ms": now},
+        "record": null
+    })
+    .to_string();
+    let url = server.key_url("web9.fake");
+    publish_raw(&server, "$KV.lifesign.web9.fake", &value, None);
+    let out = run(&["check", &url], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("invalid") && stdout.contains("no time limit"),
+        "{stdout}"
+    );
+    let out = run(&["scan", &format!("{}/lifesign", server.url())], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).starts_with("invalid"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The same value with the time limit it states reads as published.
+    publish_raw(&server, "$KV.lifesign.web9.fake", &value, Some("3"));
+    let out = run(&["check", &url], &[]);
+    assert!(
+        text(&out.stdout).starts_with("alive"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// Three nats-servers with JetStream in one cluster, routes on 127.0.0.1.
+struct Cluster {
+    nodes: Vec<Server>,
+}
+
+impl Cluster {
+    /// Starts the three and returns once JetStream has a meta leader.
+    fn start(bin: PathBuf) -> Cluster {
+        let mut nodes: Vec<Server> = (0..3).map(|_| Server::unstarted(bin.clone())).collect();
+        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        for (i, n) in nodes.iter_mut().enumerate() {
+            let others: Vec<String> = (0..3)
+                .filter(|&j| j != i)
+                .map(|j| format!("nats://127.0.0.1:{}", routes[j]))
+                .collect();
+            n.extra = vec![
+                "--server_name".into(),
+                format!("n{i}"),
+                "--cluster_name".into(),
+                "lifesign".into(),
+                "--cluster".into(),
+                format!("nats://127.0.0.1:{}", routes[i]),
+                "--routes".into(),
+                others.join(","),
+            ];
+            n.restart();
+        }
+        let c = Cluster { nodes };
+        c.until("a JetStream meta leader", |n| {
+            n.monitoring("/jsz")["meta_cluster"]["leader"]
+                .as_str()
+                .is_some_and(|l| !l.is_empty())
+        });
+        c
+    }
+
+    /// Polls (under the hang guard) until `cond` holds on a live node.
+    fn until(&self, what: &str, cond: impl Fn(&Server) -> bool) {
+        let end = Instant::now() + GUARD;
+        while !self.nodes.iter().filter(|n| n.child.is_some()).any(&cond) {
+            assert!(Instant::now() < end, "no {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The servers as one comma-separated list.
+    fn urls(&self) -> String {
+        let urls: Vec<String> = self.nodes.iter().map(Server::url).collect();
+        urls.join(",")
+    }
+}
+
+#[test]
+fn a_relay_fails_over_when_its_cluster_node_dies_and_no_key_expires() {
+    let Some(bin) = server_binary() else { return };
+    let mut cluster = Cluster::start(bin);
+    let dir = TempDir::new("fleet-failover");
+    // A 30 s time limit: longer than a new stream leader takes, also on a
+    // loaded machine (the failover itself is not timed).
+    let mut emitter = common::Child::emitter(&dir.path("api.json"), 10_000);
+    assert_eq!(emitter.send("ready before"), "ok");
+    let mut child = Command::new(BIN)
+        .args(["relay", "--server", &cluster.urls(), "--replicas", "3"])
+        .args(["--host-id", "web1"])
+        .arg(dir.path(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lines_of(child.stderr.take().unwrap());
+    let relay = Relay { child, log };
+    wait_line(&relay.log, |l| l.contains("publishing"), "relay start");
+    let stream = cluster.nodes[0].monitoring("/jsz?streams=true&config=true");
+    let replicas = &stream["account_details"][0]["stream_detail"][0]["config"]["num_replicas"];
+    assert_eq!(replicas, 3, "{stream}");
+    // The node the relay is connected to; the watcher reads from another.
+    let at = cluster
+        .nodes
+        .iter()
+        .position(|n| n.connections() == 1)
+        .expect("the relay's node");
+    let other = (at + 1) % 3;
+    let w = Watcher::start(&cluster.nodes[other].key_url("web1.api"));
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive");
+    let mut dead = cluster.nodes[at].child.take().unwrap();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    wait_line(&relay.log, |l| l.contains("reconnected"), "the failover");
+    assert_eq!(emitter.send("ready after"), "ok");
+    // Every line until the change is alive: no key expired meanwhile.
+    loop {
+        let l = wait_line(&w.lines, |_| true, "the change after the failover");
+        assert!(l.starts_with("alive:"), "{l}");
+        if l.contains("message \"after\"") {
+            break;
+        }
+    }
+    let out = run(&["check", &cluster.nodes[other].key_url("web1.api")], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn when_the_stream_leader_dies_a_remote_watch_keeps_delivering_and_check_answers() {
+    let Some(bin) = server_binary() else { return };
+    let mut cluster = Cluster::start(bin);
+    let dir = TempDir::new("fleet-leader");
+    // A 30 s time limit, as above.
+    let mut emitter = common::Child::emitter(&dir.path("db.json"), 10_000);
+    assert_eq!(emitter.send("ready before"), "ok");
+    let servers: Vec<String> = cluster.nodes.iter().map(Server::url).collect();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("relay");
+    for s in &servers {
+        cmd.args(["--server", s]); // repeated, this time
+    }
+    let mut child = cmd
+        .args(["--replicas", "3", "--host-id", "web1"])
+        .arg(dir.path(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lines_of(child.stderr.take().unwrap());
+    let _relay = Relay { child, log };
+    wait_line(&_relay.log, |l| l.contains("publishing"), "relay start");
+    let leader = |c: &Cluster| -> Option<usize> {
+        let live = c.nodes.iter().find(|n| n.child.is_some())?;
+        let v = live.monitoring("/jsz?streams=true");
+        let name = v["account_details"][0]["stream_detail"][0]["cluster"]["leader"]
+            .as_str()?
+            .to_string();
+        name.strip_prefix('n')?.parse().ok()
+    };
+    cluster.until("a stream leader", |_| leader(&cluster).is_some());
+    let at = leader(&cluster).unwrap();
+    let other = (at + 1) % 3;
+    let w = Watcher::start(&cluster.nodes[other].key_url("web1.db"));
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive");
+    let mut dead = cluster.nodes[at].child.take().unwrap();
+    dead.kill().unwrap();
+    dead.wait().unwrap();
+    assert_eq!(emitter.send("ready after"), "ok");
+    loop {
+        let l = wait_line(&w.lines, |_| true, "the change after the leader died");
+        assert!(l.starts_with("alive:"), "{l}");
+        if l.contains("message \"after\"") {
+            break;
+        }
+    }
+    let out = run(&["check", &cluster.nodes[other].key_url("web1.db")], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("message \"after\""));
+}
+
+/// A TCP forwarder to a server that the test can cut: every connection
+/// through it is shut down and new ones are refused (closed at once) until
+/// it is restored. It stands for a host cut off from the network.
+struct Cut {
+    port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    live: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Cut {
+    fn to(upstream: u16) -> Cut {
+        use std::sync::atomic::Ordering;
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = Cut {
+            port: l.local_addr().unwrap().port(),
+            cut: Default::default(),
+            live: Default::default(),
+        };
+        let (cut, live) = (c.cut.clone(), c.live.clone());
+        std::thread::spawn(move || {
+            for down in l.incoming() {
+                let Ok(down) = down else { break };
+                if cut.load(Ordering::SeqCst) {
+                    continue; // dropped: closed at once
+                }
+                let Ok(up) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let mut g = live.lock().unwrap();
+                g.push(down.try_clone().unwrap());
+                g.push(up.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (down.try_clone().unwrap(), up.try_clone().unwrap()),
+                    (up, down),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        c
+    }
+
+    fn cut(&self, cut: bool) {
+        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+        if cut {
+            for s in self.live.lock().unwrap().drain(..) {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_relay_cut_off_from_its_server_reads_stale_elsewhere_and_republishes_when_it_is_back() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let link = Cut::to(server.port);
+    let dir = TempDir::new("fleet-cut");
+    // interval 200 ms: a time limit of 1 s.
+    let mut emitter = common::Child::emitter(&dir.path("job.json"), 200);
+    assert_eq!(emitter.send("ready"), "ok");
+    let mut child = Command::new(BIN)
+        .args([
+            "relay",
+            "--server",
+            &format!("nats://127.0.0.1:{}", link.port),
+        ])
+        .args(["--host-id", "web1"])
+        .arg(dir.path(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lines_of(child.stderr.take().unwrap());
+    let relay = Relay { child, log };
+    wait_line(&relay.log, |l| l.contains("publishing"), "relay start");
+    // The reader is on the other side, straight to the server.
+    let w = Watcher::start(&server.key_url("web1.job"));
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive");
+    link.cut(true);
+    wait_line(&relay.log, |l| l.contains("disconnected"), "the cut");
+    let l = wait_line(&w.lines, |l| !l.starts_with("alive:"), "the expiry");
+    assert!(l.starts_with("stale") && l.contains("expired"), "{l}");
+    link.cut(false);
+    wait_line(&relay.log, |l| l.contains("reconnected"), "the way back");
+    wait_line(&w.lines, |l| l.starts_with("alive:"), "alive again");
 }
 
 /// What a relay process holds: inotify instances and pidfds.

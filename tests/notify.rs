@@ -424,3 +424,83 @@ fn the_environments_s6_descriptor_is_told_once_per_process() {
         "nothing written into the application's pipe"
     );
 }
+
+/// Reads datagrams (under the hang guard of `recv`) until `want` has
+/// come, skipping watchdog pings and the queue probes; returns the others
+/// seen on the way, `want` last.
+fn until(sock: &UnixDatagram, want: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let m = recv(sock);
+        if m == "WATCHDOG=1" || m == common::PROBE {
+            continue;
+        }
+        let done = m == want;
+        seen.push(m);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn a_slow_manager_gets_ready_and_the_latest_status_once_it_drains_its_full_queue() {
+    let d = TempDir::new("notify-slow");
+    let sock_path = d.path("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    let mut c = Child::emitter_with_env(
+        &d.path("hb.json"),
+        60_000,
+        &[
+            ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+            // A ping every 10 ms fills the manager's queue.
+            ("WATCHDOG_USEC", "20000"),
+        ],
+    );
+    // The manager is busy: it reads nothing until its queue is full.
+    common::eventually("the manager's queue full of pings", || {
+        common::notify_queue_is_full(&sock_path)
+    });
+    assert_eq!(c.send("ready listening"), "ok");
+    assert_eq!(c.send("ready busy"), "ok");
+    assert_eq!(c.send("ready idle"), "ok");
+    assert!(
+        common::notify_queue_is_full(&sock_path),
+        "nothing was read: every change was told to a full queue"
+    );
+    // Now it reads: the ready comes, then the latest message (the one in
+    // between was replaced while owed).
+    assert_eq!(
+        until(&sock, "STATUS=idle"),
+        ["READY=1\nSTATUS=listening", "STATUS=idle"]
+    );
+    assert_eq!(c.send("stop"), "ok");
+    assert_eq!(until(&sock, "BARRIER=1"), ["STOPPING=1", "BARRIER=1"]);
+}
+
+#[test]
+fn what_stop_could_not_tell_a_busy_manager_in_its_bound_is_told_when_it_reads() {
+    let d = TempDir::new("notify-never");
+    let sock_path = d.path("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    let mut c = Child::emitter_with_env(
+        &d.path("hb.json"),
+        60_000,
+        &[
+            ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "20000"),
+        ],
+    );
+    common::eventually("the manager's queue full of pings", || {
+        common::notify_queue_is_full(&sock_path)
+    });
+    assert_eq!(c.send("ready"), "ok");
+    // Stop returns (its bound, 1 s, is checked by the hang guard only)
+    // with READY=1 and STOPPING=1 still owed.
+    assert_eq!(c.send("stop"), "ok");
+    assert!(common::notify_queue_is_full(&sock_path));
+    // The emitter object lives on in the child: what is owed is still
+    // delivered once the manager reads.
+    assert_eq!(until(&sock, "STOPPING=1"), ["READY=1", "STOPPING=1"]);
+    c.finish();
+}

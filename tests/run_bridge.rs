@@ -90,3 +90,45 @@ fn run_speaks_for_its_child_ready_status_extend_watchdog_stopping_in_order() {
         assert_eq!(&buf[..n], b"WATCHDOG=1", "after the barrier");
     }
 }
+
+#[test]
+fn a_busy_manager_still_gets_ready_from_run_once_it_reads_again() {
+    let d = TempDir::new("run-bridge-busy");
+    let sock_path = d.path("notify.sock");
+    let mut m = Manager {
+        sock: UnixDatagram::bind(&sock_path).unwrap(),
+        pings: 0,
+    };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifesign"));
+    cmd.args(["run", "--quiet", "--interval", "20ms", "--file"])
+        .arg(d.path("hb.json"))
+        .arg("--")
+        .arg(emitter_child_binary())
+        .env("NOTIFY_SOCKET", &sock_path)
+        // A ping every 10 ms while the child is alive fills the queue.
+        .env("WATCHDOG_USEC", "20000");
+    let mut run = Child::spawn(cmd);
+    let first = run.line();
+    assert!(first.starts_with("started pid="), "{first}");
+    common::eventually("the manager's queue full", || {
+        common::notify_queue_is_full(&sock_path)
+    });
+    assert_eq!(run.send("ready serving"), "ok");
+    // The bridge sees the ready within a period or two; nothing is read
+    // meanwhile, so it can only be owed. Its next pings prove it looked.
+    assert!(common::notify_queue_is_full(&sock_path));
+    loop {
+        let (msg, _) = recv_with_fd(&m.sock);
+        match msg.as_str() {
+            "WATCHDOG=1" | common::PROBE => continue,
+            _ => {
+                assert_eq!(msg, "READY=1\nSTATUS=serving");
+                break;
+            }
+        }
+    }
+    assert_eq!(run.send("stop"), "ok");
+    run.close_stdin();
+    m.expect(&["STOPPING=1", "BARRIER=1"]);
+    run.finish();
+}

@@ -718,3 +718,19 @@ pub fn drain(sock: &std::os::unix::net::UnixDatagram) -> Vec<String> {
     sock.set_nonblocking(false).unwrap();
     out
 }
+
+/// A manager that does not read: whether the queue of the socket bound at
+/// `path` is full, proven by a datagram of our own that does not fit
+/// (`WouldBlock`). A datagram that fits is queued: it reads `PROBE`.
+pub fn notify_queue_is_full(path: &Path) -> bool {
+    let probe = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    probe.set_nonblocking(true).unwrap();
+    match probe.send_to(PROBE.as_bytes(), path) {
+        Ok(_) => false,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
+        Err(e) => panic!("probe of {}: {e}", path.display()),
+    }
+}
+
+/// What [`notify_queue_is_full`] leaves in a queue that had room.
+pub const PROBE: &str = "PROBE";

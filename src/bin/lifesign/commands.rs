@@ -292,13 +292,19 @@ pub const COMMANDS: &[Cmd] = &[
         summary: "publish folders' heartbeats to NATS (docs/FLEET.md)",
         about: "Publishes every heartbeat file (*.json) of each DIR to a NATS JetStream key-value bucket, as it changes, with a per-key time limit equal to the file's staleness rule: if the relay or its host dies, the keys expire and every remote reader sees it. Reconnects with backoff and republishes.",
         opts: &[
-            opt("server", Value::Text("URL"), "the NATS server (nats://HOST:PORT)"),
+            Opt {
+                long: "server",
+                value: Value::Text("URL"),
+                repeated: true,
+                help: "a NATS server (nats://HOST:PORT); repeat it, or give a comma-separated list, for the servers of a cluster: the relay connects to one and fails over to the others",
+            },
             opt("bucket", Value::Text("NAME"), "the bucket (default lifesign; created when missing)"),
+            opt("replicas", Value::Count, "copies of a bucket the relay creates, 1 to 5 (default 1; 3 on a three-node cluster survives the loss of a node)"),
             opt("host-id", Value::Text("ID"), "the first part of every key (default: the hostname)"),
             opt("token", Value::Text("T"), "a token (or LIFESIGN_NATS_TOKEN)"),
             opt("creds", Value::File, "a .creds file (or LIFESIGN_NATS_CREDS)"),
         ],
-        notes: "Keys are HOST-ID.NAME (NAME: the file name without .json). Read them with lifesign check|wait|watch nats://HOST:PORT/BUCKET/HOST-ID.NAME and lifesign scan nats://HOST:PORT/BUCKET. Layout and value schema: docs/PROTOCOL.md, \"Fleet\"; deployment: docs/FLEET.md.",
+        notes: "Keys are HOST-ID.NAME (NAME: the file name without .json). Read them with lifesign check|wait|watch nats://HOST:PORT/BUCKET/HOST-ID.NAME and lifesign scan nats://HOST:PORT/BUCKET. Layout and value schema: docs/PROTOCOL.md, \"Fleet\"; deployment: docs/FLEET.md.\n\nConnecting is bounded (5 s); after a reconnect the relay makes the bucket again if the server lost it. It warns when another client, such as a relay with the same --host-id, writes its keys (docs/FLEET.md).",
         exit: "0 after SIGINT or SIGTERM (its keys then expire within their time limits); 2 when it cannot start (no server, refused credentials, a folder it cannot watch, a usage error).",
         examples: &[
             "lifesign relay --server nats://nats.internal:4222 /run/app",

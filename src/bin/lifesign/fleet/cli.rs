@@ -3,7 +3,7 @@
 //! and the arguments after it and returns the exit code.
 
 use super::remote::{self, WaitEnd, WaitOptions};
-use super::{relay, Auth, Error, Url, DEFAULT_BUCKET, EXIT_CANNOT_TELL};
+use super::{relay, say, Auth, Error, Url, DEFAULT_BUCKET, EXIT_CANNOT_TELL};
 use crate::output::{clock, now_ms, report_line, Json};
 use crate::watch::At;
 use lifesign::Report;
@@ -17,8 +17,11 @@ pub const REMOTE_HELP: &str = "\
 Remote heartbeats: TARGET may be nats://HOST:PORT/BUCKET/KEY (check, wait,
 watch) or nats://HOST:PORT/BUCKET (scan), as published by `lifesign relay`.
 Credentials: LIFESIGN_NATS_TOKEN or LIFESIGN_NATS_CREDS, or nats://TOKEN@HOST.
-The verdict is the origin relay's; an expired key is stale. A server that
-cannot be reached, refused credentials or a missing bucket exit 2.";
+The verdict is the origin relay's; an expired key is stale; a value without
+its time limit (Nats-TTL) is invalid; scan leaves out deleted keys. A
+server that cannot be reached or does not answer within 5 s, a server lost
+for 10 s during wait or watch, refused credentials or a missing bucket exit
+2 (cannot tell); SIGINT or SIGTERM exits 130.";
 
 type Res<T> = Result<T, String>;
 
@@ -29,14 +32,17 @@ pub fn main(cmd: &str, args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -
         "check" | "wait" | "watch" | "scan" => remote_main(cmd, args, cancel),
         other => Err(format!("unknown command {other:?}")),
     };
+    // Messages never show a URL's credentials, and a closed stderr ends
+    // nothing.
     match out {
         Ok(Ok(code)) => code,
+        Ok(Err(e)) if e.is_interrupted() => super::EXIT_INTERRUPTED,
         Ok(Err(e)) => {
-            eprintln!("lifesign {cmd}: {e}");
+            say(&format!("lifesign {cmd}: {e}"));
             EXIT_CANNOT_TELL
         }
         Err(usage) => {
-            eprintln!("lifesign {cmd}: {usage}");
+            say(&format!("lifesign {cmd}: {usage}"));
             2
         }
     }
@@ -59,13 +65,14 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
     let mut a = Args {
         it: args.into_iter(),
     };
-    let (mut server, mut bucket, mut host_id, mut auth, mut dirs) = (
-        None,
+    let (mut servers, mut bucket, mut host_id, mut auth, mut dirs) = (
+        Vec::new(),
         DEFAULT_BUCKET.to_string(),
         None,
         Auth::None,
         Vec::new(),
     );
+    let mut replicas = 1;
     while let Some(arg) = a.it.next() {
         match arg.to_str() {
             Some("--help" | "-h") => {
@@ -74,7 +81,22 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
                 }
                 return Ok(Ok(0));
             }
-            Some("--server") => server = Some(a.value("--server")?),
+            // Repeated, or a comma-separated list, as NATS clients take it.
+            Some("--server") => servers.extend(
+                a.value("--server")?
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            ),
+            Some("--replicas") => {
+                let v = a.value("--replicas")?;
+                replicas = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=5).contains(n))
+                    .ok_or_else(|| format!("--replicas {v:?}: 1 to 5"))?;
+            }
             Some("--bucket") => bucket = a.value("--bucket")?,
             Some("--host-id") => host_id = Some(a.value("--host-id")?),
             Some("--token") => auth = Auth::Token(a.value("--token")?),
@@ -83,14 +105,23 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
             _ => dirs.push(PathBuf::from(arg)),
         }
     }
-    let server = server.ok_or("--server nats://HOST:PORT is required")?;
-    if !server.starts_with(super::SCHEME) {
-        return Err(format!("--server {server:?}: expected nats://HOST:PORT"));
+    if servers.is_empty() {
+        return Err("--server nats://HOST:PORT is required".into());
     }
-    // The bucket must be one a reader can name in a URL.
-    let url = Url::parse(&format!("{server}/{bucket}"), false).map_err(|e| e.0)?;
+    let mut urls = Vec::new();
+    for server in &servers {
+        if !server.starts_with(super::SCHEME) {
+            return Err(format!("--server {server:?}: expected nats://HOST:PORT"));
+        }
+        // The bucket must be one a reader can name in a URL.
+        urls.push(Url::parse(&format!("{server}/{bucket}"), false).map_err(|e| e.0)?);
+    }
     if auth == Auth::None {
-        auth = url.auth();
+        auth = urls
+            .iter()
+            .map(Url::auth)
+            .find(|a| *a != Auth::None)
+            .unwrap_or_default();
     }
     if dirs.is_empty() {
         return Err("no DIR to relay".into());
@@ -100,8 +131,9 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
         return Err("--host-id is empty".into());
     }
     let cfg = relay::Config {
-        server: url.server,
+        servers: urls.into_iter().map(|u| u.server).collect(),
         bucket,
+        replicas,
         host_id,
         auth,
         dirs,
@@ -149,7 +181,7 @@ fn remote_main(
     let shown = url.shown();
     let mut out = std::io::stdout();
     Ok(match cmd {
-        "check" => remote::check(&url, pid).map(|r| {
+        "check" => remote::check(&url, pid, cancel).map(|r| {
             print_report(&shown, &r, json, false);
             u8::from(!r.is_alive())
         }),
@@ -160,16 +192,16 @@ fn remote_main(
                 let (WaitEnd::Decided(r) | WaitEnd::TimedOut(r) | WaitEnd::Cancelled(r)) = &end;
                 print_report(&shown, r, json, false);
                 if code == 124 {
-                    eprintln!(
+                    say(&format!(
                         "lifesign wait: not ready after {} ms",
                         wait.timeout.unwrap_or_default().as_millis()
-                    );
+                    ));
                 }
                 code
             })
         }
         "watch" => remote::watch(&url, cancel, |r| print_report(&shown, r, json, true)).map(|()| 0),
-        _ => remote::scan(&url).map(|rows| {
+        _ => remote::scan(&url, cancel).map(|rows| {
             if json {
                 let files: Vec<String> = rows
                     .iter()

@@ -31,8 +31,24 @@ pub const TOKEN_ENV: &str = "LIFESIGN_NATS_TOKEN";
 /// See [`TOKEN_ENV`]: a `.creds` file (JWT and NKey seed).
 pub const CREDS_ENV: &str = "LIFESIGN_NATS_CREDS";
 
-/// How long a connection attempt may take before it is an error.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection may take, from the TCP connect to the server's
+/// first words and the handshake, before it is an error (a server that
+/// accepts and never speaks included).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one request (a read, a bucket lookup, an acknowledgement) may
+/// take before it is an error.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often a client pings the server: a server that stops answering
+/// (frozen, or cut off without a reset) is taken for lost after a few
+/// missed pings.
+const PING_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long a remote `wait` or `watch` waits for a lost server, or for a
+/// bucket that cannot answer (a cluster electing a new stream leader), to
+/// come back before it cannot tell (exit 2).
+pub const LOST_AFTER: Duration = Duration::from_secs(10);
 
 /// How to authenticate to the server.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -75,6 +91,60 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The message of the [`Error`] of a command ended by SIGINT or SIGTERM
+/// before it could tell (exit 130, as a local `wait`).
+pub const INTERRUPTED: &str = "interrupted";
+
+/// The exit code of an interrupted command.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+impl Error {
+    /// A command ended by SIGINT or SIGTERM.
+    pub fn interrupted() -> Error {
+        Error(INTERRUPTED.into())
+    }
+
+    /// Whether the command was ended by SIGINT or SIGTERM.
+    pub fn is_interrupted(&self) -> bool {
+        self.0 == INTERRUPTED
+    }
+}
+
+/// `text` with the credentials of every `nats://` or `tls://` URL in it
+/// (a token, or a user and password) replaced by `***`: what a message
+/// may show of a URL.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = ["nats://", "tls://"]
+        .iter()
+        .filter_map(|s| rest.find(s).map(|i| (i, s.len())))
+        .min()
+    {
+        let (i, len) = at;
+        out.push_str(&rest[..i + len]);
+        rest = &rest[i + len..];
+        // The authority ends at the first '/', whitespace or quote.
+        let end = rest
+            .find(|c: char| c == '/' || c == '"' || c == '\'' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        if let Some(a) = rest[..end].rfind('@') {
+            out.push_str("***@");
+            rest = &rest[a + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Writes one line to stderr; a closed or broken stderr is ignored (a
+/// relay whose log reader went away goes on relaying).
+pub fn say(line: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", redact(line));
+}
 
 /// The exit code of an [`Error`]: "cannot tell".
 pub const EXIT_CANNOT_TELL: u8 = 2;
@@ -181,17 +251,46 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error(format!("cannot start the event loop: {e}")))
 }
 
-/// Connects; `events` sees connection changes (the relay republishes on
+/// Runs `fut`, bounded by `limit` (then `what` timed out) and ended by
+/// `cancel` ([`Error::interrupted`]).
+pub(crate) async fn bounded<T>(
+    cancel: Option<&AsyncFd<Borrowed>>,
+    limit: Duration,
+    what: impl FnOnce() -> String,
+    fut: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        r = tokio::time::timeout(limit, fut) => match r {
+            Ok(r) => r,
+            Err(_) => Err(Error(format!("{} (no answer within {} s)", what(), limit.as_secs()))),
+        },
+        _ = cancelled(cancel) => Err(Error::interrupted()),
+    }
+}
+
+/// A JetStream context whose requests are bounded by [`REQUEST_TIMEOUT`].
+pub(crate) fn jetstream(client: async_nats::Client) -> async_nats::jetstream::Context {
+    let mut js = async_nats::jetstream::new(client);
+    js.set_timeout(REQUEST_TIMEOUT);
+    js
+}
+
+/// Connects, within [`CONNECT_TIMEOUT`] whatever the server does, or until
+/// `cancel`; `events` sees connection changes (the relay republishes on
 /// every reconnect).
 pub(crate) async fn connect(
-    server: &str,
+    servers: &[String],
     auth: &Auth,
     name: &str,
     events: Option<tokio::sync::mpsc::UnboundedSender<async_nats::Event>>,
+    cancel: Option<&AsyncFd<Borrowed>>,
+    tune: impl FnOnce(async_nats::ConnectOptions) -> async_nats::ConnectOptions,
 ) -> Result<async_nats::Client, Error> {
-    let mut opts = async_nats::ConnectOptions::new()
+    let mut opts = tune(async_nats::ConnectOptions::new())
         .name(name)
         .connection_timeout(CONNECT_TIMEOUT)
+        .request_timeout(Some(REQUEST_TIMEOUT))
+        .ping_interval(PING_INTERVAL)
         // Reconnect for ever, backing off to 2 s between attempts.
         .max_reconnects(None)
         .reconnect_delay_callback(|n| Duration::from_millis((50u64 << n.min(6)).min(2000)));
@@ -213,15 +312,22 @@ pub(crate) async fn connect(
             }
         });
     }
-    let shown = server.rsplit_once('@').map_or(server, |(_, h)| h);
-    let shown = if shown.starts_with(SCHEME) {
-        shown.to_string()
-    } else {
-        format!("{SCHEME}{shown}")
-    };
-    async_nats::connect_with_options(server, opts)
-        .await
-        .map_err(|e| Error(format!("cannot connect to {shown}: {e}")))
+    let shown: Vec<String> = servers
+        .iter()
+        .map(|server| {
+            let rest = server.strip_prefix(SCHEME).unwrap_or(server);
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            format!("{SCHEME}{host}")
+        })
+        .collect();
+    let shown = shown.join(",");
+    let cannot = || format!("cannot connect to {shown}");
+    bounded(cancel, CONNECT_TIMEOUT, cannot, async {
+        async_nats::connect_with_options(servers, opts)
+            .await
+            .map_err(|e| Error(format!("{}: {e}", cannot())))
+    })
+    .await
 }
 
 /// A cancel descriptor borrowed for tokio (registered, never closed).
@@ -300,6 +406,25 @@ mod tests {
             assert!(e.0.contains("expected nats://HOST:PORT/BUCKET"), "{t}: {e}");
         }
         assert!(Url::parse("nats://h:1/b", false).is_ok());
+    }
+
+    #[test]
+    fn credentials_in_urls_are_never_shown() {
+        for (t, want) in [
+            (
+                "\"nats://s3cret@h:1/b\": no key",
+                "\"nats://***@h:1/b\": no key",
+            ),
+            (
+                "nats://u:p@h:1 and tls://t@h:2/x",
+                "nats://***@h:1 and tls://***@h:2/x",
+            ),
+            ("nats://h:1/b/k", "nats://h:1/b/k"),
+            ("no url here", "no url here"),
+            ("nats://", "nats://"),
+        ] {
+            assert_eq!(redact(t), want, "{t}");
+        }
     }
 
     #[test]

@@ -11,8 +11,9 @@
 //! reader sees changed, or when the key is half-way to its time limit.
 
 use super::value::{self, Relay, Value};
-use super::{cancelled, connect, key, runtime, watch_cancel, Auth, Error};
-use async_nats::jetstream::{self, kv};
+use super::{cancelled, connect, jetstream, key, runtime, say, watch_cancel, Auth, Error};
+use async_nats::jetstream::{self as js_api, kv};
+use futures_util::StreamExt;
 use lifesign::watcher::{self, Names};
 use lifesign::{CheckOptions, Verdict};
 use std::cmp::Reverse;
@@ -40,13 +41,22 @@ const POLL: Duration = Duration::from_secs(1);
 /// file's close: the relay's own probe of the lock closes it too.)
 const MAX_PIDFDS: usize = 256;
 
+/// While publishes fail, how often the relay says so (the first failure
+/// is said at once, and so is the recovery).
+const FAILURE_REPORT: Duration = Duration::from_secs(60);
+
+/// How often the relay warns about one other writer of its keys.
+const CONFLICT_REPORT: Duration = Duration::from_secs(60);
+
 /// What `lifesign relay` was asked to do.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// `nats://HOST:PORT`.
-    pub server: String,
+    /// `nats://HOST:PORT`, one or more (the servers of one cluster).
+    pub servers: Vec<String>,
     /// The bucket (created when missing).
     pub bucket: String,
+    /// How many servers keep a copy of a bucket the relay creates.
+    pub replicas: usize,
     /// The first part of every key (default: the hostname).
     pub host_id: String,
     /// Credentials.
@@ -68,6 +78,8 @@ enum Wake {
     Exited(PathBuf),
     /// A publish for this file was not acknowledged.
     Failed(PathBuf, String),
+    /// A publish was acknowledged.
+    Published,
 }
 
 /// What was last published for a file.
@@ -90,14 +102,20 @@ struct Beat {
 }
 
 struct Relayer {
-    js: jetstream::Context,
+    js: js_api::Context,
     kv: kv::Store,
+    bucket: String,
+    replicas: usize,
+    /// Publishes failed since the last success (or the relay's start):
+    /// the count, and when the relay last said so.
+    failing: Option<(u64, Instant)>,
+    /// When the bucket was last looked up again after a failure.
+    bucket_checked: Option<Instant>,
     subject_prefix: String,
     me: Relay,
     beats: HashMap<PathBuf, Beat>,
     timers: BinaryHeap<Reverse<(Instant, PathBuf)>>,
     wake: mpsc::UnboundedSender<Wake>,
-    failures_logged: u64,
     /// The first part of the key's name for each folder when several are
     /// relayed (`<folder>/<file>`), so that keys are unique per folder.
     labels: HashMap<PathBuf, String>,
@@ -164,15 +182,34 @@ type FolderEvent = watcher::Event;
 async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Error> {
     let cancel = watch_cancel(cancel)?;
     let (ev_tx, mut events) = mpsc::unbounded_channel();
-    let client = connect(
-        &cfg.server,
+    let client = match connect(
+        &cfg.servers,
         &cfg.auth,
         &format!("lifesign relay {}", cfg.host_id),
         Some(ev_tx),
+        cancel.as_ref(),
+        // Its own publishes do not come back: what arrives on its keys'
+        // subjects was written by another client.
+        |o| o.no_echo(),
     )
-    .await?;
-    let js = jetstream::new(client);
-    let store = open_bucket(&js, &cfg.bucket).await?;
+    .await
+    {
+        Err(e) if e.is_interrupted() => return Ok(()),
+        r => r?,
+    };
+    let host_keys = format!("$KV.{}.{}.>", cfg.bucket, key::encode_part(&cfg.host_id));
+    let mut others = client.subscribe(host_keys).await.map_err(|e| {
+        Error(format!(
+            "cannot subscribe to the keys of {:?}: {e}",
+            cfg.host_id
+        ))
+    })?;
+    let mut conflicts = Conflicts::default();
+    let js = jetstream(client);
+    let store = tokio::select! {
+        s = open_bucket(&js, &cfg.bucket, cfg.replicas) => s?,
+        _ = cancelled(cancel.as_ref()) => return Ok(()),
+    };
     let labels = folder_labels(&cfg.dirs)?;
     let (fs_tx, mut fs_events) = mpsc::unbounded_channel::<FolderEvent>();
     let mut subs = Vec::new();
@@ -204,6 +241,10 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
     let mut r = Relayer {
         js,
         kv: store,
+        bucket: cfg.bucket.clone(),
+        replicas: cfg.replicas,
+        failing: None,
+        bucket_checked: None,
         subject_prefix: format!("$KV.{}.", cfg.bucket),
         me: Relay {
             host_id: cfg.host_id.clone(),
@@ -215,19 +256,18 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
         beats: HashMap::new(),
         timers: BinaryHeap::new(),
         wake,
-        failures_logged: 0,
         labels,
         unnamed: HashSet::new(),
         pidfds: 0,
     };
     r.rescan(&cfg.dirs, false).await;
-    eprintln!(
+    say(&format!(
         "lifesign relay: publishing {} heartbeat(s) from {} folder(s) to bucket {:?} as {:?}",
         r.beats.len(),
         cfg.dirs.len(),
         cfg.bucket,
         cfg.host_id
-    );
+    ));
     let mut was_disconnected = false;
     loop {
         let next = r.timers.peek().map(|Reverse((at, _))| *at);
@@ -257,15 +297,18 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
             Some(ev) = events.recv() => match ev {
                 async_nats::Event::Connected if was_disconnected => {
                     was_disconnected = false;
-                    eprintln!("lifesign relay: reconnected; republishing every heartbeat");
+                    say("lifesign relay: reconnected; republishing every heartbeat");
+                    // The server may have restarted without its store.
+                    r.reopen_bucket().await;
                     r.rescan(&cfg.dirs, true).await;
                 }
                 async_nats::Event::Disconnected => {
                     was_disconnected = true;
-                    eprintln!("lifesign relay: disconnected; reconnecting");
+                    say("lifesign relay: disconnected; reconnecting");
                 }
                 _ => {}
             },
+            Some(m) = others.next() => conflicts.seen(&m, &r.me),
             Some(w) = wakes.recv() => match w {
                 Wake::Exited(path) => {
                     if let Some(b) = r.beats.get_mut(&path) {
@@ -277,15 +320,13 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
                     r.look(&path, false).await;
                 }
                 Wake::Failed(path, why) => {
-                    if r.failures_logged < 10 {
-                        eprintln!("lifesign relay: publish for {} failed: {why}; retrying", path.display());
-                    }
-                    r.failures_logged += 1;
+                    r.failed(&path, &why).await;
                     if let Some(b) = r.beats.get_mut(&path) {
                         b.sent = None;
                     }
                     r.timers.push(Reverse((Instant::now() + RETRY, path)));
                 }
+                Wake::Published => r.succeeded(),
             },
             _ = cancelled(cancel.as_ref()) => return Ok(()),
             _ = sleep_until(next) => {
@@ -318,9 +359,56 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
+/// Who else writes this relay's keys: warned about on stderr, at most
+/// once a [`CONFLICT_REPORT`] per writer. Both keep publishing; each key
+/// holds the last write (docs/FLEET.md, "Two relays with one host id").
+#[derive(Default)]
+struct Conflicts {
+    said: HashMap<String, Instant>,
+}
+
+impl Conflicts {
+    fn seen(&mut self, m: &async_nats::Message, me: &Relay) {
+        let headers = m.headers.as_ref();
+        // The server's own expiry markers are not another writer.
+        if headers.is_some_and(|h| h.get(async_nats::header::NATS_MARKER_REASON).is_some()) {
+            return;
+        }
+        let key = m.subject.split('.').skip(2).collect::<Vec<_>>().join(".");
+        let who = match Value::decode(&m.payload) {
+            Ok(v) if v.relay == *me => return,
+            Ok(v) => format!(
+                "the relay of pid {} on {:?} (started at {} ms)",
+                v.relay.pid, v.relay.hostname, v.relay.started_at_ms
+            ),
+            Err(_) => match headers.and_then(|h| h.get("KV-Operation")) {
+                Some(op) => format!("a client that sent {}", op.as_str()),
+                None => "a client that is not a relay".into(),
+            },
+        };
+        let now = Instant::now();
+        if self
+            .said
+            .get(&who)
+            .is_some_and(|at| now < *at + CONFLICT_REPORT)
+        {
+            return;
+        }
+        self.said.insert(who.clone(), now);
+        say(&format!(
+            "lifesign relay: warning: key {key} of host id {:?} was written by {who}: two              relays with the same --host-id overwrite each other's keys (give each its own              --host-id); said at most once a minute per writer",
+            me.host_id
+        ));
+    }
+}
+
 /// The bucket, created when missing with per-message time limits and
 /// expiry markers; an existing bucket without them is an error.
-async fn open_bucket(js: &jetstream::Context, bucket: &str) -> Result<kv::Store, Error> {
+async fn open_bucket(
+    js: &js_api::Context,
+    bucket: &str,
+    replicas: usize,
+) -> Result<kv::Store, Error> {
     let store = match js.get_key_value(bucket).await {
         Ok(s) => s,
         Err(_) => {
@@ -328,6 +416,7 @@ async fn open_bucket(js: &jetstream::Context, bucket: &str) -> Result<kv::Store,
                 bucket: bucket.into(),
                 description: "lifesign heartbeats (docs/PROTOCOL.md, Fleet)".into(),
                 history: 1,
+                num_replicas: replicas,
                 limit_markers: Some(MARKER_TTL),
                 ..Default::default()
             };
@@ -356,6 +445,55 @@ async fn open_bucket(js: &jetstream::Context, bucket: &str) -> Result<kv::Store,
 }
 
 impl Relayer {
+    /// Looks the bucket up again (creating it when missing): after a
+    /// reconnect, and after failed publishes (at most once per [`RETRY`]),
+    /// since a server restarted without its store has no bucket.
+    async fn reopen_bucket(&mut self) {
+        self.bucket_checked = Some(Instant::now());
+        match open_bucket(&self.js, &self.bucket, self.replicas).await {
+            Ok(s) => self.kv = s,
+            Err(e) => say(&format!("lifesign relay: {e}; trying again")),
+        }
+    }
+
+    /// A publish failed: said at once the first time, then once a
+    /// [`FAILURE_REPORT`] with the count; the bucket is looked up again.
+    async fn failed(&mut self, path: &Path, why: &str) {
+        let now = Instant::now();
+        match &mut self.failing {
+            None => {
+                say(&format!(
+                    "lifesign relay: publish for {} failed: {why}; retrying",
+                    path.display()
+                ));
+                self.failing = Some((1, now));
+            }
+            Some((n, said)) => {
+                *n += 1;
+                if now >= *said + FAILURE_REPORT {
+                    say(&format!(
+                        "lifesign relay: {n} publishes failed so far, the last for {}: {why}; \
+                         retrying",
+                        path.display()
+                    ));
+                    *said = now;
+                }
+            }
+        }
+        if self.bucket_checked.is_none_or(|at| now >= at + RETRY) {
+            self.reopen_bucket().await;
+        }
+    }
+
+    /// A publish was acknowledged: the recovery from failures is said.
+    fn succeeded(&mut self) {
+        if let Some((n, _)) = self.failing.take() {
+            say(&format!(
+                "lifesign relay: publishing again ({n} publishes had failed)"
+            ));
+        }
+    }
+
     /// Looks at every heartbeat file of the folders; `all` republishes
     /// each one even when nothing changed (after a reconnect).
     async fn rescan(&mut self, dirs: &[PathBuf], all: bool) {
@@ -409,7 +547,11 @@ impl Relayer {
             // permission): no news about the heartbeat. Its key keeps the
             // last value, which expires on its own if this never clears.
             Err(u) => {
-                eprintln!("lifesign relay: {}: cannot tell: {}", path.display(), u.detail);
+                eprintln!(
+                    "lifesign relay: {}: cannot tell: {}",
+                    path.display(),
+                    u.detail
+                );
                 return;
             }
         };
@@ -527,9 +669,10 @@ impl Relayer {
         {
             Ok(ack) => {
                 tokio::spawn(async move {
-                    if let Err(e) = ack.await {
-                        let _ = tx.send(Wake::Failed(p, e.to_string()));
-                    }
+                    let _ = tx.send(match ack.await {
+                        Ok(_) => Wake::Published,
+                        Err(e) => Wake::Failed(p, e.to_string()),
+                    });
                 });
             }
             Err(e) => {
@@ -543,7 +686,7 @@ impl Relayer {
         let kv = self.kv.clone();
         tokio::spawn(async move {
             if let Err(e) = kv.delete(&key).await {
-                eprintln!("lifesign relay: cannot delete key {key}: {e}");
+                say(&format!("lifesign relay: cannot delete key {key}: {e}"));
             }
         });
     }

@@ -10,11 +10,21 @@
 //! between hosts cannot make a heartbeat look fresh or stale.
 
 use super::value::Value;
-use super::{cancelled, connect, key, runtime, watch_cancel, Error, Url};
-use async_nats::jetstream::{self, kv};
+use super::{
+    bounded, cancelled, connect, jetstream, key, runtime, watch_cancel, Borrowed, Error, Url,
+    LOST_AFTER, REQUEST_TIMEOUT,
+};
+use async_nats::jetstream::{kv, Context};
 use futures_util::StreamExt;
 use lifesign::{Report, Shape, State, Verdict};
 use std::time::Duration;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
+
+type Cancel<'a> = Option<&'a AsyncFd<Borrowed>>;
+
+/// How soon a follow that could not resume after a reconnect tries again.
+const RESUME_RETRY: Duration = Duration::from_millis(250);
 
 /// The `detail` of a key its relay deleted.
 pub const DELETED: &str = "the relay removed the key: the heartbeat file is gone";
@@ -26,16 +36,29 @@ fn empty(verdict: Verdict, detail: String) -> Report {
     Report::empty(verdict, detail)
 }
 
-/// The report for what the bucket holds under a key (`None`: nothing).
-pub fn report_of(entry: Option<&kv::Entry>, expected_pid: Option<u32>) -> Report {
+/// The `detail` of a value whose message has no time limit of its own.
+pub const UNLIMITED: &str = "the value has no time limit (Nats-TTL equal to its ttl_s): no \
+                             relay wrote it, and it would read the same for ever";
+
+/// The report for what the bucket holds under a key (`None`: nothing);
+/// `ttl` is the `Nats-TTL` header of a value's message.
+pub fn report_of(
+    entry: Option<&kv::Entry>,
+    ttl: Option<&str>,
+    expected_pid: Option<u32>,
+) -> Report {
     let Some(e) = entry else {
         return empty(Verdict::Missing, "no such key in the bucket".into());
     };
     let mut r = match e.operation {
         kv::Operation::Delete => return empty(Verdict::Missing, DELETED.into()),
         kv::Operation::Purge => return empty(Verdict::Stale, EXPIRED.into()),
-        kv::Operation::Put => match Value::decode(&e.value).and_then(|v| v.to_report()) {
-            Ok(r) => r,
+        kv::Operation::Put => match Value::decode(&e.value) {
+            Ok(v) if !limited(ttl, v.ttl_s) => return empty(Verdict::Invalid, UNLIMITED.into()),
+            Ok(v) => match v.to_report() {
+                Ok(r) => r,
+                Err(why) => return empty(Verdict::Invalid, why),
+            },
             Err(why) => return empty(Verdict::Invalid, why),
         },
     };
@@ -49,70 +72,259 @@ pub fn report_of(entry: Option<&kv::Entry>, expected_pid: Option<u32>) -> Report
     r
 }
 
-async fn open(url: &Url) -> Result<kv::Store, Error> {
-    let client = connect(&url.server, &url.auth(), "lifesign", None).await?;
-    let js = jetstream::new(client);
-    js.get_key_value(&url.bucket).await.map_err(|e| {
-        Error(format!(
-            "no bucket {:?} at {}: {e}",
-            url.bucket,
-            url.shown()
-        ))
-    })
+/// Whether a `Nats-TTL` header is the time limit a value says it has:
+/// whole seconds (`3` or `3s`), the value's `ttl_s`.
+fn limited(ttl: Option<&str>, ttl_s: u64) -> bool {
+    ttl.map(|t| t.trim().trim_end_matches('s'))
+        .and_then(|t| t.parse::<u64>().ok())
+        == Some(ttl_s)
+}
+
+/// The `Nats-TTL` of the message behind a value (`None` for markers,
+/// which carry no value to trust). A message replaced since the entry was
+/// read is judged by its successor, when that is read.
+async fn ttl_of(store: &kv::Store, e: Option<&kv::Entry>) -> Result<Option<String>, Error> {
+    let Some(e) = e.filter(|e| e.operation == kv::Operation::Put) else {
+        return Ok(None);
+    };
+    match store.stream.get_raw_message(e.revision).await {
+        Ok(m) => Ok(m
+            .headers
+            .get(async_nats::header::NATS_MESSAGE_TTL)
+            .map(|v| v.as_str().to_string())),
+        Err(err)
+            if err.kind() == async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound =>
+        {
+            // Replaced meanwhile: the new one is the one that counts, and
+            // this one said what it said with the limit the relay gives.
+            Ok(Some(
+                Value::decode(&e.value).map_or(0, |v| v.ttl_s).to_string(),
+            ))
+        }
+        Err(err) => Err(Error(format!("cannot read {}: {err}", e.key))),
+    }
+}
+
+/// The report of an entry, with the time limit of its message looked up.
+async fn judged(
+    store: &kv::Store,
+    e: Option<&kv::Entry>,
+    expected_pid: Option<u32>,
+) -> Result<Report, Error> {
+    let ttl = ttl_of(store, e).await?;
+    Ok(report_of(e, ttl.as_deref(), expected_pid))
+}
+
+/// The bucket, every step bounded ([`super::CONNECT_TIMEOUT`],
+/// [`REQUEST_TIMEOUT`]) and ended by `cancel`; `events` sees connection
+/// changes.
+async fn open(
+    url: &Url,
+    cancel: Cancel<'_>,
+    events: Option<mpsc::UnboundedSender<async_nats::Event>>,
+) -> Result<(Context, kv::Store), Error> {
+    let client = connect(
+        std::slice::from_ref(&url.server),
+        &url.auth(),
+        "lifesign",
+        events,
+        cancel,
+        |o| o,
+    )
+    .await?;
+    let js = jetstream(client);
+    let store = bounded(
+        cancel,
+        REQUEST_TIMEOUT,
+        || lookup_failed(url, "no answer"),
+        async {
+            js.get_key_value(&url.bucket)
+                .await
+                .map_err(|e| Error(lookup_failed(url, &e.to_string())))
+        },
+    )
+    .await?;
+    Ok((js, store))
+}
+
+fn lookup_failed(url: &Url, why: &str) -> String {
+    format!("no bucket {:?} at {}: {why}", url.bucket, url.shown())
 }
 
 fn the_key(url: &Url) -> &str {
     url.key.as_deref().expect("a key URL")
 }
 
-async fn entry(store: &kv::Store, url: &Url) -> Result<Option<kv::Entry>, Error> {
-    store
-        .entry(the_key(url))
-        .await
-        .map_err(|e| Error(format!("cannot read {}: {e}", url.shown())))
+async fn entry(
+    store: &kv::Store,
+    url: &Url,
+    cancel: Cancel<'_>,
+) -> Result<Option<kv::Entry>, Error> {
+    let cannot = || format!("cannot read {}", url.shown());
+    bounded(cancel, REQUEST_TIMEOUT, cannot, async {
+        store
+            .entry(the_key(url))
+            .await
+            .map_err(|e| Error(format!("{}: {e}", cannot())))
+    })
+    .await
 }
 
-/// A key followed: its entry now, then each newer one.
+/// A key followed: its entry now, then each newer one; across a lost
+/// server, for [`LOST_AFTER`] at most.
 struct Follow {
-    updates: kv::Watch,
+    js: Context,
+    store: kv::Store,
+    updates: Option<kv::Watch>,
     revision: u64,
+    events: mpsc::UnboundedReceiver<async_nats::Event>,
+    /// Since when the server is lost (disconnected, or the watch broke and
+    /// could not be resumed).
+    lost_since: Option<tokio::time::Instant>,
+    /// When to try resuming again.
+    resume_at: Option<tokio::time::Instant>,
 }
 
 impl Follow {
     /// Starts the key watch, then reads the current entry: nothing written
     /// in between is missed, and [`Follow::next`] skips what was read.
-    async fn start(url: &Url) -> Result<(Follow, Option<kv::Entry>), Error> {
-        let store = open(url).await?;
-        let updates = store
-            .watch(the_key(url))
-            .await
-            .map_err(|e| Error(format!("cannot watch {}: {e}", url.shown())))?;
-        let first = entry(&store, url).await?;
+    async fn start(url: &Url, cancel: Cancel<'_>) -> Result<(Follow, Option<kv::Entry>), Error> {
+        let (tx, events) = mpsc::unbounded_channel();
+        let (js, store) = open(url, cancel, Some(tx)).await?;
+        let updates = watch_key(&store, url, cancel).await?;
+        let first = entry(&store, url, cancel).await?;
         let revision = first.as_ref().map_or(0, |e| e.revision);
-        Ok((Follow { updates, revision }, first))
+        let follow = Follow {
+            js,
+            store,
+            updates: Some(updates),
+            revision,
+            events,
+            lost_since: None,
+            resume_at: None,
+        };
+        Ok((follow, first))
     }
 
-    /// The next entry newer than the last one seen.
-    async fn next(&mut self, url: &Url) -> Result<kv::Entry, Error> {
+    /// The next entry newer than the last one seen (`None`: the key has no
+    /// entry, as after a server restarted without its store). A server
+    /// lost for [`LOST_AFTER`] is an error: the reader cannot tell.
+    async fn next(&mut self, url: &Url, cancel: Cancel<'_>) -> Result<Option<kv::Entry>, Error> {
         loop {
-            match self.updates.next().await {
-                Some(Ok(e)) if e.revision > self.revision => {
-                    self.revision = e.revision;
-                    return Ok(e);
+            let give_up = self.lost_since.map(|t| t + LOST_AFTER);
+            tokio::select! {
+                got = next_update(self.updates.as_mut()) => match got {
+                    Some(Ok(e)) if e.revision > self.revision => {
+                        self.revision = e.revision;
+                        return Ok(Some(e));
+                    }
+                    Some(Ok(_)) => {}
+                    // The watch broke: resume it (now, or when the server is back).
+                    Some(Err(_)) | None => {
+                        self.updates = None;
+                        self.lost();
+                        self.resume_at = Some(tokio::time::Instant::now());
+                    }
+                },
+                Some(ev) = self.events.recv() => match ev {
+                    async_nats::Event::Disconnected => self.lost(),
+                    async_nats::Event::Connected => {
+                        self.resume_at = Some(tokio::time::Instant::now());
+                    }
+                    _ => {}
+                },
+                _ = sleep_until(self.resume_at) => {
+                    self.resume_at = None;
+                    if let Some(now) = self.resume(url, cancel).await? {
+                        return Ok(now);
+                    }
                 }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(Error(format!("watch of {} failed: {e}", url.shown()))),
-                None => return Err(Error(format!("watch of {} ended", url.shown()))),
+                _ = sleep_until(give_up) => {
+                    return Err(Error(format!(
+                        "lost the server of {} for {} s: cannot tell",
+                        url.shown(),
+                        LOST_AFTER.as_secs()
+                    )))
+                }
+            }
+        }
+    }
+
+    fn lost(&mut self) {
+        self.lost_since
+            .get_or_insert_with(tokio::time::Instant::now);
+    }
+
+    /// After a reconnect or a broken watch: a new watch, then the current
+    /// entry, which is returned (`Some`) when it is not the last one seen.
+    /// A server that cannot answer yet is tried again soon.
+    async fn resume(
+        &mut self,
+        url: &Url,
+        cancel: Cancel<'_>,
+    ) -> Result<Option<Option<kv::Entry>>, Error> {
+        let resumed = async {
+            // The bucket may be gone (a server restarted without its store)
+            // and come back: look it up again.
+            let store = self
+                .js
+                .get_key_value(&url.bucket)
+                .await
+                .map_err(|e| Error(e.to_string()))?;
+            let updates = watch_key(&store, url, None).await?;
+            let now = entry(&store, url, None).await?;
+            Ok::<_, Error>((store, updates, now))
+        };
+        match bounded(cancel, REQUEST_TIMEOUT, String::new, resumed).await {
+            Ok((store, updates, now)) => {
+                self.store = store;
+                self.updates = Some(updates);
+                self.lost_since = None;
+                let rev = now.as_ref().map_or(0, |e| e.revision);
+                // A restarted server numbers revisions again from 1.
+                let changed = rev != self.revision;
+                self.revision = rev;
+                Ok(changed.then_some(now))
+            }
+            Err(e) if e.is_interrupted() => Err(e),
+            Err(_) => {
+                self.lost();
+                self.resume_at = Some(tokio::time::Instant::now() + RESUME_RETRY);
+                Ok(None)
             }
         }
     }
 }
 
+async fn watch_key(store: &kv::Store, url: &Url, cancel: Cancel<'_>) -> Result<kv::Watch, Error> {
+    let cannot = || format!("cannot watch {}", url.shown());
+    bounded(cancel, REQUEST_TIMEOUT, cannot, async {
+        store
+            .watch(the_key(url))
+            .await
+            .map_err(|e| Error(format!("{}: {e}", cannot())))
+    })
+    .await
+}
+
+async fn next_update(w: Option<&mut kv::Watch>) -> Option<Result<kv::Entry, kv::WatcherError>> {
+    match w {
+        Some(w) => w.next().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// `lifesign check nats://HOST:PORT/BUCKET/KEY`.
-pub fn check(url: &Url, expected_pid: Option<u32>) -> Result<Report, Error> {
+pub fn check(
+    url: &Url,
+    expected_pid: Option<u32>,
+    cancel: Option<&lifesign::Cancel>,
+) -> Result<Report, Error> {
     runtime()?.block_on(async {
-        let store = open(url).await?;
-        Ok(report_of(entry(&store, url).await?.as_ref(), expected_pid))
+        let cancel = watch_cancel(cancel)?;
+        let (_, store) = open(url, cancel.as_ref(), None).await?;
+        let e = entry(&store, url, cancel.as_ref()).await?;
+        judged(&store, e.as_ref(), expected_pid).await
     })
 }
 
@@ -182,8 +394,8 @@ pub fn wait(
         let hard = opts.timeout.map(|t| start + t);
         let mut idle = opts.idle_timeout.map(|t| start + t);
         let cancel = watch_cancel(cancel)?;
-        let (mut key, first) = Follow::start(url).await?;
-        let mut last = report_of(first.as_ref(), opts.expected_pid);
+        let (mut key, first) = Follow::start(url, cancel.as_ref()).await?;
+        let mut last = judged(&key.store, first.as_ref(), opts.expected_pid).await?;
         let mut seen_valid = false;
         let mut last_seq = None;
         loop {
@@ -199,9 +411,11 @@ pub fn wait(
                 return Ok(WaitEnd::Decided(last));
             }
             tokio::select! {
-                e = key.next(url) => {
-                    last = report_of(Some(&e?), opts.expected_pid);
-                }
+                e = key.next(url, cancel.as_ref()) => match e {
+                    Ok(e) => last = judged(&key.store, e.as_ref(), opts.expected_pid).await?,
+                    Err(e) if e.is_interrupted() => return Ok(WaitEnd::Cancelled(last)),
+                    Err(e) => return Err(e),
+                },
                 _ = sleep_until(idle) => {
                     let mut r = last;
                     r.verdict = Verdict::Stale;
@@ -229,15 +443,19 @@ pub fn watch(
 ) -> Result<(), Error> {
     runtime()?.block_on(async {
         let cancel = watch_cancel(cancel)?;
-        let (mut key, first) = Follow::start(url).await?;
-        let mut last = report_of(first.as_ref(), None);
+        let (mut key, first) = Follow::start(url, cancel.as_ref()).await?;
+        let mut last = judged(&key.store, first.as_ref(), None).await?;
         if !on_change(&last) {
             return Ok(());
         }
         loop {
             tokio::select! {
-                e = key.next(url) => {
-                    let r = report_of(Some(&e?), None);
+                e = key.next(url, cancel.as_ref()) => {
+                    let e = match e {
+                        Err(e) if e.is_interrupted() => return Ok(()),
+                        e => e?,
+                    };
+                    let r = judged(&key.store, e.as_ref(), None).await?;
                     let differs = (r.verdict, r.state, &r.message) != (last.verdict, last.state, &last.message);
                     last = r;
                     if differs && !on_change(&last) {
@@ -264,11 +482,21 @@ pub struct Row {
 }
 
 /// `lifesign scan nats://HOST:PORT/BUCKET`: every key of the bucket with
-/// its report, in key order (expired and deleted keys included, as
-/// `stale` and `missing`).
-pub fn scan(url: &Url) -> Result<Vec<Row>, Error> {
+/// its report, in key order; expired keys included (`stale`), deleted keys
+/// left out (their files are gone, as a local scan lists no removed file).
+pub fn scan(url: &Url, cancel: Option<&lifesign::Cancel>) -> Result<Vec<Row>, Error> {
     runtime()?.block_on(async {
-        let store = open(url).await?;
+        let cancel = watch_cancel(cancel)?;
+        let (_, store) = open(url, cancel.as_ref(), None).await?;
+        tokio::select! {
+            rows = scan_store(url, &store) => rows,
+            _ = cancelled(cancel.as_ref()) => Err(Error::interrupted()),
+        }
+    })
+}
+
+async fn scan_store(url: &Url, store: &kv::Store) -> Result<Vec<Row>, Error> {
+    {
         let listing =
             |e: &dyn std::fmt::Display| Error(format!("cannot list {}: {e}", url.shown()));
         // Every key with a message (values and markers alike), from the
@@ -288,17 +516,31 @@ pub fn scan(url: &Url) -> Result<Vec<Row>, Error> {
         let entries: Vec<_> = futures_util::stream::iter(keys)
             .map(|k| {
                 let store = store.clone();
-                async move { (store.entry(k.clone()).await, k) }
+                async move {
+                    let got = match store.entry(k.clone()).await {
+                        Ok(e) => match ttl_of(&store, e.as_ref()).await {
+                            Ok(ttl) => Ok((e, ttl)),
+                            Err(err) => Err(err.0),
+                        },
+                        Err(err) => Err(err.to_string()),
+                    };
+                    (got, k)
+                }
             })
             .buffer_unordered(64)
             .collect()
             .await;
         let mut rows = Vec::with_capacity(entries.len());
         for (got, k) in entries {
-            let e = got.map_err(|e| listing(&e))?;
+            let (e, ttl) = got.map_err(|e| listing(&e))?;
+            if e.as_ref()
+                .is_none_or(|e| e.operation == kv::Operation::Delete)
+            {
+                continue;
+            }
             let (host_id, name) = key::split(&k).unwrap_or_else(|| (String::new(), k.clone()));
             rows.push(Row {
-                report: report_of(e.as_ref(), None),
+                report: report_of(e.as_ref(), ttl.as_deref(), None),
                 key: k,
                 host_id,
                 name,
@@ -306,7 +548,7 @@ pub fn scan(url: &Url) -> Result<Vec<Row>, Error> {
         }
         rows.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(rows)
-    })
+    }
 }
 
 #[cfg(test)]
@@ -356,6 +598,15 @@ mod tests {
 
     #[test]
     fn a_missing_key_is_missing() {
-        assert_eq!(report_of(None, None).verdict, Verdict::Missing);
+        assert_eq!(report_of(None, None, None).verdict, Verdict::Missing);
+    }
+
+    #[test]
+    fn only_a_value_with_its_own_time_limit_is_trusted() {
+        assert!(limited(Some("3"), 3));
+        assert!(limited(Some("3s"), 3));
+        for ttl in [None, Some("never"), Some("4"), Some(""), Some("-1")] {
+            assert!(!limited(ttl, 3), "{ttl:?}");
+        }
     }
 }
