@@ -70,6 +70,9 @@ func Check(path string, opts ...CheckOption) (Report, error) {
 	if cfg.stallMs != 0 {
 		op = "lifesign_check_stall"
 	}
+	if err := libraryVersionError(); err != nil {
+		return Report{Verdict: VerdictInvalid, State: StateNone}, err
+	}
 	if cfg.err != nil {
 		return Report{Verdict: VerdictInvalid, State: StateNone}, cfg.err
 	}
@@ -85,7 +88,7 @@ func Check(path string, opts ...CheckOption) (Report, error) {
 // IsAlive reports whether the heartbeat at path is alive. maxAge 0 uses the
 // file's own rule. It is false for any argument error.
 func IsAlive(path string, maxAge time.Duration) bool {
-	if maxAge < 0 || checkText("", "", path) != nil {
+	if maxAge < 0 || checkText("", "", path) != nil || libraryVersionError() != nil {
 		return false
 	}
 	cpath := cString(path)
@@ -142,6 +145,9 @@ func WaitReady(ctx context.Context, path string, opts ...WaitOption) (Report, er
 		o(&cfg)
 	}
 	unjudged := Report{Verdict: VerdictInvalid, State: StateNone}
+	if err := libraryVersionError(); err != nil {
+		return unjudged, err
+	}
 	if cfg.idleTimeout < 0 || cfg.timeout < 0 {
 		return unjudged, invalidArgument(op, "negative timeout")
 	}
