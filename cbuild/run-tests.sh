@@ -259,7 +259,7 @@ step_editing_rust_sources_rebuilds_the_library() {
   # again. Each build must run cargo and stage a library with the new symbol.
   local copy="$WORK/crate-copy" bld="$WORK/edit-build" item out
   mkdir -p "$copy"
-  for item in Cargo.toml Cargo.lock build.rs cbindgen.toml README.md src include cbuild examples benches tests; do
+  for item in Cargo.toml Cargo.lock build.rs cbindgen.toml README.md src include abi cbuild examples benches tests; do
     if [[ -e "$ROOT/$item" ]]; then cp -a "$ROOT/$item" "$copy/"; fi
   done
   rm -rf "$copy"/cbuild/build*/
