@@ -84,6 +84,40 @@ fn boundary<R: CReturn>(body: impl FnOnce() -> R::Body) -> R {
     }
 }
 
+// The version node of every export: `symbol_version!`, written by build.rs
+// from abi/lifesign.map.
+#[cfg(lifesign_symbol_versions)]
+include!(concat!(env!("OUT_DIR"), "/symbol_versions.rs"));
+
+/// Gives an export the symbol version of its node (`lifesign_check@@LIFESIGN_0.2`):
+/// an assembler directive inside the function, so that it is always in the
+/// object that defines the symbol (build.rs says why).
+#[cfg(lifesign_symbol_versions)]
+macro_rules! attach_symbol_version {
+    ($name:ident) => {
+        // SAFETY: an assembler directive; it emits no instruction.
+        unsafe {
+            std::arch::asm!(
+                concat!(
+                    ".symver ",
+                    stringify!($name),
+                    ", ",
+                    stringify!($name),
+                    "@@@",
+                    symbol_version!($name)
+                ),
+                options(nomem, nostack, preserves_flags)
+            )
+        }
+    };
+}
+
+/// Without symbol versions (a linker other than lld): nothing.
+#[cfg(not(lifesign_symbol_versions))]
+macro_rules! attach_symbol_version {
+    ($name:ident) => {};
+}
+
 /// Declares C exports, each with its guard; `@emit` is the one place that
 /// writes `#[no_mangle]`. The body of an export returning `i32` gives a
 /// `Result<i32, Error>`; other bodies give the C type itself (see
@@ -101,7 +135,10 @@ macro_rules! ffi_fn {
     (@emit [$($qual:tt)*] $(#[$attr:meta])* $name:ident($($arg:ident: $ty:ty),*) [$ret:ty] $body:block) => {
         $(#[$attr])*
         #[no_mangle]
+        // Never inlined: the symbol version stays with the one definition.
+        #[inline(never)]
         pub $($qual)* extern "C" fn $name($($arg: $ty),*) -> $ret {
+            attach_symbol_version!($name);
             boundary::<$ret>(move || -> <$ret as CReturn>::Body { $body })
         }
     };
@@ -566,10 +603,6 @@ fn static_name(name: Option<&str>) -> *const c_char {
         .find(|c| c.to_bytes() == want.as_bytes())
         .map_or(c"unknown".as_ptr(), |c| c.as_ptr())
 }
-
-// The symbol version of every export (build.rs, from abi/lifesign.map).
-#[cfg(lifesign_symbol_versions)]
-include!(concat!(env!("OUT_DIR"), "/symbol_versions.rs"));
 
 ffi_fn! {
 /// Returns the library version, e.g. `"0.2.0"`.
