@@ -24,7 +24,7 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 # --print native-static-libs on Linux/glibc).
 STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build demo test test-rust test-c test-c-sanitize test-fuzz-build \
+.PHONY: all build demo test test-rust test-c test-c-sanitize test-abi abi-bless test-fuzz-build \
         test-cmake test-go test-node test-python test-fleet test-metrics lint header bindings test-bindings \
         bench bench-smoke reliability print-lib-features clean dist test-dist
 
@@ -32,13 +32,17 @@ all: build
 
 build:
 	$(CARGO) build --release $(LIB_FEATURES) --lib --bins --examples
-	ln -sf liblifesign.so $(REL)/liblifesign.so.0
+	@# The link the dynamic loader looks for (the SONAME build.rs sets),
+	@# and none left from a version of another ABI.
+	soname="$$(sh abi/soname.sh $(REL)/liblifesign.so)" && \
+	    find $(REL) -maxdepth 1 -type l -name 'liblifesign.so.*' ! -name "$$soname" -delete && \
+	    ln -sfn liblifesign.so "$(REL)/$$soname"
 
 demo: build
 	$(REL)/examples/demo
 
-test: build lint test-rust test-c test-c-sanitize test-fuzz-build test-cmake test-go test-node \
-      test-python test-fleet test-bindings test-dist bench-smoke
+test: build lint test-rust test-c test-c-sanitize test-abi test-fuzz-build test-cmake test-go \
+      test-node test-python test-fleet test-bindings test-dist bench-smoke
 	@echo "make test: every suite passed"
 
 lint:
@@ -75,6 +79,15 @@ test-fleet: build
 # compiled as C++.
 test-c: build
 	mkdir -p $(CTEST)
+	@# The header alone compiles warning-free in every language mode it promises.
+	for std in c99 c11; do \
+	    $(CC) -std=$$std -pedantic -Wall -Wextra -Werror -Iinclude -c tests/c/header_compiles.c \
+	        -o $(CTEST)/header_$$std.o || exit 1; \
+	done
+	for std in c++11 c++17; do \
+	    $(CXX) -x c++ -std=$$std -pedantic -Wall -Wextra -Werror -Iinclude -c tests/c/header_compiles.c \
+	        -o $(CTEST)/header_$$std.o || exit 1; \
+	done
 	$(CC) $(CFLAGS_TEST) tests/c/test_capi.c -L$(REL) -llifesign \
 	    -Wl,-rpath,$(CURDIR)/$(REL) -o $(CTEST)/test_capi_shared
 	$(CC) $(CFLAGS_TEST) tests/c/test_capi.c $(REL)/liblifesign.a $(STATIC_LIBS) \
@@ -101,6 +114,18 @@ test-c-sanitize: test-c
 	        --trace-children=no $(CTEST)/test_capi_shared 2>$(CTEST)/valgrind.log \
 	        || { cat $(CTEST)/valgrind.log; exit 1; }; \
 	else echo "valgrind not installed: skipped"; fi
+
+# The ABI against the released one (abi/check.sh: abidiff against the
+# committed abidw baseline abi/lifesign.abi), and proof that the guards
+# bite: a moved field refused, additions passed, a 0.1 program refused by
+# the dynamic loader (tests/abi/run.sh). abi/setup.sh installs libabigail.
+test-abi: build
+	bash tests/abi/run.sh
+
+# Rewrite abi/lifesign.abi from this build and say what changed: for a
+# release that changes the ABI (with its version, hence its SONAME) or adds to it.
+abi-bless:
+	bash abi/check.sh --bless
 
 # The fuzz targets must build (cargo fuzz when installed, else nightly or
 # stable cargo); running them is `make reliability`.

@@ -152,22 +152,37 @@ step_find_package_shared() {
 }
 
 step_find_package_static() {
+  # Asked as a component, as find_package(lifesign 0.2 COMPONENTS static).
   consumer_cmake "$CONSUMERS/find_package" "$WORK/fp-static" -DCMAKE_PREFIX_PATH="$PREFIX" \
-    -DLIFESIGN_CONSUMER_LINK=static
+    -DLIFESIGN_CONSUMER_LINK=static -DLIFESIGN_CONSUMER_COMPONENTS=static
   expect_self_contained "$WORK/fp-static/consumer_c"
   expect_self_contained "$WORK/fp-static/consumer_cxx"
 }
 
-step_find_package_refuses_another_major_version() {
-  local next_major=$((VERSION_MAJOR + 1)) out
+step_find_package_refuses_another_abi_version() {
+  # The next version with another ABI: 0.(minor+1) while 0.x, else (major+1).0.
+  local next out
+  if [[ "$VERSION_MAJOR" == 0 ]]; then next="0.$((VERSION_MINOR + 1))"; else next="$((VERSION_MAJOR + 1)).0"; fi
   if out="$(cmake -S "$CONSUMERS/find_package" -B "$WORK/fp-major" -G "$GENERATOR" \
-    -DCMAKE_PREFIX_PATH="$PREFIX" -DLIFESIGN_CONSUMER_VERSION="$next_major.0" 2>&1)"; then
+    -DCMAKE_PREFIX_PATH="$PREFIX" -DLIFESIGN_CONSUMER_VERSION="$next" 2>&1)"; then
     echo "$out"
-    fail "find_package(lifesign $next_major.0) accepted version $VERSION"
+    fail "find_package(lifesign $next) accepted version $VERSION"
   fi
   echo "$out"
   grep -q "compatible with requested version" <<<"$out" ||
-    fail "find_package(lifesign $next_major.0) failed for another reason than the version"
+    fail "find_package(lifesign $next) failed for another reason than the version"
+}
+
+step_find_package_names_an_unknown_component() {
+  local out
+  if out="$(cmake -S "$CONSUMERS/find_package" -B "$WORK/fp-component" -G "$GENERATOR" \
+    -DCMAKE_PREFIX_PATH="$PREFIX" -DLIFESIGN_CONSUMER_COMPONENTS="static;nosuch" 2>&1)"; then
+    echo "$out"
+    fail "find_package(lifesign COMPONENTS static nosuch) succeeded"
+  fi
+  echo "$out"
+  grep -q 'there is no component "nosuch"; the components are shared' <<<"$out" ||
+    fail "find_package(lifesign COMPONENTS nosuch) did not name the component and the known ones"
 }
 
 pc_build_and_run() {
@@ -245,7 +260,7 @@ step_editing_rust_sources_rebuilds_the_library() {
   # again. Each build must run cargo and stage a library with the new symbol.
   local copy="$WORK/crate-copy" bld="$WORK/edit-build" item out
   mkdir -p "$copy"
-  for item in Cargo.toml Cargo.lock build.rs cbindgen.toml README.md src include cbuild examples benches tests; do
+  for item in Cargo.toml Cargo.lock build.rs cbindgen.toml README.md src include abi cbuild examples benches tests; do
     if [[ -e "$ROOT/$item" ]]; then cp -a "$ROOT/$item" "$copy/"; fi
   done
   rm -rf "$copy"/cbuild/build*/
@@ -332,13 +347,15 @@ trap 'exit 143' TERM
 VERSION="$(cargo_version)"
 [[ "$VERSION" =~ ^([0-9]+)\.([0-9]+)\.([0-9]+) ]] || { echo "no version in $ROOT/Cargo.toml" >&2; exit 2; }
 VERSION_MAJOR="${BASH_REMATCH[1]}"
+VERSION_MINOR="${BASH_REMATCH[2]}"
 VERSION_NUMERIC="${BASH_REMATCH[0]}"
-SONAME="liblifesign.so.$VERSION_MAJOR"
+# build.rs's rule (the installed file is checked against it below).
+if [[ "$VERSION_MAJOR" == 0 ]]; then SONAME="liblifesign.so.0.$VERSION_MINOR"; else SONAME="liblifesign.so.$VERSION_MAJOR"; fi
 BUILD="$WORK/build"
 PREFIX="$WORK/prefix"
 MOVED="$WORK/elsewhere/moved-prefix"
 mkdir -p "$WORK/tmp" "$WORK/logs"
-export ROOT HERE CONSUMERS WORK BUILD PREFIX MOVED VERSION VERSION_MAJOR VERSION_NUMERIC SONAME \
+export ROOT HERE CONSUMERS WORK BUILD PREFIX MOVED VERSION VERSION_MAJOR VERSION_MINOR VERSION_NUMERIC SONAME \
   GENERATOR OFFLINE BUILD_TYPE
 export JOBS=2 PC_PREFIX="$PREFIX" TMPDIR="$WORK/tmp" CI="${CI:-true}"
 
@@ -399,7 +416,8 @@ run_step installed_tree_is_complete_and_relocatable install
 run_step install_strip_removes_debug_info install
 run_step find_package_shared install
 run_step find_package_static install
-run_step find_package_refuses_another_major_version install
+run_step find_package_refuses_another_abi_version install
+run_step find_package_names_an_unknown_component install
 if command -v pkg-config >/dev/null; then
   run_step pkg_config install
 else

@@ -1,7 +1,9 @@
 /*
  * lifesign: one process-heartbeat protocol, one implementation.
- * The C ABI of liblifesign (shared: liblifesign.so, SONAME liblifesign.so.0;
- * static: liblifesign.a). Protocol: docs/PROTOCOL.md.
+ * The C ABI of liblifesign (shared: liblifesign.so, SONAME
+ * liblifesign.so.0.MINOR while the version is 0.x, liblifesign.so.MAJOR from
+ * 1.0; static: liblifesign.a). Protocol: docs/PROTOCOL.md.
+ * C89-style comments only; compiles warning-free as C99 and C++11 and later.
  *
  * Generated from src/codes.rs and src/ffi.rs (make header); do not edit
  * by hand.
@@ -256,9 +258,17 @@ typedef void (*lifesign_error_fn)(void *user_data, int32_t code, const char *mes
 
 /*
  Emitter options. Initialise with `lifesign_options_init`, then change
- what you need: the struct starts with its own size so that it can grow
- (fields appended later take their defaults for a caller whose `size`
- does not cover them).
+ what you need: the struct starts with its own size so that it can grow.
+
+ The library accepts the `size` of every published layout (0.2: 48
+ bytes): fields appended later take their defaults for a caller whose
+ `size` does not cover them. A larger `size` (a program built against a
+ newer header, run on this library) is accepted too: the library reads
+ the fields it knows and ignores the rest, so options that only the
+ newer header has are not applied. Any other `size` (smaller than the
+ first published layout, between two layouts, or not a multiple of 8) is
+ `LIFESIGN_ERR_INVALID_ARGUMENT` with a message naming
+ `lifesign_options_init`.
  */
 typedef struct lifesign_options {
   /*
@@ -304,9 +314,18 @@ typedef struct lifesign_options {
  The result of a check or a wait, filled whatever the verdict.
 
  Initialise it with `lifesign_report_init`: the library reads `size` and
- writes only the whole fields that fit in it, so a program compiled
- against an older header (a smaller struct) keeps working when fields are
- appended. New fields are only ever appended.
+ writes no byte past it, so a program compiled against an older header (a
+ smaller struct) keeps working when fields are appended. New fields are
+ only ever appended.
+
+ The library accepts the `size` of every published layout (0.2: 600
+ bytes) and writes that layout. A larger `size` (a program built against
+ a newer header, run on this library) is accepted too: the library writes
+ the fields it knows and leaves the rest as the caller set them (zero
+ after `lifesign_report_init`). Any other `size` (smaller than the first
+ published layout, between two layouts, or not a multiple of 8: a report
+ nobody initialised) is `LIFESIGN_ERR_INVALID_ARGUMENT` with a message
+ naming `lifesign_report_init`, and the report is not written.
  */
 typedef struct lifesign_report {
   /*
@@ -382,7 +401,7 @@ typedef void (*lifesign_log_fn)(void *user_data, int32_t level, const char *mess
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
 /*
  Returns the library version, e.g. `"0.2.0"`.
@@ -398,6 +417,14 @@ const char *lifesign_version(void);
  Creates missing parent folders, removes temporaries of `path` left by
  dead writers, writes the first heartbeat (state `starting`, seq 1) before
  it returns, then refreshes the file from a background thread.
+
+ The lifetime lock file: the emitter holds a lock on
+ `.<name>.lifesign.lock` beside the heartbeat file (`.hb.json.lifesign.lock`
+ for `hb.json`) while it runs, so that a checker learns of its death at
+ once (docs/PROTOCOL.md section 10). The file stays after a stop (unless
+ the heartbeat is removed on stop) and is reused by the next emitter on
+ that path; it may be removed whenever no emitter runs on that path.
+ `LIFESIGN_OPT_NO_LOCK` makes none.
 
  On success `*out` owns a handle to release with `lifesign_free`. On every
  error `*out` is NULL (when `out` is not NULL).
@@ -426,10 +453,10 @@ void lifesign_options_init(struct lifesign_options *opts);
  Starts an emitter with options (NULL `opts` = the defaults); otherwise
  as `lifesign_start`.
 
- Returns `LIFESIGN_ERR_INVALID_ARGUMENT` also when `opts->size` is smaller
- than the first growth-safe `sizeof(lifesign_options)` (0.2.0), a flag is
- unknown, `reserved` is not 0, or the mode is world-writable or has a
- setuid, setgid or sticky bit. `*out` is NULL on every error. Thread-safe.
+ Returns `LIFESIGN_ERR_INVALID_ARGUMENT` also when `opts->size` is not
+ one that `lifesign_options` accepts (see there), a flag is unknown,
+ `reserved` is not 0, or the mode is world-writable or has a setuid,
+ setgid or sticky bit. `*out` is NULL on every error. Thread-safe.
 
  # Safety
  `path` as in `lifesign_start`; `opts` is NULL or points to an initialised
@@ -593,12 +620,13 @@ void lifesign_report_init(struct lifesign_report *out);
 
  Returns `LIFESIGN_OK` when a verdict was reached (read it in
  `out->verdict`); `LIFESIGN_ERR_INVALID_ARGUMENT` for a NULL or non-UTF-8
- path, a NULL `out`, an `out->size` below 16 (not initialised), or an
- `expected_pid` out of range; `LIFESIGN_ERR_CANNOT_TELL` when the checker
- could not read the file for a reason of its own (out of descriptors or
- memory, an I/O error, no permission: no verdict; docs/PROTOCOL.md 3.3).
- On an error, `out`, when usable, holds verdict `invalid` and the reason
- in `detail`. Thread-safe.
+ path, a NULL `out`, an `out->size` that `lifesign_report` refuses (not
+ initialised with `lifesign_report_init`), or an `expected_pid` out of
+ range; `LIFESIGN_ERR_CANNOT_TELL` when the checker could not read the
+ file for a reason of its own (out of descriptors or memory, an I/O error,
+ no permission: no verdict; docs/PROTOCOL.md 3.3). On an error, `out`,
+ when usable, holds verdict `invalid` and the reason in `detail`.
+ Thread-safe.
 
  # Safety
  `path` is NULL or a NUL-terminated string; `out` is NULL or an
@@ -760,7 +788,7 @@ int32_t lifesign_set_log_handler(lifesign_log_fn handler, void *user_data, int32
 const char *lifesign_log_level_name(int32_t level);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+} /* extern "C" */
+#endif /* __cplusplus */
 
 #endif  /* LIFESIGN_H */

@@ -51,6 +51,8 @@ mkdir -p "$bin"
 cp "$built/liblifesign.so" "$built/liblifesign.a" "$built/lifesign" "$bin/"
 # Debug info only from the archive: its symbols are what consumers link.
 strip --strip-debug "$bin/liblifesign.a"
+# The symbol versions belong to the shared library (abi/unversion-archive.sh).
+sh "$root/abi/unversion-archive.sh" "$bin/liblifesign.a"
 strip --strip-unneeded "$bin/liblifesign.so"
 strip "$bin/lifesign"
 

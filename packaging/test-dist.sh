@@ -139,6 +139,14 @@ step_c() {
         -pthread -o build/consumer_hpp
     out="$(user "$tmp/c/build/consumer_hpp")" || fail "consumer_hpp: $out"
     echo "$out"
+    # The tarball names the library by its SONAME, and a shared consumer
+    # records that name (abi/soname.sh), as the dynamic loader will ask.
+    local soname needed
+    soname="$(sh "$root/abi/soname.sh" "$prefix/lib/liblifesign.so")"
+    [[ -L "$prefix/lib/$soname" ]] || fail "the tarball has no lib/$soname link"
+    needed="$(readelf -d "$tmp/c/build/pc_c_shared" | sed -n 's/.*NEEDED.*\[\(liblifesign[^]]*\)\]/\1/p')"
+    [[ "$needed" == "$soname" ]] || fail "a shared consumer needs '$needed', not the SONAME $soname"
+    echo "shared consumers need $soname"
     cd "$tmp/c/run"
     local exe
     for exe in c_shared c_static cxx_shared cxx_static pc_c_shared pc_cxx_shared pc_c_static pc_cxx_static; do

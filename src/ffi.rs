@@ -84,6 +84,40 @@ fn boundary<R: CReturn>(body: impl FnOnce() -> R::Body) -> R {
     }
 }
 
+// The version node of every export: `symbol_version!`, written by build.rs
+// from abi/lifesign.map.
+#[cfg(lifesign_symbol_versions)]
+include!(concat!(env!("OUT_DIR"), "/symbol_versions.rs"));
+
+/// Gives an export the symbol version of its node (`lifesign_check@@LIFESIGN_0.2`):
+/// an assembler directive inside the function, so that it is always in the
+/// object that defines the symbol (build.rs says why).
+#[cfg(lifesign_symbol_versions)]
+macro_rules! attach_symbol_version {
+    ($name:ident) => {
+        // SAFETY: an assembler directive; it emits no instruction.
+        unsafe {
+            std::arch::asm!(
+                concat!(
+                    ".symver ",
+                    stringify!($name),
+                    ", ",
+                    stringify!($name),
+                    "@@@",
+                    symbol_version!($name)
+                ),
+                options(nomem, nostack, preserves_flags)
+            )
+        }
+    };
+}
+
+/// Without symbol versions (a linker other than lld): nothing.
+#[cfg(not(lifesign_symbol_versions))]
+macro_rules! attach_symbol_version {
+    ($name:ident) => {};
+}
+
 /// Declares C exports, each with its guard; `@emit` is the one place that
 /// writes `#[no_mangle]`. The body of an export returning `i32` gives a
 /// `Result<i32, Error>`; other bodies give the C type itself (see
@@ -101,7 +135,10 @@ macro_rules! ffi_fn {
     (@emit [$($qual:tt)*] $(#[$attr:meta])* $name:ident($($arg:ident: $ty:ty),*) [$ret:ty] $body:block) => {
         $(#[$attr])*
         #[no_mangle]
+        // Never inlined: the symbol version stays with the one definition.
+        #[inline(never)]
         pub $($qual)* extern "C" fn $name($($arg: $ty),*) -> $ret {
+            attach_symbol_version!($name);
             boundary::<$ret>(move || -> <$ret as CReturn>::Body { $body })
         }
     };
@@ -141,9 +178,17 @@ pub type lifesign_log_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, level: i32, message: *const c_char)>;
 
 /// Emitter options. Initialise with `lifesign_options_init`, then change
-/// what you need: the struct starts with its own size so that it can grow
-/// (fields appended later take their defaults for a caller whose `size`
-/// does not cover them).
+/// what you need: the struct starts with its own size so that it can grow.
+///
+/// The library accepts the `size` of every published layout (0.2: 48
+/// bytes): fields appended later take their defaults for a caller whose
+/// `size` does not cover them. A larger `size` (a program built against a
+/// newer header, run on this library) is accepted too: the library reads
+/// the fields it knows and ignores the rest, so options that only the
+/// newer header has are not applied. Any other `size` (smaller than the
+/// first published layout, between two layouts, or not a multiple of 8) is
+/// `LIFESIGN_ERR_INVALID_ARGUMENT` with a message naming
+/// `lifesign_options_init`.
 #[repr(C)]
 pub struct lifesign_options {
     /// `sizeof(lifesign_options)`, set by `lifesign_options_init`.
@@ -170,9 +215,18 @@ pub struct lifesign_options {
 /// The result of a check or a wait, filled whatever the verdict.
 ///
 /// Initialise it with `lifesign_report_init`: the library reads `size` and
-/// writes only the whole fields that fit in it, so a program compiled
-/// against an older header (a smaller struct) keeps working when fields are
-/// appended. New fields are only ever appended.
+/// writes no byte past it, so a program compiled against an older header (a
+/// smaller struct) keeps working when fields are appended. New fields are
+/// only ever appended.
+///
+/// The library accepts the `size` of every published layout (0.2: 600
+/// bytes) and writes that layout. A larger `size` (a program built against
+/// a newer header, run on this library) is accepted too: the library writes
+/// the fields it knows and leaves the rest as the caller set them (zero
+/// after `lifesign_report_init`). Any other `size` (smaller than the first
+/// published layout, between two layouts, or not a multiple of 8: a report
+/// nobody initialised) is `LIFESIGN_ERR_INVALID_ARGUMENT` with a message
+/// naming `lifesign_report_init`, and the report is not written.
 #[repr(C)]
 pub struct lifesign_report {
     /// `sizeof(lifesign_report)` as the caller compiled it, set by
@@ -209,33 +263,37 @@ pub struct lifesign_report {
     pub detail: [c_char; 256],
 }
 
-/// The smallest `lifesign_report.size` accepted: `size`, `verdict`,
-/// `state` and `shape`.
-const REPORT_MIN_SIZE: usize = offset_of!(lifesign_report, pid);
+/// The sizes of `lifesign_report` that releases published, oldest first
+/// (0.2.0 was the first with a `size`). A release that appends fields
+/// appends its size here; the last is this header's.
+const REPORT_SIZES: [usize; 1] = [offset_of!(lifesign_report, detail) + 256];
 
-/// Where each field of `lifesign_report` ends, in order: the library writes
-/// the prefix of whole fields that fits in the caller's `size`.
-const REPORT_FIELD_ENDS: [usize; 15] = [
-    offset_of!(lifesign_report, verdict) + 4,
-    offset_of!(lifesign_report, state) + 4,
-    offset_of!(lifesign_report, shape) + 4,
-    offset_of!(lifesign_report, pid) + 8,
-    offset_of!(lifesign_report, seq) + 8,
-    offset_of!(lifesign_report, progress) + 8,
-    offset_of!(lifesign_report, updated_at_ms) + 8,
-    offset_of!(lifesign_report, age_ms) + 8,
-    offset_of!(lifesign_report, interval_ms) + 8,
-    offset_of!(lifesign_report, progress_at_ms) + 8,
-    offset_of!(lifesign_report, progress_age_ms) + 8,
-    offset_of!(lifesign_report, max_age_ms) + 8,
-    offset_of!(lifesign_report, message) + 256,
-    offset_of!(lifesign_report, detail) + 256,
-    size_of::<lifesign_report>(),
-];
+/// The sizes of `lifesign_options` that releases published, oldest first,
+/// as `REPORT_SIZES`.
+const OPTIONS_SIZES: [usize; 1] = [offset_of!(lifesign_options, user_data) + size_of::<usize>()];
 
-/// The smallest `lifesign_options.size` accepted (this version's size: the
-/// first with a size field).
-const OPTIONS_MIN_SIZE: usize = size_of::<lifesign_options>();
+/// How many bytes of a caller's size-prefixed struct the library uses, from
+/// the `size` the caller wrote: a published size as is; a larger one (a
+/// newer header, whose struct is a multiple of `align`) this library's
+/// size. Anything else is refused with a message naming `init`.
+fn struct_len(
+    size: usize,
+    published: &[usize],
+    align: usize,
+    what: &str,
+    init: &str,
+) -> Result<usize, Error> {
+    let ours = published[published.len() - 1];
+    if published.contains(&size) || (size > ours && size % align == 0) {
+        return Ok(size.min(ours));
+    }
+    let sizes: Vec<String> = published.iter().map(usize::to_string).collect();
+    Err(invalid(format!(
+        "{what}.size is {size}, not the size of a lifesign_{what} that this library knows \
+         ({} bytes, or a larger multiple of {align} from a newer header): initialise it with {init}",
+        sizes.join(", ")
+    )))
+}
 
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
@@ -319,29 +377,25 @@ fn c_text<const N: usize>(s: &str) -> [c_char; N] {
 /// The caller's `out->size`, checked: how many bytes of the report to write.
 ///
 /// # Safety
-/// `out` is NULL or points to at least `REPORT_MIN_SIZE` readable bytes
-/// whose first field is the caller's size.
+/// `out` is NULL or points to a report whose first field is the caller's
+/// size.
 unsafe fn report_len(out: *const lifesign_report) -> Result<usize, Error> {
     if out.is_null() {
         return Err(invalid("out is NULL"));
     }
     // SAFETY: the caller promises a report, whose first field is its size.
     let size = unsafe { std::ptr::addr_of!((*out).size).read() } as usize;
-    if size < REPORT_MIN_SIZE {
-        return Err(invalid(format!(
-            "report.size is {size}: initialise the report with lifesign_report_init"
-        )));
-    }
-    Ok(REPORT_FIELD_ENDS
-        .iter()
-        .copied()
-        .filter(|&end| end <= size)
-        .max()
-        .unwrap_or(REPORT_MIN_SIZE))
+    struct_len(
+        size,
+        &REPORT_SIZES,
+        std::mem::align_of::<lifesign_report>(),
+        "report",
+        "lifesign_report_init",
+    )
 }
 
-/// Writes `r` into the caller's report, only the whole fields its `size`
-/// covers. Nothing is written when `out` is NULL or its size too small.
+/// Writes `r` into the caller's report, the layout its `size` names.
+/// Nothing is written when `out` is NULL or its size is refused.
 fn fill(out: *mut lifesign_report, r: &Report) {
     // SAFETY: out is NULL or a caller's report, as the exports document.
     let Ok(len) = (unsafe { report_len(out) }) else {
@@ -444,24 +498,26 @@ fn default_options() -> lifesign_options {
 /// for any appended later.
 ///
 /// # Safety
-/// `opts` points to at least `OPTIONS_MIN_SIZE` readable bytes whose first
-/// field is the caller's size.
+/// `opts` points to options whose first field is the caller's size, with
+/// at least that many readable bytes.
 unsafe fn read_options(opts: *const lifesign_options) -> Result<lifesign_options, Error> {
     // SAFETY: the caller promises options, whose first field is their size.
     let size = unsafe { std::ptr::addr_of!((*opts).size).read() } as usize;
-    if size < OPTIONS_MIN_SIZE {
-        return Err(invalid(
-            "options.size is too small: initialise the struct with lifesign_options_init",
-        ));
-    }
+    let len = struct_len(
+        size,
+        &OPTIONS_SIZES,
+        std::mem::align_of::<lifesign_options>(),
+        "options",
+        "lifesign_options_init",
+    )?;
     let mut o = default_options();
-    // SAFETY: the caller's struct holds at least OPTIONS_MIN_SIZE bytes and
-    // we copy no more than ours holds.
+    // SAFETY: the caller's struct holds `size` >= len readable bytes, and
+    // len is no more than ours holds.
     unsafe {
         std::ptr::copy_nonoverlapping(
             opts.cast::<u8>(),
             (&mut o as *mut lifesign_options).cast::<u8>(),
-            size.min(size_of::<lifesign_options>()),
+            len,
         )
     };
     Ok(o)
@@ -563,6 +619,14 @@ fn lifesign_version() -> *const c_char {
 /// dead writers, writes the first heartbeat (state `starting`, seq 1) before
 /// it returns, then refreshes the file from a background thread.
 ///
+/// The lifetime lock file: the emitter holds a lock on
+/// `.<name>.lifesign.lock` beside the heartbeat file (`.hb.json.lifesign.lock`
+/// for `hb.json`) while it runs, so that a checker learns of its death at
+/// once (docs/PROTOCOL.md section 10). The file stays after a stop (unless
+/// the heartbeat is removed on stop) and is reused by the next emitter on
+/// that path; it may be removed whenever no emitter runs on that path.
+/// `LIFESIGN_OPT_NO_LOCK` makes none.
+///
 /// On success `*out` owns a handle to release with `lifesign_free`. On every
 /// error `*out` is NULL (when `out` is not NULL).
 ///
@@ -602,10 +666,10 @@ unsafe fn lifesign_options_init(opts: *mut lifesign_options) {
 /// Starts an emitter with options (NULL `opts` = the defaults); otherwise
 /// as `lifesign_start`.
 ///
-/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` also when `opts->size` is smaller
-/// than the first growth-safe `sizeof(lifesign_options)` (0.2.0), a flag is
-/// unknown, `reserved` is not 0, or the mode is world-writable or has a
-/// setuid, setgid or sticky bit. `*out` is NULL on every error. Thread-safe.
+/// Returns `LIFESIGN_ERR_INVALID_ARGUMENT` also when `opts->size` is not
+/// one that `lifesign_options` accepts (see there), a flag is unknown,
+/// `reserved` is not 0, or the mode is world-writable or has a setuid,
+/// setgid or sticky bit. `*out` is NULL on every error. Thread-safe.
 ///
 /// # Safety
 /// `path` as in `lifesign_start`; `opts` is NULL or points to an initialised
@@ -837,12 +901,13 @@ unsafe fn lifesign_report_init(out: *mut lifesign_report) {
 ///
 /// Returns `LIFESIGN_OK` when a verdict was reached (read it in
 /// `out->verdict`); `LIFESIGN_ERR_INVALID_ARGUMENT` for a NULL or non-UTF-8
-/// path, a NULL `out`, an `out->size` below 16 (not initialised), or an
-/// `expected_pid` out of range; `LIFESIGN_ERR_CANNOT_TELL` when the checker
-/// could not read the file for a reason of its own (out of descriptors or
-/// memory, an I/O error, no permission: no verdict; docs/PROTOCOL.md 3.3).
-/// On an error, `out`, when usable, holds verdict `invalid` and the reason
-/// in `detail`. Thread-safe.
+/// path, a NULL `out`, an `out->size` that `lifesign_report` refuses (not
+/// initialised with `lifesign_report_init`), or an `expected_pid` out of
+/// range; `LIFESIGN_ERR_CANNOT_TELL` when the checker could not read the
+/// file for a reason of its own (out of descriptors or memory, an I/O error,
+/// no permission: no verdict; docs/PROTOCOL.md 3.3). On an error, `out`,
+/// when usable, holds verdict `invalid` and the reason in `detail`.
+/// Thread-safe.
 ///
 /// # Safety
 /// `path` is NULL or a NUL-terminated string; `out` is NULL or an
@@ -1078,13 +1143,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn report_field_ends_cover_the_whole_struct_in_order() {
-        assert!(REPORT_FIELD_ENDS.windows(2).all(|w| w[0] <= w[1]));
+    fn the_last_published_sizes_are_this_headers() {
         assert_eq!(
-            REPORT_FIELD_ENDS[REPORT_FIELD_ENDS.len() - 1],
+            REPORT_SIZES[REPORT_SIZES.len() - 1],
             size_of::<lifesign_report>()
         );
-        assert_eq!(REPORT_MIN_SIZE, 16);
+        assert_eq!(
+            OPTIONS_SIZES[OPTIONS_SIZES.len() - 1],
+            size_of::<lifesign_options>()
+        );
+        // The 0.2.0 layouts, as released: these numbers never change.
+        assert_eq!((REPORT_SIZES[0], OPTIONS_SIZES[0]), (600, 48));
+    }
+
+    #[test]
+    fn a_size_is_a_published_layout_or_a_larger_newer_one() {
+        let len = |size| struct_len(size, &[24, 40], 8, "report", "lifesign_report_init");
+        assert_eq!(len(24).unwrap(), 24);
+        assert_eq!(len(40).unwrap(), 40);
+        assert_eq!(len(48).unwrap(), 40);
+        for refused in [0, 4, 16, 32, 44, 0x4141_4141] {
+            let e = len(refused).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidArgument);
+            assert!(e.message.contains("lifesign_report_init"), "{}", e.message);
+        }
     }
 
     #[test]

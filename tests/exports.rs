@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "../abi/version_script.rs"]
+mod version_script;
+
 fn rust_sources(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
@@ -107,11 +110,8 @@ fn the_library_writes_to_stderr_only_through_its_log_module() {
     );
 }
 
-/// With `capi`, the shared library next to this test's own build exports
-/// exactly the header's functions, and no other `lifesign_*` symbol.
-#[cfg(feature = "capi")]
-#[test]
-fn the_shared_library_exports_exactly_the_headers_functions() {
+/// The shared library next to this test's own build.
+fn built_library() -> PathBuf {
     // target/<profile>/deps/exports-<hash> -> target/<profile>/liblifesign.so
     let exe = std::env::current_exe().unwrap();
     let lib = exe
@@ -121,6 +121,15 @@ fn the_shared_library_exports_exactly_the_headers_functions() {
         .unwrap()
         .join("liblifesign.so");
     assert!(lib.is_file(), "{} was not built", lib.display());
+    lib
+}
+
+/// With `capi`, the shared library next to this test's own build exports
+/// exactly the header's functions, and no other `lifesign_*` symbol.
+#[cfg(feature = "capi")]
+#[test]
+fn the_shared_library_exports_exactly_the_headers_functions() {
+    let lib = built_library();
     let out = std::process::Command::new("nm")
         .args(["-D", "--defined-only"])
         .arg(&lib)
@@ -131,10 +140,81 @@ fn the_shared_library_exports_exactly_the_headers_functions() {
         .lines()
         .filter_map(|l| l.split_whitespace().nth(2))
         .filter(|name| name.starts_with("lifesign_"))
-        .map(str::to_string)
+        // nm shows the version too: `lifesign_check@@LIFESIGN_0.2`.
+        .map(|name| name.split('@').next().unwrap_or(name).to_string())
         .collect();
     exported.sort();
     assert_eq!(exported, header_functions());
+}
+
+/// `(function, node)` of abi/lifesign.map, sorted.
+fn map_nodes() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map = std::fs::read_to_string(root.join("abi/lifesign.map")).unwrap();
+    let mut nodes = version_script::symbol_nodes(&map);
+    nodes.sort();
+    nodes
+}
+
+#[test]
+fn the_version_script_names_each_function_of_the_header_once() {
+    let nodes = map_nodes();
+    let mut names: Vec<String> = nodes.iter().map(|(name, _)| name.clone()).collect();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        nodes.len(),
+        "a function is in two nodes: {nodes:?}"
+    );
+    let header = header_functions();
+    let missing: Vec<&String> = header.iter().filter(|f| !names.contains(f)).collect();
+    let gone: Vec<&String> = names.iter().filter(|f| !header.contains(f)).collect();
+    assert!(
+        missing.is_empty() && gone.is_empty(),
+        "abi/lifesign.map and include/lifesign.h disagree: in the header only {missing:?} \
+         (put a new function in a new node, as the map's comment shows), in the map only {gone:?}"
+    );
+    assert!(
+        nodes.iter().all(|(_, node)| node.starts_with("LIFESIGN_")),
+        "{nodes:?}"
+    );
+}
+
+/// `objdump -T` shows every export with the node abi/lifesign.map gives it
+/// (build.rs attaches them where the linker is lld: x86_64 Linux).
+#[cfg(all(
+    feature = "capi",
+    target_os = "linux",
+    target_arch = "x86_64",
+    target_env = "gnu"
+))]
+#[test]
+fn every_export_carries_its_version_node() {
+    let lib = built_library();
+    let out = std::process::Command::new("objdump")
+        .arg("-T")
+        .arg(&lib)
+        .output()
+        .expect("objdump runs");
+    assert!(out.status.success(), "objdump failed: {out:?}");
+    // "0000000000039cf0 g    DF .text  000000000000001e  LIFESIGN_0.2 lifesign_report_init"
+    let mut exported: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(" g ") && !l.contains("*UND*"))
+        .filter_map(|l| {
+            let mut words = l.split_whitespace().rev();
+            let name = words.next()?;
+            let node = words.next()?;
+            name.starts_with("lifesign_")
+                .then(|| (name.to_string(), node.to_string()))
+        })
+        .collect();
+    exported.sort();
+    assert_eq!(
+        exported,
+        map_nodes(),
+        "exports and their versions (objdump -T) differ from abi/lifesign.map"
+    );
 }
 
 #[test]

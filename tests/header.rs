@@ -64,7 +64,63 @@ fn generate() -> String {
         .generate()
         .expect("cbindgen generates the header")
         .write(&mut generated);
-    String::from_utf8(generated).expect("UTF-8 header")
+    c89_comments(&String::from_utf8(generated).expect("UTF-8 header"))
+}
+
+/// cbindgen ends its C++ guards with `//` comments; the header holds none
+/// (older C tools still read headers as C89), so they become `/* */`.
+fn c89_comments(header: &str) -> String {
+    let mut out = String::with_capacity(header.len());
+    for line in header.lines() {
+        match line.split_once("  // ").or_else(|| line.split_once(" // ")) {
+            Some((code, comment)) if code.starts_with('#') || code.starts_with('}') => {
+                out.push_str(&format!("{code} /* {comment} */"));
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The header's text outside its `/* */` comments and string literals.
+fn code_of(header: &str) -> String {
+    let (mut code, mut rest) = (String::new(), header);
+    loop {
+        let comment = rest.find("/*");
+        let string = rest.find('"');
+        match (comment, string) {
+            (Some(c), s) if s.is_none_or(|s| c < s) => {
+                code.push_str(&rest[..c]);
+                let end = rest[c..].find("*/").expect("unterminated comment");
+                rest = &rest[c + end + 2..];
+            }
+            (_, Some(s)) => {
+                code.push_str(&rest[..s]);
+                let end = rest[s + 1..].find('"').expect("unterminated string");
+                rest = &rest[s + end + 2..];
+            }
+            _ => {
+                code.push_str(rest);
+                return code;
+            }
+        }
+    }
+}
+
+#[test]
+fn header_holds_no_line_comment() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(root.join("include/lifesign.h")).unwrap();
+    let code = code_of(&header);
+    let offenders: Vec<&str> = code.lines().filter(|l| l.contains("//")).collect();
+    assert!(
+        offenders.is_empty(),
+        "`//` comments in include/lifesign.h: {offenders:?}"
+    );
+    // The check sees what it is meant to see.
+    assert!(code_of("int a; // x\n/* // y */ \"//\"").contains("// x"));
+    assert!(!code_of("/* // y */ \"//\"").contains("//"));
 }
 
 #[test]

@@ -86,6 +86,9 @@ func Check(path string, opts ...CheckOption) (Report, error) {
 	for _, o := range opts {
 		o.applyCheck(&cfg)
 	}
+	if err := libraryVersionError(); err != nil {
+		return Report{Verdict: VerdictInvalid, State: StateNone}, err
+	}
 	if cfg.err != nil {
 		cfg.err.(*Error).Path = path
 		return Report{Verdict: VerdictInvalid, State: StateNone}, cfg.err
@@ -102,7 +105,7 @@ func Check(path string, opts ...CheckOption) (Report, error) {
 // IsAlive reports whether the heartbeat at path is alive. maxAge 0 uses the
 // file's own rule. It is false for any argument error.
 func IsAlive(path string, maxAge time.Duration) bool {
-	if maxAge < 0 || checkText("", "", "", path) != nil {
+	if maxAge < 0 || checkText("", "", "", path) != nil || libraryVersionError() != nil {
 		return false
 	}
 	cpath := cString(path)
@@ -167,6 +170,9 @@ func WaitReady(ctx context.Context, path string, opts ...WaitOption) (Report, er
 		o.applyWait(&cfg)
 	}
 	unjudged := Report{Verdict: VerdictInvalid, State: StateNone}
+	if err := libraryVersionError(); err != nil {
+		return unjudged, err
+	}
 	if cfg.idleTimeout < 0 || cfg.timeout < 0 {
 		return unjudged, invalidArgument(op, path, "negative timeout")
 	}

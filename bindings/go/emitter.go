@@ -121,6 +121,9 @@ func Start(path string, opts ...Option) (*Emitter, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if err := libraryVersionError(); err != nil {
+		return nil, err
+	}
 	if err := checkText(op, path, "path", path); err != nil {
 		return nil, err
 	}
@@ -158,6 +161,9 @@ func Start(path string, opts ...Option) (*Emitter, error) {
 // environment: LIFESIGN_FILE (the path) and LIFESIGN_INTERVAL_MS (optional).
 // It returns nil, nil when LIFESIGN_FILE is unset or empty.
 func StartFromEnv() (*Emitter, error) {
+	if err := libraryVersionError(); err != nil {
+		return nil, err
+	}
 	r := C.ls_start_from_env()
 	if err := newError("StartFromEnv", os.Getenv("LIFESIGN_FILE"), r.rc, r.msg); err != nil {
 		return nil, err

@@ -4,7 +4,7 @@ package lifesign
 
 // With the build tag lifesign_dynamic the package links the shared library
 // from the repository's own build output and records that folder as the
-// run-time search path (RUNPATH). The library's SONAME is liblifesign.so.0,
+// run-time search path (RUNPATH). The library's SONAME is liblifesign.so.0.2,
 // so that name must exist at run time: either next to liblifesign.so in
 // target/release, or in a folder named by LD_LIBRARY_PATH (searched first).
 

@@ -100,11 +100,27 @@ run "go test -race (static)" -race -timeout 20m
 libdir="$here/.testlib"
 rm -rf "$libdir"
 mkdir -p "$libdir/pkgconfig"
-ln -s "$shared" "$libdir/liblifesign.so.0"
+ln -s "$shared" "$libdir/$(sh "$root/abi/soname.sh" "$shared")"
 ln -s "$shared" "$libdir/liblifesign.so"
 
 LIFESIGN_GO_EXPECT_LINK=dynamic LIFESIGN_GO_EXPECT_LIB="$shared" LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
     run "go test -tags lifesign_dynamic" -tags lifesign_dynamic -timeout 10m
+
+# A real library of the next minor version behind a link named as this
+# version's SONAME (the loader takes it): the package must refuse it.
+mismatched="$(bash "$root/tests/abi/mismatched-lib.sh")"
+mismatchdir="$here/.testlib-mismatch"
+rm -rf "$mismatchdir"
+mkdir -p "$mismatchdir"
+ln -s "$mismatched" "$mismatchdir/$(sh "$root/abi/soname.sh" "$shared")"
+# The test expects the version the library itself says.
+LIFESIGN_GO_EXPECT_MISMATCH="$(python3 -c 'import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.lifesign_version.restype = ctypes.c_char_p
+print(lib.lifesign_version().decode())' "$mismatched")" \
+    LD_LIBRARY_PATH="$mismatchdir" \
+    run "go test -tags lifesign_dynamic, a library of another minor" -tags lifesign_dynamic \
+    -run 'TestALibraryOfAnotherABIIsRefused' -timeout 5m
 
 if ! command -v pkg-config >/dev/null 2>&1; then
     echo "run-tests.sh: installing pkgconf for the pkg-config build" >&2

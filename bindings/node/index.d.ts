@@ -41,6 +41,7 @@ export interface LogOptions {
 export type ErrorCode =
   | Extract<ConstantName, `LIFESIGN_ERR_${string}`>
   | 'LIFESIGN_ERR_LIBRARY_NOT_FOUND'
+  | 'LIFESIGN_ERR_LIBRARY_VERSION'
   | 'LIFESIGN_ERR_BACKEND_UNAVAILABLE';
 
 /**

@@ -19,6 +19,11 @@ done
 # The tests start their own emitters; nothing from a supervisor may leak in.
 unset LIFESIGN_FILE LIFESIGN_INTERVAL_MS LIFESIGN_NOTIFY_FD NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID LIFESIGN_LIB
 
+# A library of another minor version, which the package must refuse
+# (test/library-version.test.js).
+LIFESIGN_TEST_MISMATCHED_LIB="$(bash "$root/tests/abi/mismatched-lib.sh")"
+export LIFESIGN_TEST_MISMATCHED_LIB
+
 echo "== type declarations (tsc --noEmit)"
 node_modules/.bin/tsc -p test/types/tsconfig.json
 

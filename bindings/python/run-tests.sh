@@ -23,6 +23,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 # repository's build output as documented.
 "$venv/bin/python" -m pip install --quiet --no-deps --no-build-isolation --no-index -e "$here"
 
+# A library of another minor version, which the package must refuse
+# (tests/test_library_version.py).
+LIFESIGN_TEST_MISMATCHED_LIB="$(bash "$root/tests/abi/mismatched-lib.sh")"
+export LIFESIGN_TEST_MISMATCHED_LIB
+
 cd "$here"
 # pytest exits 5 when it collected no test: let that fail the run too.
 exec "$venv/bin/python" -m pytest -p no:cacheprovider "$@" </dev/null

@@ -615,24 +615,32 @@ static void test_edges(void) {
 
 /* ---- growth-safe report, the reason, the log hook ------------------------ */
 
-/* The report as an older header declared it: everything up to `message`,
- * without the fields appended after it. */
-typedef struct older_report {
-    uint32_t size;
-    int32_t verdict;
-    int32_t state;
-    int32_t shape;
-    int64_t pid;
-    uint64_t seq;
-    uint64_t progress;
-    uint64_t updated_at_ms;
-    uint64_t age_ms;
-    uint64_t interval_ms;
-    uint64_t progress_at_ms;
-    uint64_t progress_age_ms;
-    uint64_t max_age_ms;
-    char message[256];
-} older_report;
+/* The report as a newer header might declare it: this one's fields, then
+ * one appended. */
+typedef struct newer_report {
+    lifesign_report known;
+    uint64_t appended;
+} newer_report;
+
+/* lifesign_check on a report of `size` in a heap block of `block` bytes
+ * filled with 0xab (a write past the block is an AddressSanitizer or
+ * valgrind error): refused with a message naming lifesign_report_init, and
+ * nothing written. */
+static void expect_size_refused(const char *p, uint32_t size, size_t block) {
+    unsigned char *buf = (unsigned char *)malloc(block);
+    CHECK(buf != NULL);
+    if (!buf) return;
+    memset(buf, 0xab, block);
+    memcpy(buf, &size, sizeof size);
+    CHECK(lifesign_check(p, 0, 0, (lifesign_report *)buf) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(lifesign_last_error(), "lifesign_report_init") != NULL);
+    CHECK(lifesign_wait_ready(p, 0, 0, 1, (lifesign_report *)buf) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    size_t i;
+    int untouched = 1;
+    for (i = sizeof size; i < block; i++) untouched &= buf[i] == 0xab;
+    CHECK(untouched);
+    free(buf);
+}
 
 static void test_report_growth(void) {
     char p[4096];
@@ -644,37 +652,57 @@ static void test_report_growth(void) {
     lifesign_report full;
     lifesign_report_init(&full);
     CHECK(full.size == sizeof full && full.verdict == 0 && full.detail[0] == 0);
+    CHECK(sizeof full == 600); /* the 0.2 layout, as published */
 
-    /* A smaller struct from an older header, alone in a heap block of its
-     * own size: a write past it is an AddressSanitizer/valgrind error. */
-    older_report *old = (older_report *)malloc(sizeof *old);
-    CHECK(old != NULL);
-    if (!old) return;
-    memset(old, 0xab, sizeof *old);
-    old->size = sizeof *old;
-    CHECK(lifesign_check(p, 0, 0, (lifesign_report *)old) == LIFESIGN_OK);
-    CHECK(old->size == sizeof *old && old->verdict == LIFESIGN_VERDICT_ALIVE);
-    CHECK(old->state == LIFESIGN_STATE_READY && old->shape == LIFESIGN_SHAPE_V1);
-    CHECK(old->pid == getpid() && strcmp(old->message, "up") == 0);
-    CHECK(lifesign_wait_ready(p, 0, 0, 0, (lifesign_report *)old) == LIFESIGN_OK);
-    CHECK(old->verdict == LIFESIGN_VERDICT_ALIVE);
-    free(old);
+    /* A size no release published: smaller than the first layout (a
+     * struct that ends before `detail`, a size cutting a field), not a
+     * multiple of 8, or the garbage of a report nobody initialised. */
+    expect_size_refused(p, 0, sizeof full);
+    expect_size_refused(p, 16, sizeof full);
+    expect_size_refused(p, (uint32_t)offsetof(lifesign_report, detail), sizeof full);
+    expect_size_refused(p, (uint32_t)offsetof(lifesign_report, seq) + 4, sizeof full);
+    expect_size_refused(p, (uint32_t)sizeof full + 4, sizeof full + 4);
+    expect_size_refused(p, 0x41414141u, sizeof full);
 
-    /* A size that covers part of a field: only the whole fields before it. */
-    typedef struct cut_report {
-        uint32_t size;
-        int32_t verdict, state, shape;
-        int64_t pid;
-        uint32_t half_of_seq;
-    } cut_report;
-    cut_report *cut = (cut_report *)malloc(sizeof *cut);
-    CHECK(cut != NULL);
-    if (!cut) return;
-    memset(cut, 0xab, sizeof *cut);
-    cut->size = (uint32_t)(offsetof(cut_report, half_of_seq) + 4);
-    CHECK(lifesign_check(p, 0, 0, (lifesign_report *)cut) == LIFESIGN_OK);
-    CHECK(cut->pid == getpid() && cut->half_of_seq == 0xabababab);
-    free(cut);
+    /* A larger struct from a newer header: the fields this library knows
+     * are written, the one it does not know is left as the caller set it. */
+    newer_report *newer = (newer_report *)malloc(sizeof *newer);
+    CHECK(newer != NULL);
+    if (!newer) return;
+    memset(newer, 0xab, sizeof *newer);
+    newer->known.size = (uint32_t)sizeof *newer;
+    CHECK(lifesign_check(p, 0, 0, &newer->known) == LIFESIGN_OK);
+    CHECK(newer->known.size == sizeof *newer && newer->known.verdict == LIFESIGN_VERDICT_ALIVE);
+    CHECK(newer->known.state == LIFESIGN_STATE_READY && newer->known.shape == LIFESIGN_SHAPE_V1);
+    CHECK(newer->known.pid == getpid() && strcmp(newer->known.message, "up") == 0);
+    CHECK(memchr(newer->known.detail, 0, sizeof newer->known.detail) != NULL);
+    CHECK(newer->appended == 0xababababababababull);
+    CHECK(lifesign_wait_ready(p, 0, 0, 0, &newer->known) == LIFESIGN_OK);
+    CHECK(newer->known.verdict == LIFESIGN_VERDICT_ALIVE && newer->appended == 0xababababababababull);
+    free(newer);
+
+    /* Options: the same rule, naming lifesign_options_init. */
+    struct {
+        lifesign_options known;
+        uint64_t appended;
+    } newer_options;
+    lifesign_emitter *e2 = NULL;
+    char p2[4096];
+    path_in_tmp(p2, sizeof p2, "growth-options.json");
+    memset(&newer_options, 0xab, sizeof newer_options);
+    lifesign_options_init(&newer_options.known);
+    newer_options.known.size = (uint32_t)sizeof newer_options;
+    CHECK(lifesign_start_with(p2, &newer_options.known, &e2) == LIFESIGN_OK && e2 != NULL);
+    lifesign_free(e2);
+    uint32_t refused[] = {8, (uint32_t)sizeof(lifesign_options) - 8, (uint32_t)sizeof(lifesign_options) + 4};
+    size_t k;
+    for (k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+        lifesign_options_init(&newer_options.known);
+        newer_options.known.size = refused[k];
+        e2 = (lifesign_emitter *)&k;
+        CHECK(lifesign_start_with(p2, &newer_options.known, &e2) == LIFESIGN_ERR_INVALID_ARGUMENT);
+        CHECK(e2 == NULL && strstr(lifesign_last_error(), "lifesign_options_init") != NULL);
+    }
 
     /* A report nobody initialised is refused, and not written. */
     lifesign_report none;

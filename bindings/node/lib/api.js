@@ -52,6 +52,7 @@ function createApi(options = {}) {
   }
   const b = make().create({ libPath: options.libPath });
   const fn = b.fn;
+  require('./locate').checkLibraryVersion(fn.lifesign_version(), b.libPath);
   const reportCodec = makeCodec('lifesign_report', b);
   const optionsCodec = makeCodec('lifesign_options', b);
   const checkBuffer = reportCodec.alloc();

@@ -77,4 +77,21 @@ function openFirst(explicit, open) {
   throw err;
 }
 
-module.exports = { ENV_LIB, candidates, openFirst, libraryFileName, platformKey };
+// Refuses a library of another ABI (major.minor) than the header lib/abi.js
+// was generated from: one error naming both versions and the path loaded.
+function checkLibraryVersion(version, libPath) {
+  const { constants } = require('./abi');
+  const want = [constants.LIFESIGN_VERSION_MAJOR, constants.LIFESIGN_VERSION_MINOR];
+  if (String(version).split('.').slice(0, 2).join('.') === want.join('.')) return;
+  const err = new Error(
+    `the library at ${libPath} is lifesign ${version}, but this package was generated from ` +
+      `lifesign.h ${constants.LIFESIGN_VERSION_STRING}: another major.minor is another ABI; ` +
+      `use the library of lifesign ${want.join('.')} (set ${ENV_LIB} to its path) or the package of lifesign ${version}`
+  );
+  err.code = 'LIFESIGN_ERR_LIBRARY_VERSION';
+  err.libraryPath = libPath;
+  err.libraryVersion = String(version);
+  throw err;
+}
+
+module.exports = { ENV_LIB, candidates, openFirst, libraryFileName, platformKey, checkLibraryVersion };

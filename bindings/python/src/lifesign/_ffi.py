@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Optional
 
 from . import _log
-from ._bindings import PROTOTYPES
-from ._loader import LibraryNotFound, locate
+from ._bindings import (
+    LIFESIGN_VERSION_MAJOR,
+    LIFESIGN_VERSION_MINOR,
+    LIFESIGN_VERSION_STRING,
+    PROTOTYPES,
+)
+from ._loader import ENV_LIB, LibraryNotFound, locate
 
 
 def _declare(lib: ctypes.CDLL, where: str) -> ctypes.CDLL:
@@ -29,7 +34,22 @@ def _declare(lib: ctypes.CDLL, where: str) -> ctypes.CDLL:
             ) from None
         fn.restype = restype
         fn.argtypes = argtypes
+    _check_version(lib.lifesign_version().decode("utf-8", "replace"), where)
     return lib
+
+
+def _check_version(version: str, where: str) -> None:
+    """Refuses a library of another ABI (major.minor) than the header the
+    tables were generated from."""
+    parts = version.split(".")
+    want = (LIFESIGN_VERSION_MAJOR, LIFESIGN_VERSION_MINOR)
+    if parts[:2] != [str(v) for v in want]:
+        raise LibraryNotFound(
+            "the library at %s is lifesign %s, but this package was generated from "
+            "lifesign.h %s: another major.minor is another ABI; use the library of "
+            "lifesign %d.%d (set %s to its path) or the package of lifesign %s"
+            % (where, version, LIFESIGN_VERSION_STRING, want[0], want[1], ENV_LIB, version)
+        )
 
 
 _lock = threading.Lock()
