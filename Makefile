@@ -149,13 +149,20 @@ test-node: build
 test-python: build
 	@if [ -f bindings/python/run-tests.sh ]; then bash bindings/python/run-tests.sh; else echo "python: no binding yet"; fi
 
-# Every release artifact into dist/, from one build against the glibc
-# baseline (packaging/dist.sh); then each installed as its users would, with
-# no Rust on PATH (packaging/test-dist.sh).
+# Every release artifact into dist/, from one build per Linux target
+# (packaging/dist.sh, packaging/targets.sh); then each installed as its
+# users would, with no Rust on PATH, the aarch64 ones under qemu-user and the
+# musl ones under the musl loader (packaging/test-dist.sh).
+# packaging/setup-targets.sh installs the cross binutils, musl-tools and
+# qemu-user-static (as root).
 dist:
+	sh packaging/setup-targets.sh
 	LIB_FEATURES="$(LIB_BASE_FEATURES)" bash packaging/dist.sh
 
+# The aarch64 round trips run Debian's arm64 glibc, musl loader and CPython
+# under qemu: packaging/sysroot.sh unpacks them into target/dist-sysroot.
 test-dist: dist
+	bash packaging/sysroot.sh arm64 target/dist-sysroot/arm64
 	bash packaging/test-dist.sh
 
 # Regenerate include/lifesign.h from src/ffi.rs (the header test checks it).

@@ -18,9 +18,10 @@ export SOURCE_DATE_EPOCH
 
 say() { printf '\n== %s\n' "$*"; }
 
-# The highest GLIBC_x.y symbol version an ELF file requires.
+# The highest GLIBC_x.y symbol version an ELF file requires (objdump, or
+# the one named second, for another architecture).
 max_glibc() {
-    objdump -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n 1
+    "${2:-objdump}" -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n 1
 }
 
 # version_le A B: true when version A <= version B.

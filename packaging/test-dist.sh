@@ -12,12 +12,17 @@
 # library it used is the one inside the installed package. Needs what the
 # users need: cmake, a C and C++ compiler and pkg-config; python3 with venv;
 # node and npm; go. The npm, pip and Go steps may reach their registries.
+# The other targets of packaging/targets.sh run the steps of
+# packaging/test-targets.sh: aarch64 under qemu-user, musl under the musl
+# loader, the static tool in an empty root. LIFESIGN_TARGETS narrows a run.
 # Ends with "dist: N passed, N failed".
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=packaging/common.sh
 source "$root/packaging/common.sh"
+# shellcheck source=packaging/targets.sh
+source "$root/packaging/targets.sh"
 rt="$root/packaging/roundtrip"
 
 tarball="$DIST_DIR/lifesign-$VERSION-x86_64-linux-gnu.tar.gz"
@@ -26,11 +31,16 @@ crate="$DIST_DIR/lifesign-$VERSION.crate"
 goproxy="$DIST_DIR/goproxy"
 wheels=("$DIST_DIR"/lifesign-"$VERSION"-py3-none-manylinux_*_x86_64.whl)
 wheel="${wheels[0]}"
-for f in "$tarball" "$npm_tgz" "$crate" "$wheel" "$goproxy/$GO_MODULE/@v/v$VERSION.zip"; do
+# The host's own steps need the host target's artifacts (LIFESIGN_TARGETS
+# may leave it out: then only the other targets' steps run).
+host_steps=(c python node go rust)
+if [[ " ${TARGETS[*]} " != *" $(uname -m)-unknown-linux-gnu "* ]]; then
+    host_steps=()
+    tarball="" wheel=""
+fi
+for f in $tarball "$npm_tgz" "$crate" $wheel "$goproxy/$GO_MODULE/@v/v$VERSION.zip"; do
     [[ -f "$f" ]] || { echo "test-dist.sh: $f is missing; run 'make dist' first" >&2; exit 1; }
 done
-# The baseline the wheel's tag states, e.g. manylinux_2_17_x86_64 -> 2.17.
-baseline="$(basename "$wheel" | sed -n 's/.*manylinux_\([0-9]*\)_\([0-9]*\)_x86_64\.whl/\1.\2/p')"
 
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
     PATH="/usr/local/go/bin:$PATH"
@@ -75,26 +85,33 @@ expect_lib() {
     esac
 }
 
-# No debug info, and no GLIBC symbol version above the baseline.
+# No debug info, and nothing above each target's baseline (targets.sh),
+# in every target's tarball, wheel, npm prebuilds folder and Go archive.
 step_stripped_and_baseline() {
-    mkdir -p "$tmp/elf" && cd "$tmp/elf"
-    tar -xzf "$tarball"
-    python3 -m zipfile -e "$wheel" wheel
-    tar -xzf "$npm_tgz"
-    python3 -m zipfile -e "$goproxy/$GO_MODULE/@v/v$VERSION.zip" go
-    local f need sections
+    local t
+    mkdir -p "$tmp/elf"
+    tar -xzf "$npm_tgz" -C "$tmp/elf"
+    python3 -m zipfile -e "$goproxy/$GO_MODULE/@v/v$VERSION.zip" "$tmp/elf/go"
+    for t in "${TARGETS[@]}"; do
+    target_vars "$t"
+    mkdir -p "$tmp/elf/$T_NAME" && cd "$tmp/elf/$T_NAME"
+    tar -xzf "$DIST_DIR/lifesign-$VERSION-$T_NAME.tar.gz"
+    python3 -m zipfile -e "$DIST_DIR/lifesign-$VERSION-py3-none-$T_WHEEL.whl" wheel
+    cp -r "$tmp/elf/package/prebuilds/$T_NODE" npm-prebuilds
+    cp -r "$tmp/elf/go/$GO_MODULE@v$VERSION/build/$T_GO" go-build
+    local f sections need
     while IFS= read -r f; do
         # Captured first: grep -q would stop reading early and fail the pipe.
         sections="$(readelf -S "$f")"
         if grep -Eq '\.debug_(info|line|str) ' <<<"$sections"; then fail "$f carries debug info"; fi
         if [[ "$f" != *.a ]]; then
-            need="$(max_glibc "$f")"
-            version_le "$need" "$baseline" || fail "$f needs GLIBC_$need, above $baseline"
-            echo "$f: GLIBC_$need <= $baseline, stripped"
+            need="$(check_baseline "$f" 2>&1)" || fail "$T_NAME/$f: $need"
+            echo "$T_NAME/$f: $need, stripped"
         else
-            echo "$f: stripped"
+            echo "$T_NAME/$f: stripped"
         fi
-    done < <(find . -type f \( -name 'liblifesign.so*' -o -name liblifesign.a -o -path '*/bin/lifesign' \))
+    done < <(find . -type f \( -name 'liblifesign.so*' -o -name liblifesign.a -o -path '*/bin/lifesign' \) | sort)
+    done
 }
 
 step_c() {
@@ -262,11 +279,17 @@ EOF
 
 passed=0
 failed=0
-for step in stripped_and_baseline c python node go rust; do
+# shellcheck source=packaging/test-targets.sh
+source "$root/packaging/test-targets.sh"
+# shellcheck disable=SC2046
+for step in stripped_and_baseline "${host_steps[@]}" $(target_steps); do
     echo "== $step"
     start=$SECONDS
     set +e
-    (set -e; "step_$step") >"$tmp/$step.log" 2>&1
+    # "name:triple" runs step_name with the target's triple.
+    args=()
+    [[ "$step" == *:* ]] && args=("${step#*:}")
+    (set -e; "step_${step%%:*}" "${args[@]}") >"$tmp/$step.log" 2>&1
     rc=$?
     set -e
     if [[ "$rc" -eq 0 ]]; then

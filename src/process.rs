@@ -10,6 +10,7 @@ use once_cell::sync::Lazy;
 use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
 /// What a probe found out about a PID.
@@ -133,7 +134,7 @@ pub fn stat_of(pid: u32) -> Option<(u64, bool)> {
 /// is refused (`Unsupported`) when `/proc` is not our namespace's.
 fn read_stat(pid: u32) -> io::Result<(u64, bool)> {
     let path = if pid == current_pid() {
-        "/proc/self/stat".to_owned()
+        return read_own_stat();
     } else if proc_is_ours() {
         format!("/proc/{pid}/stat")
     } else {
@@ -144,6 +145,25 @@ fn read_stat(pid: u32) -> io::Result<(u64, bool)> {
     };
     let text = fs::read_to_string(path)?;
     parse_stat(&text).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable stat"))
+}
+
+/// Our own stat, from our main thread's entry, `/proc/self/task/<tgid>/stat`
+/// (`<tgid>` as `/proc/self` names it, so in `/proc`'s own namespace): its
+/// start time is the process's. qemu-user answers `/proc/self/stat` itself,
+/// with a start time of its own making that the kernel's, which other
+/// processes read, does not match; the task entry it leaves to the kernel.
+/// `/proc/self/stat` where the task entry cannot be read. Never a zombie:
+/// we are running (a main thread that has exited reads `Z`).
+fn read_own_stat() -> io::Result<(u64, bool)> {
+    let task = fs::read_link("/proc/self")
+        .ok()
+        .and_then(|tgid| fs::read_to_string(Path::new("/proc/self/task").join(tgid).join("stat")).ok());
+    let text = match task {
+        Some(text) => text,
+        None => fs::read_to_string("/proc/self/stat")?,
+    };
+    let (start, _) = parse_stat(&text).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable stat"))?;
+    Ok((start, false))
 }
 
 /// Parses the start time and zombie flag out of a `/proc/<pid>/stat` line.
@@ -359,6 +379,13 @@ mod tests {
         assert_eq!(probe(me, Some(start)), Liveness::Running);
         assert_eq!(probe(me, Some(start + 1)), Liveness::Gone);
         assert_eq!(probe(me, None), Liveness::Running);
+    }
+
+    #[test]
+    fn our_start_time_is_the_one_other_processes_read() {
+        // What a checker in another process reads for our PID.
+        let theirs = fs::read_to_string(format!("/proc/{}/stat", current_pid())).unwrap();
+        assert_eq!(own_start_time(), parse_stat(&theirs).map(|(s, _)| s));
     }
 
     #[test]

@@ -87,6 +87,8 @@ int main(int argc, char **argv) {
     Dl_info info;
     memset(&info, 0, sizeof info);
     if (!dladdr((void *)lifesign_version, &info) || !info.dli_fname) return 1;
+    /* How process_gone was found: the lifetime lock, or /proc. */
+    printf("gone: %s\n", r.detail);
     printf("library: %s\nversion: %s\nround trip: ok\n", info.dli_fname, lifesign_version());
     return 0;
 }

@@ -13,14 +13,95 @@ function libraryFileName() {
   return 'liblifesign.so';
 }
 
+// Which C library this process runs on, 'gnu' or 'musl', from what the
+// process itself shows, in the order prebuildify-style loaders use
+// (detect-libc, https://github.com/lovell/detect-libc):
+//   1. Node's diagnostic report: glibc's runtime version in its header, or
+//      musl's loader (ld-musl-*, libc.musl-*) among the shared objects;
+//   2. the program interpreter (PT_INTERP) of the node executable;
+//   3. the text of /usr/bin/ldd (musl's is a script naming ld-musl).
+// glibc when nothing tells.
+function libcFamily(facts = processLibcFacts()) {
+  const { report, interpreter, ldd } = facts;
+  const header = (report && report.header) || {};
+  if (header.glibcVersionRuntime) return 'gnu';
+  const musl = /(^|\/)(ld-musl-|libc\.musl-)/;
+  if (report && Array.isArray(report.sharedObjects) && report.sharedObjects.some((f) => musl.test(f))) return 'musl';
+  if (interpreter) return musl.test(interpreter) ? 'musl' : 'gnu';
+  if (ldd && /musl/i.test(ldd)) return 'musl';
+  return 'gnu';
+}
+
+// The program interpreter named by an ELF file's PT_INTERP header, or null
+// (not ELF, static, unreadable). Reads the headers only.
+function elfInterpreter(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(64);
+    if (fs.readSync(fd, head, 0, 64, 0) < 64 || head.readUInt32BE(0) !== 0x7f454c46) return null;
+    const is64 = head[4] === 2;
+    const le = head[5] === 1;
+    const u16 = (b, o) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+    const u32 = (b, o) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+    const word = (b, o) => (is64 ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : u32(b, o));
+    const phoff = word(head, is64 ? 32 : 28);
+    const phentsize = u16(head, is64 ? 54 : 42);
+    const phnum = u16(head, is64 ? 56 : 44);
+    if (phnum > 256 || phentsize < (is64 ? 56 : 32)) return null;
+    const table = Buffer.alloc(phentsize * phnum);
+    fs.readSync(fd, table, 0, table.length, phoff);
+    for (let i = 0; i < phnum; i++) {
+      const ph = table.subarray(i * phentsize);
+      if (u32(ph, 0) !== 3) continue; // PT_INTERP
+      const offset = word(ph, is64 ? 8 : 4);
+      const size = Math.min(word(ph, is64 ? 32 : 16), 4096);
+      const name = Buffer.alloc(size);
+      fs.readSync(fd, name, 0, size, offset);
+      return name.toString('latin1').replace(/\0.*$/s, '');
+    }
+    return null;
+  } catch (_) {
+    return null;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function processLibcFacts() {
+  let report = null;
+  if (process.report && typeof process.report.getReport === 'function') {
+    // No network section: it may resolve host names.
+    const excluded = process.report.excludeNetwork;
+    process.report.excludeNetwork = true;
+    try {
+      report = process.report.getReport();
+    } catch (_) {
+      report = null;
+    } finally {
+      process.report.excludeNetwork = excluded;
+    }
+  }
+  const interpreter = elfInterpreter(process.execPath);
+  let ldd = null;
+  if (!report && !interpreter) {
+    try {
+      ldd = fs.readFileSync('/usr/bin/ldd', 'latin1');
+    } catch (_) {
+      ldd = null;
+    }
+  }
+  return { report, interpreter, ldd };
+}
+
 // The platform folder under prebuilds/, as koffi and prebuildify name them:
 // <platform>-<arch>, plus -gnu or -musl on Linux.
+let cachedKey = null;
 function platformKey() {
+  if (cachedKey) return cachedKey;
   let key = `${process.platform}-${process.arch}`;
-  if (process.platform === 'linux') {
-    const header = process.report && process.report.getReport ? process.report.getReport().header : {};
-    key += header && header.glibcVersionRuntime ? '-gnu' : '-musl';
-  }
+  if (process.platform === 'linux') key += `-${libcFamily()}`;
+  cachedKey = key;
   return key;
 }
 
@@ -94,4 +175,13 @@ function checkLibraryVersion(version, libPath) {
   throw err;
 }
 
-module.exports = { ENV_LIB, candidates, openFirst, libraryFileName, platformKey, checkLibraryVersion };
+module.exports = {
+  ENV_LIB,
+  candidates,
+  openFirst,
+  libraryFileName,
+  platformKey,
+  libcFamily,
+  elfInterpreter,
+  checkLibraryVersion,
+};

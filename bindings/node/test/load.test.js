@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const path = require('path');
 const fs = require('fs');
 const { execFileSync } = require('child_process');
-const { platformKey } = require('../lib/locate');
+const { platformKey, libcFamily, elfInterpreter } = require('../lib/locate');
 
 const { lifesign, api, BACKEND, childEnv, tempDir } = require('./helpers');
 
@@ -95,4 +95,29 @@ test('a libPath that is not a library fails with LIFESIGN_ERR_LIBRARY_NOT_FOUND 
     assert.equal(err.tried.length, 1);
     return true;
   });
+});
+
+test('the libc is read from the report, then the interpreter, then ldd, as detect-libc does', () => {
+  const glibcReport = { header: { glibcVersionRuntime: '2.36' }, sharedObjects: ['/lib/x86_64-linux-gnu/libc.so.6'] };
+  const muslReport = { header: {}, sharedObjects: ['/usr/bin/node', '/lib/ld-musl-aarch64.so.1'] };
+  assert.equal(libcFamily({ report: glibcReport, interpreter: '/lib/ld-musl-x86_64.so.1' }), 'gnu');
+  assert.equal(libcFamily({ report: muslReport, interpreter: null }), 'musl');
+  assert.equal(libcFamily({ report: { header: {} }, interpreter: '/lib/ld-musl-x86_64.so.1' }), 'musl');
+  assert.equal(libcFamily({ report: null, interpreter: '/lib/ld-linux-aarch64.so.1' }), 'gnu');
+  assert.equal(libcFamily({ report: null, interpreter: null, ldd: '#!/bin/sh\nexec /lib/ld-musl-x86_64.so.1 --list "$@"\n' }), 'musl');
+  assert.equal(libcFamily({ report: null, interpreter: null, ldd: null }), 'gnu');
+});
+
+test('the interpreter of this node agrees with its report, and files without one give null', (t) => {
+  const interp = elfInterpreter(process.execPath);
+  assert.ok(interp && interp.startsWith('/'), `no interpreter read from ${process.execPath}`);
+  assert.ok(fs.existsSync(interp), `${interp} does not exist`);
+  assert.equal(platformKey(), `linux-${process.arch}-${libcFamily({ report: null, interpreter: interp })}`);
+  const dir = tempDir(t);
+  const text = path.join(dir, 'script.sh');
+  fs.writeFileSync(text, '#!/bin/sh\n');
+  assert.equal(elfInterpreter(text), null);
+  assert.equal(elfInterpreter(path.join(dir, 'missing')), null);
+  // A shared library has no interpreter.
+  assert.equal(elfInterpreter(api.libraryPath), null);
 });
