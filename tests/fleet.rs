@@ -513,6 +513,21 @@ fn token_authentication_admits_the_right_token_and_refuses_a_wrong_one_with_exit
     );
 }
 
+/// Every command that reaches a server: the readers of a key and of a
+/// bucket, and a relay of folder `dir` to `base`.
+fn every_remote_command(key: &str, bucket: &str, base: &str, dir: &str) -> Vec<Vec<String>> {
+    [
+        vec!["check", key],
+        vec!["wait", key],
+        vec!["watch", key],
+        vec!["scan", bucket],
+        vec!["relay", "--server", base, dir],
+    ]
+    .into_iter()
+    .map(|a| a.into_iter().map(String::from).collect())
+    .collect()
+}
+
 #[test]
 fn an_unreachable_server_exits_2_with_a_clear_error_never_1() {
     // A port with nothing listening: bound, then closed.
@@ -527,15 +542,9 @@ fn an_unreachable_server_exits_2_with_a_clear_error_never_1() {
     let bucket = format!("{base}/lifesign");
     let d = dir.path("");
     let d = d.to_str().unwrap();
-    let cases: [&[&str]; 5] = [
-        &["check", &key],
-        &["wait", &key],
-        &["watch", &key],
-        &["scan", &bucket],
-        &["relay", "--server", &base, d],
-    ];
-    for args in cases {
-        let out = run(args, &[]);
+    for args in every_remote_command(&key, &bucket, &base, d) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&args, &[]);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = text(&out.stderr);
         assert!(
@@ -588,15 +597,10 @@ fn a_server_that_accepts_and_never_speaks_is_cannot_tell_and_a_signal_ends_the_w
     let dir = TempDir::new("fleet-silent");
     let d = dir.path("");
     let d = d.to_str().unwrap();
-    let cases: [&[&str]; 5] = [
-        &["check", &key],
-        &["wait", &key],
-        &["watch", &key],
-        &["scan", &bucket],
-        &["relay", "--server", &base, d],
-    ];
-    for args in cases {
-        let out = run(args, &[]);
+    let cases = every_remote_command(&key, &bucket, &base, d);
+    for args in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run(&args, &[]);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = text(&out.stderr);
         assert!(
@@ -607,7 +611,7 @@ fn a_server_that_accepts_and_never_speaks_is_cannot_tell_and_a_signal_ends_the_w
     // SIGTERM while connecting: a reader is interrupted (130, as a local
     // wait), a relay ends as it does on SIGTERM (0).
     while accepted.try_recv().is_ok() {}
-    for (args, code) in [(cases[0], 130), (cases[1], 130), (cases[4], 0)] {
+    for (args, code) in [(&cases[0], 130), (&cases[1], 130), (&cases[4], 0)] {
         let child = Command::new(BIN)
             .args(args)
             .stdout(Stdio::null())
