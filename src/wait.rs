@@ -447,7 +447,27 @@ pub fn wait_ready_with(
             lock_probe = None;
         }
         let facts = Facts::current();
-        let mut rep = check::verdict_with_lock(&read, facts, &check_opts, lock, process::probe);
+        // The process probe keyed as the check's (`check::Live`): for a
+        // record that claims a lifetime lock, a pidfd is kept only while that
+        // lock is held, so that a PID reused within one tick never answers
+        // for a dead writer's record, and a check's kept pidfd serves here.
+        let claim = match &read {
+            Read::Record(r) => crate::lock::consulted(r, facts.identity),
+            _ => None,
+        };
+        let probe = |pid: u32, start: Option<u64>| {
+            if let Some(live) = process::kept_for(pid, start, claim) {
+                return live;
+            }
+            let (live, fd) = process::probe_afresh(pid, start);
+            if let Some(fd) = fd {
+                if claim.is_none() || lock == crate::lock::LockProbe::Held {
+                    process::keep(pid, start, claim, fd);
+                }
+            }
+            live
+        };
+        let mut rep = check::verdict_with_lock(&read, facts, &check_opts, lock, probe);
         let key = (rep.seq, rep.updated_at_ms);
         if let (Some(e), Read::Record(r), false) = (&expected, &read, seen_valid) {
             if let Some(why) = e.disowns(r, facts.identity) {
