@@ -1434,7 +1434,7 @@ fn sample(body: &str, series: &str) -> Option<f64> {
 #[test]
 fn relay_metrics_serve_the_relays_counters_and_its_heartbeats() {
     let Some(bin) = server_binary() else { return };
-    let server = Server::start(bin, None);
+    let mut server = Server::start(bin, None);
     let dir = TempDir::new("fleet-metrics");
     write_heartbeat(dir.dir(), "api", "ready", 1);
     let mut child = Command::new(BIN)
@@ -1484,6 +1484,18 @@ fn relay_metrics_serve_the_relays_counters_and_its_heartbeats() {
         assert_eq!(sample(&body, &series), Some(v), "{series}\n{body}");
     }
     assert!(body.ends_with("# EOF\n"), "{body}");
+    // The gauge follows the connection: it is set before the log says so.
+    let connected = |addr: &str| sample(&scrape(addr), r#"lifesign_relay_connected{host="m1"}"#);
+    server.stop();
+    wait_line(
+        &log,
+        |l| l.contains("disconnected"),
+        "the relay's disconnect",
+    );
+    assert_eq!(connected(&addr), Some(0.0));
+    server.restart();
+    wait_line(&log, |l| l.contains("reconnected"), "the relay's reconnect");
+    assert_eq!(connected(&addr), Some(1.0));
     let _ = child.kill();
     let _ = child.wait();
 }
