@@ -1409,3 +1409,116 @@ fn foreign_pids_cost_no_descriptor_and_no_spinning_and_pidfds_are_bounded() {
     let woke = switches() - before;
     assert!(woke < 500, "the idle relay woke {woke} times in 2 s");
 }
+
+/// The body of a plain `GET /metrics` of `addr`.
+fn scrape(addr: &str) -> String {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(GUARD)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP head");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_string()
+}
+
+/// The value of the sample `series` (name and labels) in `body`.
+fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| v.parse().unwrap())
+}
+
+#[test]
+fn relay_metrics_serve_the_relays_counters_and_its_heartbeats() {
+    let Some(bin) = server_binary() else { return };
+    let mut server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-metrics");
+    write_heartbeat(dir.dir(), "api", "ready", 1);
+    let mut child = Command::new(BIN)
+        .args(["relay", "--server", &server.url(), "--host-id", "m1"])
+        .args(["--metrics", "127.0.0.1:0"])
+        .arg(dir.dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lines_of(child.stderr.take().unwrap());
+    let line = wait_line(&log, |l| l.contains("listening on http://"), "address");
+    let addr = line
+        .split_once("listening on http://")
+        .and_then(|(_, a)| a.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_string();
+    wait_line(&log, |l| l.contains("publishing"), "relay start");
+    // The acknowledgement of the first publish arrives after it is sent.
+    let end = Instant::now() + GUARD;
+    let body = loop {
+        let body = scrape(&addr);
+        if sample(&body, r#"lifesign_relay_publishes_total{host="m1"}"#).is_some_and(|n| n > 0.0) {
+            break body;
+        }
+        assert!(Instant::now() < end, "no publish counted:\n{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        sample(&body, r#"lifesign_relay_connected{host="m1"}"#),
+        Some(1.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(&body, r#"lifesign_relay_errors_total{host="m1"}"#),
+        Some(0.0),
+        "{body}"
+    );
+    let age = sample(
+        &body,
+        r#"lifesign_relay_last_publish_age_seconds{host="m1"}"#,
+    );
+    assert!(age.is_some_and(|a| a >= 0.0), "{body}");
+    for (verdict, v) in [("alive", 1.0), ("process_gone", 0.0)] {
+        let series =
+            format!(r#"lifesign_verdict{{host="m1",name="api",lifesign_verdict="{verdict}"}}"#);
+        assert_eq!(sample(&body, &series), Some(v), "{series}\n{body}");
+    }
+    assert!(body.ends_with("# EOF\n"), "{body}");
+    // The gauge follows the connection: it is set before the log says so.
+    let connected = |addr: &str| sample(&scrape(addr), r#"lifesign_relay_connected{host="m1"}"#);
+    server.stop();
+    wait_line(
+        &log,
+        |l| l.contains("disconnected"),
+        "the relay's disconnect",
+    );
+    assert_eq!(connected(&addr), Some(0.0));
+    server.restart();
+    wait_line(&log, |l| l.contains("reconnected"), "the relay's reconnect");
+    assert_eq!(connected(&addr), Some(1.0));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn relay_metrics_at_an_address_it_cannot_listen_on_exits_2_before_connecting() {
+    let dir = TempDir::new("fleet-metrics-bad");
+    // Nothing listens on the server's port: a bad address is said first.
+    let url = format!("nats://127.0.0.1:{}", free_port());
+    for addr in ["not-an-address", "127.0.0.1:99999"] {
+        let out = run(
+            &[
+                "relay",
+                "--server",
+                &url,
+                "--metrics",
+                addr,
+                dir.dir().to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains("--metrics") && err.contains(addr), "{err}");
+    }
+}

@@ -303,6 +303,7 @@ pub const COMMANDS: &[Cmd] = &[
             opt("host-id", Value::Text("ID"), "the first part of every key (default: the hostname)"),
             opt("token", Value::Text("T"), "a token (or LIFESIGN_NATS_TOKEN)"),
             opt("creds", Value::File, "a .creds file (or LIFESIGN_NATS_CREDS)"),
+            opt("metrics", Value::Text("ADDR"), "serve OpenMetrics at http://ADDR/metrics (HOST:PORT: 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464 for every interface; port 0 picks a free one): the relay's connection, publishes, errors and last publish's age, and every heartbeat of its folders (docs/METRICS.md). The address is printed on stderr"),
         ],
         notes: "Keys are HOST-ID.NAME (NAME: the file name without .json). Read them with lifesign check|wait|watch nats://HOST:PORT/BUCKET/HOST-ID.NAME and lifesign scan nats://HOST:PORT/BUCKET. Layout and value schema: docs/PROTOCOL.md, \"Fleet\"; deployment: docs/FLEET.md.\n\nConnecting is bounded (5 s); after a reconnect the relay makes the bucket again if the server lost it. It warns when another client, such as a relay with the same --host-id, writes its keys (docs/FLEET.md).",
         exit: "0 after SIGINT or SIGTERM (its keys then expire within their time limits); 2 when it cannot start (no server, refused credentials, a folder it cannot watch, a usage error).",

@@ -10,6 +10,7 @@ use lifesign::Report;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What the remote forms add to the help of check, wait, watch and scan.
@@ -73,6 +74,7 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
         Vec::new(),
     );
     let mut replicas = 1;
+    let mut metrics = None;
     while let Some(arg) = a.it.next() {
         match arg.to_str() {
             Some("--help" | "-h") => {
@@ -99,6 +101,7 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
             }
             Some("--bucket") => bucket = a.value("--bucket")?,
             Some("--host-id") => host_id = Some(a.value("--host-id")?),
+            Some("--metrics") => metrics = Some(a.value("--metrics")?),
             Some("--token") => auth = Auth::Token(a.value("--token")?),
             Some("--creds") => auth = Auth::Creds(a.value("--creds")?.into()),
             Some(f) if f.starts_with('-') => return Err(format!("unknown option {f}")),
@@ -137,8 +140,46 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
         host_id,
         auth,
         dirs,
+        metrics,
     };
-    Ok(relay::run(cfg, cancel).map(|()| 0))
+    let stats = Arc::new(relay::Stats::default());
+    if let Some(addr) = &cfg.metrics {
+        serve_metrics(addr, &cfg, stats.clone())?;
+    }
+    Ok(relay::run(cfg, stats, cancel).map(|()| 0))
+}
+
+/// `relay --metrics ADDR`: binds ADDR (before any server is reached: a bad
+/// address is a usage error), says where, and serves the relay's families
+/// and those of the heartbeats of its folders, as `lifesign metrics` does,
+/// on a thread of its own; the relay's end ends it.
+fn serve_metrics(addr: &str, cfg: &relay::Config, stats: Arc<relay::Stats>) -> Res<()> {
+    use crate::exporter::{http, Registry};
+    let listener = http::bind(addr).map_err(|e| format!("--metrics: {e}"))?;
+    if let Ok(at) = listener.local_addr() {
+        say(&format!(
+            "lifesign relay: listening on http://{at}{}",
+            http::PATH
+        ));
+    }
+    let (host, dirs) = (cfg.host_id.clone(), cfg.dirs.clone());
+    let collect = move || {
+        let opts = lifesign::CheckOptions::default();
+        let scans: Vec<_> = dirs
+            .iter()
+            .map(|d| (d.clone(), lifesign::scan(d, &opts)))
+            .collect();
+        let mut reg = Registry::new();
+        stats.families(&mut reg, &host);
+        crate::metrics::heartbeats(&mut reg, &host, &scans);
+        reg
+    };
+    std::thread::spawn(move || {
+        if let Err(e) = http::serve(listener, None, collect) {
+            say(&format!("lifesign relay: --metrics: {e}"));
+        }
+    });
+    Ok(())
 }
 
 fn remote_main(

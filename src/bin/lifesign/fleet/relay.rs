@@ -21,6 +21,7 @@ use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::ffi::OsStr;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::unix::AsyncFd;
@@ -63,13 +64,99 @@ pub struct Config {
     pub auth: Auth,
     /// The folders whose heartbeat files are published.
     pub dirs: Vec<PathBuf>,
+    /// `HOST:PORT` of the OpenMetrics endpoint (`--metrics`), served by
+    /// the caller from [`Stats`].
+    pub metrics: Option<String>,
+}
+
+/// What the relay's loop counts, for `--metrics` (docs/METRICS.md).
+#[derive(Debug)]
+pub struct Stats {
+    connected: AtomicBool,
+    publishes: AtomicU64,
+    errors: AtomicU64,
+    /// Microseconds from `since` to the last acknowledged publish, plus
+    /// one; 0 before the first.
+    last_publish: AtomicU64,
+    since: Instant,
+}
+
+impl Default for Stats {
+    fn default() -> Stats {
+        Stats {
+            connected: AtomicBool::new(false),
+            publishes: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            last_publish: AtomicU64::new(0),
+            since: Instant::now(),
+        }
+    }
+}
+
+impl Stats {
+    fn connected(&self, yes: bool) {
+        self.connected.store(yes, Ordering::Relaxed);
+    }
+
+    fn published(&self) {
+        self.publishes.fetch_add(1, Ordering::Relaxed);
+        let us = self.since.elapsed().as_micros() as u64 + 1;
+        self.last_publish.store(us, Ordering::Relaxed);
+    }
+
+    fn failed(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Pushes the relay's families, labelled `host`, into `reg`.
+    pub fn families(&self, reg: &mut crate::exporter::Registry, host: &str) {
+        use crate::exporter::{Family, Number};
+        let labels = || vec![("host", host.to_string())];
+        let mut connected = Family::gauge(
+            "lifesign_relay_connected",
+            "1 while the relay is connected to a NATS server, else 0.",
+        );
+        connected.set(
+            labels(),
+            Number::Int(self.connected.load(Ordering::Relaxed).into()),
+        );
+        let mut publishes = Family::counter(
+            "lifesign_relay_publishes",
+            "Publishes (and deletes) of the relay's keys that the server acknowledged.",
+        );
+        publishes.set(
+            labels(),
+            Number::Int(self.publishes.load(Ordering::Relaxed)),
+        );
+        let mut errors = Family::counter(
+            "lifesign_relay_errors",
+            "Publishes and deletes of the relay's keys that failed (each is retried).",
+        );
+        errors.set(labels(), Number::Int(self.errors.load(Ordering::Relaxed)));
+        let mut age = Family::gauge(
+            "lifesign_relay_last_publish_age_seconds",
+            "Time since the last acknowledged publish (absent before the first).",
+        )
+        .unit("seconds");
+        let last = self.last_publish.load(Ordering::Relaxed);
+        if last > 0 {
+            let now = self.since.elapsed().as_micros() as u64 + 1;
+            age.set(
+                labels(),
+                Number::Float(now.saturating_sub(last) as f64 / 1e6),
+            );
+        }
+        for f in [connected, publishes, errors, age] {
+            reg.push(f);
+        }
+    }
 }
 
 /// Runs the relay until `cancel` is triggered (`Ok`; the keys then expire
 /// within their time limits) or an error stops it (no server at start,
 /// refused credentials, a folder it cannot watch).
-pub fn run(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Error> {
-    runtime()?.block_on(relay(cfg, cancel))
+pub fn run(cfg: Config, stats: Arc<Stats>, cancel: Option<&lifesign::Cancel>) -> Result<(), Error> {
+    runtime()?.block_on(relay(cfg, stats, cancel))
 }
 
 /// Why the loop woke up, besides inotify and the clock.
@@ -122,6 +209,8 @@ struct Relayer {
     /// Files whose name cannot be a key (not UTF-8), reported once each.
     unnamed: HashSet<PathBuf>,
     pidfds: usize,
+    /// What `--metrics` serves.
+    stats: Arc<Stats>,
 }
 
 fn now_ms() -> u64 {
@@ -179,7 +268,11 @@ fn folder_labels(dirs: &[PathBuf]) -> Result<HashMap<PathBuf, String>, Error> {
 /// What the folder watcher reported, as the relay's loop receives it.
 type FolderEvent = watcher::Event;
 
-async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Error> {
+async fn relay(
+    cfg: Config,
+    stats: Arc<Stats>,
+    cancel: Option<&lifesign::Cancel>,
+) -> Result<(), Error> {
     let cancel = watch_cancel(cancel)?;
     let (ev_tx, mut events) = mpsc::unbounded_channel();
     let client = match connect(
@@ -197,6 +290,7 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
         Err(e) if e.is_interrupted() => return Ok(()),
         r => r?,
     };
+    stats.connected(true);
     let host_keys = format!("$KV.{}.{}.>", cfg.bucket, key::encode_part(&cfg.host_id));
     let mut others = client.subscribe(host_keys).await.map_err(|e| {
         Error(format!(
@@ -259,6 +353,7 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
         labels,
         unnamed: HashSet::new(),
         pidfds: 0,
+        stats: stats.clone(),
     };
     r.rescan(&cfg.dirs, false).await;
     say(&format!(
@@ -296,13 +391,16 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
             _ = tick(polling.as_mut()) => r.rescan(&cfg.dirs, false).await,
             Some(ev) = events.recv() => match ev {
                 async_nats::Event::Connected if was_disconnected => {
+                    stats.connected(true);
                     was_disconnected = false;
                     say("lifesign relay: reconnected; republishing every heartbeat");
                     // The server may have restarted without its store.
                     r.reopen_bucket().await;
                     r.rescan(&cfg.dirs, true).await;
                 }
+                async_nats::Event::Connected => stats.connected(true),
                 async_nats::Event::Disconnected => {
+                    stats.connected(false);
                     was_disconnected = true;
                     say("lifesign relay: disconnected; reconnecting");
                 }
@@ -320,13 +418,17 @@ async fn relay(cfg: Config, cancel: Option<&lifesign::Cancel>) -> Result<(), Err
                     r.look(&path, false).await;
                 }
                 Wake::Failed(path, why) => {
+                    r.stats.failed();
                     r.failed(&path, &why).await;
                     if let Some(b) = r.beats.get_mut(&path) {
                         b.sent = None;
                     }
                     r.timers.push(Reverse((Instant::now() + RETRY, path)));
                 }
-                Wake::Published => r.succeeded(),
+                Wake::Published => {
+                    r.stats.published();
+                    r.succeeded();
+                }
             },
             _ = cancelled(cancel.as_ref()) => return Ok(()),
             _ = sleep_until(next) => {
@@ -683,10 +785,14 @@ impl Relayer {
 
     /// The file is gone: so is the key (a KV delete, read as `missing`).
     async fn delete(&mut self, key: String) {
-        let kv = self.kv.clone();
+        let (kv, stats) = (self.kv.clone(), self.stats.clone());
         tokio::spawn(async move {
-            if let Err(e) = kv.delete(&key).await {
-                say(&format!("lifesign relay: cannot delete key {key}: {e}"));
+            match kv.delete(&key).await {
+                Ok(_) => stats.published(),
+                Err(e) => {
+                    stats.failed();
+                    say(&format!("lifesign relay: cannot delete key {key}: {e}"));
+                }
             }
         });
     }
