@@ -58,6 +58,8 @@ func (c Code) describe() string {
 		return "timed out"
 	case CodeCancelled:
 		return "cancelled"
+	case CodeCannotTell:
+		return "cannot tell: the heartbeat could not be read"
 	}
 	return c.String()
 }
