@@ -21,12 +21,37 @@ const GUARD: Duration = Duration::from_secs(60);
 const BIN: &str = env!("CARGO_BIN_EXE_lifesign");
 
 /// A loopback port free now (bound, then closed).
+/// A port for a server to listen on, free now, and outside the kernel's
+/// range of ephemeral ports (`net.ipv4.ip_local_port_range`): a port from
+/// that range may be taken by any outgoing connection (a cluster's routes,
+/// a client) before the server binds it.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (low, _) = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| {
+            let mut it = t.split_whitespace().map(|n| n.parse::<u32>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999));
+    // Below the range: 10000 ports, from a start of this process's own.
+    let base = low.saturating_sub(10_000).max(1024);
+    if low < base + 100 {
+        return TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+    }
+    let start = std::process::id() * 7919;
+    for _ in 0..10_000 {
+        let port = base + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % (low - base);
+        if TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+            return port as u16;
+        }
+    }
+    panic!("no free port below the ephemeral range");
 }
 
 fn server_binary() -> Option<PathBuf> {
