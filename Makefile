@@ -67,8 +67,10 @@ test-metrics:
 # The fleet commands against a real nats-server (installed pinned and
 # hash-checked into target/fleet-venv; each test starts its own on
 # 127.0.0.1), and the C libraries unchanged by the feature.
+# The TLS test makes its CA and certificates with the openssl command.
 test-fleet: build
-	LIFESIGN_NATS_SERVER="$$(bash tests/fleet/server.sh)" \
+	sh tests/apt-need.sh "fleet TLS test" openssl:openssl
+	LIFESIGN_NATS_SERVER="$$(bash tests/fleet/server.sh)" LIFESIGN_REQUIRE_OPENSSL=1 \
 	    $(CARGO) test --release $(LIB_FEATURES) --test fleet
 	# cargo test links the libraries with the dev-only `internals` feature:
 	# compare what `make build` ships.

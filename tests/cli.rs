@@ -773,6 +773,29 @@ fn every_option_a_help_lists_is_accepted_and_no_other() {
     }
 }
 
+#[test]
+fn the_tls_options_of_a_remote_target_are_refused_for_a_local_one() {
+    let d = TempDir::new("cli-tls-local");
+    let f = d.path("hb.json");
+    for (cmd, target) in [
+        ("check", &f),
+        ("wait", &f),
+        ("watch", &f),
+        ("scan", &d.path("")),
+    ] {
+        for opt in ["--tls-ca", "--tls-cert", "--tls-key"] {
+            let o = run(&[cmd, s(target), opt, s(&f)]);
+            assert_eq!(code(&o), 2, "{cmd} {opt}");
+            assert!(
+                stderr(&o).contains(&format!("{opt} applies to a nats:// or tls:// target only")),
+                "{cmd} {opt}: {}",
+                stderr(&o)
+            );
+            assert!(stdout(&o).is_empty(), "{cmd} {opt}: {}", stdout(&o));
+        }
+    }
+}
+
 /// `lifesign completions bash`, sourced in a real bash, then `script`.
 fn bash_completion(script: &str) -> String {
     let d = TempDir::new("cli-completion");

@@ -1547,3 +1547,314 @@ fn relay_metrics_at_an_address_it_cannot_listen_on_exits_2_before_connecting() {
         assert!(err.contains("--metrics") && err.contains(addr), "{err}");
     }
 }
+
+/// A private CA, a server certificate for 127.0.0.1 and a client
+/// certificate signed by it, and a second CA that signed neither, made
+/// with the openssl command in `dir`. `None` (the test skipped) only
+/// outside `make test-fleet`, which installs openssl.
+fn make_certificates(dir: &TempDir) -> Option<()> {
+    let have = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var_os("LIFESIGN_REQUIRE_OPENSSL").is_none(),
+            "openssl is not installed (tests/apt-need.sh installs it)"
+        );
+        eprintln!("openssl is not installed: the TLS test is skipped");
+        return None;
+    }
+    let openssl = |args: &[&str]| openssl_in(dir, args);
+    for ca in ["ca", "other-ca"] {
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN=lifesign test {ca}"),
+            "-keyout",
+            &format!("{ca}-key.pem"),
+            "-out",
+            &format!("{ca}.pem"),
+        ]);
+    }
+    std::fs::write(
+        dir.path("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for (name, ext) in [("server", "server.ext"), ("client", "client.ext")] {
+        openssl(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            &format!("/CN=lifesign test {name}"),
+            "-keyout",
+            &format!("{name}-key.pem"),
+            "-out",
+            &format!("{name}.csr"),
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            ext,
+            "-out",
+            &format!("{name}.pem"),
+        ]);
+    }
+    Some(())
+}
+
+fn openssl_in(dir: &TempDir, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir.path(""))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn tls_with_client_certificates_admits_the_right_ones_and_refuses_the_rest_with_exit_2() {
+    let Some(bin) = server_binary() else { return };
+    let certs = TempDir::new("fleet-tls");
+    let Some(()) = make_certificates(&certs) else {
+        return;
+    };
+    let pem = |name: &str| certs.path(name).to_str().unwrap().to_string();
+    // Client certificates required, as a fleet's servers would be set up.
+    let conf = certs.path("server.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  ca_file: \"{}\"\n  verify: true\n  timeout: 5\n}}\n",
+            pem("server.pem"),
+            pem("server-key.pem"),
+            pem("ca.pem")
+        ),
+    )
+    .unwrap();
+    let mut server = Server::unstarted(bin);
+    server.extra = vec!["-c".into(), conf.to_str().unwrap().into()];
+    server.restart();
+    let tls_url = format!("tls://127.0.0.1:{}", server.port);
+    let good = [
+        "--tls-ca",
+        &pem("ca.pem"),
+        "--tls-cert",
+        &pem("client.pem"),
+        "--tls-key",
+        &pem("client-key.pem"),
+    ]
+    .map(str::to_string);
+
+    let dir = TempDir::new("fleet-tls-hb");
+    write_heartbeat(&dir.path(""), "api", "ready", 1);
+    let mut child = Command::new(BIN)
+        .args(["relay", "--server", &tls_url, "--host-id", "web1"])
+        .args(&good)
+        .arg(dir.path(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = lines_of(child.stderr.take().unwrap());
+    let _relay = Relay { child, log };
+    wait_line(
+        &_relay.log,
+        |l| l.contains("publishing"),
+        "relay start over TLS",
+    );
+
+    // A reader with the same certificates reads it, by a tls:// URL, and
+    // by a nats:// URL that the TLS options upgrade.
+    for base in [tls_url.clone(), server.url()] {
+        let key = format!("{base}/lifesign/web1.api");
+        for cmd in [
+            vec!["check", key.as_str()],
+            vec!["scan", &format!("{base}/lifesign")],
+        ] {
+            let mut args: Vec<&str> = cmd.clone();
+            args.extend(good.iter().map(String::as_str));
+            let out = run(&args, &[]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+            assert!(
+                text(&out.stdout).starts_with("alive"),
+                "{}",
+                text(&out.stdout)
+            );
+        }
+    }
+
+    let key = format!("{tls_url}/lifesign/web1.api");
+    let refused = |extra: &[&str], want: &str| {
+        let mut args = vec!["check", key.as_str()];
+        args.extend(extra);
+        let out = run(&args, &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
+        assert!(err.contains(want), "{args:?}: {err}");
+        err
+    };
+    // No client certificate: the server refuses the handshake.
+    let err = refused(
+        &["--tls-ca", &pem("ca.pem")],
+        "cannot connect to tls://127.0.0.1",
+    );
+    assert!(
+        err.contains("requires a client certificate: give --tls-cert and --tls-key"),
+        "{err}"
+    );
+    // A CA that did not sign the server's certificate.
+    let err = refused(
+        &[
+            "--tls-ca",
+            &pem("other-ca.pem"),
+            "--tls-cert",
+            &pem("client.pem"),
+            "--tls-key",
+            &pem("client-key.pem"),
+        ],
+        "cannot connect to tls://127.0.0.1",
+    );
+    assert!(
+        err.contains("not signed by a CA this client trusts: give its CA with --tls-ca"),
+        "{err}"
+    );
+    // A client certificate of another CA.
+    openssl_in(
+        &certs,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=stranger",
+            "-keyout",
+            "stranger-key.pem",
+            "-out",
+            "stranger.pem",
+        ],
+    );
+    let err = refused(
+        &[
+            "--tls-ca",
+            &pem("ca.pem"),
+            "--tls-cert",
+            &pem("stranger.pem"),
+            "--tls-key",
+            &pem("stranger-key.pem"),
+        ],
+        "cannot connect to tls://127.0.0.1",
+    );
+    assert!(
+        err.contains("the server refused the client certificate"),
+        "{err}"
+    );
+    // A plain nats:// client without any TLS option: the server asks for
+    // TLS, the system's CAs do not know the private one.
+    let out = run(&["check", &server.key_url("web1.api")], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("give its CA with --tls-ca"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The relay too refuses to start with the wrong CA.
+    let out = run(
+        &[
+            "relay",
+            "--server",
+            &tls_url,
+            "--tls-ca",
+            &pem("other-ca.pem"),
+            dir.path("").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot connect to tls://127.0.0.1"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Files that cannot serve are usage errors, before any connection.
+    let missing = certs.path("absent.pem");
+    let hb_dir = dir.path("");
+    for (extra, want) in [
+        (
+            vec!["--tls-cert", &pem("client.pem")],
+            "--tls-cert needs --tls-key",
+        ),
+        (
+            vec!["--tls-key", &pem("client-key.pem")],
+            "--tls-key needs --tls-cert",
+        ),
+        (
+            vec!["--tls-ca", missing.to_str().unwrap()],
+            "absent.pem: cannot read it",
+        ),
+        (
+            vec!["--tls-ca", &pem("server.conf")],
+            "not a PEM file with a CA certificate in it",
+        ),
+        (
+            vec![
+                "--tls-cert",
+                &pem("client.pem"),
+                "--tls-key",
+                &pem("client.pem"),
+            ],
+            "not a PEM file with a private key in it",
+        ),
+    ] {
+        let err = refused(&extra, want);
+        assert!(err.contains("--tls-"), "{err}");
+        let mut relay = vec!["relay", "--server", tls_url.as_str()];
+        relay.extend(&extra);
+        relay.push(hb_dir.to_str().unwrap());
+        let out = run(&relay, &[]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains(want), "{}", text(&out.stderr));
+    }
+}

@@ -88,11 +88,17 @@ pub enum Arg {
 pub struct Args {
     parser: lexopt::Parser,
     cmd: &'static Cmd,
+    /// A remote target's option given for a local one.
+    remote_only: Option<String>,
 }
 
 impl Args {
     pub fn new(parser: lexopt::Parser, cmd: &'static Cmd) -> Args {
-        Args { parser, cmd }
+        Args {
+            parser,
+            cmd,
+            remote_only: None,
+        }
     }
 
     /// The next argument; `--help` and `-h` stop with the help text. An
@@ -104,12 +110,26 @@ impl Args {
             Err(e) => return usage(e.to_string()),
         };
         Ok(match arg {
+            None if self.remote_only.is_some() => {
+                let l = self.remote_only.take().unwrap_or_default();
+                return usage(format!(
+                    "--{l} applies to a nats:// or tls:// target only (docs/FLEET.md)"
+                ));
+            }
             None => None,
             Some(Long("help")) | Some(Short('h')) => {
                 return Err(Stop::Help(crate::help::command(self.cmd)))
             }
             Some(Long(l)) if self.cmd.opt(l).is_none() => {
                 return unknown(self.cmd.name, Arg::Long(l.to_owned()))
+            }
+            // Options of a remote target (TLS): refused for a file or a
+            // folder, once every other argument is known good.
+            Some(Long(l)) if crate::commands::REMOTE_ONLY.contains(&l) => {
+                let l = l.to_owned();
+                self.os_value(&l)?;
+                self.remote_only.get_or_insert(l);
+                return self.next();
             }
             Some(Long(l)) => Some(Arg::Long(l.to_owned())),
             Some(Short(c)) => Some(Arg::Short(c)),

@@ -124,6 +124,29 @@ const MAX_AGE: Opt = dur(
 );
 const QUIET: Opt = flag("quiet", "no progress lines on stderr");
 
+/// The TLS options of every command that connects to a NATS server (the
+/// relay, and the remote forms of check, wait, watch and scan; a local
+/// target refuses them: [`REMOTE_ONLY`]).
+const TLS_CA: Opt = opt(
+    "tls-ca",
+    Value::File,
+    "NATS: trust the CA certificate(s) of this PEM file, instead of the system's, for the server's certificate; requires TLS",
+);
+const TLS_CERT: Opt = opt(
+    "tls-cert",
+    Value::File,
+    "NATS: present this client certificate (PEM), with --tls-key, to a server that requires one; requires TLS",
+);
+const TLS_KEY: Opt = opt(
+    "tls-key",
+    Value::File,
+    "NATS: the private key (PEM) of --tls-cert",
+);
+
+/// Options of check, wait, watch and scan that apply to a remote target
+/// only (docs/FLEET.md).
+pub const REMOTE_ONLY: &[&str] = &[TLS_CA.long, TLS_CERT.long, TLS_KEY.long];
+
 pub const COMMANDS: &[Cmd] = &[
     Cmd {
         name: "check",
@@ -138,6 +161,9 @@ pub const COMMANDS: &[Cmd] = &[
             flag("ready", "succeed only when it is alive and its state is ready (a readiness or startup probe); without it, starting and stopping count as alive (a liveness probe)"),
             opt("exit-code", Value::Choice("HOW", &["simple", "verdict"]), "which exit codes to use, simple (the default: 0 alive, 1 not) or verdict (a code per verdict, below)"),
             JSON_REPORT,
+            TLS_CA,
+            TLS_CERT,
+            TLS_KEY,
         ],
         notes: "",
         exit: "0 alive (and ready, with --ready); 1 not alive (missing, invalid, pid_mismatch, stopped, failed, process_gone, future, stale, stalled) or, with --ready, not ready; 2 a usage error.\n\nWith --exit-code verdict: 0 alive, 11 missing, 12 invalid, 13 pid_mismatch, 14 stopped, 15 failed, 16 process_gone, 17 future, 18 stale, 19 stalled, 20 alive but not ready (--ready); 2 a usage error.",
@@ -162,6 +188,9 @@ pub const COMMANDS: &[Cmd] = &[
             dur("timeout", "give up after this long, whatever happens (0 or absent: never)"),
             flag("json", "print the final report as one JSON object, with \"ready\" (and \"error\" when the wait did not decide)"),
             QUIET,
+            TLS_CA,
+            TLS_CERT,
+            TLS_KEY,
         ],
         notes: "",
         exit: "0 ready; 1 it failed, stopped, died, or sent no new heartbeat for the idle timeout; 124 the --timeout passed; 130 interrupted (SIGINT or SIGTERM); 2 a usage error.",
@@ -237,6 +266,9 @@ pub const COMMANDS: &[Cmd] = &[
             dur("max-age", "stale when older than this (0 or absent: each file's own rule)"),
             flag("ready", "the folder is ready when every heartbeat in it is alive and ready"),
             flag("json", "print one JSON array of reports, each with its \"file\", and no header"),
+            TLS_CA,
+            TLS_CERT,
+            TLS_KEY,
         ],
         notes: "",
         exit: "0 all are alive (and ready, with --ready; an empty folder too); 1 one or more are not; 2 a usage error, or DIR cannot be listed (missing, not a folder, no permission).",
@@ -256,6 +288,9 @@ pub const COMMANDS: &[Cmd] = &[
         opts: &[
             dur("max-age", "stale when older than this (0 or absent: the file's own rule)"),
             flag("json", "one JSON object per change, with \"at_ms\" (Unix ms)"),
+            TLS_CA,
+            TLS_CERT,
+            TLS_KEY,
         ],
         notes: "",
         exit: "0 interrupted or its output closed; 2 a usage error.",
@@ -296,19 +331,23 @@ pub const COMMANDS: &[Cmd] = &[
                 long: "server",
                 value: Value::Text("URL"),
                 repeated: true,
-                help: "a NATS server (nats://HOST:PORT); repeat it, or give a comma-separated list, for the servers of a cluster: the relay connects to one and fails over to the others",
+                help: "a NATS server (nats://HOST:PORT, or tls://HOST:PORT to require TLS); repeat it, or give a comma-separated list, for the servers of a cluster: the relay connects to one and fails over to the others",
             },
             opt("bucket", Value::Text("NAME"), "the bucket (default lifesign; created when missing)"),
             opt("replicas", Value::Count, "copies of a bucket the relay creates, 1 to 5 (default 1; 3 on a three-node cluster survives the loss of a node)"),
             opt("host-id", Value::Text("ID"), "the first part of every key (default: the hostname)"),
             opt("token", Value::Text("T"), "a token (or LIFESIGN_NATS_TOKEN)"),
             opt("creds", Value::File, "a .creds file (or LIFESIGN_NATS_CREDS)"),
+            TLS_CA,
+            TLS_CERT,
+            TLS_KEY,
             opt("metrics", Value::Text("ADDR"), "serve OpenMetrics at http://ADDR/metrics (HOST:PORT: 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464 for every interface; port 0 picks a free one): the relay's connection, publishes, errors and last publish's age, and every heartbeat of its folders (docs/METRICS.md). The address is printed on stderr"),
         ],
         notes: "Keys are HOST-ID.NAME (NAME: the file name without .json). Read them with lifesign check|wait|watch nats://HOST:PORT/BUCKET/HOST-ID.NAME and lifesign scan nats://HOST:PORT/BUCKET. Layout and value schema: docs/PROTOCOL.md, \"Fleet\"; deployment: docs/FLEET.md.\n\nConnecting is bounded (5 s); after a reconnect the relay makes the bucket again if the server lost it. It warns when another client, such as a relay with the same --host-id, writes its keys (docs/FLEET.md).",
         exit: "0 after SIGINT or SIGTERM (its keys then expire within their time limits); 2 when it cannot start (no server, refused credentials, a folder it cannot watch, a usage error).",
         examples: &[
             "lifesign relay --server nats://nats.internal:4222 /run/app",
+            "lifesign relay --server tls://nats.internal:4222 --tls-ca ca.pem --tls-cert relay.pem --tls-key relay-key.pem /run/app",
         ],
         remote: false,
         fleet: true,

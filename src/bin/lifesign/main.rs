@@ -163,9 +163,10 @@ fn man(mut a: Args) -> args::Res<u8> {
     Ok(0)
 }
 
-/// Whether `arg` names a remote heartbeat (`nats://...`).
+/// Whether `arg` names a remote heartbeat (`nats://...` or `tls://...`).
 fn is_remote(arg: &std::ffi::OsStr) -> bool {
-    arg.as_encoded_bytes().starts_with(b"nats://")
+    let b = arg.as_encoded_bytes();
+    b.starts_with(b"nats://") || b.starts_with(b"tls://")
 }
 
 /// A build without the fleet feature: a fleet command (`relay`), or a
@@ -224,11 +225,17 @@ mod tests {
     #[test]
     fn without_the_fleet_a_nats_target_is_cannot_tell_never_a_path() {
         for cmd in ["check", "wait", "watch", "scan"] {
-            let got = without_fleet(cmd, args(&["--json", "nats://127.0.0.1:4222/lifesign/a.b"]));
-            let (code, msg) = got.expect(cmd);
-            assert_eq!(code, 2);
-            assert!(msg.starts_with("this lifesign was built without fleet support"));
+            for target in [
+                "nats://127.0.0.1:4222/lifesign/a.b",
+                "tls://127.0.0.1:4222/lifesign/a.b",
+            ] {
+                let got = without_fleet(cmd, args(&["--json", target]));
+                let (code, msg) = got.expect(cmd);
+                assert_eq!(code, 2);
+                assert!(msg.starts_with("this lifesign was built without fleet support"));
+            }
         }
+        assert!(without_fleet("check", args(&["hb.json"])).is_none());
         assert!(without_fleet("relay", args(&["/run/app"])).is_some());
         assert!(without_fleet("check", args(&["/run/nats://x"])).is_none());
         assert!(without_fleet("emit", args(&["nats://x", "--state", "ready"])).is_none());

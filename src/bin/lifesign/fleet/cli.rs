@@ -18,6 +18,8 @@ pub const REMOTE_HELP: &str = "\
 Remote heartbeats: TARGET may be nats://HOST:PORT/BUCKET/KEY (check, wait,
 watch) or nats://HOST:PORT/BUCKET (scan), as published by `lifesign relay`.
 Credentials: LIFESIGN_NATS_TOKEN or LIFESIGN_NATS_CREDS, or nats://TOKEN@HOST.
+TLS: tls://HOST:PORT/... requires it, as do --tls-ca, --tls-cert and
+--tls-key (docs/FLEET.md, TLS and client certificates).
 The verdict is the origin relay's; an expired key is stale; a value without
 its time limit (Nats-TTL) is invalid; scan leaves out deleted keys. A
 server that cannot be reached or does not answer within 5 s, a server lost
@@ -75,7 +77,13 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
     );
     let mut replicas = 1;
     let mut metrics = None;
+    let mut tls = super::Tls::default();
     while let Some(arg) = a.it.next() {
+        if let Some(flag) = arg.to_str() {
+            if tls.take(flag, || a.value(flag))? {
+                continue;
+            }
+        }
         match arg.to_str() {
             Some("--help" | "-h") => {
                 if let Some(c) = crate::commands::find("relay") {
@@ -113,8 +121,10 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
     }
     let mut urls = Vec::new();
     for server in &servers {
-        if !server.starts_with(super::SCHEME) {
-            return Err(format!("--server {server:?}: expected nats://HOST:PORT"));
+        if super::scheme_of(server).is_none() {
+            return Err(format!(
+                "--server {server:?}: expected nats://HOST:PORT or tls://HOST:PORT"
+            ));
         }
         // The bucket must be one a reader can name in a URL.
         urls.push(Url::parse(&format!("{server}/{bucket}"), false).map_err(|e| e.0)?);
@@ -129,6 +139,7 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
     if dirs.is_empty() {
         return Err("no DIR to relay".into());
     }
+    tls.validate()?;
     let host_id = host_id.unwrap_or_else(super::hostname);
     if host_id.is_empty() {
         return Err("--host-id is empty".into());
@@ -139,6 +150,7 @@ fn relay_main(args: Vec<OsString>, cancel: Option<&lifesign::Cancel>) -> Res<Res
         replicas,
         host_id,
         auth,
+        tls,
         dirs,
         metrics,
     };
@@ -192,10 +204,14 @@ fn remote_main(
     };
     let (mut target, mut json, mut pid) = (None, false, None);
     let mut wait = WaitOptions::default();
+    let mut tls = super::Tls::default();
     while let Some(arg) = a.it.next() {
         let Some(s) = arg.to_str() else {
             return Err(format!("{arg:?} is not UTF-8"));
         };
+        if tls.take(s, || a.value(s))? {
+            continue;
+        }
         match s {
             "--help" | "-h" => {
                 println!("{}", REMOTE_HELP);
@@ -218,7 +234,9 @@ fn remote_main(
         }
     }
     let target = target.ok_or("no target")?;
-    let url = Url::parse(&target, cmd != "scan").map_err(|e| e.0)?;
+    let mut url = Url::parse(&target, cmd != "scan").map_err(|e| e.0)?;
+    tls.validate()?;
+    url.tls = tls;
     let shown = url.shown();
     let mut out = std::io::stdout();
     Ok(match cmd {

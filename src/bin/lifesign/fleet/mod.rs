@@ -25,6 +25,12 @@ pub const DEFAULT_BUCKET: &str = "lifesign";
 /// The URL scheme of a remote heartbeat.
 pub const SCHEME: &str = "nats://";
 
+/// The URL scheme of a server that must be reached over TLS.
+pub const TLS_SCHEME: &str = "tls://";
+
+/// The schemes of a server or a remote heartbeat.
+pub const SCHEMES: [&str; 2] = [SCHEME, TLS_SCHEME];
+
 /// Environment variables that supply credentials to every fleet command
 /// (kept out of the process list, unlike `--token` or a URL's user part).
 pub const TOKEN_ENV: &str = "LIFESIGN_NATS_TOKEN";
@@ -76,6 +82,119 @@ impl Auth {
         }
         Auth::None
     }
+}
+
+/// TLS settings (`--tls-ca`, `--tls-cert`, `--tls-key`): any of them, or
+/// a `tls://` server, makes TLS required, never a plain connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tls {
+    /// PEM certificates of the CA(s) that signed the server's certificate,
+    /// instead of the system's.
+    pub ca: Option<PathBuf>,
+    /// The client certificate (PEM), with its key.
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    pub key: Option<PathBuf>,
+}
+
+impl Tls {
+    /// Whether any TLS option was given.
+    pub fn any(&self) -> bool {
+        self.ca.is_some() || self.cert.is_some() || self.key.is_some()
+    }
+
+    /// Takes `--tls-ca`, `--tls-cert` or `--tls-key` with its value;
+    /// `Ok(false)` for any other flag.
+    pub fn take(
+        &mut self,
+        flag: &str,
+        value: impl FnOnce() -> Result<String, String>,
+    ) -> Result<bool, String> {
+        let slot = match flag {
+            "--tls-ca" => &mut self.ca,
+            "--tls-cert" => &mut self.cert,
+            "--tls-key" => &mut self.key,
+            _ => return Ok(false),
+        };
+        let v = value()?;
+        if v.is_empty() {
+            return Err(format!("{flag} needs a file"));
+        }
+        *slot = Some(v.into());
+        Ok(true)
+    }
+
+    /// Checks, before any connection, that each file given can be read
+    /// and holds what its option needs (a PEM certificate, a PEM private
+    /// key), and that a certificate comes with its key: a usage error
+    /// names the option and the file.
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.cert, &self.key) {
+            (Some(_), None) => {
+                return Err("--tls-cert needs --tls-key (the certificate's private key)".into())
+            }
+            (None, Some(_)) => {
+                return Err("--tls-key needs --tls-cert (the client certificate)".into())
+            }
+            _ => {}
+        }
+        let pem = |flag: &str, path: &PathBuf, what: &str, labels: &[&str]| -> Result<(), String> {
+            let text = std::fs::read(path)
+                .map_err(|e| format!("{flag} {}: cannot read it: {e}", path.display()))?;
+            let text = String::from_utf8_lossy(&text);
+            let found = text.lines().any(|l| {
+                l.strip_prefix("-----BEGIN ")
+                    .and_then(|l| l.strip_suffix("-----"))
+                    .is_some_and(|label| labels.contains(&label))
+            });
+            if found {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{flag} {}: not a PEM file with {what} in it",
+                    path.display()
+                ))
+            }
+        };
+        const CERT: &[&str] = &["CERTIFICATE"];
+        if let Some(p) = &self.ca {
+            pem("--tls-ca", p, "a CA certificate", CERT)?;
+        }
+        if let Some(p) = &self.cert {
+            pem("--tls-cert", p, "a certificate", CERT)?;
+        }
+        if let Some(p) = &self.key {
+            pem(
+                "--tls-key",
+                p,
+                "a private key",
+                &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn apply(
+        &self,
+        servers: &[String],
+        mut opts: async_nats::ConnectOptions,
+    ) -> async_nats::ConnectOptions {
+        if self.any() || servers.iter().any(|s| s.starts_with(TLS_SCHEME)) {
+            opts = opts.require_tls(true);
+        }
+        if let Some(ca) = &self.ca {
+            opts = opts.add_root_certificates(ca.clone());
+        }
+        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
+            opts = opts.add_client_certificate(cert.clone(), key.clone());
+        }
+        opts
+    }
+}
+
+/// The scheme `s` starts with (`nats://` or `tls://`), if any.
+pub fn scheme_of(s: &str) -> Option<&'static str> {
+    SCHEMES.into_iter().find(|p| s.starts_with(p))
 }
 
 /// Why a fleet command cannot tell: no server, refused credentials, no
@@ -149,15 +268,11 @@ pub fn say(line: &str) {
 /// The exit code of an [`Error`]: "cannot tell".
 pub const EXIT_CANNOT_TELL: u8 = 2;
 
-/// Whether a command's target is a remote heartbeat rather than a path.
-pub fn is_remote(target: &std::ffi::OsStr) -> bool {
-    target.as_encoded_bytes().starts_with(SCHEME.as_bytes())
-}
-
-/// A parsed `nats://[CREDENTIALS@]HOST:PORT/BUCKET[/KEY]`.
+/// A parsed `nats://[CREDENTIALS@]HOST:PORT/BUCKET[/KEY]` (or `tls://`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Url {
-    /// `nats://[USER:PASSWORD@]HOST:PORT`, as async-nats takes it.
+    /// `nats://[USER:PASSWORD@]HOST:PORT` (or `tls://`), as async-nats
+    /// takes it.
     pub server: String,
     /// A token given as the URL's user part (`nats://TOKEN@HOST:PORT`).
     pub token: Option<String>,
@@ -165,6 +280,8 @@ pub struct Url {
     pub bucket: String,
     /// The key, for check, wait and watch.
     pub key: Option<String>,
+    /// TLS options (not part of the URL: set by the command's flags).
+    pub tls: Tls,
 }
 
 impl Url {
@@ -176,10 +293,10 @@ impl Url {
                 if want_key { "/KEY" } else { "" }
             ))
         };
-        if !is_remote(target.as_ref()) {
-            return Err(bad("not a nats:// URL"));
-        }
-        let rest = &target[SCHEME.len()..];
+        let Some(scheme) = scheme_of(target) else {
+            return Err(bad("not a nats:// or tls:// URL"));
+        };
+        let rest = &target[scheme.len()..];
         let (authority, path) = rest.split_once('/').ok_or_else(|| bad("no bucket"))?;
         if authority.is_empty() || authority.ends_with('@') {
             return Err(bad("no host"));
@@ -216,10 +333,11 @@ impl Url {
             _ => (authority, None),
         };
         Ok(Url {
-            server: format!("{SCHEME}{server}"),
+            server: format!("{scheme}{server}"),
             token,
             bucket: bucket.into(),
             key: key.map(str::to_string),
+            tls: Tls::default(),
         })
     }
 
@@ -233,13 +351,20 @@ impl Url {
 
     /// The URL without credentials, for messages.
     pub fn shown(&self) -> String {
-        let s = self.server.strip_prefix(SCHEME).unwrap_or(&self.server);
-        let host = s.rsplit_once('@').map_or(s, |(_, h)| h);
+        let host = shown_server(&self.server);
         match &self.key {
-            Some(k) => format!("{SCHEME}{host}/{}/{k}", self.bucket),
-            None => format!("{SCHEME}{host}/{}", self.bucket),
+            Some(k) => format!("{host}/{}/{k}", self.bucket),
+            None => format!("{host}/{}", self.bucket),
         }
     }
+}
+
+/// A server URL without its credentials, for messages.
+pub fn shown_server(server: &str) -> String {
+    let scheme = scheme_of(server).unwrap_or("");
+    let rest = &server[scheme.len()..];
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    format!("{scheme}{host}")
 }
 
 /// A tokio runtime on the calling thread: the fleet commands wait on
@@ -281,12 +406,14 @@ pub(crate) fn jetstream(client: async_nats::Client) -> async_nats::jetstream::Co
 pub(crate) async fn connect(
     servers: &[String],
     auth: &Auth,
+    tls: &Tls,
     name: &str,
     events: Option<tokio::sync::mpsc::UnboundedSender<async_nats::Event>>,
     cancel: Option<&AsyncFd<Borrowed>>,
     tune: impl FnOnce(async_nats::ConnectOptions) -> async_nats::ConnectOptions,
 ) -> Result<async_nats::Client, Error> {
-    let mut opts = tune(async_nats::ConnectOptions::new())
+    let mut opts = tls
+        .apply(servers, tune(async_nats::ConnectOptions::new()))
         .name(name)
         .connection_timeout(CONNECT_TIMEOUT)
         .request_timeout(Some(REQUEST_TIMEOUT))
@@ -312,22 +439,33 @@ pub(crate) async fn connect(
             }
         });
     }
-    let shown: Vec<String> = servers
-        .iter()
-        .map(|server| {
-            let rest = server.strip_prefix(SCHEME).unwrap_or(server);
-            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-            format!("{SCHEME}{host}")
-        })
-        .collect();
+    let shown: Vec<String> = servers.iter().map(|s| shown_server(s)).collect();
     let shown = shown.join(",");
     let cannot = || format!("cannot connect to {shown}");
     bounded(cancel, CONNECT_TIMEOUT, cannot, async {
         async_nats::connect_with_options(servers, opts)
             .await
-            .map_err(|e| Error(format!("{}: {e}", cannot())))
+            .map_err(|e| Error(format!("{}: {e}{}", cannot(), tls_hint(&e.to_string()))))
     })
     .await
+}
+
+/// What to do about a refused TLS handshake, from the TLS library's words.
+fn tls_hint(error: &str) -> &'static str {
+    if error.contains("CertificateRequired") {
+        " (the server requires a client certificate: give --tls-cert and --tls-key)"
+    } else if error.contains("UnknownIssuer") || error.contains("BadSignature") {
+        " (the server's certificate is not signed by a CA this client trusts: give its CA with --tls-ca)"
+    } else if error.contains("NotValidForName") {
+        " (the server's certificate does not name the host of the URL)"
+    } else if error.contains("BadCertificate")
+        || error.contains("UnknownCA")
+        || error.contains("DecryptError")
+    {
+        " (the server refused the client certificate: is it signed by a CA the server trusts?)"
+    } else {
+        ""
+    }
 }
 
 /// A cancel descriptor borrowed for tokio (registered, never closed).
@@ -428,9 +566,60 @@ mod tests {
     }
 
     #[test]
-    fn only_nats_urls_are_remote() {
-        assert!(is_remote("nats://h:1/b".as_ref()));
-        assert!(!is_remote("/run/nats://x".as_ref()));
-        assert!(!is_remote("hb.json".as_ref()));
+    fn a_tls_url_keeps_its_scheme() {
+        let u = Url::parse("tls://tok@127.0.0.1:4222/lifesign/web1.app", true).unwrap();
+        assert_eq!(u.server, "tls://127.0.0.1:4222");
+        assert_eq!(u.token.as_deref(), Some("tok"));
+        assert_eq!(u.shown(), "tls://127.0.0.1:4222/lifesign/web1.app");
+        let e = Url::parse("http://h:1/b/h.k", true).unwrap_err();
+        assert!(e.0.contains("not a nats:// or tls:// URL"), "{e}");
+    }
+
+    #[test]
+    fn tls_files_are_checked_before_any_connection() {
+        let dir = std::env::temp_dir().join(format!("lifesign-tls-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            Some(p)
+        };
+        let cert = write(
+            "c.pem",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        );
+        let key = write(
+            "k.pem",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        );
+        let junk = write("junk.pem", "not pem\n");
+        let missing = Some(dir.join("absent.pem"));
+        let tls = |ca: &Option<PathBuf>, c: &Option<PathBuf>, k: &Option<PathBuf>| Tls {
+            ca: ca.clone(),
+            cert: c.clone(),
+            key: k.clone(),
+        };
+        assert_eq!(tls(&cert, &cert, &key).validate(), Ok(()));
+        assert_eq!(tls(&cert, &None, &None).validate(), Ok(()));
+        for (t, want) in [
+            (tls(&None, &cert, &None), "--tls-cert needs --tls-key"),
+            (tls(&None, &None, &key), "--tls-key needs --tls-cert"),
+            (tls(&missing, &None, &None), "absent.pem: cannot read it"),
+            (tls(&junk, &None, &None), "--tls-ca "),
+            (tls(&None, &cert, &cert), "--tls-key "),
+            (tls(&None, &key, &key), "--tls-cert "),
+            (tls(&dir.clone().into(), &None, &None), "cannot read it"),
+        ] {
+            let e = t.validate().unwrap_err();
+            assert!(e.contains(want), "{t:?}: {e}");
+        }
+        let e = tls(&junk, &None, &None).validate().unwrap_err();
+        assert!(
+            e.ends_with("junk.pem: not a PEM file with a CA certificate in it"),
+            "{e}"
+        );
+        assert!(!Tls::default().any());
+        assert!(tls(&cert, &None, &None).any());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -62,6 +62,8 @@ pub struct Config {
     pub host_id: String,
     /// Credentials.
     pub auth: Auth,
+    /// TLS options.
+    pub tls: super::Tls,
     /// The folders whose heartbeat files are published.
     pub dirs: Vec<PathBuf>,
     /// `HOST:PORT` of the OpenMetrics endpoint (`--metrics`), served by
@@ -278,6 +280,7 @@ async fn relay(
     let client = match connect(
         &cfg.servers,
         &cfg.auth,
+        &cfg.tls,
         &format!("lifesign relay {}", cfg.host_id),
         Some(ev_tx),
         cancel.as_ref(),

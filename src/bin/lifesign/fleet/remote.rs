@@ -126,6 +126,7 @@ async fn open(
     let client = connect(
         std::slice::from_ref(&url.server),
         &url.auth(),
+        &url.tls,
         "lifesign",
         events,
         cancel,
