@@ -846,6 +846,12 @@ fn a_relay_whose_stderr_is_a_broken_pipe_goes_on_relaying() {
 /// Publishes one message as any NATS client may, over the protocol
 /// itself: `ttl` becomes a `Nats-TTL` header.
 fn publish_raw(server: &Server, subject: &str, payload: &str, ttl: Option<&str>) {
+    let ttl = ttl.map(|t| format!("Nats-TTL: {t}"));
+    publish_with(server, subject, payload, ttl.as_slice());
+}
+
+/// Publishes one message with these header lines (`Name: value`).
+fn publish_with(server: &Server, subject: &str, payload: &str, headers: &[String]) {
     use std::io::Write;
     let s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
     s.set_read_timeout(Some(GUARD)).unwrap();
@@ -855,19 +861,162 @@ fn publish_raw(server: &Server, subject: &str, payload: &str, ttl: Option<&str>)
     r.read_line(&mut line).unwrap();
     assert!(line.starts_with("INFO"), "{line}");
     let mut msg = String::from("CONNECT {\"verbose\":false,\"headers\":true}\r\n");
-    match ttl {
-        None => msg += &format!("PUB {subject} {}\r\n{payload}\r\n", payload.len()),
-        Some(t) => {
-            let h = format!("NATS/1.0\r\nNats-TTL: {t}\r\n\r\n");
-            let total = h.len() + payload.len();
-            msg += &format!("HPUB {subject} {} {total}\r\n{h}{payload}\r\n", h.len());
-        }
+    if headers.is_empty() {
+        msg += &format!("PUB {subject} {}\r\n{payload}\r\n", payload.len());
+    } else {
+        let h = format!("NATS/1.0\r\n{}\r\n\r\n", headers.join("\r\n"));
+        let total = h.len() + payload.len();
+        msg += &format!("HPUB {subject} {} {total}\r\n{h}{payload}\r\n", h.len());
     }
     msg += "PING\r\n";
     w.write_all(msg.as_bytes()).unwrap();
     line.clear();
     r.read_line(&mut line).unwrap();
     assert_eq!(line, "PONG\r\n");
+}
+
+/// A value as a relay of host `web9` writes it, with `state`.
+fn fleet_value(name: &str, state: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    serde_json::json!({
+        "schema": "lifesign.fleet/1", "host_id": "web9", "name": name,
+        "file": format!("/run/hb/{name}.json"), "verdict": "alive", "detail": "",
+        "state": state, "pid": 1, "seq": 1, "progress": 0, "progress_at_ms": null,
+        "updated_at_ms": now, "age_ms": 0, "interval_ms": 1000, "max_age_ms": 3000,
+        "message": "", "shape": "v1", "ttl_s": 60, "observed_at_ms": now,
+        "relay": {"host_id": "web9", "hostname": "x", "pid": 1, "version": "0.2.0",
+                  "started_at_ms": now},
+        "record": null
+    })
+    .to_string()
+}
+
+/// The reader's rules for what it does not know (docs/FLEET.md, "What a
+/// reader does with what it does not know"): check, scan and watch agree.
+fn reads_alike(server: &Server, key: &str, want: &str, detail: &str, listed: bool) {
+    let url = server.key_url(key);
+    let out = run(&["check", &url, "--json"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{key}: {}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["verdict"], want, "{key}: {r}");
+    assert!(r["detail"].as_str().unwrap().contains(detail), "{key}: {r}");
+    let out = run(
+        &["scan", &format!("{}/lifesign", server.url()), "--json"],
+        &[],
+    );
+    assert!(
+        out.status.code() == Some(1) || !listed,
+        "{}",
+        text(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["file"].as_str().unwrap().ends_with(&format!("/{key}")));
+    match row {
+        Some(row) => {
+            assert!(listed, "{key} listed: {row}");
+            assert_eq!(row["verdict"], want, "{row}");
+        }
+        None => assert!(!listed, "{key} not listed: {rows}"),
+    }
+    let mut w = Watcher::start(&url);
+    let line = wait_line(&w.lines, |_| true, "a watch line");
+    assert!(line.starts_with(want), "{key}: {line}");
+    let _ = w.child.kill();
+}
+
+#[test]
+fn a_reader_judges_unknown_states_unknown_markers_and_deletes_by_its_rules() {
+    let Some(bin) = server_binary() else { return };
+    let server = Server::start(bin, None);
+    let dir = TempDir::new("fleet-unknown");
+    write_heartbeat(&dir.path(""), "api", "ready", 1);
+    let _relay = Relay::start(&server, "web1", &dir.path(""), &[]); // makes the bucket
+    let ttl = ["Nats-TTL: 60".to_string()];
+    // A state this reader does not know: invalid, never alive.
+    publish_with(
+        &server,
+        "$KV.lifesign.web9.paused",
+        &fleet_value("paused", "paused"),
+        &ttl,
+    );
+    reads_alike(
+        &server,
+        "web9.paused",
+        "invalid",
+        "unknown state \"paused\"",
+        true,
+    );
+    // A marker of a kind it does not know, by operation or by reason:
+    // invalid for that key, and every other key still reads.
+    publish_with(
+        &server,
+        "$KV.lifesign.web9.frob",
+        "",
+        &["KV-Operation: FROB".into()],
+    );
+    reads_alike(
+        &server,
+        "web9.frob",
+        "invalid",
+        "an unknown marker (KV-Operation: FROB)",
+        true,
+    );
+    publish_with(
+        &server,
+        "$KV.lifesign.web9.odd",
+        "",
+        &["Nats-Marker-Reason: Odd".into()],
+    );
+    reads_alike(
+        &server,
+        "web9.odd",
+        "invalid",
+        "an unknown marker (Nats-Marker-Reason: Odd)",
+        true,
+    );
+    let out = run(&["check", &server.key_url("web1.api")], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    // A delete, by any client: missing, and left out of scan.
+    publish_with(
+        &server,
+        "$KV.lifesign.web9.gone",
+        &fleet_value("gone", "ready"),
+        &ttl,
+    );
+    publish_with(
+        &server,
+        "$KV.lifesign.web9.gone",
+        "",
+        &["KV-Operation: DEL".into()],
+    );
+    reads_alike(
+        &server,
+        "web9.gone",
+        "missing",
+        "the heartbeat file is gone",
+        false,
+    );
+    // A purge: expired, as a key no relay renewed.
+    publish_with(
+        &server,
+        "$KV.lifesign.web9.purged",
+        "",
+        &["KV-Operation: PURGE".into()],
+    );
+    reads_alike(
+        &server,
+        "web9.purged",
+        "stale",
+        "expired on the server",
+        true,
+    );
 }
 
 #[test]

@@ -40,16 +40,47 @@ fn empty(verdict: Verdict, detail: String) -> Report {
 pub const UNLIMITED: &str = "the value has no time limit (Nats-TTL equal to its ttl_s): no \
                              relay wrote it, and it would read the same for ever";
 
+/// What the headers of the message behind an entry say beyond its
+/// operation.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// The `Nats-TTL` header of a value.
+    pub ttl: Option<String>,
+    /// A marker this reader does not know: an operation other than PUT,
+    /// DEL and PURGE, or an expiry reason other than MaxAge, Purge and
+    /// Remove, in words.
+    pub unknown: Option<String>,
+}
+
+/// The `detail` of a key whose last message is a marker of unknown kind.
+pub fn unknown_marker(what: &str) -> String {
+    format!(
+        "an unknown marker ({what}): written by a later protocol or another client, it says \
+         nothing this reader can trust"
+    )
+}
+
+/// The marker in `headers` that this reader does not know, in words.
+fn unknown_in(headers: &async_nats::HeaderMap) -> Option<String> {
+    if let Some(op) = headers.get("KV-Operation") {
+        return (!matches!(op.as_str(), "PUT" | "DEL" | "PURGE"))
+            .then(|| format!("KV-Operation: {}", op.as_str()));
+    }
+    let reason = headers.get(async_nats::header::NATS_MARKER_REASON)?;
+    (!matches!(reason.as_str(), "MaxAge" | "Purge" | "Remove"))
+        .then(|| format!("Nats-Marker-Reason: {}", reason.as_str()))
+}
+
 /// The report for what the bucket holds under a key (`None`: nothing);
-/// `ttl` is the `Nats-TTL` header of a value's message.
-pub fn report_of(
-    entry: Option<&kv::Entry>,
-    ttl: Option<&str>,
-    expected_pid: Option<u32>,
-) -> Report {
+/// `meta`: the headers of its message.
+pub fn report_of(entry: Option<&kv::Entry>, meta: &Meta, expected_pid: Option<u32>) -> Report {
     let Some(e) = entry else {
         return empty(Verdict::Missing, "no such key in the bucket".into());
     };
+    if let Some(what) = &meta.unknown {
+        return empty(Verdict::Invalid, unknown_marker(what));
+    }
+    let ttl = meta.ttl.as_deref();
     let mut r = match e.operation {
         kv::Operation::Delete => return empty(Verdict::Missing, DELETED.into()),
         kv::Operation::Purge => return empty(Verdict::Stale, EXPIRED.into()),
@@ -80,28 +111,62 @@ fn limited(ttl: Option<&str>, ttl_s: u64) -> bool {
         == Some(ttl_s)
 }
 
-/// The `Nats-TTL` of the message behind a value (`None` for markers,
-/// which carry no value to trust). A message replaced since the entry was
-/// read is judged by its successor, when that is read.
-async fn ttl_of(store: &kv::Store, e: Option<&kv::Entry>) -> Result<Option<String>, Error> {
+/// The headers of the message behind an entry that decide its report: the
+/// `Nats-TTL` of a value, and a marker of a kind this reader does not know
+/// (which key-value clients take for a value). A message replaced since
+/// the entry was read is judged by its successor, when that is read.
+async fn ttl_of(store: &kv::Store, e: Option<&kv::Entry>) -> Result<Meta, Error> {
     let Some(e) = e.filter(|e| e.operation == kv::Operation::Put) else {
-        return Ok(None);
+        return Ok(Meta::default());
     };
     match store.stream.get_raw_message(e.revision).await {
-        Ok(m) => Ok(m
-            .headers
-            .get(async_nats::header::NATS_MESSAGE_TTL)
-            .map(|v| v.as_str().to_string())),
+        Ok(m) => Ok(Meta {
+            ttl: m
+                .headers
+                .get(async_nats::header::NATS_MESSAGE_TTL)
+                .map(|v| v.as_str().to_string()),
+            unknown: unknown_in(&m.headers),
+        }),
         Err(err)
             if err.kind() == async_nats::jetstream::stream::RawMessageErrorKind::NoMessageFound =>
         {
             // Replaced meanwhile: the new one is the one that counts, and
             // this one said what it said with the limit the relay gives.
-            Ok(Some(
-                Value::decode(&e.value).map_or(0, |v| v.ttl_s).to_string(),
-            ))
+            Ok(Meta {
+                ttl: Some(Value::decode(&e.value).map_or(0, |v| v.ttl_s).to_string()),
+                unknown: None,
+            })
         }
         Err(err) => Err(Error(format!("cannot read {}: {err}", e.key))),
+    }
+}
+
+/// A key's last entry. A marker of a kind the key-value client refuses to
+/// read is read as raw message and returned as a value, which
+/// [`ttl_of`] and [`report_of`] then judge `invalid`: one key that no
+/// relay wrote never makes a whole read or scan fail.
+async fn last_entry(store: &kv::Store, key: &str) -> Result<Option<kv::Entry>, String> {
+    match store.entry(key).await {
+        Ok(e) => Ok(e),
+        Err(err) if err.kind() == kv::EntryErrorKind::Other => {
+            let subject = format!("{}{key}", store.prefix);
+            let m = store
+                .stream
+                .get_last_raw_message_by_subject(&subject)
+                .await
+                .map_err(|e| format!("{err}: {e}"))?;
+            Ok(Some(kv::Entry {
+                bucket: store.name.clone(),
+                key: key.to_string(),
+                value: m.payload,
+                revision: m.sequence,
+                delta: 0,
+                created: m.time,
+                operation: kv::Operation::Put,
+                seen_current: true,
+            }))
+        }
+        Err(err) => Err(err.to_string()),
     }
 }
 
@@ -111,8 +176,8 @@ async fn judged(
     e: Option<&kv::Entry>,
     expected_pid: Option<u32>,
 ) -> Result<Report, Error> {
-    let ttl = ttl_of(store, e).await?;
-    Ok(report_of(e, ttl.as_deref(), expected_pid))
+    let meta = ttl_of(store, e).await?;
+    Ok(report_of(e, &meta, expected_pid))
 }
 
 /// The bucket, every step bounded ([`super::CONNECT_TIMEOUT`],
@@ -163,8 +228,7 @@ async fn entry(
 ) -> Result<Option<kv::Entry>, Error> {
     let cannot = || format!("cannot read {}", url.shown());
     bounded(cancel, REQUEST_TIMEOUT, cannot, async {
-        store
-            .entry(the_key(url))
+        last_entry(store, the_key(url))
             .await
             .map_err(|e| Error(format!("{}: {e}", cannot())))
     })
@@ -518,12 +582,12 @@ async fn scan_store(url: &Url, store: &kv::Store) -> Result<Vec<Row>, Error> {
             .map(|k| {
                 let store = store.clone();
                 async move {
-                    let got = match store.entry(k.clone()).await {
+                    let got = match last_entry(&store, &k).await {
                         Ok(e) => match ttl_of(&store, e.as_ref()).await {
-                            Ok(ttl) => Ok((e, ttl)),
+                            Ok(meta) => Ok((e, meta)),
                             Err(err) => Err(err.0),
                         },
-                        Err(err) => Err(err.to_string()),
+                        Err(err) => Err(err),
                     };
                     (got, k)
                 }
@@ -533,7 +597,7 @@ async fn scan_store(url: &Url, store: &kv::Store) -> Result<Vec<Row>, Error> {
             .await;
         let mut rows = Vec::with_capacity(entries.len());
         for (got, k) in entries {
-            let (e, ttl) = got.map_err(|e| listing(&e))?;
+            let (e, meta) = got.map_err(|e| listing(&e))?;
             if e.as_ref()
                 .is_none_or(|e| e.operation == kv::Operation::Delete)
             {
@@ -541,7 +605,7 @@ async fn scan_store(url: &Url, store: &kv::Store) -> Result<Vec<Row>, Error> {
             }
             let (host_id, name) = key::split(&k).unwrap_or_else(|| (String::new(), k.clone()));
             rows.push(Row {
-                report: report_of(e.as_ref(), ttl.as_deref(), None),
+                report: report_of(e.as_ref(), &meta, None),
                 key: k,
                 host_id,
                 name,
@@ -599,7 +663,10 @@ mod tests {
 
     #[test]
     fn a_missing_key_is_missing() {
-        assert_eq!(report_of(None, None, None).verdict, Verdict::Missing);
+        assert_eq!(
+            report_of(None, &Meta::default(), None).verdict,
+            Verdict::Missing
+        );
     }
 
     #[test]
