@@ -68,10 +68,14 @@ test-metrics:
 # hash-checked into target/fleet-venv; each test starts its own on
 # 127.0.0.1), and the C libraries unchanged by the feature.
 # The TLS test makes its CA and certificates with the openssl command.
+# Then the Prometheus scrape test of tests/metrics.rs (a real prometheus,
+# started and stopped by the test; about 7 s, also run by test-rust).
 test-fleet: build
 	sh tests/apt-need.sh "fleet TLS test" openssl:openssl
+	sh tests/metrics/setup.sh
 	LIFESIGN_NATS_SERVER="$$(bash tests/fleet/server.sh)" LIFESIGN_REQUIRE_OPENSSL=1 \
 	    $(CARGO) test --release $(LIB_FEATURES) --test fleet
+	LIFESIGN_REQUIRE_PROMETHEUS=1 $(CARGO) test --release $(LIB_FEATURES) --test metrics prometheus_
 	# cargo test links the libraries with the dev-only `internals` feature:
 	# compare what `make build` ships.
 	$(CARGO) build --release $(LIB_FEATURES) --lib

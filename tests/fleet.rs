@@ -1066,31 +1066,137 @@ fn a_value_without_its_time_limit_reads_invalid_never_alive_forever() {
     );
 }
 
+/// The path of a file of the repository.
+fn repo_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The `command` of service `n{i+1}` of docs/fleet/compose.yaml (one flow
+/// list of double-quoted strings, which is JSON), for nats-server on
+/// 127.0.0.1: `nodes` are the route ports of the three; the client and
+/// monitoring ports and the store folder are the [`Server`]'s own
+/// (`-p`, `-m`, `-sd` dropped; `-js` required, and given by the Server).
+fn compose_node_args(i: usize, routes: &[u16]) -> Vec<String> {
+    let compose = std::fs::read_to_string(repo_file("docs/fleet/compose.yaml")).unwrap();
+    let service = format!("  n{}:\n", i + 1);
+    let at = compose
+        .find(&service)
+        .unwrap_or_else(|| panic!("no {service:?} in compose.yaml"));
+    let line = compose[at..]
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("command: "))
+        .expect("a command line");
+    let args: Vec<String> = serde_json::from_str(line).unwrap();
+    let host = |u: &str| -> String {
+        // nats://nN:6222 -> that node's route port; nats://0.0.0.0:6222 -> its own.
+        let h = u
+            .strip_prefix("nats://")
+            .and_then(|r| r.split(':').next())
+            .unwrap();
+        let node = match h.strip_prefix('n').and_then(|d| d.parse::<usize>().ok()) {
+            Some(d) => d - 1,
+            None => i,
+        };
+        format!("nats://127.0.0.1:{}", routes[node])
+    };
+    assert!(args.iter().any(|a| a == "-js"), "JetStream: {args:?}");
+    let mut out = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-js" => {}
+            "-sd" | "-p" | "-m" | "-a" => {
+                it.next();
+            }
+            "--cluster" => {
+                let v = it.next().unwrap();
+                out.extend([a, host(&v)]);
+            }
+            "--routes" => {
+                let v = it.next().unwrap();
+                let mapped: Vec<String> = v.split(',').map(host).collect();
+                out.extend([a, mapped.join(",")]);
+            }
+            _ => out.push(a),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_compose_file_gives_each_node_its_name_and_routes_to_the_two_others() {
+    let routes = [7001, 7002, 7003];
+    for i in 0..3 {
+        let args = compose_node_args(i, &routes);
+        let value = |flag: &str| {
+            let at = args
+                .iter()
+                .position(|a| a == flag)
+                .unwrap_or_else(|| panic!("{flag}: {args:?}"));
+            args[at + 1].clone()
+        };
+        assert_eq!(value("--server_name"), format!("n{}", i + 1));
+        assert_eq!(value("--cluster_name"), "lifesign");
+        assert_eq!(
+            value("--cluster"),
+            format!("nats://127.0.0.1:{}", routes[i])
+        );
+        let mut want: Vec<String> = (0..3)
+            .filter(|&j| j != i)
+            .map(|j| format!("nats://127.0.0.1:{}", routes[j]))
+            .collect();
+        let mut got: Vec<String> = value("--routes").split(',').map(str::to_string).collect();
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+    }
+}
+
+/// The fenced blocks of `doc` that start with the line `# {file}`.
+fn embedded_copies(doc: &str, file: &str) -> Vec<String> {
+    let head = format!("```yaml\n# {file}");
+    doc.match_indices(&head)
+        .map(|(at, _)| {
+            let body = &doc[at + "```yaml\n".len()..];
+            body[..body.find("```").unwrap()].to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_docs_show_the_compose_file_and_scrape_config_the_tests_use() {
+    for (doc, files) in [
+        (
+            "docs/FLEET.md",
+            &["docs/fleet/compose.yaml", "docs/fleet/prometheus.yml"][..],
+        ),
+        ("docs/METRICS.md", &["docs/fleet/prometheus.yml"][..]),
+    ] {
+        let text = std::fs::read_to_string(repo_file(doc)).unwrap();
+        for file in files {
+            let want = std::fs::read_to_string(repo_file(file)).unwrap();
+            let copies = embedded_copies(&text, file);
+            assert!(!copies.is_empty(), "{doc} shows no copy of {file}");
+            for copy in copies {
+                assert_eq!(copy, want, "{doc}'s copy of {file}");
+            }
+        }
+    }
+}
+
 /// Three nats-servers with JetStream in one cluster, routes on 127.0.0.1.
 struct Cluster {
     nodes: Vec<Server>,
 }
 
 impl Cluster {
-    /// Starts the three and returns once JetStream has a meta leader.
+    /// Starts the three with the commands of docs/fleet/compose.yaml
+    /// (`compose_node_args`) and returns once JetStream has a meta leader.
     fn start(bin: PathBuf) -> Cluster {
         let mut nodes: Vec<Server> = (0..3).map(|_| Server::unstarted(bin.clone())).collect();
         let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
         for (i, n) in nodes.iter_mut().enumerate() {
-            let others: Vec<String> = (0..3)
-                .filter(|&j| j != i)
-                .map(|j| format!("nats://127.0.0.1:{}", routes[j]))
-                .collect();
-            n.extra = vec![
-                "--server_name".into(),
-                format!("n{i}"),
-                "--cluster_name".into(),
-                "lifesign".into(),
-                "--cluster".into(),
-                format!("nats://127.0.0.1:{}", routes[i]),
-                "--routes".into(),
-                others.join(","),
-            ];
+            n.extra = compose_node_args(i, &routes);
             n.restart();
         }
         let c = Cluster { nodes };

@@ -553,19 +553,11 @@ fn prometheus() -> Option<PathBuf> {
     found
 }
 
-/// The scrape config of docs/METRICS.md, the only YAML block under its
-/// "Scrape config" heading.
+/// The scrape config of docs/fleet/prometheus.yml (which docs/METRICS.md
+/// and docs/FLEET.md show; tests/fleet.rs checks their copies).
 fn documented_scrape_config() -> String {
-    let doc =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/METRICS.md"))
-            .unwrap();
-    let section = doc
-        .split("\n## Scrape config\n")
-        .nth(1)
-        .expect("a Scrape config section");
-    let section = section.split("\n## ").next().unwrap();
-    let block = section.split("```yaml\n").nth(1).expect("a yaml block");
-    block.split("\n```").next().unwrap().to_string() + "\n"
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fleet/prometheus.yml"))
+        .unwrap()
 }
 
 /// A Prometheus server on 127.0.0.1 with its storage in a temporary folder,
@@ -680,8 +672,8 @@ fn prometheus_sees_a_killed_emitter_as_process_gone_at_the_next_scrape() {
     app.send("ready serving");
     let ex = Exporter::start(&["--host-id", "web1", dir.dir().to_str().unwrap()]);
     let config = documented_scrape_config();
-    assert_eq!(config.matches("127.0.0.1:9464").count(), 1, "{config}");
-    let prom = Prometheus::start(&bin, &config.replace("127.0.0.1:9464", &ex.addr));
+    assert_eq!(config.matches("\"relay:9464\"").count(), 1, "{config}");
+    let prom = Prometheus::start(&bin, &config.replace("relay:9464", &ex.addr));
 
     let series = |verdict: &str| {
         format!(
