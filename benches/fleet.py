@@ -70,8 +70,9 @@ class Server:
         self.p.wait()
 
 
-def start_relay(fleet, server, host, d):
-    p = subprocess.Popen(fleet + ["relay", "--server", server.url, "--host-id", host, d],
+def start_relay(fleet, url, host, d, extra=()):
+    """A relay of folder `d` to the server(s) `url`, once it publishes."""
+    p = subprocess.Popen(fleet + ["relay", "--server", url, "--host-id", host] + list(extra) + [d],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for line in p.stderr:
         if "publishing" in line:
@@ -132,7 +133,7 @@ def main():
         os.mkdir(d)
         path = os.path.join(d, "lat.json")
         write(path, "ready", 1, "start", interval_ms=60000)
-        relay = start_relay(fleet, server, "bench", d)
+        relay = start_relay(fleet, server.url, "bench", d)
         remote = watch_latency(fleet + ["watch", server.url + "/lifesign/bench.lat"], path, a.changes)
         local = watch_latency([a.cli, "watch", path], path, a.changes)
         relay.kill()
@@ -150,7 +151,7 @@ def main():
             for p in paths:
                 write(p, "ready", 1)
             idle_relay_t0 = time.perf_counter()
-            relay = start_relay(fleet, server, "load%d" % n, d)
+            relay = start_relay(fleet, server.url, "load%d" % n, d)
             first_pass_s = time.perf_counter() - idle_relay_t0
             seq = 1
             # Settle one round, then measure over the window.

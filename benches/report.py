@@ -732,6 +732,27 @@ def build(args):
                     "the limit, the server's acknowledgements on a shared two-core machine were.\n".format(r["heartbeats"])
                 )
 
+    cl, cc, cf = g("fleet.cluster.latency"), g("fleet.cluster.cpu"), g("fleet.cluster.failover")
+    if cl or cc or cf:
+        add("### On a three-node cluster\n")
+        add(
+            "Three nats-servers in one JetStream cluster on 127.0.0.1, started with the commands of "
+            "docs/fleet/compose.yaml (the servers of the cluster tests), the relay given all three and "
+            "`--replicas 3` (benches/fleet_cluster.py).\n"
+        )
+        rows = []
+        if cl:
+            rows.append(["a change to a remote `watch` on another node than the relay's (%d changes)" % cl["changes"],
+                         "median %s, p99 %s" % (t_us(cl["median_us"]), t_us(cl["p99_us"]))])
+        if cc:
+            rows.append(["the relay's CPU per heartbeat write ({:,} files rewritten every second)".format(cc["heartbeats"]),
+                         "%.1f µs (%.1f%% of one core)" % (cc["relay_cpu_us_per_write"], cc["relay_cpu_pct"])])
+        if cf:
+            rows.append(["failover: the relay's node killed, until a change written then reaches a watcher on a "
+                         "surviving node (%d trials)" % cf["trials"],
+                         "median %.2f s, max %.2f s" % (cf["median_s"], cf["max_s"])])
+        add(table(["Measured", "Figure"], rows) + "\n")
+
     # ------------------------------------------------ missed
     add("## Missed targets\n")
     missed = []

