@@ -748,9 +748,13 @@ def build(args):
             rows.append(["the relay's CPU per heartbeat write ({:,} files rewritten every second)".format(cc["heartbeats"]),
                          "%.1f µs (%.1f%% of one core)" % (cc["relay_cpu_us_per_write"], cc["relay_cpu_pct"])])
         if cf:
-            rows.append(["failover: the relay's node killed, until a change written then reaches a watcher on a "
-                         "surviving node (%d trials)" % cf["trials"],
+            rows.append(["failover: the relay's node killed, until a change written then is published again "
+                         "(read by `check` through a surviving node; %d trials, %s of them killing the bucket's "
+                         "stream leader, when NATS elects a new one first)" % (cf["trials"], cf.get("trials_killing_the_stream_leader", "?")),
                          "median %.2f s, max %.2f s" % (cf["median_s"], cf["max_s"])])
+            if "watch_median_s" in cf:
+                rows.append(["… and until a `watch` on that node prints it",
+                             "median %.2f s, max %.2f s" % (cf["watch_median_s"], cf["watch_max_s"])])
         add(table(["Measured", "Figure"], rows) + "\n")
 
     # ------------------------------------------------ missed
