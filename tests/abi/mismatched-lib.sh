@@ -11,14 +11,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 copy="$root/target/abi-mismatch/crate"
 mkdir -p "$copy"
 # -u -p: unchanged files keep their times, so cargo rebuilds only on a change.
-(cd "$root" && cp -rup Cargo.toml Cargo.lock build.rs src abi benches examples "$copy/")
+(cd "$root" && cp -rup Cargo.toml Cargo.lock src capi cli abi benches examples "$copy/")
 version="$(sed -n 's/^version = "\([0-9]*\)\.\([0-9]*\)\.[0-9]*"$/\1.\2/p' "$root/Cargo.toml" | head -n 1)"
 bumped="${version%%.*}.$((${version#*.} + 1)).0"
 if ! grep -q "^version = \"$bumped\"$" "$copy/Cargo.toml"; then
     sed -i "0,/^version = \".*\"$/s//version = \"$bumped\"/" "$copy/Cargo.toml"
 fi
-(cd "$copy" && CARGO_TARGET_DIR="$root/target/abi-variants" cargo rustc --quiet --release --lib \
-    --crate-type cdylib --features capi --config 'profile.release.debug=2' -- -A warnings) >&2
+(cd "$copy" && CARGO_TARGET_DIR="$root/target/abi-variants" cargo rustc --quiet --release -p lifesign-c --lib \
+    --crate-type cdylib --config 'profile.release.debug=2' -- -A warnings) >&2
 out="$root/target/abi-mismatch/liblifesign.so"
 cp "$root/target/abi-variants/release/liblifesign.so" "$out"
 echo "$out"
