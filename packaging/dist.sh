@@ -36,8 +36,8 @@ source "$root/packaging/common.sh"
 # shellcheck source=packaging/targets.sh
 source "$root/packaging/targets.sh"
 
-c_lib=(-p lifesign-c)
-cli=(-p lifesign-cli)
+c_lib_pkg=(-p lifesign-c)
+cli_pkg=(-p lifesign-cli)
 work="$root/target/dist"
 venv="$root/target/dist-venv"
 rm -rf "$DIST_DIR"
@@ -68,13 +68,13 @@ fi
 # needs nothing but libc.
 build_target() {
     local built
-    say "build $T_TRIPLE: cargo zigbuild --target $T_ZIG ${c_lib[*]} ${cli[*]}"
+    say "build $T_TRIPLE: cargo zigbuild --target $T_ZIG ${c_lib_pkg[*]} ${cli_pkg[*]}"
     bin="$work/bin/$T_NAME"
     rm -rf "$bin"
     mkdir -p "$bin"
     if [[ "$T_LIBC" == gnu ]]; then
         CARGO_TARGET_DIR="$work/cargo" CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=debuginfo \
-            cargo zigbuild --locked --release --target "$T_ZIG" "${c_lib[@]}" "${cli[@]}"
+            cargo zigbuild --locked --release --target "$T_ZIG" "${c_lib_pkg[@]}" "${cli_pkg[@]}"
         built="$work/cargo/$T_TRIPLE/release"
         cp "$built/liblifesign.so" "$built/liblifesign.a" "$built/lifesign" "$bin/"
     else
@@ -82,7 +82,7 @@ build_target() {
         flags_var="CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$T_TRIPLE")_RUSTFLAGS"
         env "$flags_var=-C target-feature=-crt-static" CARGO_TARGET_DIR="$work/cargo-musl-so" \
             CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=debuginfo \
-            cargo zigbuild --locked --release --target "$T_ZIG" "${c_lib[@]}"
+            cargo zigbuild --locked --release --target "$T_ZIG" "${c_lib_pkg[@]}"
         built="$work/cargo-musl-so/$T_TRIPLE/release"
         cp "$built/liblifesign.so" "$bin/"
         local unwind
@@ -92,7 +92,7 @@ build_target() {
         printf 'create %s\naddlib %s\naddlib %s\nsave\nend\n' \
             "$bin/liblifesign.a" "$built/liblifesign.a" "$unwind" | "$T_AR" -M 2>&1 | { grep -v '^bfd plugin' || true; }
         CARGO_TARGET_DIR="$work/cargo" CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=debuginfo \
-            cargo zigbuild --locked --release --target "$T_ZIG" "${cli[@]}"
+            cargo zigbuild --locked --release --target "$T_ZIG" "${cli_pkg[@]}"
         cp "$work/cargo/$T_TRIPLE/release/lifesign" "$bin/"
     fi
     # Debug info only from the archive: its symbols are what consumers link.
