@@ -1300,7 +1300,11 @@ fn when_the_stream_leader_dies_a_remote_watch_keeps_delivering_and_check_answers
         let name = v["account_details"][0]["stream_detail"][0]["cluster"]["leader"]
             .as_str()?
             .to_string();
-        name.strip_prefix('n')?.parse().ok()
+        // docs/fleet/compose.yaml names them n1, n2, n3.
+        name.strip_prefix('n')?
+            .parse::<usize>()
+            .ok()?
+            .checked_sub(1)
     };
     cluster.until("a stream leader", |_| leader(&cluster).is_some());
     let at = leader(&cluster).unwrap();
