@@ -182,7 +182,7 @@ pub fn verdict(
 }
 
 /// [`verdict`] with what the checker found at the record's lifetime lock
-/// ([`lock::probe_read_kept`]): a free lock is `process_gone`; a held one decides
+/// (what [`lock::probe_record_kept`] finds): a free lock is `process_gone`; a held one decides
 /// nothing (docs/PROTOCOL.md, section 10).
 pub fn verdict_with_lock(
     read: &Read,
