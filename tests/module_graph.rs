@@ -145,7 +145,7 @@ fn graph_of(root: &Path, root_file: &str, skip: &[&str]) -> Graph {
             continue;
         }
         let names = path.split_once('{').map_or(path, |(_, n)| n);
-        for name in names.split(|c: char| c == ',' || c == '}' || c == ':') {
+        for name in names.split([',', '}', ':']) {
             let name = name.trim();
             if !name.is_empty() && name != module {
                 reexports.insert(name.to_string(), module.clone());
