@@ -5,8 +5,8 @@
 //! them, the judge (check) above that, then the emitter, notify and wait,
 //! and the C ABI on top.
 //!
-//! Each crate is a folder of module files: `src/` (the library), and the
-//! command-line tool's and C ABI's folders where they exist. A file
+//! Each crate is a folder of module files: `src/` (the library), `cli/src/`
+//! (the command-line tool) and `capi/src/` (the C ABI). A file
 //! `x.rs` or any file under `x/` belongs to module `x`; `crate::Name`
 //! re-exported by the crate root counts as its module.
 
@@ -16,10 +16,9 @@ use std::path::{Path, PathBuf};
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
 /// The crates checked: (root folder, its root file, folders inside it that
-/// are other crates).
-const CRATES: [(&str, &str, &[&str]); 4] = [
-    ("src", "lib.rs", &["bin"]),
-    ("src/bin/lifesign", "main.rs", &[]),
+/// are other crates). Each one found is checked.
+const CRATES: [(&str, &str, &[&str]); 3] = [
+    ("src", "lib.rs", &[]),
     ("cli/src", "main.rs", &[]),
     ("capi/src", "lib.rs", &[]),
 ];
@@ -28,10 +27,7 @@ const CRATES: [(&str, &str, &[&str]); 4] = [
 /// commands print a command's help through `help`, which adds the remote
 /// forms' text from `fleet` (moving that text into the command table
 /// removes it). Any other loop fails.
-const KNOWN_LOOP_EDGES: [(&str, &str, &str); 2] = [
-    ("src/bin/lifesign", "fleet", "help"),
-    ("cli/src", "fleet", "help"),
-];
+const KNOWN_LOOP_EDGES: [(&str, &str, &str); 1] = [("cli/src", "fleet", "help")];
 
 /// The code of a file without its comments (doc comments name modules
 /// they do not import).
@@ -229,13 +225,17 @@ fn no_module_of_any_crate_imports_one_that_imports_it_back() {
             }
         }
         let edges: usize = g.values().map(BTreeSet::len).sum();
-        assert!(edges > 0, "{dir}: no crate:: import found: {g:?}");
+        // A crate of several modules: the walk sees their imports.
+        assert!(
+            g.len() < 2 || edges > 0,
+            "{dir}: no crate:: import found: {g:?}"
+        );
         if let Some(cycle) = find_cycle(&g) {
             panic!("{dir}: a module loop: {}", cycle.join(" -> "));
         }
         checked += 1;
     }
-    assert!(checked >= 2, "only {checked} crates were found");
+    assert_eq!(checked, CRATES.len(), "a crate folder is missing");
 }
 
 #[test]
@@ -243,7 +243,7 @@ fn the_library_graph_has_the_edges_its_layers_need() {
     // The walk sees the imports it must: the judge uses the machine, the
     // machine the record.
     let top = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let g = graph_of(&top.join("src"), "lib.rs", &["bin"]);
+    let g = graph_of(&top.join("src"), "lib.rs", &[]);
     for (from, to) in [
         ("check", "lock"),
         ("check", "protocol"),
