@@ -128,8 +128,22 @@ pub fn command(c: &Cmd) -> String {
 }
 
 #[cfg(feature = "fleet")]
+/// What the remote forms add to the help of check, wait, watch and scan.
+pub const REMOTE_HELP: &str = "\
+Remote heartbeats: TARGET may be nats://HOST:PORT/BUCKET/KEY (check, wait,
+watch) or nats://HOST:PORT/BUCKET (scan), as published by `lifesign relay`.
+Credentials: LIFESIGN_NATS_TOKEN or LIFESIGN_NATS_CREDS, or nats://TOKEN@HOST.
+TLS: tls://HOST:PORT/... requires it, as do --tls-ca, --tls-cert and
+--tls-key (docs/FLEET.md, TLS and client certificates).
+The verdict is the origin relay's; an expired key is stale; a value without
+its time limit (Nats-TTL) is invalid; scan leaves out deleted keys. A
+server that cannot be reached or does not answer within 5 s, a server lost
+for 10 s during wait or watch, refused credentials or a missing bucket exit
+2 (cannot tell); SIGINT or SIGTERM exits 130.";
+
+#[cfg(feature = "fleet")]
 fn remote_help() -> String {
-    crate::fleet::cli::REMOTE_HELP.to_string()
+    REMOTE_HELP.to_string()
 }
 
 #[cfg(not(feature = "fleet"))]

@@ -13,19 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// What the remote forms add to the help of check, wait, watch and scan.
-pub const REMOTE_HELP: &str = "\
-Remote heartbeats: TARGET may be nats://HOST:PORT/BUCKET/KEY (check, wait,
-watch) or nats://HOST:PORT/BUCKET (scan), as published by `lifesign relay`.
-Credentials: LIFESIGN_NATS_TOKEN or LIFESIGN_NATS_CREDS, or nats://TOKEN@HOST.
-TLS: tls://HOST:PORT/... requires it, as do --tls-ca, --tls-cert and
---tls-key (docs/FLEET.md, TLS and client certificates).
-The verdict is the origin relay's; an expired key is stale; a value without
-its time limit (Nats-TTL) is invalid; scan leaves out deleted keys. A
-server that cannot be reached or does not answer within 5 s, a server lost
-for 10 s during wait or watch, refused credentials or a missing bucket exit
-2 (cannot tell); SIGINT or SIGTERM exits 130.";
-
 type Res<T> = Result<T, String>;
 
 /// Runs `relay`, or a remote `check`/`wait`/`watch`/`scan`.
@@ -214,7 +201,7 @@ fn remote_main(
         }
         match s {
             "--help" | "-h" => {
-                println!("{}", REMOTE_HELP);
+                println!("{}", crate::help::REMOTE_HELP);
                 return Ok(Ok(0));
             }
             "--json" => json = true,
