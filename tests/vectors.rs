@@ -149,3 +149,54 @@ fn the_facts_vectors_cover_every_lock_and_process_state_and_every_verdict() {
         );
     }
 }
+
+/// The fleet value's `record` is the record as the checker decoded it
+/// (docs/PROTOCOL.md, "Fleet"), which is what lets a reader of the bucket
+/// judge it: under the same facts it gives the file's own report, every
+/// clock, lock and process field carried exactly. Unknown fields are not
+/// carried at all, so no number of the file is ever rounded into a float
+/// (`123456789012345678901234567890` once became `1.2345678901234568e+29`,
+/// when the value held the file's JSON re-serialised).
+#[test]
+fn the_relays_record_of_a_heartbeat_judges_as_the_heartbeat() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+    let cases: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    let entry = |file: &str| {
+        lifesign::check_entry(&dir, std::ffi::OsStr::new(file), &CheckOptions::default())
+            .unwrap()
+            .record
+    };
+    let mut judged = 0;
+    for c in cases
+        .iter()
+        .filter(|c| c.get("facts").is_some() && c["shape"] == "v1")
+    {
+        let name = c["name"].as_str().unwrap();
+        let file = c["file"].as_str().unwrap();
+        let record = entry(file).unwrap_or_else(|| panic!("{name}: no record"));
+        let pid = c["expected_pid"].as_i64().unwrap();
+        let opts = CheckOptions {
+            max_age_ms: Some(c["max_age_ms"].as_u64().unwrap()),
+            expected_pid: (pid != 0).then_some(pid as u32),
+            stall_ms: Some(c["stall_ms"].as_u64().unwrap()),
+            ..CheckOptions::default()
+        };
+        let seen = observation(&c["facts"]);
+        let of_file = judge(Some(&std::fs::read(dir.join(file)).unwrap()), &seen, &opts);
+        assert_eq!(judge(Some(&record), &seen, &opts), of_file, "{name}");
+        judged += 1;
+    }
+    assert!(judged >= 50, "{judged}");
+    for (file, unknown) in [
+        ("unknown_field_integer_beyond_2_64_is_ignored.json", "x"),
+        ("newer_version_unknown_fields_ignored.json", "future_field"),
+    ] {
+        let record: serde_json::Map<String, Value> =
+            serde_json::from_slice(&entry(file).unwrap()).unwrap();
+        assert!(!record.contains_key(unknown), "{file}: {record:?}");
+        for (k, v) in &record {
+            assert!(!v.is_f64(), "{file}: {k} is a float: {v}");
+        }
+    }
+}
