@@ -1,5 +1,7 @@
-//! The C ABI: the only module that knows C exists (compiled with the `capi`
-//! feature).
+//! The C ABI of lifesign: the only crate that knows C exists. It wraps the
+//! library (`lifesign`, the workspace's root package) without changing it;
+//! `capi/artifact` (package `lifesign-c`) links it into liblifesign.so and
+//! liblifesign.a.
 //!
 //! Every export is declared with [`ffi_fn!`], which writes the
 //! `#[no_mangle] extern "C"` function around its body: panics are caught and
@@ -7,17 +9,18 @@
 //! code), errors are recorded as the thread's last error and returned as
 //! their code. No export exists outside it (tests/exports.rs checks).
 //! `include/lifesign.h` is generated from this file by cbindgen, with the
-//! constants rendered from `crate::codes`.
+//! constants rendered from `lifesign::codes`.
 
 #![allow(non_camel_case_types)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
-use crate::check::{self, CheckOptions, Report};
-use crate::codes::{LockState, LogLevel, OptionFlag, ProcessState, Shape, State, Verdict, OK};
-use crate::emitter::{Emitter, ErrorCallback, Options};
-use crate::error::{Error, ErrorKind};
-use crate::judge::{judge, Observation};
-use crate::notify::NotifyConfig;
-use crate::wait::{self, Cancel, WaitOptions};
+use lifesign::check::{self, CheckOptions, Report};
+use lifesign::codes::{LockState, LogLevel, OptionFlag, ProcessState, Shape, State, Verdict, OK};
+use lifesign::emitter::{Emitter, ErrorCallback, Options};
+use lifesign::error::{Error, ErrorKind};
+use lifesign::judge::{judge, Observation};
+use lifesign::notify::NotifyConfig;
+use lifesign::wait::{self, Cancel, WaitOptions};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::mem::{offset_of, size_of};
@@ -85,14 +88,14 @@ fn boundary<R: CReturn>(body: impl FnOnce() -> R::Body) -> R {
     }
 }
 
-// The version node of every export: `symbol_version!`, written by build.rs
+// The version node of every export: `symbol_version!`, written by capi/build.rs
 // from abi/lifesign.map.
 #[cfg(lifesign_symbol_versions)]
 include!(concat!(env!("OUT_DIR"), "/symbol_versions.rs"));
 
 /// Gives an export the symbol version of its node (`lifesign_check@@LIFESIGN_0.2`):
 /// an assembler directive inside the function, so that it is always in the
-/// object that defines the symbol (build.rs says why).
+/// object that defines the symbol (capi/build.rs says why).
 #[cfg(lifesign_symbol_versions)]
 macro_rules! attach_symbol_version {
     ($name:ident) => {
@@ -426,7 +429,7 @@ fn ok(_: ()) -> i32 {
 /// Copies `s` into a C buffer, NUL-terminated, cut at a UTF-8 boundary.
 fn c_text<const N: usize>(s: &str) -> [c_char; N] {
     let mut buf = [0 as c_char; N];
-    let cut = crate::protocol::truncate_utf8(s, N - 1);
+    let cut = lifesign::protocol::truncate_utf8(s, N - 1);
     for (d, b) in buf.iter_mut().zip(cut.bytes()) {
         *d = b as c_char;
     }
@@ -498,10 +501,10 @@ fn fill_unjudged(out: *mut lifesign_report, why: &str) {
         check::Facts {
             now_ms: 0,
             mono_ms: None,
-            identity: crate::process::identity(),
+            identity: lifesign::process::identity(),
         },
         &CheckOptions::default(),
-        |_, _| crate::process::Liveness::Gone,
+        |_, _| lifesign::process::Liveness::Gone,
     );
     fill(out, &r);
 }
@@ -1329,16 +1332,16 @@ unsafe fn lifesign_set_log_handler(
     let level = LogLevel::from_code(max_level)
         .ok_or_else(|| invalid(format!("unknown log level {max_level}")))?;
     let ud = UserData(user_data);
-    crate::log::set_log_handler(handler.map(|f| {
+    lifesign::log::set_log_handler(handler.map(|f| {
         Arc::new(move |level: LogLevel, message: &str| {
             let ud = &ud;
             let msg = CString::new(message.replace('\0', " ")).unwrap_or_default();
             // SAFETY: the caller promises the function and user_data stay
             // valid until replaced.
             unsafe { f(ud.0, level.code(), msg.as_ptr()) };
-        }) as crate::log::LogHandler
+        }) as lifesign::log::LogHandler
     }));
-    crate::log::set_log_level(level);
+    lifesign::log::set_log_level(level);
     Ok(OK)
 }
 
