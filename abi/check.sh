@@ -90,7 +90,7 @@ fi
 now="$(mktemp)"
 trap 'rm -f "$now"' EXIT
 describe "$lib" >"$now"
-moved="$(python3 "$root/abi/prefix.py" "$baseline" "$now" lifesign_report lifesign_options)" || rc=$((rc | 8))
+moved="$(python3 "$root/abi/prefix.py" "$baseline" "$now" lifesign_report lifesign_options lifesign_facts)" || rc=$((rc | 8))
 verdict="$verdict${moved:+$'\n'$moved}"
 if ((rc & 12)); then
     echo

@@ -176,6 +176,41 @@
 #define LIFESIGN_SHAPE_CAMEL 4
 
 /*
+ Lock state: not looked at, or nothing proven (another file at the lock path, an error).
+ */
+#define LIFESIGN_LOCK_UNKNOWN 0
+
+/*
+ Lock state: the record's lock file is locked, on the whole file or any part of it.
+ */
+#define LIFESIGN_LOCK_HELD 1
+
+/*
+ Lock state: the record's very lock file (its `lock_dev` and `lock_ino`) is not locked: its writer has exited.
+ */
+#define LIFESIGN_LOCK_FREE 2
+
+/*
+ Lock state: no file at the lock path: proves nothing, as `unknown`.
+ */
+#define LIFESIGN_LOCK_ABSENT 3
+
+/*
+ Process state: not looked at, or the probe could not tell (`hidepid`, another PID namespace's `/proc`).
+ */
+#define LIFESIGN_PROCESS_UNKNOWN 0
+
+/*
+ Process state: a process with that PID runs (not a zombie); its start time is given where known.
+ */
+#define LIFESIGN_PROCESS_RUNNING 1
+
+/*
+ Process state: no process with that PID, or a zombie.
+ */
+#define LIFESIGN_PROCESS_EXITED 2
+
+/*
  Option flag: fsync the temporary and the folder on every write.
  */
 #define LIFESIGN_OPT_DURABLE 1
@@ -391,6 +426,89 @@ typedef struct lifesign_report {
    */
   char detail[256];
 } lifesign_report;
+
+/*
+ What a reader observed of the world, for `lifesign_judge`: its clocks
+ and identity, the record's lifetime lock and process as it found them,
+ and the checker's options. Initialise with `lifesign_facts_init` (all
+ unknown, no options), then set what you know: the struct starts with
+ its own size so that it can grow.
+
+ Every 0 (and NULL or `""`) means "not known" and errs on the side that
+ decides nothing (docs/PROTOCOL.md 3.1, 3.2, 10): an unknown host or PID
+ namespace makes a record that names one "not written here" (no process
+ state is used), an unknown boot id or time namespace keeps the ages on
+ the wall clock and the lock unused.
+
+ The library accepts the `size` of every published layout (0.2.1: 96
+ bytes), and a larger multiple of 8 from a newer header (the fields it
+ knows are read, the rest ignored). Any other `size` is
+ `LIFESIGN_ERR_INVALID_ARGUMENT` with a message naming
+ `lifesign_facts_init`.
+ */
+typedef struct lifesign_facts {
+  /*
+   `sizeof(lifesign_facts)`, set by `lifesign_facts_init`.
+   */
+  uint32_t size;
+  /*
+   A `LIFESIGN_LOCK_*`: what the reader found at the record's lifetime
+   lock file (the file with the record's `lock_dev` and `lock_ino`).
+   */
+  int32_t lock;
+  /*
+   A `LIFESIGN_PROCESS_*`: what the reader found about the process of
+   the record's `pid`.
+   */
+  int32_t process;
+  /*
+   Must be 0.
+   */
+  uint32_t reserved;
+  /*
+   The reader's wall clock, Unix ms.
+   */
+  uint64_t now_ms;
+  /*
+   The reader's `CLOCK_MONOTONIC`, ms; 0: not read (ages on the wall clock).
+   */
+  uint64_t mono_ms;
+  /*
+   The start time of the process of the record's `pid` (field 22 of
+   `/proc/<pid>/stat`), compared with the record's `pid_start`; 0: not
+   known (a running process is then judged as by a probe that cannot
+   tell, when the record has a `pid_start`).
+   */
+  uint64_t process_start;
+  /*
+   The inode of the reader's PID namespace; 0: not known.
+   */
+  uint64_t pid_ns;
+  /*
+   The inode of the reader's time namespace; 0: not known.
+   */
+  uint64_t time_ns;
+  /*
+   The reader's hostname, NUL-terminated UTF-8; NULL or `""`: not known.
+   */
+  const char *host;
+  /*
+   The reader's boot id, NUL-terminated UTF-8; NULL or `""`: not known.
+   */
+  const char *boot_id;
+  /*
+   The max age; 0: the record's own rule, as in `lifesign_check`.
+   */
+  uint64_t max_age_ms;
+  /*
+   The PID the reader expects; 0: any.
+   */
+  int64_t expected_pid;
+  /*
+   The stall limit, as in `lifesign_check_stall`; 0: none.
+   */
+  uint64_t stall_ms;
+} lifesign_facts;
 
 /*
  Receives the library's log messages (see `lifesign_set_log_handler`):
@@ -649,6 +767,56 @@ int32_t lifesign_check_stall(const char *path,
                              int64_t expected_pid,
                              uint64_t stall_ms,
                              struct lifesign_report *out);
+
+/*
+ Prepares facts for `lifesign_judge`: zeroes them (nothing known: the
+ clock at the epoch, lock and process `*_UNKNOWN`, no options) and sets
+ `size` to this header's `sizeof(lifesign_facts)`.
+
+ NULL-safe (does nothing). Thread-safe.
+
+ # Safety
+ `facts` is NULL or points to writable storage for a `lifesign_facts`.
+ */
+void lifesign_facts_init(struct lifesign_facts *facts);
+
+/*
+ Judges a heartbeat record's bytes under the facts a reader observed, and
+ fills `*out` whatever the verdict: the report `lifesign_check_stall`
+ would give for a file holding these bytes, read by a checker that saw
+ what `facts` says. For a reader that got a record by another route (a
+ fleet value's `record`, a copy) and probed the world itself. Pure: it
+ opens no file, probes no process, reads no clock.
+
+ `record` and `len` are the record's bytes (not NUL-terminated; at most
+ 65,536 are valid, more are verdict `invalid`); `record` NULL (with `len`
+ 0) is no file: verdict `missing`. The bytes are decoded as a check
+ decodes a file (docs/PROTOCOL.md sections 1 and 8), and the rules of
+ section 3 applied in order, with `facts->lock` and `facts->process`
+ taking the place of the lifetime lock and the process probe (used only
+ where a check would use them). `out` must have been prepared with
+ `lifesign_report_init`.
+
+ Returns `LIFESIGN_OK` when a verdict was reached (read it in
+ `out->verdict`); `LIFESIGN_ERR_INVALID_ARGUMENT` for a NULL `record`
+ with a non-zero `len`, a NULL `facts` or `out`, a `facts->size` or
+ `out->size` the library refuses (not initialised with
+ `lifesign_facts_init` or `lifesign_report_init`), a `facts->lock` or
+ `facts->process` that is not one of its constants, a non-zero
+ `facts->reserved`, a non-UTF-8 `facts->host` or `facts->boot_id`, or an
+ `facts->expected_pid` out of range; on an error, `out`, when usable,
+ holds verdict `invalid` and the reason in `detail`. Thread-safe.
+
+ # Safety
+ `record` is NULL or valid for `len` readable bytes; `facts` is NULL or
+ initialised facts with at least `facts->size` readable bytes, whose
+ `host` and `boot_id` are NULL or NUL-terminated; `out` is NULL or an
+ initialised report with at least `out->size` writable bytes.
+ */
+int32_t lifesign_judge(const uint8_t *record,
+                       size_t len,
+                       const struct lifesign_facts *facts,
+                       struct lifesign_report *out);
 
 /*
  Waits until the emitter at `path` is ready or never will be; see

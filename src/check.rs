@@ -280,13 +280,11 @@ fn rule(
         }
         return clock_rules(rep, ages, opts);
     }
-    if let (Some(theirs), Some(ours)) = (&r.boot_id, &id.boot_id) {
-        if theirs != ours {
-            return (
-                Verdict::ProcessGone,
-                "written during an earlier boot".into(),
-            );
-        }
+    if id.same_boot(r.boot_id.as_deref()) == Some(false) {
+        return (
+            Verdict::ProcessGone,
+            "written during an earlier boot".into(),
+        );
     }
     let live = match machine.kept(r) {
         Some(live) => live,

@@ -77,7 +77,7 @@ pub struct Ages {
 /// Whether the record's monotonic stamps are on the checker's clock: the
 /// same boot and the same time namespace, both known on both sides.
 pub fn same_clock(r: &Record, id: &Identity) -> bool {
-    let same_boot = matches!((&r.boot_id, &id.boot_id), (Some(a), Some(b)) if a == b);
+    let same_boot = id.same_boot(r.boot_id.as_deref()) == Some(true);
     let same_ns = matches!((r.time_ns, id.time_ns), (Some(a), Some(b)) if a == b);
     same_boot && same_ns
 }

@@ -168,11 +168,53 @@ code_family! {
     }
 }
 
+code_family! {
+    /// What a reader found at a record's lifetime lock (docs/PROTOCOL.md,
+    /// section 10), as given to [`judge`](crate::judge).
+    pub enum LockState: i32, c_prefix = "LIFESIGN_LOCK_" {
+        /// Not looked at, or nothing proven (another file at the lock path, an error).
+        Unknown = 0 => "unknown",
+        /// The record's lock file is locked, on the whole file or any part of it.
+        Held = 1 => "held",
+        /// The record's very lock file (its `lock_dev` and `lock_ino`) is not locked: its writer has exited.
+        Free = 2 => "free",
+        /// No file at the lock path: proves nothing, as `unknown`.
+        Absent = 3 => "absent",
+    }
+}
+
+code_family! {
+    /// What a reader found about the process a record names (its `pid`), as
+    /// given to [`judge`](crate::judge).
+    pub enum ProcessState: i32, c_prefix = "LIFESIGN_PROCESS_" {
+        /// Not looked at, or the probe could not tell (`hidepid`, another PID namespace's `/proc`).
+        Unknown = 0 => "unknown",
+        /// A process with that PID runs (not a zombie); its start time is given where known.
+        Running = 1 => "running",
+        /// No process with that PID, or a zombie.
+        Exited = 2 => "exited",
+    }
+}
+
 // Not derived: `code_family!` declares the enum.
 #[allow(clippy::derivable_impls)]
 impl Default for Shape {
     fn default() -> Shape {
         Shape::None
+    }
+}
+
+#[allow(clippy::derivable_impls)]
+impl Default for LockState {
+    fn default() -> LockState {
+        LockState::Unknown
+    }
+}
+
+#[allow(clippy::derivable_impls)]
+impl Default for ProcessState {
+    fn default() -> ProcessState {
+        ProcessState::Unknown
     }
 }
 
@@ -291,6 +333,8 @@ pub fn c_constants() -> Vec<CConstant> {
     v.extend(State::c_constants("State"));
     v.extend(Verdict::c_constants("Verdict"));
     v.extend(Shape::c_constants("Shape"));
+    v.extend(LockState::c_constants("Lock state"));
+    v.extend(ProcessState::c_constants("Process state"));
     v.extend(OptionFlag::c_constants("Option flag"));
     v.extend(LogLevel::c_constants("Log level"));
     v

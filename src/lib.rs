@@ -56,6 +56,7 @@ internal_modules! {
     codes;
     emitter;
     error;
+    judge;
     lock;
     log;
     notify;
@@ -82,6 +83,7 @@ pub use emitter::{
     emit_once, EmitOnce, Emitter, ErrorCallback, Options, MAX_INTERVAL, MIN_INTERVAL,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use judge::{judge, LockState, Observation, ProcessState};
 pub use log::{log_level, set_log_handler, set_log_level, LogHandler, LogLevel};
 pub use notify::{NotifyConfig, NotifyRelay};
 pub use protocol::{Record, Shape, State};

@@ -64,8 +64,8 @@ pub enum LockProbe {
 /// 0.2) proves nothing about which file it locked: not consulted.
 pub fn consulted(r: &Record, id: &Identity) -> Option<(u64, u64)> {
     let (dev, ino) = (r.lock_dev?, r.lock_ino?);
-    match (&r.boot_id, &id.boot_id) {
-        (Some(theirs), Some(ours)) if theirs == ours => Some((dev, ino)),
+    match id.same_boot(r.boot_id.as_deref()) {
+        Some(true) => Some((dev, ino)),
         _ => None,
     }
 }

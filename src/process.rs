@@ -39,6 +39,17 @@ pub struct Identity {
     pub time_ns: Option<u64>,
 }
 
+impl Identity {
+    /// Whether a record's `boot_id` names this boot: `None` when either
+    /// side does not say. Boot ids compare ASCII case-insensitively (a boot
+    /// id is a UUID, whose hex digits read the same in either case, RFC
+    /// 9562) and otherwise exactly: whitespace and length count, and an
+    /// empty one names no boot (docs/PROTOCOL.md 3.1).
+    pub fn same_boot(&self, theirs: Option<&str>) -> Option<bool> {
+        Some(theirs?.eq_ignore_ascii_case(self.boot_id.as_deref()?))
+    }
+}
+
 /// This machine's identity. A complete identity is read once per process;
 /// a field that could not be read (a restricted `/proc`, no descriptor left)
 /// is read again by the next call, never kept as unknown.

@@ -318,9 +318,7 @@ impl Expected {
         if r.pid != self.pid {
             return None;
         }
-        let differ =
-            |a: Option<&str>, b: Option<&str>| matches!((a, b), (Some(x), Some(y)) if x != y);
-        if differ(r.boot_id.as_deref(), id.boot_id.as_deref()) {
+        if id.same_boot(r.boot_id.as_deref()) == Some(false) {
             return Some(format!("pid {} of an earlier boot", r.pid));
         }
         if matches!((r.pid_ns, id.pid_ns), (Some(x), Some(y)) if x != y) {

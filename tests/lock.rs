@@ -142,6 +142,44 @@ fn the_lock_decides_even_when_pid_and_start_time_match_a_live_process() {
     assert_eq!(check(&p, &CheckOptions::default()).verdict, Verdict::Alive);
 }
 
+/// A lock held on part of the lock file (any byte range, by anyone) counts
+/// as held: it decides nothing, and the other rules apply
+/// (docs/PROTOCOL.md, section 10).
+#[test]
+fn a_lock_on_part_of_the_lock_file_is_held() {
+    // Alone: a held lock keeps a pidfd of the record's process (this test's
+    // own) for the process, which would answer for another test's record
+    // naming this process and a lock file of the same inode.
+    if !common::in_own_process("a_lock_on_part_of_the_lock_file_is_held") {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    let d = TempDir::new("lock-partial");
+    let p = d.path("hb.json");
+    let mut c = Child::emitter(&p, 3_600_000);
+    let mut r = record(&p);
+    c.child.kill().unwrap();
+    c.child.wait().unwrap();
+    // The record names this live process, so that only the lock can say
+    // process_gone.
+    r.pid = std::process::id();
+    r.pid_start = lifesign::process::own_start_time();
+    std::fs::write(&p, encode(&r)).unwrap();
+    assert_eq!(verdict_and_detail(&p).0, Verdict::ProcessGone);
+    let lock_file = std::fs::File::open(d.path(".hb.json.lifesign.lock")).unwrap();
+    // SAFETY: flock is plain data; all zero is a valid value.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_RDLCK as _;
+    fl.l_whence = libc::SEEK_SET as _;
+    fl.l_start = 3;
+    fl.l_len = 2;
+    // SAFETY: a valid descriptor and a valid flock for F_OFD_SETLK.
+    let rc = unsafe { libc::fcntl(lock_file.as_raw_fd(), libc::F_OFD_SETLK, &fl) };
+    assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+    let (v, detail) = verdict_and_detail(&p);
+    assert_eq!(v, Verdict::Alive, "{detail}");
+}
+
 #[test]
 fn a_second_emitter_on_the_same_path_claims_no_lock_and_a_successor_takes_it_over() {
     let d = TempDir::new("lock-second");

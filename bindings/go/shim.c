@@ -119,6 +119,33 @@ ls_report_result ls_check(const char *path, uint64_t max_age_ms, int64_t expecte
 	return r;
 }
 
+ls_report_result ls_judge(const uint8_t *record, size_t len, const ls_facts *facts, const char *host,
+                          const char *boot_id)
+{
+	static const uint8_t empty[1];
+	lifesign_facts f;
+	ls_report_result r;
+	lifesign_facts_init(&f);
+	f.lock = facts->lock;
+	f.process = facts->process;
+	f.now_ms = facts->now_ms;
+	f.mono_ms = facts->mono_ms;
+	f.process_start = facts->process_start;
+	f.pid_ns = facts->pid_ns;
+	f.time_ns = facts->time_ns;
+	f.host = host;
+	f.boot_id = boot_id;
+	f.max_age_ms = facts->max_age_ms;
+	f.expected_pid = facts->expected_pid;
+	f.stall_ms = facts->stall_ms;
+	lifesign_report_init(&r.report);
+	if (facts->has_record && record == NULL)
+		record = empty; /* an empty record: bytes, none of them */
+	r.rc = lifesign_judge(facts->has_record ? record : NULL, facts->has_record ? len : 0, &f, &r.report);
+	r.msg = ls_copy_last_error(r.rc);
+	return r;
+}
+
 ls_cancel_result ls_cancel_new(void)
 {
 	ls_cancel_result r;

@@ -7,6 +7,7 @@
 #ifndef LIFESIGN_GO_SHIM_H
 #define LIFESIGN_GO_SHIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <lifesign.h>
 
@@ -55,6 +56,23 @@ ls_u64_result ls_write_failures(lifesign_emitter *e);
 ls_status ls_stop(lifesign_emitter *e);
 ls_status ls_is_alive(const char *path, uint64_t max_age_ms);
 ls_report_result ls_check(const char *path, uint64_t max_age_ms, int64_t expected_pid, uint64_t stall_ms);
+/* The facts of lifesign_judge, without its strings (passed apart, so that
+ * no Go pointer is stored in C memory). has_record 0: no record (missing). */
+typedef struct {
+	int has_record;
+	int32_t lock;
+	int32_t process;
+	uint64_t now_ms;
+	uint64_t mono_ms;
+	uint64_t process_start;
+	uint64_t pid_ns;
+	uint64_t time_ns;
+	uint64_t max_age_ms;
+	int64_t expected_pid;
+	uint64_t stall_ms;
+} ls_facts;
+ls_report_result ls_judge(const uint8_t *record, size_t len, const ls_facts *facts, const char *host,
+                          const char *boot_id);
 ls_cancel_result ls_cancel_new(void);
 ls_report_result ls_wait_ready(const char *path, int64_t expected_pid, uint64_t idle_timeout_ms,
                                uint64_t timeout_ms, lifesign_cancel *cancel);

@@ -174,6 +174,7 @@ export interface Api {
   /** null when LIFESIGN_FILE is unset or empty. */
   startFromEnv(): Emitter | null;
   check(path: string, options?: CheckOptions): Report;
+  judge(record: Uint8Array | string | null, facts: Facts, options?: CheckOptions): Report;
   isAlive(path: string, maxAgeMs?: number): boolean;
   waitReady(path: string, options?: WaitOptions): Promise<Report>;
   version(): string;
@@ -204,6 +205,46 @@ export function start(path: string, options?: StartOptions): Emitter;
 export function startFromEnv(): Emitter | null;
 /** Checks the heartbeat file; the report is returned whatever the verdict. */
 export function check(path: string, options?: CheckOptions): Report;
+/** What a reader found at a record's lifetime lock (docs/PROTOCOL.md section 10). */
+export type LockState = 'unknown' | 'held' | 'free' | 'absent';
+/** What a reader found about the process a record names. */
+export type ProcessState = 'unknown' | 'running' | 'exited';
+
+/**
+ * What a reader observed of the world, for judge() (lifesign_facts). Every
+ * absent, 0 or '' member means "not known" and errs on the side that decides
+ * nothing: an unknown host or PID namespace makes a record that names one
+ * "not written here", an unknown boot id or time namespace keeps ages on the
+ * wall clock and the lock unused.
+ */
+export interface Facts {
+  /** The reader's wall clock, Unix ms. */
+  nowMs?: number;
+  /** The reader's CLOCK_MONOTONIC, ms. */
+  monoMs?: number;
+  /** The reader's hostname. */
+  host?: string | null;
+  /** The reader's boot id (/proc/sys/kernel/random/boot_id). */
+  bootId?: string | null;
+  /** The inode of the reader's PID namespace. */
+  pidNs?: number;
+  /** The inode of the reader's time namespace. */
+  timeNs?: number;
+  /** Default 'unknown'. */
+  lock?: LockState;
+  /** Default 'unknown'. */
+  process?: ProcessState;
+  /** The start time of the record's PID (field 22 of /proc/PID/stat), compared with its pid_start. */
+  processStart?: number;
+}
+
+/**
+ * The verdict of a heartbeat record's bytes under the facts a reader
+ * observed: the report check() would give for a file holding record, read
+ * by a checker that saw what facts says. null is no file ('missing'). Opens
+ * no file, probes no process. Throws a LifesignError only for bad arguments.
+ */
+export function judge(record: Uint8Array | string | null, facts: Facts, options?: CheckOptions): Report;
 /** true when the verdict is `alive`. */
 export function isAlive(path: string, maxAgeMs?: number): boolean;
 /**
@@ -239,6 +280,7 @@ declare const lifesign: {
   start: typeof start;
   startFromEnv: typeof startFromEnv;
   check: typeof check;
+  judge: typeof judge;
   isAlive: typeof isAlive;
   waitReady: typeof waitReady;
   version: typeof version;

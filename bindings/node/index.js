@@ -30,6 +30,7 @@ module.exports = {
   start: (path, options) => api().start(path, options),
   startFromEnv: () => api().startFromEnv(),
   check: (path, options) => api().check(path, options),
+  judge: (record, facts, options) => api().judge(record, facts, options),
   isAlive: (path, maxAgeMs) => api().isAlive(path, maxAgeMs),
   waitReady: (path, options) => api().waitReady(path, options),
   version: () => api().version(),

@@ -15,9 +15,10 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 use lifesign::check::{self, CheckOptions, Report};
-use lifesign::codes::{LogLevel, OptionFlag, Shape, State, Verdict, OK};
+use lifesign::codes::{LockState, LogLevel, OptionFlag, ProcessState, Shape, State, Verdict, OK};
 use lifesign::emitter::{Emitter, ErrorCallback, Options};
 use lifesign::error::{Error, ErrorKind};
+use lifesign::judge::{judge, Observation};
 use lifesign::notify::NotifyConfig;
 use lifesign::wait::{self, Cancel, WaitOptions};
 use std::cell::RefCell;
@@ -266,6 +267,60 @@ pub struct lifesign_report {
     pub detail: [c_char; 256],
 }
 
+/// What a reader observed of the world, for `lifesign_judge`: its clocks
+/// and identity, the record's lifetime lock and process as it found them,
+/// and the checker's options. Initialise with `lifesign_facts_init` (all
+/// unknown, no options), then set what you know: the struct starts with
+/// its own size so that it can grow.
+///
+/// Every 0 (and NULL or `""`) means "not known" and errs on the side that
+/// decides nothing (docs/PROTOCOL.md 3.1, 3.2, 10): an unknown host or PID
+/// namespace makes a record that names one "not written here" (no process
+/// state is used), an unknown boot id or time namespace keeps the ages on
+/// the wall clock and the lock unused.
+///
+/// The library accepts the `size` of every published layout (0.2.1: 96
+/// bytes), and a larger multiple of 8 from a newer header (the fields it
+/// knows are read, the rest ignored). Any other `size` is
+/// `LIFESIGN_ERR_INVALID_ARGUMENT` with a message naming
+/// `lifesign_facts_init`.
+#[repr(C)]
+pub struct lifesign_facts {
+    /// `sizeof(lifesign_facts)`, set by `lifesign_facts_init`.
+    pub size: u32,
+    /// A `LIFESIGN_LOCK_*`: what the reader found at the record's lifetime
+    /// lock file (the file with the record's `lock_dev` and `lock_ino`).
+    pub lock: i32,
+    /// A `LIFESIGN_PROCESS_*`: what the reader found about the process of
+    /// the record's `pid`.
+    pub process: i32,
+    /// Must be 0.
+    pub reserved: u32,
+    /// The reader's wall clock, Unix ms.
+    pub now_ms: u64,
+    /// The reader's `CLOCK_MONOTONIC`, ms; 0: not read (ages on the wall clock).
+    pub mono_ms: u64,
+    /// The start time of the process of the record's `pid` (field 22 of
+    /// `/proc/<pid>/stat`), compared with the record's `pid_start`; 0: not
+    /// known (a running process is then judged as by a probe that cannot
+    /// tell, when the record has a `pid_start`).
+    pub process_start: u64,
+    /// The inode of the reader's PID namespace; 0: not known.
+    pub pid_ns: u64,
+    /// The inode of the reader's time namespace; 0: not known.
+    pub time_ns: u64,
+    /// The reader's hostname, NUL-terminated UTF-8; NULL or `""`: not known.
+    pub host: *const c_char,
+    /// The reader's boot id, NUL-terminated UTF-8; NULL or `""`: not known.
+    pub boot_id: *const c_char,
+    /// The max age; 0: the record's own rule, as in `lifesign_check`.
+    pub max_age_ms: u64,
+    /// The PID the reader expects; 0: any.
+    pub expected_pid: i64,
+    /// The stall limit, as in `lifesign_check_stall`; 0: none.
+    pub stall_ms: u64,
+}
+
 /// The sizes of `lifesign_report` that releases published, oldest first
 /// (0.2.0 was the first with a `size`). A release that appends fields
 /// appends its size here; the last is this header's.
@@ -274,6 +329,10 @@ const REPORT_SIZES: [usize; 1] = [offset_of!(lifesign_report, detail) + 256];
 /// The sizes of `lifesign_options` that releases published, oldest first,
 /// as `REPORT_SIZES`.
 const OPTIONS_SIZES: [usize; 1] = [offset_of!(lifesign_options, user_data) + size_of::<usize>()];
+
+/// The sizes of `lifesign_facts` that releases published, oldest first, as
+/// `REPORT_SIZES` (0.2.1 was the first with it).
+const FACTS_SIZES: [usize; 1] = [offset_of!(lifesign_facts, stall_ms) + size_of::<u64>()];
 
 /// How many bytes of a caller's size-prefixed struct the library uses, from
 /// the `size` the caller wrote: a published size as is; a larger one (a
@@ -573,6 +632,93 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
         log_errors: true,
         lifetime_lock: !flag(OptionFlag::NoLock),
     })
+}
+
+/// The defaults of `lifesign_facts_init`: nothing known, no options.
+fn default_facts() -> lifesign_facts {
+    lifesign_facts {
+        size: size_of::<lifesign_facts>() as u32,
+        lock: LockState::Unknown.code(),
+        process: ProcessState::Unknown.code(),
+        reserved: 0,
+        now_ms: 0,
+        mono_ms: 0,
+        process_start: 0,
+        pid_ns: 0,
+        time_ns: 0,
+        host: std::ptr::null(),
+        boot_id: std::ptr::null(),
+        max_age_ms: 0,
+        expected_pid: 0,
+        stall_ms: 0,
+    }
+}
+
+/// Reads the caller's facts (the fields its `size` covers, the defaults for
+/// any appended later) into an observation and check options.
+///
+/// # Safety
+/// `facts` is NULL or points to facts whose first field is the caller's
+/// size, with at least that many readable bytes, and whose strings are NULL
+/// or NUL-terminated.
+unsafe fn read_facts(facts: *const lifesign_facts) -> Result<(Observation, CheckOptions), Error> {
+    if facts.is_null() {
+        return Err(invalid("facts is NULL"));
+    }
+    // SAFETY: the caller promises facts, whose first field is their size.
+    let size = unsafe { std::ptr::addr_of!((*facts).size).read() } as usize;
+    let len = struct_len(
+        size,
+        &FACTS_SIZES,
+        std::mem::align_of::<lifesign_facts>(),
+        "facts",
+        "lifesign_facts_init",
+    )?;
+    let mut f = default_facts();
+    // SAFETY: the caller's struct holds `size` >= len readable bytes, and
+    // len is no more than ours holds.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            facts.cast::<u8>(),
+            (&mut f as *mut lifesign_facts).cast::<u8>(),
+            len,
+        )
+    };
+    if f.reserved != 0 {
+        return Err(invalid("facts.reserved must be 0"));
+    }
+    let lock = LockState::from_code(f.lock)
+        .ok_or_else(|| invalid(format!("facts.lock {} is not a LIFESIGN_LOCK_*", f.lock)))?;
+    let process = ProcessState::from_code(f.process).ok_or_else(|| {
+        invalid(format!(
+            "facts.process {} is not a LIFESIGN_PROCESS_*",
+            f.process
+        ))
+    })?;
+    let known_text = |p: *const c_char, what: &str| -> Result<Option<String>, Error> {
+        if p.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: the caller promises NULL or a NUL-terminated string.
+        let s = unsafe { text(p, what) }?;
+        Ok((!s.is_empty()).then(|| s.to_owned()))
+    };
+    let known = |v: u64| (v != 0).then_some(v);
+    let seen = Observation {
+        now_ms: f.now_ms,
+        mono_ms: known(f.mono_ms),
+        host: known_text(f.host, "facts.host")?,
+        boot_id: known_text(f.boot_id, "facts.boot_id")?,
+        pid_ns: known(f.pid_ns),
+        time_ns: known(f.time_ns),
+        lock,
+        process,
+        process_start: known(f.process_start),
+    };
+    Ok((
+        seen,
+        check_options(f.max_age_ms, f.expected_pid, f.stall_ms)?,
+    ))
 }
 
 fn check_options(max_age_ms: u64, expected_pid: i64, stall_ms: u64) -> Result<CheckOptions, Error> {
@@ -945,6 +1091,71 @@ unsafe fn lifesign_check_stall(
     })
 }
 
+/// Prepares facts for `lifesign_judge`: zeroes them (nothing known: the
+/// clock at the epoch, lock and process `*_UNKNOWN`, no options) and sets
+/// `size` to this header's `sizeof(lifesign_facts)`.
+///
+/// NULL-safe (does nothing). Thread-safe.
+///
+/// # Safety
+/// `facts` is NULL or points to writable storage for a `lifesign_facts`.
+unsafe fn lifesign_facts_init(facts: *mut lifesign_facts) {
+    // SAFETY: the caller promises writable storage or NULL.
+    if let Some(f) = unsafe { facts.as_mut() } {
+        *f = default_facts();
+    }
+}
+
+/// Judges a heartbeat record's bytes under the facts a reader observed, and
+/// fills `*out` whatever the verdict: the report `lifesign_check_stall`
+/// would give for a file holding these bytes, read by a checker that saw
+/// what `facts` says. For a reader that got a record by another route (a
+/// fleet value's `record`, a copy) and probed the world itself. Pure: it
+/// opens no file, probes no process, reads no clock.
+///
+/// `record` and `len` are the record's bytes (not NUL-terminated; at most
+/// 65,536 are valid, more are verdict `invalid`); `record` NULL (with `len`
+/// 0) is no file: verdict `missing`. The bytes are decoded as a check
+/// decodes a file (docs/PROTOCOL.md sections 1 and 8), and the rules of
+/// section 3 applied in order, with `facts->lock` and `facts->process`
+/// taking the place of the lifetime lock and the process probe (used only
+/// where a check would use them). `out` must have been prepared with
+/// `lifesign_report_init`.
+///
+/// Returns `LIFESIGN_OK` when a verdict was reached (read it in
+/// `out->verdict`); `LIFESIGN_ERR_INVALID_ARGUMENT` for a NULL `record`
+/// with a non-zero `len`, a NULL `facts` or `out`, a `facts->size` or
+/// `out->size` the library refuses (not initialised with
+/// `lifesign_facts_init` or `lifesign_report_init`), a `facts->lock` or
+/// `facts->process` that is not one of its constants, a non-zero
+/// `facts->reserved`, a non-UTF-8 `facts->host` or `facts->boot_id`, or an
+/// `facts->expected_pid` out of range; on an error, `out`, when usable,
+/// holds verdict `invalid` and the reason in `detail`. Thread-safe.
+///
+/// # Safety
+/// `record` is NULL or valid for `len` readable bytes; `facts` is NULL or
+/// initialised facts with at least `facts->size` readable bytes, whose
+/// `host` and `boot_id` are NULL or NUL-terminated; `out` is NULL or an
+/// initialised report with at least `out->size` writable bytes.
+unsafe fn lifesign_judge(
+    record: *const u8,
+    len: usize,
+    facts: *const lifesign_facts,
+    out: *mut lifesign_report,
+) -> i32 {
+    judged(out, || {
+        let bytes = match (record.is_null(), len) {
+            (true, 0) => None,
+            (true, _) => return Err(invalid(format!("record is NULL but len is {len}"))),
+            // SAFETY: the caller promises `len` readable bytes at `record`.
+            (false, _) => Some(unsafe { std::slice::from_raw_parts(record, len) }),
+        };
+        // SAFETY: forwarded from the caller.
+        let (seen, opts) = unsafe { read_facts(facts) }?;
+        Ok((judge(bytes, &seen, &opts), Ok(OK)))
+    })
+}
+
 /// Waits until the emitter at `path` is ready or never will be; see
 /// `lifesign_wait_ready_cancel` (this is that with no cancel token).
 ///
@@ -1155,6 +1366,12 @@ mod tests {
             OPTIONS_SIZES[OPTIONS_SIZES.len() - 1],
             size_of::<lifesign_options>()
         );
+        assert_eq!(
+            FACTS_SIZES[FACTS_SIZES.len() - 1],
+            size_of::<lifesign_facts>()
+        );
+        // The 0.2.1 layout, as released: this number never changes.
+        assert_eq!(FACTS_SIZES[0], 96);
         // The 0.2.0 layouts, as released: these numbers never change.
         assert_eq!((REPORT_SIZES[0], OPTIONS_SIZES[0]), (600, 48));
     }

@@ -58,7 +58,7 @@ static int run_cmd(const char *fmt, const char *arg) {
     return system(cmd);
 }
 
-/* ---- the shared vectors: a flat JSON array of flat objects --------------- */
+/* ---- the shared vectors: a JSON array of objects, each flat but for "facts" */
 
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -75,6 +75,24 @@ static char *read_file(const char *path, size_t *len) {
     if (buf) buf[n] = 0;
     if (len) *len = (size_t)n;
     return buf;
+}
+
+/* The '}' that closes the object opened at obj (strings skipped), or NULL. */
+static const char *object_end(const char *obj) {
+    int depth = 0, in_string = 0;
+    for (const char *p = obj; *p; p++) {
+        if (in_string) {
+            if (*p == '\\' && p[1]) p++;
+            else if (*p == '"') in_string = 0;
+        } else if (*p == '"') {
+            in_string = 1;
+        } else if (*p == '{') {
+            depth++;
+        } else if (*p == '}' && --depth == 0) {
+            return p;
+        }
+    }
+    return NULL;
 }
 
 /* Finds "key": in [obj, end) and returns a pointer to its value. */
@@ -103,6 +121,104 @@ static unsigned long long num_field(const char *obj, const char *end, const char
     return p ? strtoull(p, NULL, 10) : 0;
 }
 
+/* Every key a case, and its "facts", may have: a runner that met another
+   would skip what it does not know, so it fails instead. */
+static const char *const CASE_KEYS[] = {"name", "file", "max_age_ms", "expected_pid", "stall_ms",
+                                        "verdict", "state", "shape", "updated_at_ms", "facts", NULL};
+static const char *const FACTS_KEYS[] = {"now_ms", "mono_ms", "host", "boot_id", "pid_ns",
+                                         "time_ns", "lock", "process", "process_start", NULL};
+
+/* Whether every key of the object [obj, end] (not of objects inside it) is in keys. */
+static int keys_known(const char *obj, const char *end, const char *const *keys) {
+    int depth = 0, in_string = 0, expect_key = 0;
+    const char *key = NULL;
+    for (const char *p = obj; p <= end; p++) {
+        if (in_string) {
+            if (*p == '\\') {
+                p++;
+            } else if (*p == '"') {
+                in_string = 0;
+                if (key) {
+                    size_t n = (size_t)(p - key);
+                    const char *q = p + 1;
+                    while (*q == ' ') q++;
+                    if (*q == ':') {
+                        int known = 0;
+                        for (const char *const *k = keys; *k; k++)
+                            if (strlen(*k) == n && strncmp(*k, key, n) == 0) known = 1;
+                        if (!known) {
+                            fprintf(stderr, "vector: unknown key %.*s\n", (int)n, key);
+                            return 0;
+                        }
+                    }
+                    key = NULL;
+                }
+            }
+        } else if (*p == '"') {
+            in_string = 1;
+            if (depth == 1 && expect_key) key = p + 1;
+        } else if (*p == '{') {
+            depth++;
+            expect_key = depth == 1;
+        } else if (*p == '}') {
+            depth--;
+        } else if (*p == ',' && depth == 1) {
+            expect_key = 1;
+        } else if (*p == ':' && depth == 1) {
+            expect_key = 0;
+        }
+    }
+    return 1;
+}
+
+static int lock_code(const char *name) {
+    if (!*name || strcmp(name, "unknown") == 0) return LIFESIGN_LOCK_UNKNOWN;
+    if (strcmp(name, "held") == 0) return LIFESIGN_LOCK_HELD;
+    if (strcmp(name, "free") == 0) return LIFESIGN_LOCK_FREE;
+    if (strcmp(name, "absent") == 0) return LIFESIGN_LOCK_ABSENT;
+    return -1;
+}
+
+static int process_code(const char *name) {
+    if (!*name || strcmp(name, "unknown") == 0) return LIFESIGN_PROCESS_UNKNOWN;
+    if (strcmp(name, "running") == 0) return LIFESIGN_PROCESS_RUNNING;
+    if (strcmp(name, "exited") == 0) return LIFESIGN_PROCESS_EXITED;
+    return -1;
+}
+
+/* A case with "facts": the bytes of its file (none when there is no file)
+   judged under those facts by lifesign_judge. */
+static int judge_case(const char *obj, const char *end, const char *fpath, lifesign_report *r) {
+    const char *fobj = field(obj, end, "facts");
+    const char *fend = object_end(fobj);
+    if (!fend || !keys_known(fobj, fend, FACTS_KEYS)) return -100;
+    char host[256], boot_id[256], lock[32], process[32];
+    string_field(fobj, fend, "host", host, sizeof host);
+    string_field(fobj, fend, "boot_id", boot_id, sizeof boot_id);
+    string_field(fobj, fend, "lock", lock, sizeof lock);
+    string_field(fobj, fend, "process", process, sizeof process);
+    lifesign_facts f;
+    lifesign_facts_init(&f);
+    f.now_ms = num_field(fobj, fend, "now_ms");
+    f.mono_ms = num_field(fobj, fend, "mono_ms");
+    f.pid_ns = num_field(fobj, fend, "pid_ns");
+    f.time_ns = num_field(fobj, fend, "time_ns");
+    f.process_start = num_field(fobj, fend, "process_start");
+    f.host = field(fobj, fend, "host") ? host : NULL;
+    f.boot_id = field(fobj, fend, "boot_id") ? boot_id : NULL;
+    f.lock = lock_code(lock);
+    f.process = process_code(process);
+    f.max_age_ms = num_field(obj, end, "max_age_ms");
+    f.expected_pid = (int64_t)num_field(obj, end, "expected_pid");
+    f.stall_ms = num_field(obj, end, "stall_ms");
+    size_t len = 0;
+    char *bytes = read_file(fpath, &len);
+    if (!bytes && errno != ENOENT) return -100;
+    int rc = lifesign_judge((const uint8_t *)bytes, bytes ? len : 0, &f, r);
+    free(bytes);
+    return rc;
+}
+
 static void test_vectors(void) {
     const char *dir = getenv("LIFESIGN_VECTORS_DIR");
     if (!dir) dir = "tests/vectors";
@@ -111,11 +227,11 @@ static void test_vectors(void) {
     char *json = read_file(path, NULL);
     CHECK(json != NULL);
     if (!json) return;
-    int cases = 0;
+    int cases = 0, judged = 0;
     for (const char *obj = strchr(json, '{'); obj; obj = strchr(obj + 1, '{')) {
-        const char *end = strchr(obj, '}');
+        const char *end = object_end(obj);
         if (!end) break;
-        char name[256], file[256], verdict[64], state[64], shape[64];
+        char name[256], file[1024], verdict[64], state[64], shape[64];
         string_field(obj, end, "name", name, sizeof name);
         string_field(obj, end, "file", file, sizeof file);
         string_field(obj, end, "verdict", verdict, sizeof verdict);
@@ -125,9 +241,17 @@ static void test_vectors(void) {
         join_path(fpath, sizeof fpath, dir, file);
         lifesign_report r;
         lifesign_report_init(&r);
-        int rc = lifesign_check_stall(fpath, num_field(obj, end, "max_age_ms"),
+        int rc;
+        if (!keys_known(obj, end, CASE_KEYS)) {
+            rc = -100;
+        } else if (field(obj, end, "facts")) {
+            rc = judge_case(obj, end, fpath, &r);
+            judged++;
+        } else {
+            rc = lifesign_check_stall(fpath, num_field(obj, end, "max_age_ms"),
                                       (int64_t)num_field(obj, end, "expected_pid"),
                                       num_field(obj, end, "stall_ms"), &r);
+        }
         const char *got_state = r.state < 0 ? "" : lifesign_state_name(r.state);
         /* "updated_at_ms" is optional: when given, the time read must match. */
         int at_ok = !field(obj, end, "updated_at_ms") ||
@@ -136,15 +260,60 @@ static void test_vectors(void) {
                  strcmp(got_state, state) == 0 &&
                  strcmp(lifesign_shape_name(r.shape), shape) == 0 && at_ok;
         if (!ok)
-            fprintf(stderr, "vector %s: got %s/%s/%s, want %s/%s/%s\n", name,
+            fprintf(stderr, "vector %s: rc %d, got %s/%s/%s, want %s/%s/%s (%s)\n", name, rc,
                     lifesign_verdict_name(r.verdict), got_state, lifesign_shape_name(r.shape),
-                    verdict, state, shape);
+                    verdict, state, shape, r.detail);
         CHECK(ok);
         cases++;
         obj = end;
     }
     CHECK(cases >= 40);
+    CHECK(judged >= 60);
     free(json);
+}
+
+/* lifesign_judge refuses what it cannot read, and still leaves a report. */
+static void test_judge_arguments(void) {
+    static const char rec[] = "{\"v\":1,\"pid\":4242,\"state\":\"ready\",\"seq\":1,\"updated_at_ms\":1000}";
+    const uint8_t *bytes = (const uint8_t *)rec;
+    lifesign_facts f;
+    lifesign_facts_init(&f);
+    CHECK(f.size == sizeof f && f.lock == LIFESIGN_LOCK_UNKNOWN && f.process == LIFESIGN_PROCESS_UNKNOWN);
+    CHECK(f.host == NULL && f.boot_id == NULL && f.now_ms == 0);
+    lifesign_facts_init(NULL);
+    lifesign_report r;
+    lifesign_report_init(&r);
+    f.now_ms = 1500;
+    CHECK(lifesign_judge(bytes, sizeof rec - 1, &f, &r) == LIFESIGN_OK);
+    CHECK(r.verdict == LIFESIGN_VERDICT_ALIVE && r.age_ms == 500 && r.pid == 4242);
+    CHECK(lifesign_judge(NULL, 0, &f, &r) == LIFESIGN_OK && r.verdict == LIFESIGN_VERDICT_MISSING);
+    CHECK(lifesign_judge(NULL, 3, &f, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(r.verdict == LIFESIGN_VERDICT_INVALID && strstr(r.detail, "NULL") != NULL);
+    CHECK(lifesign_judge(bytes, sizeof rec - 1, NULL, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(lifesign_last_error(), "facts") != NULL);
+    CHECK(lifesign_judge(bytes, sizeof rec - 1, &f, NULL) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    f.lock = 9;
+    CHECK(lifesign_judge(bytes, sizeof rec - 1, &f, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(lifesign_last_error(), "LIFESIGN_LOCK_") != NULL);
+    f.lock = LIFESIGN_LOCK_HELD;
+    f.process = -1;
+    CHECK(lifesign_judge(bytes, sizeof rec - 1, &f, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    f.process = LIFESIGN_PROCESS_RUNNING;
+    f.host = "\xff\xfe";
+    CHECK(lifesign_judge(bytes, sizeof rec - 1, &f, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(lifesign_last_error(), "UTF-8") != NULL);
+    f.host = NULL;
+    f.expected_pid = -5;
+    CHECK(lifesign_judge(bytes, sizeof rec - 1, &f, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    f.expected_pid = 0;
+    f.size = 12; /* never initialised */
+    CHECK(lifesign_judge(bytes, sizeof rec - 1, &f, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(lifesign_last_error(), "lifesign_facts_init") != NULL);
+    f.size = (uint32_t)sizeof f + 8; /* a newer header's larger struct */
+    CHECK(lifesign_judge(bytes, sizeof rec - 1, &f, &r) == LIFESIGN_OK);
+    f.size = (uint32_t)sizeof f;
+    f.reserved = 1;
+    CHECK(lifesign_judge(bytes, sizeof rec - 1, &f, &r) == LIFESIGN_ERR_INVALID_ARGUMENT);
 }
 
 /* ---- names, version, errors ---------------------------------------------- */
@@ -835,6 +1004,7 @@ int main(void) {
     test_names_and_version();
     test_bad_arguments();
     test_vectors();
+    test_judge_arguments();
     test_emitter_lifecycle();
     test_options_and_error_callback();
     test_start_from_env();

@@ -51,6 +51,13 @@ export declare const constants: {
   readonly LIFESIGN_SHAPE_PLAIN: 2;
   readonly LIFESIGN_SHAPE_TIMESTAMP: 3;
   readonly LIFESIGN_SHAPE_CAMEL: 4;
+  readonly LIFESIGN_LOCK_UNKNOWN: 0;
+  readonly LIFESIGN_LOCK_HELD: 1;
+  readonly LIFESIGN_LOCK_FREE: 2;
+  readonly LIFESIGN_LOCK_ABSENT: 3;
+  readonly LIFESIGN_PROCESS_UNKNOWN: 0;
+  readonly LIFESIGN_PROCESS_RUNNING: 1;
+  readonly LIFESIGN_PROCESS_EXITED: 2;
   readonly LIFESIGN_OPT_DURABLE: 1;
   readonly LIFESIGN_OPT_REMOVE_ON_STOP: 2;
   readonly LIFESIGN_OPT_NO_SYSTEMD: 4;
@@ -72,9 +79,9 @@ export declare const enums: {
 export type Constants = typeof constants;
 export type ConstantName = keyof Constants;
 export type OpaqueName = 'lifesign_cancel' | 'lifesign_emitter';
-export type StructName = 'lifesign_options' | 'lifesign_report';
+export type StructName = 'lifesign_options' | 'lifesign_report' | 'lifesign_facts';
 export type CallbackName = 'lifesign_error_fn' | 'lifesign_log_fn';
-export type FunctionName = 'lifesign_version' | 'lifesign_start' | 'lifesign_options_init' | 'lifesign_start_with' | 'lifesign_start_from_env' | 'lifesign_beat' | 'lifesign_set_state' | 'lifesign_reload' | 'lifesign_set_meta' | 'lifesign_progress' | 'lifesign_write_failures' | 'lifesign_stop' | 'lifesign_free' | 'lifesign_is_alive' | 'lifesign_report_init' | 'lifesign_check' | 'lifesign_check_stall' | 'lifesign_wait_ready' | 'lifesign_cancel_new' | 'lifesign_cancel_trigger' | 'lifesign_cancel_free' | 'lifesign_wait_ready_cancel' | 'lifesign_verdict_name' | 'lifesign_state_name' | 'lifesign_shape_name' | 'lifesign_error_name' | 'lifesign_last_error' | 'lifesign_set_log_handler' | 'lifesign_log_level_name';
+export type FunctionName = 'lifesign_version' | 'lifesign_start' | 'lifesign_options_init' | 'lifesign_start_with' | 'lifesign_start_from_env' | 'lifesign_beat' | 'lifesign_set_state' | 'lifesign_reload' | 'lifesign_set_meta' | 'lifesign_progress' | 'lifesign_write_failures' | 'lifesign_stop' | 'lifesign_free' | 'lifesign_is_alive' | 'lifesign_report_init' | 'lifesign_check' | 'lifesign_check_stall' | 'lifesign_facts_init' | 'lifesign_judge' | 'lifesign_wait_ready' | 'lifesign_cancel_new' | 'lifesign_cancel_trigger' | 'lifesign_cancel_free' | 'lifesign_wait_ready_cancel' | 'lifesign_verdict_name' | 'lifesign_state_name' | 'lifesign_shape_name' | 'lifesign_error_name' | 'lifesign_last_error' | 'lifesign_set_log_handler' | 'lifesign_log_level_name';
 export declare const opaque: readonly OpaqueName[];
 export declare const callbacks: { readonly [N in CallbackName]: CFunction };
 export declare const structs: { readonly [N in StructName]: readonly CMember[] };

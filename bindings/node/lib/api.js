@@ -55,6 +55,7 @@ function createApi(options = {}) {
   require('./locate').checkLibraryVersion(fn.lifesign_version(), b.libPath);
   const reportCodec = makeCodec('lifesign_report', b);
   const optionsCodec = makeCodec('lifesign_options', b);
+  const factsCodec = makeCodec('lifesign_facts', b);
   const checkBuffer = reportCodec.alloc();
 
   // Names come from the library (lifesign_*_name); cached per code.
@@ -273,6 +274,65 @@ function createApi(options = {}) {
     return toReport(reportCodec.decode(buf));
   }
 
+  // The library's LIFESIGN_LOCK_* and LIFESIGN_PROCESS_* codes by name.
+  const codesOf = (prefix) =>
+    Object.fromEntries(
+      Object.entries(C)
+        .filter(([name]) => name.startsWith(prefix))
+        .map(([name, code]) => [name.slice(prefix.length).toLowerCase(), code])
+    );
+  const LOCK_CODES = codesOf('LIFESIGN_LOCK_');
+  const PROCESS_CODES = codesOf('LIFESIGN_PROCESS_');
+
+  function stateOf(what, value, codes) {
+    if (value === undefined || value === null) return codes.unknown;
+    if (typeof value === 'string' && Object.prototype.hasOwnProperty.call(codes, value)) return codes[value];
+    throw argumentError(`${what} must be one of ${Object.keys(codes).join(', ')}, got ${JSON.stringify(value)}`);
+  }
+
+  function judge(record, facts, options) {
+    if (record !== null && !(record instanceof Uint8Array) && typeof record !== 'string') {
+      throw argumentError('record must be a Buffer, a Uint8Array, a string or null');
+    }
+    const bytes = typeof record === 'string' ? Buffer.from(record, 'utf8') : record;
+    const f = optionsObject(facts);
+    const o = optionsObject(options);
+    const buf = factsCodec.alloc();
+    fn.lifesign_facts_init(buf);
+    const c = factsCodec.decode(buf);
+    const ms = (name, v) => (v === undefined || v === null ? 0 : u64(name, v));
+    c.now_ms = ms('nowMs', f.nowMs);
+    c.mono_ms = ms('monoMs', f.monoMs);
+    c.pid_ns = ms('pidNs', f.pidNs);
+    c.time_ns = ms('timeNs', f.timeNs);
+    c.process_start = ms('processStart', f.processStart);
+    c.lock = stateOf('lock', f.lock, LOCK_CODES);
+    c.process = stateOf('process', f.process, PROCESS_CODES);
+    c.max_age_ms = ms('maxAgeMs', o.maxAgeMs);
+    c.expected_pid = o.pid === undefined ? 0 : i64('pid', o.pid);
+    c.stall_ms = ms('stallMs', o.stallMs);
+    factsCodec.encode(buf, c);
+    // The strings live until the call returns.
+    const keep = [];
+    for (const [key, field] of [['host', 'host'], ['bootId', 'boot_id']]) {
+      if (f[key] === undefined || f[key] === null) continue;
+      checkString(key, f[key]);
+      if (f[key].includes('\0')) throw argumentError(`${key} contains a NUL character`);
+      keep.push(b.writeCString(buf, b.offsetOf('lifesign_facts', field), f[key]));
+    }
+    const out = checkBuffer;
+    // An empty buffer would reach C as NULL (no record): pass a byte, none of it read.
+    const arg = bytes === null ? null : bytes.length === 0 ? Buffer.alloc(1) : bytes;
+    const rc = fn.lifesign_judge(arg, bytes === null ? 0 : bytes.length, buf, out);
+    keep.length = 0;
+    if (rc !== C.LIFESIGN_OK) {
+      const err = failure(rc);
+      err.report = toReport(reportCodec.decode(out));
+      throw err;
+    }
+    return toReport(reportCodec.decode(out));
+  }
+
   function isAlive(path, maxAgeMs) {
     checkString('path', path);
     const rc = fn.lifesign_is_alive(path, maxAgeMs === undefined ? 0 : u64('maxAgeMs', maxAgeMs));
@@ -376,6 +436,7 @@ function createApi(options = {}) {
     start,
     startFromEnv,
     check,
+    judge,
     isAlive,
     waitReady,
     version,

@@ -117,6 +117,13 @@ function create({ libPath } = {}) {
       const p = ref.readPointer(buf, 0, 0);
       return ref.isNull(p) ? null : p;
     },
+    // Writes a NUL-terminated copy of str at buf[offset] as a `const char *`;
+    // the copy lives while the returned value does.
+    writeCString(buf, offset, str) {
+      const c = ref.allocCString(str);
+      ref.writePointer(buf, offset, c);
+      return c;
+    },
   };
 }
 

@@ -77,6 +77,12 @@ function create({ libPath } = {}) {
       const p = koffi.decode(buf, 'void *');
       return p === null || p === 0n || p === 0 ? null : p;
     },
+    // Writes a NUL-terminated copy of str at buf[offset] as a `const char *`;
+    // the copy lives while the returned value does.
+    writeCString(buf, offset, str) {
+      koffi.encode(buf, offset, 'const char *', str);
+      return buf;
+    },
   };
 }
 

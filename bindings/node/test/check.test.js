@@ -18,17 +18,70 @@ test('the shared vectors are there to run', () => {
   assert.ok(cases.length > 0);
 });
 
+// Every key a case, or its facts, may have: a key this runner does not know
+// fails it rather than being skipped.
+const CASE_KEYS = ['name', 'file', 'max_age_ms', 'expected_pid', 'stall_ms', 'verdict', 'state', 'shape', 'updated_at_ms', 'facts'];
+const FACTS_KEYS = ['now_ms', 'mono_ms', 'host', 'boot_id', 'pid_ns', 'time_ns', 'lock', 'process', 'process_start'];
+let judged = 0;
+
+// A case with facts: the bytes of its file (null when there is none) judged
+// under those facts.
+function judgeVector(c, options) {
+  for (const k of Object.keys(c.facts)) assert.ok(FACTS_KEYS.includes(k), `unknown fact ${k}`);
+  let bytes = null;
+  try {
+    bytes = fs.readFileSync(path.join(VECTORS, c.file));
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+  const f = c.facts;
+  judged++;
+  return api.judge(bytes, {
+    nowMs: f.now_ms,
+    monoMs: f.mono_ms,
+    host: f.host,
+    bootId: f.boot_id,
+    pidNs: f.pid_ns,
+    timeNs: f.time_ns,
+    lock: f.lock,
+    process: f.process,
+    processStart: f.process_start,
+  }, options);
+}
+
 for (const c of cases) {
   test(`vector ${c.name}: ${c.verdict}`, () => {
-    const r = api.check(path.join(VECTORS, c.file), {
+    for (const k of Object.keys(c)) assert.ok(CASE_KEYS.includes(k), `unknown key ${k}`);
+    const options = {
       maxAgeMs: c.max_age_ms,
       pid: c.expected_pid,
       stallMs: c.stall_ms,
-    });
+    };
+    const r = c.facts ? judgeVector(c, options) : api.check(path.join(VECTORS, c.file), options);
     assert.deepEqual({ verdict: r.verdict, state: r.state, shape: r.shape }, { verdict: c.verdict, state: c.state, shape: c.shape });
     if ('updated_at_ms' in c) assert.equal(Number(r.updatedAtMs), c.updated_at_ms);
   });
 }
+
+test('every facts vector was judged', () => {
+  const want = cases.filter((c) => c.facts).length;
+  assert.ok(want >= 60, `only ${want} facts vectors`);
+  assert.equal(judged, want);
+});
+
+test('judge takes bytes, a string or null, and refuses bad facts', () => {
+  const record = '{"v":1,"pid":4242,"state":"ready","seq":1,"updated_at_ms":1000}';
+  const r = api.judge(Buffer.from(record), { nowMs: 1500, process: 'running' });
+  assert.equal(r.verdict, 'alive');
+  assert.equal(r.ageMs, 500);
+  assert.equal(api.judge(record, { nowMs: 1500 }).verdict, 'alive');
+  assert.equal(api.judge(null, {}).verdict, 'missing');
+  assert.equal(api.judge(Buffer.alloc(0), {}).verdict, 'invalid');
+  assert.equal(api.judge(record, { nowMs: 1500, process: 'exited' }).verdict, 'process_gone');
+  assert.throws(() => api.judge(record, { lock: 'locked' }), /lock must be one of unknown, held, free, absent/);
+  assert.throws(() => api.judge(record, { host: 'a\0b' }), /NUL/);
+  assert.throws(() => api.judge(42, {}), /record must be/);
+});
 
 test('every verdict but missing is covered by the shared vectors', () => {
   const seen = new Set(cases.map((c) => c.verdict));

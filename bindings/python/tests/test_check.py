@@ -24,22 +24,74 @@ def _load_cases() -> List[Any]:
     return [pytest.param(case, id=case["name"]) for case in cases]
 
 
-@pytest.mark.parametrize("case", _load_cases())
-def test_shared_vector_gives_the_expected_verdict_state_and_shape(case: "dict[str, Any] | None") -> None:
-    assert case is not None, "the shared test vectors are missing: %s" % CASES_FILE
-    path = VECTORS / case["file"]
+# Every key a case, or its facts, may have: a key this runner does not know
+# fails it rather than being skipped.
+CASE_KEYS = {"name", "file", "max_age_ms", "expected_pid", "stall_ms", "verdict", "state", "shape", "updated_at_ms", "facts"}
+FACTS_KEYS = {"now_ms", "mono_ms", "host", "boot_id", "pid_ns", "time_ns", "lock", "process", "process_start"}
+JUDGED: "set[str]" = set()
+
+
+def _judge_vector(case: "dict[str, Any]") -> Report:
+    """A case with facts: its file's bytes (None when there is no file) under those facts."""
+    facts = case["facts"]
+    assert set(facts) <= FACTS_KEYS, "unknown facts: %s" % (set(facts) - FACTS_KEYS)
+    try:
+        record: "bytes | None" = (VECTORS / case["file"]).read_bytes()
+    except FileNotFoundError:
+        record = None
+    JUDGED.add(case["name"])
     stall_ms = case["stall_ms"]
-    report = lifesign.check(
-        path,
+    return lifesign.judge(
+        record,
+        lifesign.Facts(**facts),
         max_age=case["max_age_ms"] / 1000.0,
         pid=case["expected_pid"],
         stall=stall_ms / 1000.0 if stall_ms else None,
     )
+
+
+@pytest.mark.parametrize("case", _load_cases())
+def test_shared_vector_gives_the_expected_verdict_state_and_shape(case: "dict[str, Any] | None") -> None:
+    assert case is not None, "the shared test vectors are missing: %s" % CASES_FILE
+    assert set(case) <= CASE_KEYS, "unknown keys: %s" % (set(case) - CASE_KEYS)
+    path = VECTORS / case["file"]
+    stall_ms = case["stall_ms"]
+    if "facts" in case:
+        report = _judge_vector(case)
+    else:
+        report = lifesign.check(
+            path,
+            max_age=case["max_age_ms"] / 1000.0,
+            pid=case["expected_pid"],
+            stall=stall_ms / 1000.0 if stall_ms else None,
+        )
     assert report.verdict.value == case["verdict"]
     assert (report.state.value if report.state is not None else None) == case["state"]
     assert report.shape.value == case["shape"]
     if "updated_at_ms" in case:
         assert report.updated_at_ms == case["updated_at_ms"]
+
+
+def test_every_facts_vector_was_judged() -> None:
+    with open(CASES_FILE, encoding="utf-8") as f:
+        want = {c["name"] for c in json.load(f) if "facts" in c}
+    assert len(want) >= 60
+    assert JUDGED == want
+
+
+def test_judge_takes_bytes_or_none_and_refuses_bad_facts() -> None:
+    record = b'{"v":1,"pid":4242,"state":"ready","seq":1,"updated_at_ms":1000}'
+    report = lifesign.judge(record, lifesign.Facts(now_ms=1500, process=lifesign.ProcessState.RUNNING))
+    assert (report.verdict, report.age) == (Verdict.ALIVE, 0.5)
+    assert lifesign.judge(record, lifesign.Facts(now_ms=1500, process="exited")).verdict is Verdict.PROCESS_GONE
+    assert lifesign.judge(None, lifesign.Facts()).verdict is Verdict.MISSING
+    assert lifesign.judge(b"", lifesign.Facts()).verdict is Verdict.INVALID
+    with pytest.raises(LifesignError, match="lock must be one of"):
+        lifesign.judge(record, lifesign.Facts(lock="locked"))
+    with pytest.raises(LifesignError, match="NUL"):
+        lifesign.judge(record, lifesign.Facts(host="a\0b"))
+    with pytest.raises(TypeError):
+        lifesign.judge("text", lifesign.Facts())  # type: ignore[arg-type]
 
 
 def test_shared_vectors_cover_every_verdict_but_missing_and_every_shape() -> None:

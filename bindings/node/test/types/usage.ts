@@ -1,7 +1,7 @@
 // Compiled with `tsc --noEmit` by run-tests.sh: the declarations in
 // index.d.ts must accept this use of the API and reject the lines marked
 // with @ts-expect-error.
-import lifesign, { start, check, waitReady, load, onLog, Report, Emitter, LifesignError, LogRecord, ErrorCode } from '../..';
+import lifesign, { start, check, judge, waitReady, load, onLog, Report, Emitter, LifesignError, LogRecord, ErrorCode } from '../..';
 
 const e: Emitter = start('/run/app/hb.json', { intervalMs: 1000, durable: true, s6: 3, systemd: false });
 e.setState('ready', 'serving');
@@ -20,6 +20,11 @@ e.setState('stopped');
 start('/x', { intervalMs: '1s' });
 
 const r: Report = check('/run/app/hb.json', { maxAgeMs: 5000, pid: 42, stallMs: 60000 });
+const judged: Report = judge(Buffer.from('{}'), { nowMs: 1, host: 'h', bootId: null, lock: 'held', process: 'exited' }, { maxAgeMs: 5 });
+void judge(null, {});
+// @ts-expect-error: not a lock state
+judge('{}', { lock: 'locked' });
+void judged;
 const verdict: 'alive' | 'missing' | 'invalid' | 'pid_mismatch' | 'stopped' | 'failed' | 'process_gone' | 'future' | 'stale' | 'stalled' = r.verdict;
 const state: string | null = r.state;
 const shape: 'none' | 'v1' | 'plain' | 'timestamp' | 'camel' = r.shape;

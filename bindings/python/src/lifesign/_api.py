@@ -624,6 +624,131 @@ def check(
     return Report._from_c(rep)
 
 
+class LockState(str, enum.Enum):
+    """What a reader found at a record's lifetime lock (docs/PROTOCOL.md section 10), for :func:`judge`."""
+
+    UNKNOWN = "unknown"
+    HELD = "held"
+    FREE = "free"
+    ABSENT = "absent"
+
+    @property
+    def code(self) -> int:
+        return int(getattr(_c, "LIFESIGN_LOCK_" + self.name))
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ProcessState(str, enum.Enum):
+    """What a reader found about the process a record names, for :func:`judge`."""
+
+    UNKNOWN = "unknown"
+    RUNNING = "running"
+    EXITED = "exited"
+
+    @property
+    def code(self) -> int:
+        return int(getattr(_c, "LIFESIGN_PROCESS_" + self.name))
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a reader observed of the world, for :func:`judge` (``lifesign_facts``).
+
+    Every ``None`` (and ``""``) means "not known" and errs on the side that
+    decides nothing: an unknown host or PID namespace makes a record that
+    names one "not written here" (its process is not used), an unknown boot
+    id or time namespace keeps ages on the wall clock and the lock unused.
+    Times are milliseconds: ``now_ms`` Unix, ``mono_ms`` ``CLOCK_MONOTONIC``.
+    ``process_start`` is the start time of the record's PID (field 22 of
+    ``/proc/PID/stat``), compared with the record's ``pid_start``.
+    """
+
+    now_ms: int = 0
+    mono_ms: Optional[int] = None
+    host: Optional[str] = None
+    boot_id: Optional[str] = None
+    pid_ns: Optional[int] = None
+    time_ns: Optional[int] = None
+    lock: Union[LockState, str] = LockState.UNKNOWN
+    process: Union[ProcessState, str] = ProcessState.UNKNOWN
+    process_start: Optional[int] = None
+
+
+def _u64(value: Optional[int], what: str) -> int:
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("%s must be an int, not %s" % (what, type(value).__name__))
+    if not 0 <= value <= _U64_MAX:
+        raise _invalid("%s must be between 0 and %d, not %d" % (what, _U64_MAX, value))
+    return value
+
+
+def _member(enum_type: Any, value: Any, what: str) -> Any:
+    try:
+        return enum_type(value)
+    except ValueError:
+        raise _invalid(
+            "%s must be one of %s, not %r" % (what, ", ".join(m.value for m in enum_type), value)
+        ) from None
+
+
+def judge(
+    record: Optional[Union[bytes, bytearray, memoryview]],
+    facts: Facts,
+    max_age: Optional[Seconds] = None,
+    pid: Optional[int] = None,
+    stall: Optional[Seconds] = None,
+) -> Report:
+    """The verdict of a heartbeat record's bytes under the facts a reader observed.
+
+    The :class:`Report` that :func:`check` would give for a file holding
+    ``record``, read by a checker that saw what ``facts`` says; ``None`` is
+    no file (:attr:`Verdict.MISSING`). For a reader that got a record by
+    another route (a fleet value's record, a copy): opens no file, probes no
+    process. ``max_age``, ``pid`` and ``stall`` are :func:`check`'s.
+    """
+    if record is not None and not isinstance(record, (bytes, bytearray, memoryview)):
+        raise TypeError("record must be bytes or None, not %s" % type(record).__name__)
+    if not isinstance(facts, Facts):
+        raise TypeError("facts must be a lifesign.Facts, not %s" % type(facts).__name__)
+    lib = _ffi.lib()
+    f = _c.lifesign_facts()
+    lib.lifesign_facts_init(ctypes.byref(f))
+    f.now_ms = _u64(facts.now_ms, "now_ms")
+    f.mono_ms = _u64(facts.mono_ms, "mono_ms")
+    f.pid_ns = _u64(facts.pid_ns, "pid_ns")
+    f.time_ns = _u64(facts.time_ns, "time_ns")
+    f.process_start = _u64(facts.process_start, "process_start")
+    f.lock = _member(LockState, facts.lock, "lock").code
+    f.process = _member(ProcessState, facts.process, "process").code
+    # The strings live in these locals until the call returns.
+    host = None if facts.host is None else _cstr(facts.host, "host")
+    boot_id = None if facts.boot_id is None else _cstr(facts.boot_id, "boot_id")
+    f.host = host
+    f.boot_id = boot_id
+    f.max_age_ms = _ms(max_age, "max_age")
+    f.expected_pid = _pid(pid)
+    f.stall_ms = _ms(stall, "stall")
+    data = None
+    length = 0
+    if record is not None:
+        raw = bytes(record)
+        length = len(raw)
+        # At least one byte, so that empty bytes never reach C as NULL (no record).
+        data = (ctypes.c_uint8 * max(1, length)).from_buffer_copy(raw or b"\0")
+    rep = _new_report(lib)
+    rc = lib.lifesign_judge(data, length, ctypes.byref(f), ctypes.byref(rep))
+    if rc != _c.LIFESIGN_OK:
+        raise _error(rc)
+    return Report._from_c(rep)
+
+
 def is_alive(path: PathArg, max_age: Optional[Seconds] = None) -> bool:
     """True when the check of ``path`` gives :attr:`Verdict.ALIVE`."""
     raw = _path(path)

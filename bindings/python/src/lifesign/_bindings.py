@@ -40,6 +40,13 @@ LIFESIGN_SHAPE_V1 = 1
 LIFESIGN_SHAPE_PLAIN = 2
 LIFESIGN_SHAPE_TIMESTAMP = 3
 LIFESIGN_SHAPE_CAMEL = 4
+LIFESIGN_LOCK_UNKNOWN = 0
+LIFESIGN_LOCK_HELD = 1
+LIFESIGN_LOCK_FREE = 2
+LIFESIGN_LOCK_ABSENT = 3
+LIFESIGN_PROCESS_UNKNOWN = 0
+LIFESIGN_PROCESS_RUNNING = 1
+LIFESIGN_PROCESS_EXITED = 2
 LIFESIGN_OPT_DURABLE = 1
 LIFESIGN_OPT_REMOVE_ON_STOP = 2
 LIFESIGN_OPT_NO_SYSTEMD = 4
@@ -61,6 +68,10 @@ class lifesign_options(ctypes.Structure):
 
 
 class lifesign_report(ctypes.Structure):
+    pass
+
+
+class lifesign_facts(ctypes.Structure):
     pass
 
 
@@ -98,6 +109,23 @@ lifesign_report._fields_ = [
     ("detail", ctypes.c_char * 256),  # char detail[256]
 ]
 
+lifesign_facts._fields_ = [
+    ("size", ctypes.c_uint32),  # uint32_t size
+    ("lock", ctypes.c_int32),  # int32_t lock
+    ("process", ctypes.c_int32),  # int32_t process
+    ("reserved", ctypes.c_uint32),  # uint32_t reserved
+    ("now_ms", ctypes.c_uint64),  # uint64_t now_ms
+    ("mono_ms", ctypes.c_uint64),  # uint64_t mono_ms
+    ("process_start", ctypes.c_uint64),  # uint64_t process_start
+    ("pid_ns", ctypes.c_uint64),  # uint64_t pid_ns
+    ("time_ns", ctypes.c_uint64),  # uint64_t time_ns
+    ("host", ctypes.c_char_p),  # const char *host
+    ("boot_id", ctypes.c_char_p),  # const char *boot_id
+    ("max_age_ms", ctypes.c_uint64),  # uint64_t max_age_ms
+    ("expected_pid", ctypes.c_int64),  # int64_t expected_pid
+    ("stall_ms", ctypes.c_uint64),  # uint64_t stall_ms
+]
+
 # name: (restype, argtypes)
 PROTOTYPES = {
     "lifesign_version": (ctypes.c_char_p, []),
@@ -117,6 +145,8 @@ PROTOTYPES = {
     "lifesign_report_init": (None, [ctypes.POINTER(lifesign_report)]),
     "lifesign_check": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_uint64, ctypes.c_int64, ctypes.POINTER(lifesign_report)]),
     "lifesign_check_stall": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_uint64, ctypes.POINTER(lifesign_report)]),
+    "lifesign_facts_init": (None, [ctypes.POINTER(lifesign_facts)]),
+    "lifesign_judge": (ctypes.c_int32, [ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t, ctypes.POINTER(lifesign_facts), ctypes.POINTER(lifesign_report)]),
     "lifesign_wait_ready": (ctypes.c_int32, [ctypes.c_char_p, ctypes.c_int64, ctypes.c_uint64, ctypes.c_uint64, ctypes.POINTER(lifesign_report)]),
     "lifesign_cancel_new": (ctypes.c_int32, [ctypes.POINTER(ctypes.c_void_p)]),
     "lifesign_cancel_trigger": (ctypes.c_int32, [ctypes.c_void_p]),
