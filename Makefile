@@ -45,8 +45,17 @@ test: build lint test-rust test-c test-c-sanitize test-abi test-fuzz-build test-
       test-node test-python test-fleet test-bindings test-dist bench-smoke
 	@echo "make test: every suite passed"
 
+# Clippy as the suites build; then no warning with any feature set (in a
+# target folder of their own, so that RUSTFLAGS leave target/ as it is),
+# and rustdoc's for every feature set.
+LINT_FEATURE_SETS := --no-default-features --features=capi --features=internals \
+    --features=fleet --all-features
 lint:
 	$(CARGO) clippy --release $(LIB_FEATURES) --all-targets -- -D warnings
+	for f in $(LINT_FEATURE_SETS); do \
+	    CARGO_TARGET_DIR=target/lint RUSTFLAGS=-Dwarnings $(CARGO) check --lib --bins $$f || exit 1; \
+	    CARGO_TARGET_DIR=target/lint RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --no-deps --lib $$f || exit 1; \
+	done
 
 # The clock tests step wall clocks with libfaketime and open a time
 # namespace: tests/clock/setup.sh installs what they need (as root);

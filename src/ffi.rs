@@ -1,7 +1,7 @@
 //! The C ABI: the only module that knows C exists (compiled with the `capi`
 //! feature).
 //!
-//! Every export is declared with [`ffi_fn!`], which writes the
+//! Every export is declared with `ffi_fn!`, which writes the
 //! `#[no_mangle] extern "C"` function around its body: panics are caught and
 //! become the return type's default (`LIFESIGN_ERR_PANIC` for a return
 //! code), errors are recorded as the thread's last error and returned as
@@ -578,10 +578,11 @@ fn check_options(max_age_ms: u64, expected_pid: i64, stall_ms: u64) -> Result<Ch
         p if (1..=i64::from(i32::MAX)).contains(&p) => Some(p as u32),
         p => return Err(invalid(format!("expected_pid {p} is out of range"))),
     };
+    // The C ABI counts milliseconds (0: the file's own rule, no stall rule).
     Ok(CheckOptions {
-        max_age_ms: Some(max_age_ms),
+        max_age: Some(Duration::from_millis(max_age_ms)),
         expected_pid,
-        stall_ms: Some(stall_ms),
+        stall: Some(Duration::from_millis(stall_ms)),
         ..CheckOptions::default()
     })
 }
@@ -868,7 +869,7 @@ unsafe fn lifesign_is_alive(path: *const c_char, max_age_ms: u64) -> i32 {
     // SAFETY: forwarded from the caller.
     let p = unsafe { path_arg(path) }?;
     let opts = CheckOptions {
-        max_age_ms: Some(max_age_ms),
+        max_age: Some(Duration::from_millis(max_age_ms)),
         ..CheckOptions::default()
     };
     Ok(i32::from(check::try_check(p, &opts)?.is_alive()))
@@ -1055,8 +1056,11 @@ unsafe fn lifesign_wait_ready_cancel(
             cancel: unsafe { cancel.as_ref() }.map(|c| &c.inner),
             force_polling: false,
         };
-        let outcome = wait::wait_ready(p, &opts);
-        Ok((outcome.report, outcome.result.map(ok)))
+        let (report, result) = match wait::wait_ready(p, &opts) {
+            Ok(report) => (report, Ok(())),
+            Err(e) => e.into_c(),
+        };
+        Ok((report, result.map(ok)))
     })
 }
 

@@ -3,6 +3,7 @@
 use lifesign::{check, CheckOptions};
 use serde_json::Value;
 use std::path::Path;
+use std::time::Duration;
 
 #[test]
 fn every_shared_vector_gets_its_expected_verdict() {
@@ -14,11 +15,12 @@ fn every_shared_vector_gets_its_expected_verdict() {
     for c in &cases {
         let name = c["name"].as_str().unwrap();
         let pid = c["expected_pid"].as_i64().unwrap();
-        let opts = CheckOptions {
-            max_age_ms: Some(c["max_age_ms"].as_u64().unwrap()),
-            expected_pid: (pid != 0).then_some(pid as u32),
-            stall_ms: Some(c["stall_ms"].as_u64().unwrap()),
-            ..CheckOptions::default()
+        let opts = {
+            let mut o = CheckOptions::default();
+            o.max_age = Some(Duration::from_millis(c["max_age_ms"].as_u64().unwrap()));
+            o.expected_pid = (pid != 0).then_some(pid as u32);
+            o.stall = Some(Duration::from_millis(c["stall_ms"].as_u64().unwrap()));
+            o
         };
         let r = check(dir.join(c["file"].as_str().unwrap()), &opts);
         let got = (
