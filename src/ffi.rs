@@ -16,7 +16,7 @@ use crate::codes::{LogLevel, OptionFlag, Shape, State, Verdict, OK};
 use crate::emitter::{Emitter, ErrorCallback, Options};
 use crate::error::{Error, ErrorKind};
 use crate::notify::NotifyConfig;
-use crate::wait::{self, Cancel, WaitOptions};
+use crate::wait::{self, Cancel, WaitErrorKind, WaitOptions};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::mem::{offset_of, size_of};
@@ -1056,9 +1056,19 @@ unsafe fn lifesign_wait_ready_cancel(
             cancel: unsafe { cancel.as_ref() }.map(|c| &c.inner),
             force_polling: false,
         };
+        // A decision other than ready is a success in C (the report tells);
+        // a timeout or a cancellation is its error code.
         let (report, result) = match wait::wait_ready(p, &opts) {
             Ok(report) => (report, Ok(())),
-            Err(e) => e.into_c(),
+            Err(e) => {
+                let kind = match e.kind() {
+                    WaitErrorKind::Timeout => Some(ErrorKind::Timeout),
+                    WaitErrorKind::Cancelled => Some(ErrorKind::Cancelled),
+                    _ => None,
+                };
+                let err = kind.map(|k| Error::new(k, e.to_string()));
+                (e.into_report(), err.map_or(Ok(()), Err))
+            }
         };
         Ok((report, result.map(ok)))
     })

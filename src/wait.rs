@@ -171,17 +171,6 @@ impl WaitError {
         *self.report
     }
 
-    /// The report, and the C ABI's view: a decision is a success there
-    /// (the report tells), a timeout or cancellation an error.
-    #[cfg_attr(not(feature = "capi"), allow(dead_code))]
-    pub(crate) fn into_c(self) -> (Report, Result<(), Error>) {
-        let kind = match self.kind {
-            WaitErrorKind::NotReady => return (*self.report, Ok(())),
-            WaitErrorKind::Timeout => ErrorKind::Timeout,
-            WaitErrorKind::Cancelled => ErrorKind::Cancelled,
-        };
-        (*self.report, Err(Error::new(kind, self.message)))
-    }
 }
 
 impl std::fmt::Display for WaitError {
