@@ -10,14 +10,15 @@ CARGO  ?= cargo
 CC     ?= cc
 CXX    ?= c++
 REL    := target/release
-# The cargo features of every build of the crate: build, test and lint use
-# the same set, so that no step rebuilds target/release/liblifesign.so
-# without its C exports (the `capi` feature; see Cargo.toml).
-# `fleet` adds `lifesign relay` and nats:// targets to the command-line tool
-# only (tests/fleet/lib-unchanged.sh checks the libraries against
-# LIB_BASE_FEATURES). make dist builds LIB_BASE_FEATURES (docs/INSTALL.md).
-LIB_BASE_FEATURES := --features capi
-LIB_FEATURES := --features capi,fleet
+# One package per artifact (docs/ARCHITECTURE.md): the library (`.`), its
+# C ABI (`capi`, linked into liblifesign.so/.a by `capi/artifact`) and the
+# CLI (`cli`, with the fleet by default). Build, test and lint take the
+# whole workspace, so that no step rebuilds target/release/liblifesign.so
+# differently. LIB_BASE_FEATURES selects the C libraries alone:
+# tests/fleet/lib-unchanged.sh checks that the workspace's build (with the
+# CLI's tokio and async-nats) gives the same libraries.
+LIB_BASE_FEATURES := -p lifesign-c
+LIB_FEATURES := --workspace
 CTEST  := target/ctest
 CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -O2 -g -Iinclude
 # What a static Rust library needs from the system (cargo's
@@ -32,7 +33,7 @@ all: build
 
 build:
 	$(CARGO) build --release $(LIB_FEATURES) --lib --bins --examples
-	@# The link the dynamic loader looks for (the SONAME build.rs sets),
+	@# The link the dynamic loader looks for (the SONAME capi/artifact/build.rs sets),
 	@# and none left from a version of another ABI.
 	soname="$$(sh abi/soname.sh $(REL)/liblifesign.so)" && \
 	    find $(REL) -maxdepth 1 -type l -name 'liblifesign.so.*' ! -name "$$soname" -delete && \
@@ -45,16 +46,17 @@ test: build lint test-rust test-c test-c-sanitize test-abi test-fuzz-build test-
       test-node test-python test-fleet test-bindings test-dist bench-smoke
 	@echo "make test: every suite passed"
 
-# Clippy as the suites build; then no warning with any feature set (in a
-# target folder of their own, so that RUSTFLAGS leave target/ as it is),
-# and rustdoc's for every feature set.
-LINT_FEATURE_SETS := --no-default-features --features=capi --features=internals \
-    --features=fleet --all-features
+# Clippy as the suites build; then no warning with any feature set of any
+# package (in a target folder of their own, so that RUSTFLAGS leave target/
+# as it is), and none from rustdoc.
+LINT_SETS := "-p lifesign" "-p lifesign --features internals" "-p lifesign-capi" \
+    "-p lifesign-c" "-p lifesign-cli" "-p lifesign-cli --no-default-features"
 lint:
 	$(CARGO) clippy --release $(LIB_FEATURES) --all-targets -- -D warnings
-	for f in $(LINT_FEATURE_SETS); do \
-	    CARGO_TARGET_DIR=target/lint RUSTFLAGS=-Dwarnings $(CARGO) check --lib --bins $$f || exit 1; \
-	    CARGO_TARGET_DIR=target/lint RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --no-deps --lib $$f || exit 1; \
+	set -e; for f in $(LINT_SETS); do \
+	    echo "cargo check $$f"; \
+	    CARGO_TARGET_DIR=target/lint RUSTFLAGS=-Dwarnings $(CARGO) check $$f; \
+	    CARGO_TARGET_DIR=target/lint RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --no-deps $$f; \
 	done
 
 # The clock tests step wall clocks with libfaketime and open a time
@@ -62,20 +64,22 @@ lint:
 # tests/cli/setup.sh installs man-db and groff for the man page test.
 # tests/metrics.rs scrapes `lifesign metrics` with a real Prometheus:
 # tests/metrics/setup.sh installs it (`make test-metrics` runs it alone).
-test-rust:
+# The tests run the CLI that `make build` puts in target/release.
+test-rust: build
 	sh tests/clock/setup.sh
 	sh tests/cli/setup.sh
 	sh tests/metrics/setup.sh
 	sh tests/budget/setup.sh
 	LIFESIGN_REQUIRE_CLOCK_TOOLS=1 LIFESIGN_REQUIRE_PROMETHEUS=1 LIFESIGN_REQUIRE_STRACE=1 $(CARGO) test --release $(LIB_FEATURES)
 
-test-metrics:
+test-metrics: build
 	sh tests/metrics/setup.sh
 	LIFESIGN_REQUIRE_PROMETHEUS=1 $(CARGO) test --release $(LIB_FEATURES) --test metrics
 
 # The fleet commands against a real nats-server (installed pinned and
 # hash-checked into target/fleet-venv; each test starts its own on
-# 127.0.0.1), and the C libraries unchanged by the feature.
+# 127.0.0.1), the C libraries unchanged by the feature, and a CLI built
+# without it refusing nats:// targets.
 test-fleet: build
 	LIFESIGN_NATS_SERVER="$$(bash tests/fleet/server.sh)" \
 	    $(CARGO) test --release $(LIB_FEATURES) --test fleet
@@ -83,6 +87,7 @@ test-fleet: build
 	# compare what `make build` ships.
 	$(CARGO) build --release $(LIB_FEATURES) --lib
 	bash tests/fleet/lib-unchanged.sh $(LIB_BASE_FEATURES)
+	bash tests/fleet/no-fleet-cli.sh
 
 # The C ABI tests against the shared library, the static library, and
 # compiled as C++.
@@ -166,7 +171,7 @@ test-python: build
 # qemu-user-static (as root).
 dist:
 	sh packaging/setup-targets.sh
-	LIB_FEATURES="$(LIB_BASE_FEATURES)" bash packaging/dist.sh
+	bash packaging/dist.sh
 
 # The aarch64 round trips run Debian's arm64 glibc, musl loader and CPython
 # under qemu: packaging/sysroot.sh unpacks them into target/dist-sysroot.
@@ -174,7 +179,7 @@ test-dist: dist
 	bash packaging/sysroot.sh arm64 target/dist-sysroot/arm64
 	bash packaging/test-dist.sh
 
-# Regenerate include/lifesign.h from src/ffi.rs (the header test checks it).
+# Regenerate include/lifesign.h from capi/src/lib.rs (the header test checks it).
 header:
 	LIFESIGN_BLESS=1 $(CARGO) test --release $(LIB_FEATURES) --test header
 

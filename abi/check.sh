@@ -36,8 +36,8 @@ sh "$root/abi/setup.sh" || exit 2
 # line tables only), in a target folder of its own so that target/release
 # keeps what `make build` made.
 echo "abi: building liblifesign.so with debug info (CARGO_TARGET_DIR=$target)"
-(cd "$src" && CARGO_TARGET_DIR="$target" cargo rustc --quiet --release --lib --crate-type cdylib \
-    --features capi --config 'profile.release.debug=2') || exit 2
+(cd "$src" && CARGO_TARGET_DIR="$target" cargo rustc --quiet --release -p lifesign-c --lib --crate-type cdylib \
+    --config 'profile.release.debug=2') || exit 2
 lib="$target/release/liblifesign.so"
 
 # The one abidw command line: types by content hash, no paths or line numbers,
@@ -98,7 +98,7 @@ if ((rc & 12)); then
     echo "$verdict"
     echo "abi: make the change compatible (append fields, add functions in a new node of"
     echo "abi: abi/lifesign.map), or release it as a new ABI: bump the version (the SONAME"
-    echo "abi: follows, build.rs) and run make abi-bless."
+    echo "abi: follows, capi/artifact/build.rs) and run make abi-bless."
     exit 1
 fi
 echo "abi: compatible with $baseline (the changes above are additions)"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Prints the SONAME of a shared library (build.rs sets it; see there), so
+# Prints the SONAME of a shared library (capi/artifact/build.rs sets it; see there), so
 # that scripts name the file the dynamic loader looks for without repeating
 # the rule.
 set -eu

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Removes the symbol versions from a copy of liblifesign.a that is shipped
-# (cbuild's install, make dist). build.rs attaches them in the objects
+# (cbuild's install, make dist). capi/build.rs attaches them in the objects
 # (`lifesign_check@@LIFESIGN_0.2`) for the shared library; in an archive
 # they would make a program that links liblifesign.a into a shared object of
 # its own fail with "version node not found". Executables link either form.

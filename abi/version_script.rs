@@ -1,5 +1,5 @@
 //! Reads abi/lifesign.map, the version script of liblifesign.so: shared by
-//! build.rs (which attaches each function to its node) and tests/exports.rs
+//! capi/build.rs (which attaches each function to its node) and tests/exports.rs
 //! (which checks the map against the header and the built library).
 
 /// `(function, node)` for every name under `global:` in a version script,

@@ -88,7 +88,7 @@ run_section() {
     fi
 }
 
-# The crate's features, as the Makefile builds it (LIB_FEATURES there).
+# The packages, as the Makefile builds them (LIB_FEATURES there: the workspace).
 features="$(make -s -C "$root" print-lib-features)"
 say "building (cargo build --release $features)"
 cargo build --release $features --lib --bins --examples

@@ -40,7 +40,7 @@ fail() {
 
 cargo_version() {
   awk '
-    /^\[/ { in_pkg = ($0 ~ /^\[package\][[:space:]]*$/) }
+    /^\[/ { in_pkg = ($0 ~ /^\[workspace\.package\][[:space:]]*$/) }
     in_pkg && /^[[:space:]]*version[[:space:]]*=/ {
       match($0, /"[^"]*"/); print substr($0, RSTART + 1, RLENGTH - 2); exit
     }' "$ROOT/Cargo.toml"
@@ -260,7 +260,7 @@ step_editing_rust_sources_rebuilds_the_library() {
   # again. Each build must run cargo and stage a library with the new symbol.
   local copy="$WORK/crate-copy" bld="$WORK/edit-build" item out
   mkdir -p "$copy"
-  for item in Cargo.toml Cargo.lock build.rs cbindgen.toml README.md src include abi cbuild examples benches tests; do
+  for item in Cargo.toml Cargo.lock cbindgen.toml README.md src capi cli include abi cbuild examples benches tests; do
     if [[ -e "$ROOT/$item" ]]; then cp -a "$ROOT/$item" "$copy/"; fi
   done
   rm -rf "$copy"/cbuild/build*/
@@ -349,7 +349,7 @@ VERSION="$(cargo_version)"
 VERSION_MAJOR="${BASH_REMATCH[1]}"
 VERSION_MINOR="${BASH_REMATCH[2]}"
 VERSION_NUMERIC="${BASH_REMATCH[0]}"
-# build.rs's rule (the installed file is checked against it below).
+# capi/artifact/build.rs's rule (the installed file is checked against it below).
 if [[ "$VERSION_MAJOR" == 0 ]]; then SONAME="liblifesign.so.0.$VERSION_MINOR"; else SONAME="liblifesign.so.$VERSION_MAJOR"; fi
 BUILD="$WORK/build"
 PREFIX="$WORK/prefix"

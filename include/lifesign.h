@@ -5,7 +5,7 @@
  * 1.0; static: liblifesign.a). Protocol: docs/PROTOCOL.md.
  * C89-style comments only; compiles warning-free as C99 and C++11 and later.
  *
- * Generated from src/codes.rs and src/ffi.rs (make header); do not edit
+ * Generated from src/codes.rs and capi/src/lib.rs (make header); do not edit
  * by hand.
  */
 

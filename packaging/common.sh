@@ -3,9 +3,9 @@
 DIST_DIR="${LIFESIGN_DIST_DIR:-$root/dist}"
 GO_MODULE="github.com/lifesign/lifesign/bindings/go"
 
-# The crate version, from the [package] section of Cargo.toml.
+# The version of every package, from the [workspace.package] section of Cargo.toml.
 VERSION="$(awk '
-    /^\[/ { in_pkg = ($0 ~ /^\[package\][[:space:]]*$/) }
+    /^\[/ { in_pkg = ($0 ~ /^\[workspace\.package\][[:space:]]*$/) }
     in_pkg && /^[[:space:]]*version[[:space:]]*=/ {
         match($0, /"[^"]*"/); print substr($0, RSTART + 1, RLENGTH - 2); exit
     }' "$root/Cargo.toml")"

@@ -19,8 +19,12 @@
 # packaging/requirements-dist.txt, into the venv target/dist-venv; the Rust
 # targets are added with rustup. The version is read from Cargo.toml.
 #
+# The packages built (docs/ARCHITECTURE.md): `lifesign-c` (liblifesign.so
+# and .a) and `lifesign-cli` with its default features, the fleet among
+# them (`lifesign relay`, nats:// targets; its TLS is ring, compiled by
+# zig's C compiler like everything else here).
+#
 # Environment:
-#   LIB_FEATURES      cargo arguments selecting the library's features (set by the Makefile)
 #   LIFESIGN_GLIBC    the glibc baseline (default 2.17)
 #   LIFESIGN_TARGETS  some of the targets only (space-separated triples)
 set -euo pipefail
@@ -32,7 +36,8 @@ source "$root/packaging/common.sh"
 # shellcheck source=packaging/targets.sh
 source "$root/packaging/targets.sh"
 
-read -r -a features <<<"${LIB_FEATURES:-}"
+c_lib_pkg=(-p lifesign-c)
+cli_pkg=(-p lifesign-cli)
 work="$root/target/dist"
 venv="$root/target/dist-venv"
 rm -rf "$DIST_DIR"
@@ -63,13 +68,13 @@ fi
 # needs nothing but libc.
 build_target() {
     local built
-    say "build $T_TRIPLE: cargo zigbuild --target $T_ZIG ${features[*]:-}"
+    say "build $T_TRIPLE: cargo zigbuild --target $T_ZIG ${c_lib_pkg[*]} ${cli_pkg[*]}"
     bin="$work/bin/$T_NAME"
     rm -rf "$bin"
     mkdir -p "$bin"
     if [[ "$T_LIBC" == gnu ]]; then
         CARGO_TARGET_DIR="$work/cargo" CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=debuginfo \
-            cargo zigbuild --locked --release --lib --bins --target "$T_ZIG" "${features[@]}"
+            cargo zigbuild --locked --release --target "$T_ZIG" "${c_lib_pkg[@]}" "${cli_pkg[@]}"
         built="$work/cargo/$T_TRIPLE/release"
         cp "$built/liblifesign.so" "$built/liblifesign.a" "$built/lifesign" "$bin/"
     else
@@ -77,7 +82,7 @@ build_target() {
         flags_var="CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$T_TRIPLE")_RUSTFLAGS"
         env "$flags_var=-C target-feature=-crt-static" CARGO_TARGET_DIR="$work/cargo-musl-so" \
             CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=debuginfo \
-            cargo zigbuild --locked --release --lib --target "$T_ZIG" "${features[@]}"
+            cargo zigbuild --locked --release --target "$T_ZIG" "${c_lib_pkg[@]}"
         built="$work/cargo-musl-so/$T_TRIPLE/release"
         cp "$built/liblifesign.so" "$bin/"
         local unwind
@@ -87,7 +92,7 @@ build_target() {
         printf 'create %s\naddlib %s\naddlib %s\nsave\nend\n' \
             "$bin/liblifesign.a" "$built/liblifesign.a" "$unwind" | "$T_AR" -M 2>&1 | { grep -v '^bfd plugin' || true; }
         CARGO_TARGET_DIR="$work/cargo" CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=debuginfo \
-            cargo zigbuild --locked --release --bins --target "$T_ZIG" "${features[@]}"
+            cargo zigbuild --locked --release --target "$T_ZIG" "${cli_pkg[@]}"
         cp "$work/cargo/$T_TRIPLE/release/lifesign" "$bin/"
     fi
     # Debug info only from the archive: its symbols are what consumers link.
@@ -216,11 +221,11 @@ say "Rust crate (cargo publish --dry-run)"
 # --allow-dirty: `make dist` also serves to try uncommitted work; a release
 # is made from a clean checkout. publish --dry-run builds the crate from the
 # packaged files alone.
-CARGO_TARGET_DIR="$work/cargo" cargo package --locked --allow-dirty --no-verify "${features[@]}"
+CARGO_TARGET_DIR="$work/cargo" cargo package --locked --allow-dirty --no-verify -p lifesign
 cp "$work/cargo/package/lifesign-$VERSION.crate" "$DIST_DIR/"
-CARGO_TARGET_DIR="$work/cargo" cargo publish --dry-run --locked --allow-dirty "${features[@]}"
+CARGO_TARGET_DIR="$work/cargo" cargo publish --dry-run --locked --allow-dirty -p lifesign
 
-made_for["lifesign-$VERSION.crate"]="source|Rust $(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml)"
+made_for["lifesign-$VERSION.crate"]="source|Rust $(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)"
 for f in "$DIST_DIR"/goproxy/"$GO_MODULE"/@v/*.zip; do
     made_for["${f#"$DIST_DIR/"}"]="$(ls "$gomod/build" | grep -v '^include$' | paste -sd' ')|per folder"
 done

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The project's links and licence, set in one place: Cargo.toml's [package].
+"""The project's links and licence, set in one place: Cargo.toml's [workspace.package].
 
 `repository`, `homepage`, `documentation` and `license` there are what every
 other package says about the project:
@@ -36,7 +36,8 @@ GO_END = "<!-- /metadata -->"
 
 
 def cargo_metadata(text: str) -> "dict[str, str]":
-    """The KEYS of Cargo.toml's [package] section (one-line string values)."""
+    """The KEYS of Cargo.toml's [workspace.package] section (one-line string
+    values), which every package of the workspace inherits."""
     found: "dict[str, str]" = {}
     section = None
     for line in text.splitlines():
@@ -45,11 +46,11 @@ def cargo_metadata(text: str) -> "dict[str, str]":
             section = header.group(1).strip()
             continue
         m = re.match(r'^\s*([a-z_-]+)\s*=\s*"([^"]*)"\s*$', line)
-        if section == "package" and m and m.group(1) in KEYS:
+        if section == "workspace.package" and m and m.group(1) in KEYS:
             found[m.group(1)] = m.group(2)
     missing = [k for k in KEYS if k not in found]
     if missing:
-        raise SystemExit("metadata.py: Cargo.toml's [package] lacks %s" % ", ".join(missing))
+        raise SystemExit("metadata.py: Cargo.toml's [workspace.package] lacks %s" % ", ".join(missing))
     return found
 
 
@@ -114,7 +115,7 @@ def main(argv: "list[str]") -> int:
                 path.write_text(new)
     if check and stale:
         print(
-            "metadata.py: %s not as Cargo.toml's [package] says; run python3 packaging/metadata.py"
+            "metadata.py: %s not as Cargo.toml's [workspace.package] says; run python3 packaging/metadata.py"
             % ", ".join(str(p) for p in stale),
             file=sys.stderr,
         )

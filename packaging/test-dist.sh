@@ -128,6 +128,15 @@ step_c() {
     done
     bash -c "source '$prefix/share/bash-completion/completions/lifesign' && complete -p lifesign" >/dev/null ||
         fail "the tarball's bash completion does not load"
+    # The released CLI has the fleet (docs/FLEET.md): `lifesign relay`, and
+    # a nats:// target read from a server, never as a file name (port 1 of
+    # 127.0.0.1: nothing listens, so the server cannot be reached).
+    user "$prefix/bin/lifesign" relay --help >/dev/null || fail "the tarball's lifesign has no relay"
+    local rc=0 nats_out
+    nats_out="$(user "$prefix/bin/lifesign" check nats://127.0.0.1:1/lifesign/host.app 2>&1)" || rc=$?
+    [[ "$rc" -eq 2 ]] && grep -q 'cannot connect to nats://127.0.0.1:1' <<<"$nats_out" ||
+        fail "lifesign check nats://...: exit $rc, not a fleet read: $nats_out"
+    echo "bin/lifesign: relay --help exit 0; check nats://127.0.0.1:1/...: exit 2, $nats_out"
     cp "$rt/roundtrip.c" "$rt/CMakeLists.txt" "$tmp/c/src/"
     cd "$tmp/c/src"
     user cmake -S . -B ../build -DCMAKE_PREFIX_PATH="$prefix" >/dev/null

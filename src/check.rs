@@ -222,7 +222,7 @@ impl<P: FnOnce(u32, Option<u64>) -> Liveness> Machine for Given<P> {
 
 /// Applies the verdict rules. `probe` is called at most once, and only for a
 /// file written on this host, in this PID namespace, in this boot.
-#[cfg_attr(not(any(feature = "capi", feature = "internals")), allow(dead_code))] // the C ABI's judge
+#[cfg_attr(not(feature = "internals"), allow(dead_code))] // the C ABI's judge
 pub fn verdict(
     read: &Read,
     facts: Facts<'_>,

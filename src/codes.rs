@@ -12,7 +12,7 @@
 //! contract (and every binding that reads the header) has `#define`s. So
 //! the header test renders the constants from these tables at run time and
 //! hands them to cbindgen as the text after the includes; cbindgen writes
-//! the structs and functions of src/ffi.rs.
+//! the structs and functions of capi/src/lib.rs.
 
 use std::fmt;
 
@@ -199,7 +199,7 @@ code_family! {
 }
 
 // The option flags exist only for the C ABI (the Rust `Options` has fields).
-#[cfg(any(feature = "capi", feature = "internals"))]
+#[cfg(feature = "internals")]
 code_family! {
     /// The flags of the C `lifesign_options`.
     pub enum OptionFlag: u32, c_prefix = "LIFESIGN_OPT_" {
@@ -220,7 +220,7 @@ code_family! {
     }
 }
 
-#[cfg(any(feature = "capi", feature = "internals"))]
+#[cfg(feature = "internals")]
 impl OptionFlag {
     /// Every known flag, or-ed.
     pub fn all_bits() -> u32 {
@@ -229,7 +229,7 @@ impl OptionFlag {
 }
 
 /// The success code of every C function that returns an `int32_t`.
-#[cfg(any(feature = "capi", feature = "internals"))]
+#[cfg(feature = "internals")]
 pub const OK: i32 = 0;
 
 code_family! {

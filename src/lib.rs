@@ -32,12 +32,13 @@
 //!
 //! The protocol is specified in docs/PROTOCOL.md.
 //!
-//! # Features
+//! # Packages
 //!
-//! - `capi` (off by default): compiles the C ABI, the `lifesign_*` exports
-//!   of `include/lifesign.h`, into the cdylib and staticlib. A Rust
-//!   dependent leaves it off and links no `lifesign_*` symbol, so two
-//!   versions of the crate can live in one binary. `make build` turns it on.
+//! This crate is the library alone: an `rlib`, with no C symbol and no
+//! dependency of the command-line tool. Its C ABI (`include/lifesign.h`)
+//! is the workspace package `lifesign-capi` in `capi/`, linked into
+//! `liblifesign.so` and `liblifesign.a` by `lifesign-c` in `capi/artifact/`;
+//! the command-line tool is `lifesign-cli` in `cli/` (docs/ARCHITECTURE.md).
 //!
 //! # Logging
 //!
@@ -83,14 +84,6 @@ internal_modules! {
 /// relay follows folders with it); not part of the API, no semver promise.
 #[doc(hidden)]
 pub mod watcher;
-
-// The C ABI (`include/lifesign.h`), compiled only with the `capi` feature;
-// reachable from Rust only by the crate's own tests.
-#[cfg(all(feature = "capi", feature = "internals"))]
-#[doc(hidden)]
-pub mod ffi;
-#[cfg(all(feature = "capi", not(feature = "internals")))]
-mod ffi;
 
 // The curated API: everything a Rust user may depend on. The modules
 // above are internal (see `internal_modules!`).

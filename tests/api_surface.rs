@@ -95,12 +95,70 @@ fn cargo(dir: &Path, args: &[&str]) -> Output {
 fn a_rust_dependent_gets_the_curated_api_and_no_c_symbols() {
     let dir = consumer("build");
 
-    let built = cargo(dir.dir(), &["build", "--bin", "consumer"]);
+    let built = cargo(
+        dir.dir(),
+        &["build", "--bin", "consumer", "--message-format=json"],
+    );
     assert!(
         built.status.success(),
         "{}",
         String::from_utf8_lossy(&built.stderr)
     );
+    // The library package is an rlib alone, with no dependency of the CLI:
+    // a Rust dependent builds no liblifesign.so or .a, no lexopt, no tokio
+    // (the C artifacts and the CLI are packages of their own). Cargo lists
+    // every unit of the build, rebuilt or fresh.
+    let mut units = Vec::new();
+    for line in String::from_utf8_lossy(&built.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let name = msg["target"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let kinds = msg["target"]["kind"].to_string();
+        for f in msg["filenames"].as_array().into_iter().flatten() {
+            let file = f.as_str().unwrap_or_default().to_string();
+            units.push((name.clone(), kinds.clone(), file));
+        }
+    }
+    assert!(
+        units.iter().any(|(name, _, _)| name == "lifesign"),
+        "no lifesign unit in the build: {units:?}"
+    );
+    // (A proc-macro such as serde_derive is a .so of the compiler's own.)
+    let extra: Vec<&(String, String, String)> = units
+        .iter()
+        .filter(|(name, kinds, file)| {
+            ["lexopt", "tokio", "async_nats", "lifesign_capi"].contains(&name.as_str())
+                || kinds.contains("cdylib")
+                || kinds.contains("staticlib")
+                || (file.contains("liblifesign") && (file.ends_with(".so") || file.ends_with(".a")))
+        })
+        .collect();
+    assert!(extra.is_empty(), "a Rust dependent built {extra:?}");
+    let tree = cargo(
+        dir.dir(),
+        &["tree", "--prefix", "none", "-e", "normal,build"],
+    );
+    assert!(tree.status.success(), "{tree:?}");
+    let tree = String::from_utf8_lossy(&tree.stdout);
+    for krate in [
+        "lexopt ",
+        "cbindgen ",
+        "lifesign-capi ",
+        "tokio ",
+        "async-nats ",
+    ] {
+        assert!(
+            !tree.lines().any(|l| l.starts_with(krate)),
+            "a Rust dependent builds {krate}:\n{tree}"
+        );
+    }
     let exe = root().join("target/consumer-rust/debug/consumer");
     let nm = Command::new("nm").arg(&exe).output().expect("nm runs");
     assert!(nm.status.success());
@@ -112,7 +170,7 @@ fn a_rust_dependent_gets_the_curated_api_and_no_c_symbols() {
         .collect();
     assert!(
         c_symbols.is_empty(),
-        "C symbols linked without capi: {c_symbols:?}"
+        "C symbols linked into a Rust dependent: {c_symbols:?}"
     );
 
     let hb = dir.path("hb.json");

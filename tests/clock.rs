@@ -60,7 +60,7 @@ fn stepped(lib: &Path, offset: &str) -> Vec<(String, String)> {
 /// `lifesign check --json FILE`, run through `prefix` (a wrapper command)
 /// with `env`; returns the report.
 fn check_with(file: &Path, prefix: &[&str], env: &[(String, String)]) -> Value {
-    let bin = env!("CARGO_BIN_EXE_lifesign");
+    let bin = common::cli();
     let mut cmd = match prefix.split_first() {
         Some((first, rest)) => {
             let mut c = Command::new(first);

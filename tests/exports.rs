@@ -17,7 +17,8 @@ fn rust_sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every line of code (not a comment) of src/ that contains one of
+/// Every line of code (not a comment) of the workspace's packages (src/,
+/// capi/, cli/) that contains one of
 /// `patterns`, as `file:line: code`, skipping the files `skip` names and
 /// the lines `skip_line` is true for (given the line, it may keep state).
 fn src_lines_with(
@@ -27,7 +28,9 @@ fn src_lines_with(
 ) -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    rust_sources(&root.join("src"), &mut files);
+    for dir in ["src", "capi", "cli"] {
+        rust_sources(&root.join(dir), &mut files);
+    }
     files.sort();
     let mut found = Vec::new();
     for file in &files {
@@ -92,7 +95,7 @@ fn no_export_is_declared_outside_ffi_fn() {
     );
     assert!(
         offenders.is_empty(),
-        "exports outside ffi_fn! (declare them inside `ffi_fn! {{ … }}` in src/ffi.rs): {offenders:#?}"
+        "exports outside ffi_fn! (declare them inside `ffi_fn! {{ … }}` in capi/src/lib.rs): {offenders:#?}"
     );
 }
 
@@ -101,7 +104,7 @@ fn the_library_writes_to_stderr_only_through_its_log_module() {
     // The CLI owns its terminal; src/log.rs is the one way out.
     let offenders = src_lines_with(
         &["eprintln!", "eprint!", "stderr()", "libc::STDERR_FILENO"],
-        |rel| rel.starts_with("src/bin") || rel == Path::new("src/log.rs"),
+        |rel| rel.starts_with("cli") || rel == Path::new("src/log.rs"),
         |_| false,
     );
     assert!(
@@ -124,9 +127,8 @@ fn built_library() -> PathBuf {
     lib
 }
 
-/// With `capi`, the shared library next to this test's own build exports
+/// The shared library next to this test's own build exports
 /// exactly the header's functions, and no other `lifesign_*` symbol.
-#[cfg(feature = "capi")]
 #[test]
 fn the_shared_library_exports_exactly_the_headers_functions() {
     let lib = built_library();
@@ -181,13 +183,8 @@ fn the_version_script_names_each_function_of_the_header_once() {
 }
 
 /// `objdump -T` shows every export with the node abi/lifesign.map gives it
-/// (build.rs attaches them where the linker is lld: x86_64 Linux).
-#[cfg(all(
-    feature = "capi",
-    target_os = "linux",
-    target_arch = "x86_64",
-    target_env = "gnu"
-))]
+/// (capi/build.rs attaches them where the linker is lld: x86_64 Linux).
+#[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
 #[test]
 fn every_export_carries_its_version_node() {
     let lib = built_library();

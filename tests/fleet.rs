@@ -2,7 +2,6 @@
 //! JetStream, on 127.0.0.1): `make test-fleet` installs it, pinned and
 //! hash-checked, and names it in LIFESIGN_NATS_SERVER. Without that
 //! variable these tests say so and pass (plain `cargo test`).
-#![cfg(feature = "fleet")]
 
 mod common;
 
@@ -17,8 +16,6 @@ use std::time::{Duration, Instant};
 /// A hang guard, never a measurement: every wait in these tests ends on
 /// an event long before it.
 const GUARD: Duration = Duration::from_secs(60);
-
-const BIN: &str = env!("CARGO_BIN_EXE_lifesign");
 
 /// A loopback port free now (bound, then closed).
 /// A port for a server to listen on, free now, and outside the kernel's
@@ -216,7 +213,7 @@ impl Relay {
 
     /// A relay of several folders.
     fn start_dirs(server: &Server, host_id: &str, dirs: &[&Path], extra: &[&str]) -> Relay {
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(common::cli())
             .args(["relay", "--server", &server.url(), "--host-id", host_id])
             .args(extra)
             .args(dirs)
@@ -244,7 +241,7 @@ impl Drop for Relay {
 
 /// Runs a fleet command to its end (with the hang guard).
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(common::cli());
     cmd.args(args)
         .env_remove("LIFESIGN_NATS_TOKEN")
         .env_remove("LIFESIGN_NATS_CREDS")
@@ -279,7 +276,7 @@ struct Watcher {
 
 impl Watcher {
     fn start(url: &str) -> Watcher {
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(common::cli())
             .args(["watch", url])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -637,7 +634,7 @@ fn a_server_that_accepts_and_never_speaks_is_cannot_tell_and_a_signal_ends_the_w
     // wait), a relay ends as it does on SIGTERM (0).
     while accepted.try_recv().is_ok() {}
     for (args, code) in [(&cases[0], 130), (&cases[1], 130), (&cases[4], 0)] {
-        let child = Command::new(BIN)
+        let child = Command::new(common::cli())
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -817,7 +814,7 @@ fn a_relay_whose_stderr_is_a_broken_pipe_goes_on_relaying() {
     let dir = TempDir::new("fleet-epipe");
     let mut emitter = common::Child::emitter(&dir.path("app.json"), 200);
     assert_eq!(emitter.send("ready before"), "ok");
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(common::cli())
         .args(["relay", "--server", &server.url(), "--host-id", "web1"])
         .arg(dir.path(""))
         .stdout(Stdio::null())
@@ -978,7 +975,7 @@ fn a_relay_fails_over_when_its_cluster_node_dies_and_no_key_expires() {
     // loaded machine (the failover itself is not timed).
     let mut emitter = common::Child::emitter(&dir.path("api.json"), 10_000);
     assert_eq!(emitter.send("ready before"), "ok");
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(common::cli())
         .args(["relay", "--server", &cluster.urls(), "--replicas", "3"])
         .args(["--host-id", "web1"])
         .arg(dir.path(""))
@@ -1027,7 +1024,7 @@ fn when_the_stream_leader_dies_a_remote_watch_keeps_delivering_and_check_answers
     let mut emitter = common::Child::emitter(&dir.path("db.json"), 10_000);
     assert_eq!(emitter.send("ready before"), "ok");
     let servers: Vec<String> = cluster.nodes.iter().map(Server::url).collect();
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(common::cli());
     cmd.arg("relay");
     for s in &servers {
         cmd.args(["--server", s]); // repeated, this time
@@ -1135,7 +1132,7 @@ fn a_relay_cut_off_from_its_server_reads_stale_elsewhere_and_republishes_when_it
     // interval 200 ms: a time limit of 1 s.
     let mut emitter = common::Child::emitter(&dir.path("job.json"), 200);
     assert_eq!(emitter.send("ready"), "ok");
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(common::cli())
         .args([
             "relay",
             "--server",
@@ -1462,7 +1459,7 @@ fn relay_metrics_serve_the_relays_counters_and_its_heartbeats() {
     let mut server = Server::start(bin, None);
     let dir = TempDir::new("fleet-metrics");
     write_heartbeat(dir.dir(), "api", "ready", 1);
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(common::cli())
         .args(["relay", "--server", &server.url(), "--host-id", "m1"])
         .args(["--metrics", "127.0.0.1:0"])
         .arg(dir.dir())

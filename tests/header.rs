@@ -1,10 +1,10 @@
 //! The committed header is exactly what is generated from the crate: the
 //! constants from the code families of src/codes.rs, the types and
-//! functions by cbindgen from src/ffi.rs. Regenerate it with `make header`.
+//! functions by cbindgen from capi/src/lib.rs. Regenerate it with `make header`.
 //!
 //! cbindgen does not expand macros on stable Rust, and every export is
 //! declared inside `ffi_fn!`. So the generator shows cbindgen a copy of
-//! src/ffi.rs in which the macro's invocation (from `ffi_fn! {` to
+//! capi/src/lib.rs in which the macro's invocation (from `ffi_fn! {` to
 //! `} // ffi_fn!`) is an inline module and each
 //! export is spelled as the macro writes it (`#[no_mangle] pub [unsafe]
 //! extern "C" fn`). tests/exports.rs checks that the library's symbols are
@@ -15,7 +15,7 @@ mod common;
 use common::TempDir;
 use std::path::Path;
 
-/// src/ffi.rs as `ffi_fn!` expands its exports, for cbindgen.
+/// capi/src/lib.rs as `ffi_fn!` expands its exports, for cbindgen.
 fn ffi_source_as_expanded(src: &str) -> String {
     let mut out = String::with_capacity(src.len());
     let mut inside = false;
@@ -53,7 +53,7 @@ fn generate() -> String {
     let mut config =
         cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     config.after_includes = Some(lifesign::codes::c_constants_text());
-    let src = std::fs::read_to_string(root.join("src/ffi.rs")).expect("src/ffi.rs");
+    let src = std::fs::read_to_string(root.join("capi/src/lib.rs")).expect("capi/src/lib.rs");
     let dir = TempDir::new("header");
     let expanded = dir.path("ffi.rs");
     std::fs::write(&expanded, ffi_source_as_expanded(&src)).unwrap();
@@ -135,7 +135,7 @@ fn committed_header_matches_the_generated_one() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "include/lifesign.h differs from what src/codes.rs and src/ffi.rs generate; \
+        "include/lifesign.h differs from what src/codes.rs and capi/src/lib.rs generate; \
          run `make header` and commit the result"
     );
 }
@@ -143,7 +143,7 @@ fn committed_header_matches_the_generated_one() {
 #[test]
 fn every_export_of_ffi_rs_reaches_the_generator() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let src = std::fs::read_to_string(root.join("src/ffi.rs")).unwrap();
+    let src = std::fs::read_to_string(root.join("capi/src/lib.rs")).unwrap();
     let declared = src
         .lines()
         .filter(|l| l.contains("fn lifesign_") && !l.starts_with("//"))
@@ -153,11 +153,11 @@ fn every_export_of_ffi_rs_reaches_the_generator() {
         .count();
     assert!(
         expanded >= 20,
-        "only {expanded} exports found in src/ffi.rs"
+        "only {expanded} exports found in capi/src/lib.rs"
     );
     assert_eq!(
         declared, expanded,
-        "an export of src/ffi.rs is not written as `fn lifesign_…` or `unsafe fn lifesign_…` \
+        "an export of capi/src/lib.rs is not written as `fn lifesign_…` or `unsafe fn lifesign_…` \
          at the start of a line inside `ffi_fn! {{ … }}`"
     );
 }

@@ -94,7 +94,7 @@ fn a_checker_under_hidepid_as_another_user_sees_the_death_through_the_lock() {
         "mount -t proc -o hidepid=2 proc /proc && exec setpriv --reuid=65534 --regid=65534 --clear-groups \
          sh -c 'test -e /proc/{pid} && exit 99; exec \"$0\" check \"$1\" --json' {cli} {file}",
         pid = c.pid(),
-        cli = env!("CARGO_BIN_EXE_lifesign"),
+        cli = common::cli(),
         file = p.display()
     );
     let out = Command::new("unshare")
@@ -303,7 +303,7 @@ fn scan_lists_heartbeats_not_their_lock_files() {
     let p = d.path("hb.json");
     let e = Emitter::start(&p, Duration::from_secs(3600)).unwrap();
     assert!(lock::companion(&p).unwrap().exists());
-    let out = Command::new(env!("CARGO_BIN_EXE_lifesign"))
+    let out = Command::new(common::cli())
         .arg("scan")
         .arg(d.dir())
         .output()

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn cli() -> &'static str {
-    env!("CARGO_BIN_EXE_lifesign")
+    common::cli()
 }
 
 /// The verdict word of `lifesign check FILE --json`'s output.

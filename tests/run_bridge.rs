@@ -44,7 +44,7 @@ fn run_speaks_for_its_child_ready_status_extend_watchdog_stopping_in_order() {
         sock: UnixDatagram::bind(&sock_path).unwrap(),
         pings: 0,
     };
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifesign"));
+    let mut cmd = Command::new(common::cli());
     cmd.args(["run", "--quiet", "--interval", "20ms", "--file"])
         .arg(d.path("hb.json"))
         .arg("--")
@@ -99,7 +99,7 @@ fn a_busy_manager_still_gets_ready_from_run_once_it_reads_again() {
         sock: UnixDatagram::bind(&sock_path).unwrap(),
         pings: 0,
     };
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifesign"));
+    let mut cmd = Command::new(common::cli());
     cmd.args(["run", "--quiet", "--interval", "20ms", "--file"])
         .arg(d.path("hb.json"))
         .arg("--")

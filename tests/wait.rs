@@ -442,7 +442,6 @@ fn ends_ready_with(s: Stepped, message: &str) {
     assert_eq!(last_seen(&out).message, message);
 }
 
-#[cfg(feature = "capi")]
 #[test]
 fn the_c_abi_wait_ignores_a_leftover_of_the_same_pid_too() {
     let d = TempDir::new("w-leftover-capi");
@@ -457,10 +456,10 @@ fn the_c_abi_wait_ignores_a_leftover_of_the_same_pid_too() {
         // SAFETY: a NUL-terminated path and a report prepared by its init.
         let (rc, out) = unsafe {
             let mut out = std::mem::MaybeUninit::uninit();
-            lifesign::ffi::lifesign_report_init(out.as_mut_ptr());
-            let mut out: lifesign::ffi::lifesign_report = out.assume_init();
+            lifesign_capi::lifesign_report_init(out.as_mut_ptr());
+            let mut out: lifesign_capi::lifesign_report = out.assume_init();
             let rc =
-                lifesign::ffi::lifesign_wait_ready(c_path.as_ptr(), pid as i64, 0, 0, &mut out);
+                lifesign_capi::lifesign_wait_ready(c_path.as_ptr(), pid as i64, 0, 0, &mut out);
             (rc, out)
         };
         let _ = tx.send((rc, out.verdict, out.state));

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates the bindings' C declaration tables from include/lifesign.h.
 
-The header (made by cbindgen from src/ffi.rs) is the one description of the
+The header (made by cbindgen from capi/src/lib.rs) is the one description of the
 C ABI. This script reads it with pycparser, after `gcc -E` with small
 stand-ins for the standard headers, and writes:
 

@@ -34,12 +34,12 @@ fuzz_target!(|data: &[u8]| {
     let c_path = CString::new(p.as_os_str().as_bytes()).unwrap();
     let mut r = std::mem::MaybeUninit::uninit();
     // SAFETY: report_init writes the whole struct.
-    let mut r: lifesign::ffi::lifesign_report = unsafe {
-        lifesign::ffi::lifesign_report_init(r.as_mut_ptr());
+    let mut r: lifesign_capi::lifesign_report = unsafe {
+        lifesign_capi::lifesign_report_init(r.as_mut_ptr());
         r.assume_init()
     };
     // SAFETY: a valid C string and an initialised report.
-    let rc = unsafe { lifesign::ffi::lifesign_check(c_path.as_ptr(), 0, 0, &mut r) };
+    let rc = unsafe { lifesign_capi::lifesign_check(c_path.as_ptr(), 0, 0, &mut r) };
     assert_eq!(rc, 0);
     // SAFETY: the report's message is NUL-terminated within its 256 bytes.
     let msg = unsafe { CStr::from_ptr(r.message.as_ptr()) };

@@ -29,7 +29,7 @@ fail() { echo "FAIL  $1: $2"; failed=$((failed + 1)); }
 variant() {
     local dir="$work/$1"
     mkdir -p "$dir"
-    (cd "$root" && cp -r Cargo.toml Cargo.lock build.rs src abi benches examples "$dir/")
+    (cd "$root" && cp -r Cargo.toml Cargo.lock src capi cli abi benches examples "$dir/")
     python3 - "$dir" <<<"$2" || return 1
     echo "$dir"
 }
@@ -50,7 +50,7 @@ fi
 # 2. One field of lifesign_report moved.
 moved="$(variant moved '
 import sys, pathlib
-p = pathlib.Path(sys.argv[1], "src/ffi.rs")
+p = pathlib.Path(sys.argv[1], "capi/src/lib.rs")
 s = p.read_text()
 a, b = "    pub verdict: i32,\n", "    pub state: i32,\n"
 assert s.count(a) == 1 and s.count(b) == 1
@@ -72,7 +72,7 @@ fi
 grown="$(variant grown '
 import sys, pathlib
 root = pathlib.Path(sys.argv[1])
-p = root / "src/ffi.rs"
+p = root / "capi/src/lib.rs"
 s = p.read_text()
 end = "    pub detail: [c_char; 256],\n}\n"
 assert s.count(end) == 1

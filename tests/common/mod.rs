@@ -139,9 +139,21 @@ pub fn emitter_child_binary() -> PathBuf {
     p
 }
 
-/// The CLI built by cargo for the tests.
+/// The CLI (the workspace's `lifesign-cli` package) in the target folder of
+/// this test: `make build` (or `cargo build` at the root) puts it there.
 pub fn cli() -> &'static str {
-    env!("CARGO_BIN_EXE_lifesign")
+    static CLI: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CLI.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        // target/<profile>/deps/<test> -> target/<profile>/lifesign
+        let p = exe.parent().unwrap().parent().unwrap().join("lifesign");
+        assert!(
+            p.exists(),
+            "{} is missing: build the workspace first (`make build`, or `cargo build --release` at the root)",
+            p.display()
+        );
+        p.to_str().unwrap().to_owned()
+    })
 }
 
 /// `sh -c SCRIPT`, with the word `LS` in the script standing for the CLI
@@ -663,12 +675,11 @@ impl Drop for Tmpfs {
 // ---- the C ABI ------------------------------------------------------------------
 
 /// A C report prepared as a C caller prepares it (`lifesign_report_init`).
-#[cfg(feature = "capi")]
-pub fn report() -> lifesign::ffi::lifesign_report {
+pub fn report() -> lifesign_capi::lifesign_report {
     let mut r = std::mem::MaybeUninit::uninit();
     // SAFETY: report_init writes the whole struct.
     unsafe {
-        lifesign::ffi::lifesign_report_init(r.as_mut_ptr());
+        lifesign_capi::lifesign_report_init(r.as_mut_ptr());
         r.assume_init()
     }
 }

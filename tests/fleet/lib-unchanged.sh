@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The feature `fleet` (tokio, async-nats, rustls) is for the command-line
+# The CLI's feature `fleet` (tokio, async-nats, rustls) is for the command-line
 # tool only: the C libraries built with it (target/release, what `make
 # build` produces) must export exactly the symbols of a build without it,
 # hold no code of those crates, and keep their size (bound: 1%, for build
 # metadata; a linked tokio or TLS stack would add far more).
 # Arguments: the cargo features of the library build without the fleet
-# (the Makefile's, e.g. `--features capi`).
+# (the Makefile's LIB_BASE_FEATURES: `-p lifesign-c`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"

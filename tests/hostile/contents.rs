@@ -120,7 +120,6 @@ fn hostile_contents_are_invalid_through_every_entry_point_and_never_crash() {
         let p = d.path(name);
         assert_invalid(&p, name);
         // The same through the C ABI: a verdict, not an error.
-        #[cfg(feature = "capi")]
         {
             let cp = CString::new(p.as_os_str().as_bytes()).unwrap();
             let mut r = report();

@@ -12,7 +12,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-#[cfg(feature = "capi")]
 mod c_abi;
 mod contents;
 mod links_and_modes;
@@ -22,12 +21,10 @@ mod size_limits;
 
 use common::*;
 use lifesign::check::{read_path, Read};
-#[cfg(feature = "capi")]
-use lifesign::ffi;
 use lifesign::protocol::{encode, Record, Shape, State, MAX_FILE_BYTES};
 use lifesign::{check, CheckOptions, Emitter, ErrorKind, Options, Verdict};
+use lifesign_capi as ffi;
 use serde_json::{json, Value};
-#[cfg(feature = "capi")]
 use std::ffi::c_char;
 use std::ffi::CString;
 use std::io::Write as _;

@@ -25,7 +25,7 @@ status=0
 
 echo "== lifesign reliability, long form: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores"
 
-# The crate's features, as the Makefile builds it (LIB_FEATURES there).
+# The packages, as the Makefile builds them (LIB_FEATURES there: the workspace).
 features="$(make -s -C "$root" print-lib-features)"
 
 if [ -z "${SKIP_TESTS:-}" ]; then

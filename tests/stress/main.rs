@@ -24,9 +24,8 @@ mod torn_reads;
 
 use common::*;
 use lifesign::check::{read_path, Read};
-#[cfg(feature = "capi")]
-use lifesign::ffi;
 use lifesign::{check, CheckOptions, Emitter, ErrorKind, Options, State, Verdict};
+use lifesign_capi as ffi;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::ffi::CString;
@@ -207,7 +206,6 @@ fn role_reader(a: &Value) {
 }
 
 /// A check through the C ABI: the verdict, the seq and the reason.
-#[cfg(feature = "capi")]
 fn check_via_c(path: &CString) -> (Verdict, u64, String) {
     let mut r = report();
     // SAFETY: a valid C string and an initialised report.
@@ -217,11 +215,6 @@ fn check_via_c(path: &CString) -> (Verdict, u64, String) {
     // SAFETY: the library NUL-terminates detail.
     let detail = unsafe { std::ffi::CStr::from_ptr(r.detail.as_ptr()) };
     (v, r.seq, detail.to_string_lossy().into_owned())
-}
-
-#[cfg(not(feature = "capi"))]
-fn check_via_c(_: &CString) -> (Verdict, u64, String) {
-    panic!("the C ABI readers need the capi feature")
 }
 
 /// What the reader processes saw, summed.
@@ -244,7 +237,7 @@ fn run_readers(paths: &[PathBuf], processes: u64, reads: u64, monotonic: bool) -
                 &json!({
                     "paths": paths,
                     "reads": reads,
-                    "api": if i % 2 == 1 && cfg!(feature = "capi") { "c" } else { "rust" },
+                    "api": if i % 2 == 1 { "c" } else { "rust" },
                     "monotonic": monotonic,
                 }),
             )

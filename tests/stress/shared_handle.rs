@@ -82,17 +82,13 @@ fn one_handle_shared_by_threads_never_deadlocks_and_ends_stopped() {
 }
 
 /// A C handle as a value that threads may share (the C ABI is thread-safe).
-#[cfg(feature = "capi")]
 #[derive(Clone, Copy)]
 struct Handle(*mut ffi::lifesign_emitter);
 // SAFETY: every lifesign_* call on a live handle is thread-safe (header).
-#[cfg(feature = "capi")]
 unsafe impl Send for Handle {}
 // SAFETY: as above.
-#[cfg(feature = "capi")]
 unsafe impl Sync for Handle {}
 
-#[cfg(feature = "capi")]
 #[test]
 fn one_c_handle_shared_by_threads_never_deadlocks_and_ends_stopped() {
     let d = TempDir::new("cthreads");

@@ -1,5 +1,7 @@
-//! The C ABI: the only module that knows C exists (compiled with the `capi`
-//! feature).
+//! The C ABI of lifesign: the only crate that knows C exists. It wraps the
+//! library (`lifesign`, the workspace's root package) without changing it;
+//! `capi/artifact` (package `lifesign-c`) links it into liblifesign.so and
+//! liblifesign.a.
 //!
 //! Every export is declared with `ffi_fn!`, which writes the
 //! `#[no_mangle] extern "C"` function around its body: panics are caught and
@@ -7,16 +9,17 @@
 //! code), errors are recorded as the thread's last error and returned as
 //! their code. No export exists outside it (tests/exports.rs checks).
 //! `include/lifesign.h` is generated from this file by cbindgen, with the
-//! constants rendered from `crate::codes`.
+//! constants rendered from `lifesign::codes`.
 
 #![allow(non_camel_case_types)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
-use crate::check::{self, CheckOptions, Report};
-use crate::codes::{LogLevel, OptionFlag, Shape, State, Verdict, OK};
-use crate::emitter::{Emitter, ErrorCallback, Options};
-use crate::error::{Error, ErrorKind};
-use crate::notify::NotifyConfig;
-use crate::wait::{self, Cancel, WaitErrorKind, WaitOptions};
+use lifesign::check::{self, CheckOptions, Report};
+use lifesign::codes::{LogLevel, OptionFlag, Shape, State, Verdict, OK};
+use lifesign::emitter::{Emitter, ErrorCallback, Options};
+use lifesign::error::{Error, ErrorKind};
+use lifesign::notify::NotifyConfig;
+use lifesign::wait::{self, Cancel, WaitErrorKind, WaitOptions};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::mem::{offset_of, size_of};
@@ -84,14 +87,14 @@ fn boundary<R: CReturn>(body: impl FnOnce() -> R::Body) -> R {
     }
 }
 
-// The version node of every export: `symbol_version!`, written by build.rs
+// The version node of every export: `symbol_version!`, written by capi/build.rs
 // from abi/lifesign.map.
 #[cfg(lifesign_symbol_versions)]
 include!(concat!(env!("OUT_DIR"), "/symbol_versions.rs"));
 
 /// Gives an export the symbol version of its node (`lifesign_check@@LIFESIGN_0.2`):
 /// an assembler directive inside the function, so that it is always in the
-/// object that defines the symbol (build.rs says why).
+/// object that defines the symbol (capi/build.rs says why).
 #[cfg(lifesign_symbol_versions)]
 macro_rules! attach_symbol_version {
     ($name:ident) => {
@@ -367,7 +370,7 @@ fn ok(_: ()) -> i32 {
 /// Copies `s` into a C buffer, NUL-terminated, cut at a UTF-8 boundary.
 fn c_text<const N: usize>(s: &str) -> [c_char; N] {
     let mut buf = [0 as c_char; N];
-    let cut = crate::protocol::truncate_utf8(s, N - 1);
+    let cut = lifesign::protocol::truncate_utf8(s, N - 1);
     for (d, b) in buf.iter_mut().zip(cut.bytes()) {
         *d = b as c_char;
     }
@@ -439,10 +442,10 @@ fn fill_unjudged(out: *mut lifesign_report, why: &str) {
         check::Facts {
             now_ms: 0,
             mono_ms: None,
-            identity: crate::process::identity(),
+            identity: lifesign::process::identity(),
         },
         &CheckOptions::default(),
-        |_, _| crate::process::Liveness::Gone,
+        |_, _| lifesign::process::Liveness::Gone,
     );
     fill(out, &r);
 }
@@ -551,25 +554,25 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
         }) as ErrorCallback
     });
     let flag = |f: OptionFlag| o.flags & f.code() != 0;
-    Ok(Options {
-        interval: Duration::from_millis(o.interval_ms.into()),
-        mode: if o.mode == 0 { 0o644 } else { o.mode },
-        durable: flag(OptionFlag::Durable),
-        remove_on_stop: flag(OptionFlag::RemoveOnStop),
-        stale_after: (o.stale_after_ms > 0).then(|| Duration::from_millis(o.stale_after_ms)),
-        message: None,
-        notify: NotifyConfig {
-            systemd: !flag(OptionFlag::NoSystemd),
-            s6: !flag(OptionFlag::NoS6),
-            s6_fd: (o.notify_fd >= 0).then_some(o.notify_fd),
-            watchdog_trigger: flag(OptionFlag::WatchdogTrigger),
-            watchdog_on_progress: flag(OptionFlag::WatchdogOnProgress),
-            extend_timeout: None,
-        },
-        on_error,
-        log_errors: true,
-        lifetime_lock: !flag(OptionFlag::NoLock),
-    })
+    let mut notify = NotifyConfig::default();
+    notify.systemd = !flag(OptionFlag::NoSystemd);
+    notify.s6 = !flag(OptionFlag::NoS6);
+    notify.s6_fd = (o.notify_fd >= 0).then_some(o.notify_fd);
+    notify.watchdog_trigger = flag(OptionFlag::WatchdogTrigger);
+    notify.watchdog_on_progress = flag(OptionFlag::WatchdogOnProgress);
+    notify.extend_timeout = None;
+    let mut opts = Options::default()
+        .interval(Duration::from_millis(o.interval_ms.into()))
+        .mode(if o.mode == 0 { 0o644 } else { o.mode })
+        .durable(flag(OptionFlag::Durable))
+        .remove_on_stop(flag(OptionFlag::RemoveOnStop))
+        .notify(notify)
+        .log_errors(true)
+        .lifetime_lock(!flag(OptionFlag::NoLock));
+    opts.stale_after = (o.stale_after_ms > 0).then(|| Duration::from_millis(o.stale_after_ms));
+    opts.message = None;
+    opts.on_error = on_error;
+    Ok(opts)
 }
 
 fn check_options(max_age_ms: u64, expected_pid: i64, stall_ms: u64) -> Result<CheckOptions, Error> {
@@ -579,11 +582,12 @@ fn check_options(max_age_ms: u64, expected_pid: i64, stall_ms: u64) -> Result<Ch
         p => return Err(invalid(format!("expected_pid {p} is out of range"))),
     };
     // The C ABI counts milliseconds (0: the file's own rule, no stall rule).
-    Ok(CheckOptions {
-        max_age: Some(Duration::from_millis(max_age_ms)),
-        expected_pid,
-        stall: Some(Duration::from_millis(stall_ms)),
-        ..CheckOptions::default()
+    Ok({
+        let mut o = CheckOptions::default();
+        o.max_age = Some(Duration::from_millis(max_age_ms));
+        o.expected_pid = expected_pid;
+        o.stall = Some(Duration::from_millis(stall_ms));
+        o
     })
 }
 
@@ -868,9 +872,10 @@ unsafe fn lifesign_free(e: *mut lifesign_emitter) {
 unsafe fn lifesign_is_alive(path: *const c_char, max_age_ms: u64) -> i32 {
     // SAFETY: forwarded from the caller.
     let p = unsafe { path_arg(path) }?;
-    let opts = CheckOptions {
-        max_age: Some(Duration::from_millis(max_age_ms)),
-        ..CheckOptions::default()
+    let opts = {
+        let mut o = CheckOptions::default();
+        o.max_age = Some(Duration::from_millis(max_age_ms));
+        o
     };
     Ok(i32::from(check::try_check(p, &opts)?.is_alive()))
 }
@@ -1048,14 +1053,13 @@ unsafe fn lifesign_wait_ready_cancel(
         let p = unsafe { path_arg(path) }?;
         let pid = check_options(0, expected_pid, 0)?.expected_pid;
         let ms = |v: u64| (v > 0).then(|| Duration::from_millis(v));
-        let opts = WaitOptions {
-            expected_pid: pid,
-            idle_timeout: ms(idle_timeout_ms),
-            timeout: ms(timeout_ms),
-            // SAFETY: the caller promises a live token or NULL.
-            cancel: unsafe { cancel.as_ref() }.map(|c| &c.inner),
-            force_polling: false,
-        };
+        let mut opts = WaitOptions::default();
+        opts.expected_pid = pid;
+        opts.idle_timeout = ms(idle_timeout_ms);
+        opts.timeout = ms(timeout_ms);
+        // SAFETY: the caller promises a live token or NULL.
+        opts.cancel = unsafe { cancel.as_ref() }.map(|c| &c.inner);
+        opts.force_polling = false;
         // A decision other than ready is a success in C (the report tells);
         // a timeout or a cancellation is its error code.
         let (report, result) = match wait::wait_ready(p, &opts) {
@@ -1132,16 +1136,16 @@ unsafe fn lifesign_set_log_handler(
     let level = LogLevel::from_code(max_level)
         .ok_or_else(|| invalid(format!("unknown log level {max_level}")))?;
     let ud = UserData(user_data);
-    crate::log::set_log_handler(handler.map(|f| {
+    lifesign::log::set_log_handler(handler.map(|f| {
         Arc::new(move |level: LogLevel, message: &str| {
             let ud = &ud;
             let msg = CString::new(message.replace('\0', " ")).unwrap_or_default();
             // SAFETY: the caller promises the function and user_data stay
             // valid until replaced.
             unsafe { f(ud.0, level.code(), msg.as_ptr()) };
-        }) as crate::log::LogHandler
+        }) as lifesign::log::LogHandler
     }));
-    crate::log::set_log_level(level);
+    lifesign::log::set_log_level(level);
     Ok(OK)
 }
 
