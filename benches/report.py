@@ -393,7 +393,9 @@ def build(args):
         rows = []
         for b in budgets:
             got = (syscalls.get(b["op"]) or {}).get("total")
-            rows.append([b["op"], str(b["budget"]), b["calls"], b["what"], "%g" % got if got is not None else ""])
+            # A budget per repeated step may come with a fixed setup (a wait's wake-ups).
+            limit = str(b["budget"]) if "setup" not in b else "%d each + %d" % (b["budget"], b["setup"])
+            rows.append([b["op"], limit, b["calls"], b["what"], "%g" % got if got is not None else ""])
         add(table(["Operation", "Budget", "The calls", "What", "Counted here"], rows) + "\n")
     if syscalls:
         add("### Syscalls per call\n")

@@ -233,7 +233,7 @@ pub fn verdict(
 }
 
 /// [`verdict`] with what the checker found at the record's lifetime lock
-/// ([`lock::probe_read_kept`]): a free lock is `process_gone`; a held one decides
+/// (what [`lock::probe_record_kept`] finds): a free lock is `process_gone`; a held one decides
 /// nothing (docs/PROTOCOL.md, section 10).
 pub fn verdict_with_lock(
     read: &Read,
@@ -558,27 +558,37 @@ fn read_inner(path: &Path) -> io::Result<Read> {
 /// it. One read of one byte more than that: a short read of a regular file
 /// is its end, so the common case costs a single read, into the stack.
 fn read_open(mut file: std::fs::File, expect: usize) -> io::Result<Read> {
+    use std::os::fd::AsRawFd;
     const STACK: usize = 4096;
-    let mut small = [0u8; STACK];
+    // Not zeroed first: the read writes what is looked at.
+    let mut small = std::mem::MaybeUninit::<[u8; STACK]>::uninit();
     let mut big = Vec::new();
-    let buf: &mut [u8] = if expect < STACK {
-        &mut small[..expect + 1]
+    let (buf, len): (*mut u8, usize) = if expect < STACK {
+        (small.as_mut_ptr().cast(), expect + 1)
     } else {
-        big.resize(expect + 1, 0);
-        &mut big
+        big.reserve_exact(expect + 1);
+        (big.as_mut_ptr(), expect + 1)
     };
     let n = loop {
-        match file.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => break other?,
+        // SAFETY: `buf` is valid for writes of `len` bytes (the stack array
+        // or the reserved capacity) and outlives the call.
+        let n = unsafe { libc::read(file.as_raw_fd(), buf.cast(), len) };
+        if n >= 0 {
+            break n as usize;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
         }
     };
-    if n < buf.len() {
-        return Ok(decoded(&buf[..n]));
+    // SAFETY: the read initialised the first `n` bytes.
+    let got = unsafe { std::slice::from_raw_parts(buf, n) };
+    if n < len {
+        return Ok(decoded(got));
     }
     // The file grew after the stat (rewritten in place by a writer that
     // does not replace atomically): read the rest, bounded.
-    let mut all = buf.to_vec();
+    let mut all = got.to_vec();
     (&mut file)
         .take(MAX_FILE_BYTES + 1 - n as u64)
         .read_to_end(&mut all)?;

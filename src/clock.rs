@@ -24,7 +24,6 @@
 
 use crate::process::Identity;
 use crate::protocol::Record;
-use once_cell::sync::Lazy;
 
 /// `CLOCK_MONOTONIC` in milliseconds.
 pub fn mono_ms() -> u64 {
@@ -49,28 +48,13 @@ pub fn wall_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-static TIME_NS: Lazy<Option<u64>> = Lazy::new(|| time_ns_of("self"));
-
-/// The inode of this process's time namespace (`None` before Linux 5.6).
-pub fn time_ns() -> Option<u64> {
-    *TIME_NS
-}
-
-/// The inode of `/proc/<pid>/ns/time`.
-pub fn time_ns_of(pid: &str) -> Option<u64> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(format!("/proc/{pid}/ns/time"))
-        .ok()
-        .map(|m| m.ino())
-}
-
 /// Stamps a write: both clocks into `updated_*`, and into `progress_*`
 /// when the work-progress counter moved.
 pub fn stamp(r: &mut Record, progressed: bool) {
     let (wall, mono) = (wall_ms(), mono_ms());
     r.updated_at_ms = wall;
     r.updated_mono_ms = Some(mono);
-    r.time_ns = time_ns();
+    r.time_ns = crate::process::time_ns();
     if progressed {
         r.progress_at_ms = Some(wall);
         r.progress_mono_ms = Some(mono);
@@ -212,6 +196,6 @@ mod tests {
     fn monotonic_clock_reads_and_time_namespace_is_known_on_linux() {
         let (a, b) = (mono_ms(), mono_ms());
         assert!(b >= a);
-        assert!(std::path::Path::new("/proc/self/ns/time").exists() <= time_ns().is_some());
+        assert!(std::path::Path::new("/proc/self/ns/time").exists() <= crate::process::time_ns().is_some());
     }
 }

@@ -51,7 +51,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::notify::{Beat, Notifier, NotifyConfig, Supervisor};
 use crate::process;
 use crate::protocol::{
-    encode, truncate_utf8, Record, Shape, State, MAX_FILE_BYTES, MAX_MESSAGE_BYTES,
+    encode, encode_into, truncate_utf8, Record, Shape, State, MAX_FILE_BYTES, MAX_MESSAGE_BYTES,
 };
 use crate::write::{AtomicFile, DEFAULT_MODE};
 use once_cell::sync::Lazy;
@@ -240,6 +240,8 @@ static ATFORK: Lazy<()> = Lazy::new(|| {
 
 struct Shared {
     record: Record,
+    /// The bytes of the last write, kept for the next one's encoding.
+    buf: Vec<u8>,
     stopped: bool,
     failing: bool,
     last_progress: u64,
@@ -416,6 +418,7 @@ impl Emitter {
             failures: AtomicU64::new(0),
             shared: Mutex::new(Shared {
                 record,
+                buf: Vec::new(),
                 stopped: false,
                 failing: false,
                 last_progress: 0,
@@ -722,8 +725,9 @@ impl Inner {
         }
         crate::clock::stamp(&mut s.record, progressed);
         s.record.seq += 1;
-        let bytes = encode(&s.record);
-        match self.file.write(&bytes) {
+        let Shared { record, buf, .. } = &mut *s;
+        encode_into(record, buf);
+        match self.file.write(buf) {
             Ok(()) => {
                 s.failing = false;
                 Ok(())

@@ -10,7 +10,6 @@
 //! trusting a start time. Every open of a lock file is pinned
 //! (`open_pinned`): no symlink, FIFO or device node is ever opened.
 
-use crate::check::Read;
 use crate::process::Identity;
 use crate::protocol::Record;
 use std::ffi::OsString;
@@ -71,32 +70,6 @@ pub fn consulted(r: &Record, id: &Identity) -> Option<(u64, u64)> {
     }
 }
 
-/// Reads the heartbeat at `path` and probes its lock with `probe`. A lock
-/// found free is confirmed by a second read: an emitter writes its last
-/// record (`stopped`) before it releases its lock, so a record read just
-/// before a clean stop is judged by the record that stop wrote.
-pub fn read_confirmed(path: &Path, probe: impl FnMut(&Read) -> LockProbe) -> (Read, LockProbe) {
-    read_confirmed_by(|| crate::check::read_path(path), probe)
-}
-
-/// [`read_confirmed`] with its own way of reading the heartbeat.
-pub fn read_confirmed_by(
-    mut read_path: impl FnMut() -> Read,
-    mut probe: impl FnMut(&Read) -> LockProbe,
-) -> (Read, LockProbe) {
-    let read = read_path();
-    let lock = probe(&read);
-    if lock != LockProbe::Free {
-        return (read, lock);
-    }
-    let again = read_path();
-    if again == read {
-        return (read, lock);
-    }
-    let lock = probe(&again);
-    (again, lock)
-}
-
 /// Where the lock of the heartbeat at `path` is: beside the file itself.
 /// When the path's last component is a symlink, beside its target (where
 /// the emitter, which wrote the target by its own path, keeps it); `None`
@@ -148,21 +121,6 @@ impl Probe {
             None => LockProbe::Unknown,
         }
     }
-}
-
-/// Probes the lock file of what was read at `path`, when the record claims
-/// one that this checker may consult (see [`consulted`]), reusing `kept`
-/// for the same lock file.
-pub fn probe_read_kept(
-    path: &Path,
-    read: &Read,
-    id: &Identity,
-    kept: &mut Option<Probe>,
-) -> LockProbe {
-    let Read::Record(r) = read else {
-        return LockProbe::Unknown;
-    };
-    probe_record_kept(path, r, id, kept)
 }
 
 /// Probes the lock that the record `r`, read at `path`, names, reusing

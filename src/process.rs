@@ -35,7 +35,7 @@ pub struct Identity {
     pub boot_id: Option<String>,
     /// Our PID namespace inode.
     pub pid_ns: Option<u64>,
-    /// Our time namespace inode (see `crate::clock`).
+    /// Our time namespace inode (see [`time_ns`]).
     pub time_ns: Option<u64>,
 }
 
@@ -54,7 +54,7 @@ pub fn identity() -> &'static Identity {
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty()),
         pid_ns: pid_ns_of("self"),
-        time_ns: crate::clock::time_ns(),
+        time_ns: time_ns(),
     };
     if id.host.is_some() && id.boot_id.is_some() && id.pid_ns.is_some() {
         return COMPLETE.get_or_init(|| id);
@@ -359,6 +359,22 @@ impl Cache {
 }
 
 static CACHE: Lazy<Mutex<Cache>> = Lazy::new(|| Mutex::new(Cache::default()));
+
+static TIME_NS: Lazy<Option<u64>> = Lazy::new(|| time_ns_of("self"));
+
+/// The inode of this process's time namespace, whose `CLOCK_MONOTONIC`
+/// the heartbeat's monotonic stamps read (`crate::clock`) (`None` before Linux 5.6).
+pub fn time_ns() -> Option<u64> {
+    *TIME_NS
+}
+
+/// The inode of `/proc/<pid>/ns/time`.
+pub fn time_ns_of(pid: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/ns/time"))
+        .ok()
+        .map(|m| m.ino())
+}
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -127,60 +128,104 @@ pub fn truncate_utf8(s: &str, max: usize) -> &str {
 
 /// Encodes a record as protocol v1 JSON (one line, no trailing newline).
 pub fn encode(r: &Record) -> Vec<u8> {
-    let mut m = Map::new();
-    m.insert("v".into(), Value::from(PROTOCOL_VERSION));
-    m.insert("pid".into(), Value::from(r.pid));
-    m.insert(
-        "state".into(),
-        Value::from(r.state.unwrap_or(State::Starting).as_str()),
-    );
-    m.insert("seq".into(), Value::from(r.seq.min(MAX_INT)));
-    m.insert(
-        "updated_at_ms".into(),
-        Value::from(r.updated_at_ms.min(MAX_INT)),
-    );
+    let mut out = Vec::with_capacity(512);
+    encode_into(r, &mut out);
+    out
+}
+
+/// [`encode`] into `out` (cleared first), so that a writer can keep one
+/// buffer: the keys in byte order, as a JSON object of strings and integers
+/// has them when serde_json writes it, strings escaped by serde_json;
+/// nothing is allocated but `out`'s growth.
+pub fn encode_into(r: &Record, out: &mut Vec<u8>) {
     // Every integer is kept within MAX_INT, so that what is written is valid.
-    let opt = |m: &mut Map<String, Value>, k: &str, v: Option<u64>| {
+    fn uint(out: &mut Vec<u8>, k: &str, v: Option<u64>) {
         if let Some(v) = v {
-            m.insert(k.into(), Value::from(v.min(MAX_INT)));
+            key(out, k);
+            push_decimal(out, v.min(MAX_INT));
         }
-    };
-    opt(&mut m, "updated_mono_ms", r.updated_mono_ms);
-    opt(&mut m, "started_at_ms", r.started_at_ms);
-    opt(&mut m, "interval_ms", r.interval_ms);
-    opt(&mut m, "stale_after_ms", r.stale_after_ms);
-    if let Some(h) = &r.host {
-        m.insert("host".into(), Value::from(h.as_str()));
     }
-    if let Some(b) = &r.boot_id {
-        m.insert("boot_id".into(), Value::from(b.as_str()));
+    fn string(out: &mut Vec<u8>, k: &str, v: Option<&str>) {
+        if let Some(v) = v {
+            key(out, k);
+            quoted(out, v);
+        }
     }
-    opt(&mut m, "pid_ns", r.pid_ns);
-    opt(&mut m, "time_ns", r.time_ns);
-    opt(&mut m, "pid_start", r.pid_start);
-    opt(&mut m, "lock_ino", r.lock_ino);
-    opt(&mut m, "lock_dev", r.lock_dev);
-    // The counter wraps rather than saturates, so that it keeps moving.
-    opt(&mut m, "progress", r.progress.map(|p| p & MAX_INT));
-    opt(&mut m, "progress_at_ms", r.progress_at_ms);
-    opt(&mut m, "progress_mono_ms", r.progress_mono_ms);
-    opt(&mut m, "reloads", r.reloads);
-    if let Some(msg) = &r.message {
-        m.insert(
-            "message".into(),
-            Value::from(truncate_utf8(msg, MAX_MESSAGE_BYTES)),
-        );
+    fn quoted(out: &mut Vec<u8>, s: &str) {
+        // Writing a string into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
     }
+    fn key(out: &mut Vec<u8>, k: &str) {
+        // Only the opening brace so far: the first key.
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        quoted(out, k);
+        out.push(b':');
+    }
+    out.clear();
+    out.push(b'{');
+    // In byte order of the keys.
+    string(out, "boot_id", r.boot_id.as_deref());
+    string(out, "host", r.host.as_deref());
+    uint(out, "interval_ms", r.interval_ms);
+    uint(out, "lock_dev", r.lock_dev);
+    uint(out, "lock_ino", r.lock_ino);
+    string(
+        out,
+        "message",
+        r.message.as_deref().map(|m| truncate_utf8(m, MAX_MESSAGE_BYTES)),
+    );
     if !r.meta.is_empty() {
-        let meta: Map<String, Value> = r
-            .meta
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-            .collect();
-        m.insert("meta".into(), Value::Object(meta));
+        key(out, "meta");
+        out.push(b'{');
+        for (i, (k, v)) in r.meta.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            quoted(out, k);
+            out.push(b':');
+            quoted(out, v);
+        }
+        out.push(b'}');
     }
-    // Serialising a map of strings and integers cannot fail.
-    serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
+    uint(out, "pid", Some(u64::from(r.pid)));
+    uint(out, "pid_ns", r.pid_ns);
+    uint(out, "pid_start", r.pid_start);
+    // The counter wraps rather than saturates, so that it keeps moving.
+    uint(out, "progress", r.progress.map(|p| p & MAX_INT));
+    uint(out, "progress_at_ms", r.progress_at_ms);
+    uint(out, "progress_mono_ms", r.progress_mono_ms);
+    uint(out, "reloads", r.reloads);
+    uint(out, "seq", Some(r.seq));
+    uint(out, "stale_after_ms", r.stale_after_ms);
+    uint(out, "started_at_ms", r.started_at_ms);
+    string(
+        out,
+        "state",
+        Some(r.state.unwrap_or(State::Starting).as_str()),
+    );
+    uint(out, "time_ns", r.time_ns);
+    uint(out, "updated_at_ms", Some(r.updated_at_ms));
+    uint(out, "updated_mono_ms", r.updated_mono_ms);
+    uint(out, "v", Some(PROTOCOL_VERSION));
+    out.push(b'}');
+}
+
+/// Appends `v` in decimal, as JSON writes an integer (no formatting
+/// machinery: a beat writes about fifteen of them).
+pub fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// A JSON value read with duplicate keys rejected at every depth, and with
@@ -327,13 +372,116 @@ fn known_key(k: &str) -> Option<usize> {
     })
 }
 
-#[derive(Default)]
-struct Slots {
-    vals: [Option<Value>; KNOWN_KEYS.len()],
+/// The value of a known key, read as typed as the rules need it: a
+/// number as a number and a string borrowed from the file's text where it
+/// has no escapes, so that decoding a heartbeat builds no `Value` and
+/// allocates nothing for them. Objects, arrays, booleans and null (only
+/// `meta` and `metadata` may hold an object) are read strictly into a
+/// `Value`, as every value of an unknown key is.
+enum Slot<'de> {
+    /// A non-negative integer (`-0` included, as serde_json's `Value` reads it).
+    Uint(u64),
+    /// A negative integer.
+    Int(i64),
+    /// A number with a fraction or an exponent.
+    Float(f64),
+    /// A string.
+    Str(Cow<'de, str>),
+    /// Anything else.
+    Other(Value),
 }
 
-impl Slots {
-    fn get(&self, k: &str) -> Option<&Value> {
+impl Slot<'_> {
+    /// The value as a number reads it: `as_u64` and `as_i64` of serde_json.
+    fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Slot::Uint(x) => Some(x),
+            _ => None,
+        }
+    }
+    fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Slot::Uint(x) => i64::try_from(x).ok(),
+            Slot::Int(x) => Some(x),
+            _ => None,
+        }
+    }
+    /// The JSON value, for the text of an error (never on a valid file's path).
+    fn value(&self) -> Value {
+        match self {
+            Slot::Uint(x) => Value::from(*x),
+            Slot::Int(x) => Value::from(*x),
+            Slot::Float(x) => Number::from_f64(*x).map_or(Value::Null, Value::Number),
+            Slot::Str(s) => Value::from(s.as_ref()),
+            Slot::Other(v) => v.clone(),
+        }
+    }
+}
+
+/// The seed of a known key's value, with room for `room` more levels.
+struct Typed {
+    room: u32,
+}
+
+impl<'de> de::DeserializeSeed<'de> for Typed {
+    type Value = Slot<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Slot<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Typed {
+    type Value = Slot<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Slot<'de>, E> {
+        Ok(Slot::Other(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Slot<'de>, E> {
+        Ok(u64::try_from(v).map_or(Slot::Int(v), Slot::Uint))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Slot<'de>, E> {
+        Ok(Slot::Uint(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Slot<'de>, E> {
+        Ok(Slot::Float(v))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Slot<'de>, E> {
+        Ok(Slot::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Slot<'de>, E> {
+        Ok(Slot::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Slot<'de>, E> {
+        Ok(Slot::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Slot<'de>, E> {
+        Ok(Slot::Other(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Slot<'de>, E> {
+        Ok(Slot::Other(Value::Null))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, a: A) -> Result<Slot<'de>, A::Error> {
+        Strict { room: self.room }.visit_seq(a).map(Slot::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, a: A) -> Result<Slot<'de>, A::Error> {
+        Strict { room: self.room }.visit_map(a).map(Slot::Other)
+    }
+}
+
+struct Slots<'de> {
+    vals: [Option<Slot<'de>>; KNOWN_KEYS.len()],
+}
+
+impl<'de> Slots<'de> {
+    fn empty() -> Slots<'de> {
+        Slots {
+            vals: std::array::from_fn(|_| None),
+        }
+    }
+
+    fn get(&self, k: &str) -> Option<&Slot<'de>> {
         known_key(k).and_then(|i| self.vals[i].as_ref())
     }
 
@@ -361,33 +509,39 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
-impl<'de> Deserialize<'de> for Slots {
+impl<'de> Deserialize<'de> for Slots<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct TopVisitor;
         impl<'de> Visitor<'de> for TopVisitor {
-            type Value = Slots;
+            type Value = Slots<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Slots, A::Error> {
-                let mut slots = Slots::default();
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Slots<'de>, A::Error> {
+                let mut slots = Slots::empty();
                 let mut unknown: std::collections::HashSet<String> = Default::default();
                 // The top-level object is level 1: its values may open
                 // MAX_DEPTH - 1 more levels.
-                let seed = || Strict {
-                    room: MAX_DEPTH - 1,
-                };
+                let room = MAX_DEPTH - 1;
                 while let Some(Key(k)) = a.next_key()? {
-                    let v = a.next_value_seed(seed())?;
                     let duplicate = match k {
-                        Ok(i) => slots.vals[i]
-                            .replace(v)
-                            .is_some()
-                            .then(|| KNOWN_KEYS[i].to_owned()),
-                        Err(name) if unknown.contains(&name) => Some(name),
+                        Ok(i) => {
+                            let v = a.next_value_seed(Typed { room })?;
+                            slots.vals[i]
+                                .replace(v)
+                                .is_some()
+                                .then(|| KNOWN_KEYS[i].to_owned())
+                        }
                         Err(name) => {
-                            unknown.insert(name);
-                            None
+                            // Read strictly, then dropped.
+                            a.next_value_seed(Strict { room })?;
+                            match unknown.contains(&name) {
+                                true => Some(name),
+                                false => {
+                                    unknown.insert(name);
+                                    None
+                                }
+                            }
                         }
                     };
                     if let Some(name) = duplicate {
@@ -401,18 +555,138 @@ impl<'de> Deserialize<'de> for Slots {
     }
 }
 
-/// Field readers that reject the wrong type or range.
-struct Fields<'a>(&'a Slots);
+/// The common case, read without serde: one flat object whose keys are
+/// all known, each given once, and whose values are non-negative integers
+/// without a fraction or an exponent, or strings without escapes (what
+/// every lifesign writer writes). The same slots as the full parser would
+/// fill, with nothing allocated. Anything else, valid or not, is `None`
+/// and left to the full parser, which alone decides every error; the rules
+/// of the fields are then applied to either alike.
+fn flat_slots(text: &str) -> Option<Slots<'_>> {
+    let b = text.as_bytes();
+    let mut slots = Slots::empty();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) != Some(&b'}') {
+        loop {
+            let (key, next) = plain_string(text, i)?;
+            let k = known_key(key)?;
+            i = skip_ws(b, next);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = skip_ws(b, i + 1);
+            let (v, next) = match b.get(i)? {
+                b'"' => plain_string(text, i).map(|(s, n)| (Slot::Str(Cow::Borrowed(s)), n))?,
+                b'0'..=b'9' => plain_uint(b, i).map(|(x, n)| (Slot::Uint(x), n))?,
+                b'{' if matches!(key, "meta" | "metadata") => plain_string_map(text, i)?,
+                _ => return None,
+            };
+            if slots.vals[k].replace(v).is_some() {
+                return None;
+            }
+            i = skip_ws(b, next);
+            match b.get(i)? {
+                b',' => i = skip_ws(b, i + 1),
+                b'}' => break,
+                _ => return None,
+            }
+        }
+    }
+    // Nothing but whitespace after the object.
+    (skip_ws(b, i + 1) == b.len()).then_some(slots)
+}
 
-impl Fields<'_> {
+/// The object that starts at `i` when it holds only strings under distinct
+/// keys, none with an escape (`meta`), and the index after it.
+fn plain_string_map(text: &str, mut i: usize) -> Option<(Slot<'_>, usize)> {
+    let b = text.as_bytes();
+    let mut m = Map::new();
+    i = skip_ws(b, i + 1);
+    if b.get(i) != Some(&b'}') {
+        loop {
+            let (k, next) = plain_string(text, i)?;
+            i = skip_ws(b, next);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            let (v, next) = plain_string(text, skip_ws(b, i + 1))?;
+            if m.insert(k.to_owned(), Value::from(v)).is_some() {
+                return None;
+            }
+            i = skip_ws(b, next);
+            match b.get(i)? {
+                b',' => i = skip_ws(b, i + 1),
+                b'}' => break,
+                _ => return None,
+            }
+        }
+    }
+    Some((Slot::Other(Value::Object(m)), i + 1))
+}
+
+/// The index of the first byte at or after `i` that is not JSON whitespace.
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The string that starts at `i` (its opening quote) when it has no escape
+/// and no control character, and the index after its closing quote.
+fn plain_string(text: &str, i: usize) -> Option<(&str, usize)> {
+    let b = text.as_bytes();
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let start = i + 1;
+    let len = b[start..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    let end = start + len;
+    (b[end] == b'"').then(|| (&text[start..end], end + 1))
+}
+
+/// The integer that starts at `i` when it is plain digits (no leading
+/// zero, no fraction, no exponent) and fits in a `u64`, and the index
+/// after it.
+fn plain_uint(b: &[u8], i: usize) -> Option<(u64, usize)> {
+    let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let end = i + digits;
+    if (digits > 1 && b[i] == b'0') || matches!(b.get(end), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    let mut x: u64 = 0;
+    for &c in &b[i..end] {
+        x = x.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some((x, end))
+}
+
+/// Field readers that reject the wrong type or range.
+struct Fields<'a, 'de>(&'a Slots<'de>);
+
+/// Whether a slot holds a number.
+fn is_number(s: &Slot<'_>) -> bool {
+    matches!(s, Slot::Uint(_) | Slot::Int(_) | Slot::Float(_))
+}
+
+impl Fields<'_, '_> {
     fn uint(&self, k: &str, min: u64, max: u64) -> Result<Option<u64>, DecodeError> {
         match self.0.get(k) {
             None => Ok(None),
-            Some(Value::Number(n)) => match n.as_u64() {
+            Some(n) if is_number(n) => match n.as_u64() {
                 Some(x) if (min..=max).contains(&x) => Ok(Some(x)),
-                _ => bad(format!("field {k:?} is out of range: {n}")),
+                _ => bad(format!("field {k:?} is out of range: {}", n.value())),
             },
-            Some(other) => bad(format!("field {k:?} must be an integer, not {other}")),
+            Some(other) => bad(format!(
+                "field {k:?} must be an integer, not {}",
+                other.value()
+            )),
         }
     }
     fn required_uint(&self, k: &str, min: u64, max: u64) -> Result<u64, DecodeError> {
@@ -422,31 +696,40 @@ impl Fields<'_> {
     fn string(&self, k: &str) -> Result<Option<&str>, DecodeError> {
         match self.0.get(k) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => bad(format!("field {k:?} must be a string, not {other}")),
+            Some(Slot::Str(s)) => Ok(Some(s)),
+            Some(other) => bad(format!(
+                "field {k:?} must be a string, not {}",
+                other.value()
+            )),
         }
     }
     fn pid(&self, k: &str) -> Result<u32, DecodeError> {
         match self.0.get(k) {
             None => bad(format!("required field {k:?} is missing")),
-            Some(Value::Number(n)) => match n.as_i64() {
+            Some(n) if is_number(n) => match n.as_i64() {
                 Some(p) if (1..=MAX_PID).contains(&p) => Ok(p as u32),
-                _ => bad(format!("field {k:?} is out of range: {n}")),
+                _ => bad(format!("field {k:?} is out of range: {}", n.value())),
             },
-            Some(other) => bad(format!("field {k:?} must be an integer, not {other}")),
+            Some(other) => bad(format!(
+                "field {k:?} must be an integer, not {}",
+                other.value()
+            )),
         }
     }
     fn string_map(&self, k: &str) -> Result<BTreeMap<String, String>, DecodeError> {
         match self.0.get(k) {
             None => Ok(BTreeMap::new()),
-            Some(Value::Object(m)) => m
+            Some(Slot::Other(Value::Object(m))) => m
                 .iter()
                 .map(|(mk, mv)| match mv {
                     Value::String(s) => Ok((mk.clone(), s.clone())),
                     other => bad(format!("{k}.{mk} must be a string, not {other}")),
                 })
                 .collect(),
-            Some(other) => bad(format!("field {k:?} must be an object, not {other}")),
+            Some(other) => bad(format!(
+                "field {k:?} must be an object, not {}",
+                other.value()
+            )),
         }
     }
 }
@@ -462,6 +745,16 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
         return bad(format!("file is over {MAX_FILE_BYTES} bytes"));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError(format!("not UTF-8: {e}")))?;
+    let slots = match flat_slots(text) {
+        Some(slots) => slots,
+        None => full_slots(text)?,
+    };
+    from_slots(&slots)
+}
+
+/// The top-level object read by the full parser: every JSON text, every
+/// error.
+fn full_slots(text: &str) -> Result<Slots<'_>, DecodeError> {
     let not_json = |e: serde_json::Error| DecodeError(format!("not a JSON object: {e}"));
     // serde_json's own limit counts differently; the depth is counted by
     // `Strict` instead (MAX_DEPTH, the top-level object included).
@@ -469,7 +762,12 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
     de.disable_recursion_limit();
     let slots = Slots::deserialize(&mut de).map_err(not_json)?;
     de.end().map_err(not_json)?;
-    let f = Fields(&slots);
+    Ok(slots)
+}
+
+/// The record of the fields read, by the rules of its shape.
+fn from_slots(slots: &Slots<'_>) -> Result<Record, DecodeError> {
+    let f = Fields(slots);
     if slots.has("v") {
         decode_v1(&f)
     } else if slots.has("timestamp") {
@@ -483,14 +781,14 @@ pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
     }
 }
 
-fn wire_state(f: &Fields<'_>, k: &str) -> Result<State, DecodeError> {
+fn wire_state(f: &Fields<'_, '_>, k: &str) -> Result<State, DecodeError> {
     match f.string(k)? {
         None => bad(format!("required field {k:?} is missing")),
         Some(s) => State::from_wire(s).map_or_else(|| bad(format!("unknown {k} {s:?}")), Ok),
     }
 }
 
-fn decode_v1(f: &Fields<'_>) -> Result<Record, DecodeError> {
+fn decode_v1(f: &Fields<'_, '_>) -> Result<Record, DecodeError> {
     let v = f.required_uint("v", 1, MAX_INT)?;
     let pid = f.pid("pid")?;
     let state = wire_state(f, "state")?;
@@ -507,7 +805,7 @@ fn decode_v1(f: &Fields<'_>) -> Result<Record, DecodeError> {
     })
 }
 
-fn optional_fields(f: &Fields<'_>) -> Result<Record, DecodeError> {
+fn optional_fields(f: &Fields<'_, '_>) -> Result<Record, DecodeError> {
     let any = MAX_INT;
     Ok(Record {
         started_at_ms: f.uint("started_at_ms", 0, any)?,
@@ -531,7 +829,7 @@ fn optional_fields(f: &Fields<'_>) -> Result<Record, DecodeError> {
     })
 }
 
-fn decode_plain(f: &Fields<'_>) -> Result<Record, DecodeError> {
+fn decode_plain(f: &Fields<'_, '_>) -> Result<Record, DecodeError> {
     let pid = f.pid("pid")?;
     let state = wire_state(f, "state")?;
     let updated_at_ms = f.required_uint("updated_at_ms", 0, MAX_INT)?;
@@ -546,7 +844,7 @@ fn decode_plain(f: &Fields<'_>) -> Result<Record, DecodeError> {
     })
 }
 
-fn decode_camel(f: &Fields<'_>) -> Result<Record, DecodeError> {
+fn decode_camel(f: &Fields<'_, '_>) -> Result<Record, DecodeError> {
     let pid = f.pid("pid")?;
     let state = match f.string("status")? {
         Some("running" | "idle") => State::Ready,
@@ -569,7 +867,7 @@ fn decode_camel(f: &Fields<'_>) -> Result<Record, DecodeError> {
     })
 }
 
-fn decode_timestamp(f: &Fields<'_>) -> Result<Record, DecodeError> {
+fn decode_timestamp(f: &Fields<'_, '_>) -> Result<Record, DecodeError> {
     let pid = f.pid("pid")?;
     let ts = f
         .string("timestamp")?
@@ -590,17 +888,20 @@ fn decode_timestamp(f: &Fields<'_>) -> Result<Record, DecodeError> {
     })
 }
 
-impl Fields<'_> {
+impl Fields<'_, '_> {
     /// Metadata of foreign writers may hold any JSON inside; keep the string
     /// values. The field itself, when present, must be an object.
     fn string_map_lenient(&self, k: &str) -> Result<BTreeMap<String, String>, DecodeError> {
         match self.0.get(k) {
             None => Ok(BTreeMap::new()),
-            Some(Value::Object(m)) => Ok(m
+            Some(Slot::Other(Value::Object(m))) => Ok(m
                 .iter()
                 .filter_map(|(mk, mv)| mv.as_str().map(|s| (mk.clone(), s.to_owned())))
                 .collect()),
-            Some(other) => bad(format!("field {k:?} must be an object, not {other}")),
+            Some(other) => bad(format!(
+                "field {k:?} must be an object, not {}",
+                other.value()
+            )),
         }
     }
 
@@ -708,6 +1009,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn full() -> Record {
         Record {
@@ -743,6 +1045,74 @@ mod tests {
             assert_eq!(known_key(k), Some(i), "{k}");
         }
         assert_eq!(known_key("unknown"), None);
+    }
+
+    /// The record as serde_json writes it through a `Value`: what
+    /// [`encode`] wrote before it wrote the bytes itself.
+    fn encode_by_value(r: &Record) -> Vec<u8> {
+        let mut m = Map::new();
+        let mut int = |k: &str, v: Option<u64>| {
+            if let Some(v) = v {
+                m.insert(k.into(), Value::from(v.min(MAX_INT)));
+            }
+        };
+        int("v", Some(PROTOCOL_VERSION));
+        int("pid", Some(r.pid.into()));
+        int("seq", Some(r.seq));
+        int("updated_at_ms", Some(r.updated_at_ms));
+        int("updated_mono_ms", r.updated_mono_ms);
+        int("started_at_ms", r.started_at_ms);
+        int("interval_ms", r.interval_ms);
+        int("stale_after_ms", r.stale_after_ms);
+        int("pid_ns", r.pid_ns);
+        int("time_ns", r.time_ns);
+        int("pid_start", r.pid_start);
+        int("lock_ino", r.lock_ino);
+        int("lock_dev", r.lock_dev);
+        int("progress", r.progress.map(|p| p & MAX_INT));
+        int("progress_at_ms", r.progress_at_ms);
+        int("progress_mono_ms", r.progress_mono_ms);
+        int("reloads", r.reloads);
+        let state = r.state.unwrap_or(State::Starting).as_str();
+        m.insert("state".into(), Value::from(state));
+        for (k, v) in [("host", &r.host), ("boot_id", &r.boot_id)] {
+            if let Some(v) = v {
+                m.insert(k.into(), Value::from(v.as_str()));
+            }
+        }
+        if let Some(msg) = &r.message {
+            m.insert("message".into(), truncate_utf8(msg, MAX_MESSAGE_BYTES).into());
+        }
+        if !r.meta.is_empty() {
+            let meta = r.meta.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str())));
+            m.insert("meta".into(), Value::Object(meta.collect()));
+        }
+        serde_json::to_vec(&Value::Object(m)).unwrap()
+    }
+
+    #[test]
+    fn encode_writes_what_serde_json_writes() {
+        let mut odd = full();
+        odd.host = Some("q\"uo\\te\u{1}\u{7f}\u{2028}\u{fffe}é".into());
+        odd.message = Some("x".repeat(MAX_MESSAGE_BYTES + 3));
+        odd.meta = [("", ""), ("\n", "\t"), ("b", "é"), ("a", "😀")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        odd.seq = u64::MAX;
+        for r in [full(), Record::default(), odd] {
+            let (ours, theirs) = (encode(&r), encode_by_value(&r));
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs)
+            );
+            assert_eq!(ours, theirs);
+        }
+        let keys: Vec<String> = match serde_json::from_slice::<Value>(&encode(&full())).unwrap() {
+            Value::Object(m) => m.keys().cloned().collect(),
+            _ => unreachable!(),
+        };
+        // Every v1 key: all the known ones but the five of the compatible shapes.
+        assert_eq!(keys.len(), KNOWN_KEYS.len() - 5, "{keys:?}");
     }
 
     #[test]
@@ -824,6 +1194,74 @@ mod tests {
         assert_eq!(parse_iso8601_ms("2023-02-29T12:00:00Z"), None);
         assert_eq!(parse_iso8601_ms("1969-12-31T23:59:59Z"), None);
         assert_eq!(parse_iso8601_ms("2024-01-01T00:00:00Zjunk"), None);
+    }
+
+    /// What the full parser makes of `text`, the fields' rules applied.
+    fn by_full_parser(text: &str) -> Result<Record, DecodeError> {
+        full_slots(text).and_then(|s| from_slots(&s))
+    }
+
+    #[test]
+    fn the_flat_reader_agrees_with_the_full_parser() {
+        let base = r#""v":1,"pid":7,"state":"ready","seq":1,"updated_at_ms":5"#;
+        let writer = String::from_utf8(encode(&full())).unwrap();
+        // The writer's own records, meta included, take the flat path.
+        for taken in [
+            writer.as_str(),
+            &format!("{{{base}}}"),
+            &format!(" \t\r\n{{ {base} , \"meta\" : {{ }} }}\n"),
+            &format!("{{{base},\"message\":\"h\u{e9}llo \u{1f600}\",\"meta\":{{\"a\":\"\"}}}}"),
+            &format!("{{{base},\"progress\":18446744073709551615}}"),
+            &format!("{{{base},\"progress\":0}}"),
+            r#"{"pid":1,"status":"idle","updatedAtMs":0,"hostname":"a"}"#,
+            "{}",
+        ] {
+            assert!(flat_slots(taken).is_some(), "{taken}");
+        }
+        // Anything else is left to the full parser.
+        for left in [
+            format!("{{{base},\"pid\":7}}"),
+            format!("{{{base},\"meta\":{{\"a\":\"x\",\"a\":\"y\"}}}}"),
+            format!("{{{base},\"x\":1}}"),
+            format!("{{{base},\"host\":\"a\\u0062\"}}"),
+            format!("{{{base},\"host\":\"a\tb\"}}"),
+            format!("{{{base},\"progress\":01}}"),
+            format!("{{{base},\"progress\":1.0}}"),
+            format!("{{{base},\"progress\":1e3}}"),
+            format!("{{{base},\"progress\":-1}}"),
+            format!("{{{base},\"progress\":18446744073709551616}}"),
+            format!("{{{base},\"progress\":null}}"),
+            format!("{{{base},\"host\":{{}}}}"),
+            format!("{{{base},\"meta\":{{\"a\":1}}}}"),
+            format!("{{{base},\"meta\":[]}}"),
+            format!("{{{base}}} x"),
+            format!("{{{base}}}{{}}"),
+            format!("{{{base},}}"),
+            format!("\u{feff}{{{base}}}"),
+            format!("{{{base}"),
+            "[1]".to_string(),
+            String::new(),
+        ] {
+            assert!(flat_slots(&left).is_none(), "{left}");
+        }
+        // Where it reads, it reads what the full parser reads: every
+        // vector, and the texts above.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
+        let mut texts: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+            .filter_map(|b| String::from_utf8(b).ok())
+            .collect();
+        texts.push(writer);
+        texts.push(format!("{{{base},\"progress\":18446744073709551615}}"));
+        let mut flat = 0;
+        for text in &texts {
+            if let Some(slots) = flat_slots(text) {
+                flat += 1;
+                assert_eq!(from_slots(&slots), by_full_parser(text), "{text}");
+            }
+        }
+        assert!(flat > 20, "only {flat} of {} texts read flat", texts.len());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use crate::check::{self, CheckOptions, Facts, Read, Report, Verdict};
 use crate::error::{Error, ErrorKind};
+use crate::lock::{self, LockProbe};
 use crate::process::{self, Liveness};
 use crate::protocol::State;
 use crate::watcher;
@@ -496,7 +497,7 @@ fn wait_outcome(
     let mut seen_valid = false;
     let mut bad_in_a_row = 0u32;
     let mut pidfd: Option<(u32, OwnedFd)> = None;
-    let mut lock_probe: Option<crate::lock::Probe> = None;
+    let mut lock_probe: Option<lock::Probe> = None;
     let mut degraded = Degraded::default();
     // Out of descriptors once: the wait keeps none of its own from then on.
     let mut lean = false;
@@ -509,8 +510,8 @@ fn wait_outcome(
             degraded.note(why.to_string());
         }
         watch.drain();
-        let (read, lock) = crate::lock::read_confirmed(path, |r| {
-            crate::lock::probe_read_kept(path, r, process::identity(), &mut lock_probe)
+        let (read, lock) = read_confirmed(path, |r| {
+            probe_read_kept(path, r, process::identity(), &mut lock_probe)
         });
         if let Some((why, descriptors)) = reader_failure(&read) {
             // Not a fact about the file: read again, soon, until the deadline.
@@ -584,7 +585,7 @@ fn wait_outcome(
             }
             let (live, fd) = process::probe_afresh(pid, start);
             if let Some(fd) = fd {
-                if claim.is_none() || lock == crate::lock::LockProbe::Held {
+                if claim.is_none() || lock == LockProbe::Held {
                     process::keep(pid, start, claim, fd);
                 }
             }
@@ -738,6 +739,47 @@ fn wait_outcome(
             }
         }
     }
+}
+
+/// Reads the heartbeat at `path` and probes its lock with `probe`. A lock
+/// found free is confirmed by a second read: an emitter writes its last
+/// record (`stopped`) before it releases its lock, so a record read just
+/// before a clean stop is judged by the record that stop wrote.
+fn read_confirmed(path: &Path, probe: impl FnMut(&Read) -> LockProbe) -> (Read, LockProbe) {
+    read_confirmed_by(|| check::read_path(path), probe)
+}
+
+/// [`read_confirmed`] with its own way of reading the heartbeat.
+fn read_confirmed_by(
+    mut read_path: impl FnMut() -> Read,
+    mut probe: impl FnMut(&Read) -> LockProbe,
+) -> (Read, LockProbe) {
+    let read = read_path();
+    let lock = probe(&read);
+    if lock != LockProbe::Free {
+        return (read, lock);
+    }
+    let again = read_path();
+    if again == read {
+        return (read, lock);
+    }
+    let lock = probe(&again);
+    (again, lock)
+}
+
+/// Probes the lock file of what was read at `path`, when the record claims
+/// one that this checker may consult (see [`lock::consulted`]), reusing `kept`
+/// for the same lock file.
+fn probe_read_kept(
+    path: &Path,
+    read: &Read,
+    id: &process::Identity,
+    kept: &mut Option<lock::Probe>,
+) -> LockProbe {
+    let Read::Record(r) = read else {
+        return LockProbe::Unknown;
+    };
+    lock::probe_record_kept(path, r, id, kept)
 }
 
 /// Whether a read failed for a reason of the reader's own rather than of

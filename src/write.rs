@@ -32,12 +32,13 @@ pub struct AtomicFile {
     dir: PathBuf,
     mode: u32,
     durable: bool,
-    /// The writer's PID, part of every temporary's name (read once: a
-    /// `getpid` per write is a syscall).
-    pid: u32,
     /// Whether the umask would narrow `mode`, so that each temporary needs
     /// an `fchmod` (decided once, from the umask at start).
     chmod: bool,
+    /// Every temporary's path up to its counter: `<dir>/.<name>.lifesign-<pid>-`,
+    /// built once: a write only appends the counter (and the writer's PID
+    /// is read once: a `getpid` per write is a syscall).
+    temp_base: Vec<u8>,
 }
 
 /// The process's umask, read once from `/proc/self/status` (`umask(2)`
@@ -96,13 +97,18 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        let pid = std::process::id();
+        // temp_prefix cannot fail: there is a file name.
+        let mut name = temp_prefix(path).unwrap_or_default();
+        name.extend_from_slice(format!("{pid}-").as_bytes());
+        let temp_base = dir.join(OsString::from_vec(name)).into_os_string().into_vec();
         Ok(AtomicFile {
             path: path.to_path_buf(),
             dir,
             mode: mode & 0o7777,
             durable,
-            pid: std::process::id(),
             chmod: needs_chmod(mode & 0o7777),
+            temp_base,
         })
     }
 
@@ -126,12 +132,14 @@ impl AtomicFile {
             .create(&self.dir)
     }
 
+    /// The next temporary's path: one allocation, no formatting.
     fn temp_path(&self) -> PathBuf {
-        // temp_prefix cannot fail: new() checked that there is a file name.
-        let mut name = temp_prefix(&self.path).unwrap_or_default();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        name.extend_from_slice(format!("{}-{n}.tmp", self.pid).as_bytes());
-        self.dir.join(OsString::from_vec(name))
+        let mut p = Vec::with_capacity(self.temp_base.len() + 24);
+        p.extend_from_slice(&self.temp_base);
+        crate::protocol::push_decimal(&mut p, n);
+        p.extend_from_slice(b".tmp");
+        PathBuf::from(OsString::from_vec(p))
     }
 
     /// Replaces the target with `bytes`; the folder is recreated once if it vanished.

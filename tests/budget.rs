@@ -1,5 +1,6 @@
 //! Syscall budgets of the hot operations, counted with strace: a check of
-//! a live emitter, a beat, and the shared beat thread's writes. The budgets
+//! a live emitter, a beat, the shared beat thread's writes, and a wait's
+//! idle wake-ups. The budgets
 //! live in benches/syscall-budgets.json (docs/BENCHMARKS.md prints them).
 //!
 //! Each operation runs in a role of this binary under `strace -f`, between
@@ -11,7 +12,7 @@ mod common;
 
 use common::{role_command, run_role, say, Child, TempDir};
 use lifesign::check::{try_check, CheckOptions, Verdict};
-use lifesign::{Emitter, State};
+use lifesign::{Emitter, State, WaitOptions};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,6 +26,11 @@ const ROUNDS: usize = 5;
 
 /// The budget of `op`, from the one table.
 fn budget(op: &str) -> usize {
+    budget_field(op, "budget")
+}
+
+/// A number of the entry of `op` in the one table.
+fn budget_field(op: &str, field: &str) -> usize {
     let table: Value =
         serde_json::from_str(include_str!("../benches/syscall-budgets.json")).unwrap();
     table["budgets"]
@@ -32,8 +38,8 @@ fn budget(op: &str) -> usize {
         .unwrap()
         .iter()
         .find(|b| b["op"] == op)
-        .and_then(|b| b["budget"].as_u64())
-        .unwrap_or_else(|| panic!("no budget for {op} in benches/syscall-budgets.json"))
+        .and_then(|b| b[field].as_u64())
+        .unwrap_or_else(|| panic!("no {field} for {op} in benches/syscall-budgets.json"))
         as usize
 }
 
@@ -92,6 +98,16 @@ fn child_process_entry() {
                 marker(BEGIN);
                 drop(emitters);
             }
+            "wait-idle" => {
+                // Waits on a heartbeat in state starting; the test beats it
+                // once `waiting` exists, then makes it ready.
+                let waiting = Path::new(args["waiting"].as_str().unwrap());
+                marker(BEGIN);
+                std::fs::write(waiting, b"").unwrap();
+                let out = lifesign::wait_ready(&path, &WaitOptions::default());
+                marker(END);
+                assert!(out.is_ready(), "{out:?}");
+            }
             other => panic!("unknown role {other}"),
         }
         say("done");
@@ -103,6 +119,8 @@ struct Call {
     tid: u32,
     name: String,
     marker: Option<&'static str>,
+    /// Whether the call names a file `hb.json`.
+    hb: bool,
 }
 
 /// Runs `role` under `strace -f` and returns the calls it made, in order
@@ -127,6 +145,7 @@ fn parse_line(line: &str) -> Option<Call> {
         tid: tid.parse().ok()?,
         name: name.to_owned(),
         marker,
+        hb: rest.contains("/hb.json\""),
     })
 }
 
@@ -263,5 +282,120 @@ fn the_shared_beat_thread_makes_no_calls_per_emitter_beyond_its_writes() {
         made <= writes * budget("beat-thread"),
         "{made} calls for {writes} writes: {per_write:.2} a write, over the budget of {}",
         budget("beat-thread")
+    );
+}
+
+/// An inotify descriptor on a folder that reports the opens of its files.
+struct OpenWatch(std::os::fd::OwnedFd);
+
+impl OpenWatch {
+    fn new(dir: &Path) -> OpenWatch {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: no preconditions; the descriptor is owned below.
+        let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
+        assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid descriptor and a NUL-terminated path.
+        let wd = unsafe { libc::inotify_add_watch(fd, c.as_ptr(), libc::IN_OPEN) };
+        assert!(wd >= 0, "{}", std::io::Error::last_os_error());
+        // SAFETY: a fresh descriptor that nothing else owns.
+        OpenWatch(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// Blocks until `name` is opened (a hang guard of a minute).
+    fn next_open(&self, name: &str) {
+        use std::os::fd::AsRawFd;
+        let mut buf = [0u8; 4096];
+        loop {
+            let mut p = libc::pollfd {
+                fd: self.0.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            let ready = unsafe { libc::poll(&mut p, 1, 60_000) };
+            assert!(ready == 1, "nobody opened {name} within a minute");
+            // SAFETY: reads into a buffer of its length.
+            let n = unsafe { libc::read(p.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            assert!(n > 0, "{}", std::io::Error::last_os_error());
+            let mut at = 0;
+            let mut seen = false;
+            while at < n as usize {
+                // SAFETY: the kernel wrote whole events; read unaligned.
+                let ev: libc::inotify_event =
+                    unsafe { std::ptr::read_unaligned(buf[at..].as_ptr().cast()) };
+                let start = at + std::mem::size_of::<libc::inotify_event>();
+                let raw = &buf[start..start + ev.len as usize];
+                let len = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+                seen |= &raw[..len] == name.as_bytes();
+                at = start + ev.len as usize;
+            }
+            if seen {
+                return;
+            }
+        }
+    }
+}
+
+/// How many times the waited-on heartbeat is rewritten while the waiter waits.
+const IDLE_BEATS: usize = 40;
+
+/// Traces a wait on a heartbeat in state starting while the test beats it
+/// `IDLE_BEATS` times, then makes it ready: every call of the waiting
+/// process from the wait's start to its return (all its threads: the
+/// waiter, the folder watcher), and how many times the waiter read the
+/// heartbeat.
+fn count_wait_idle() -> (Vec<String>, usize) {
+    let d = TempDir::in_ram("budget-wait");
+    let p = d.path("hb.json");
+    let waiting = d.path("waiting");
+    let mut c = Child::emitter(&p, 3_600_000);
+    let args = json!({ "path": p, "waiting": waiting });
+    // Each beat once the waiter has read the last one: a reader's open of
+    // the heartbeat, seen with inotify (the emitter opens only temporaries).
+    let opens = OpenWatch::new(d.dir());
+    let tracer = std::thread::spawn(move || traced("wait-idle", args));
+    common::eventually("the waiter starts", || waiting.exists());
+    opens.next_open("hb.json");
+    for _ in 0..IDLE_BEATS {
+        c.send("beat");
+        opens.next_open("hb.json");
+    }
+    c.send("ready");
+    let calls = tracer.join().unwrap();
+    drop(c);
+    let begin = calls.iter().position(|c| c.marker == Some(BEGIN)).unwrap();
+    let end = calls.iter().position(|c| c.marker == Some(END)).unwrap();
+    let waiter = calls[begin].tid;
+    let within: Vec<&Call> = calls[begin + 1..end].iter().collect();
+    let reads = within
+        .iter()
+        .filter(|c| c.tid == waiter && c.name == "newfstatat" && c.hb)
+        .count();
+    (within.iter().map(|c| c.name.clone()).collect(), reads)
+}
+
+#[test]
+fn a_wait_on_an_emitter_not_yet_ready_makes_a_bounded_number_of_calls_per_wake_up() {
+    if !common::have_strace("wait-idle budget") {
+        return;
+    }
+    let (calls, reads) = count_wait_idle();
+    let (per_beat, setup) = (budget("wait-idle"), budget_field("wait-idle", "setup"));
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    for c in &calls {
+        *by_name.entry(c).or_default() += 1;
+    }
+    eprintln!(
+        "wait: {} calls for {IDLE_BEATS} beats, {reads} reads of the heartbeat: {by_name:?}",
+        calls.len()
+    );
+    // The waiter woke and read the heartbeat for every beat.
+    assert!(reads > IDLE_BEATS, "{reads} reads for {IDLE_BEATS} beats");
+    assert!(
+        calls.len() <= per_beat * reads + setup,
+        "{} calls for {reads} wake-ups: over {per_beat} a wake-up plus {setup}: {by_name:?}",
+        calls.len()
     );
 }

@@ -12,6 +12,9 @@ use std::time::Duration;
 pub enum Stop {
     Usage(String),
     Help(String),
+    /// `--help` of a command: its help text (rendered by the caller, so
+    /// that the parser does not depend on the help's renderer).
+    CommandHelp(&'static Cmd),
 }
 
 pub type Res<T> = Result<T, Stop>;
@@ -20,28 +23,8 @@ pub fn usage<T>(msg: impl Into<String>) -> Res<T> {
     Err(Stop::Usage(msg.into()))
 }
 
-/// The longest duration any option accepts: 10^15 ms (about 31,700 years),
-/// the checker's `--max-age` with which tests/vectors are replayed.
-pub const MAX_DURATION: Duration = Duration::from_millis(1_000_000_000_000_000);
-
-/// The accepted range of a duration option.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Range {
-    pub min: Duration,
-    pub max: Duration,
-}
-
-/// `--max-age`, `--stall`, `--timeout`, `--idle-timeout`, `--grace`.
-pub const ANY: Range = Range {
-    min: Duration::ZERO,
-    max: MAX_DURATION,
-};
-
-/// `--interval`: the emitter's own range.
-pub const INTERVAL: Range = Range {
-    min: lifesign::MIN_INTERVAL,
-    max: lifesign::MAX_INTERVAL,
-};
+// The duration ranges live with the option table that uses them.
+pub use crate::commands::MAX_DURATION;
 
 /// Parses `250ms`, `2s`, `5m`, `1h` or a bare number of milliseconds; a
 /// fraction (`1.5s`) is kept to the microsecond. `None` when it is not one.
@@ -105,9 +88,7 @@ impl Args {
         };
         Ok(match arg {
             None => None,
-            Some(Long("help")) | Some(Short('h')) => {
-                return Err(Stop::Help(crate::help::command(self.cmd)))
-            }
+            Some(Long("help")) | Some(Short('h')) => return Err(Stop::CommandHelp(self.cmd)),
             Some(Long(l)) if self.cmd.opt(l).is_none() => {
                 return unknown(self.cmd.name, Arg::Long(l.to_owned()))
             }

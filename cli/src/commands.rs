@@ -5,7 +5,30 @@
 //! `opts` and handle it in the command's parser (a test runs every listed
 //! option through the parser).
 
-use crate::args::{Range, ANY, INTERVAL};
+use std::time::Duration;
+
+/// The longest duration any option accepts: 10^15 ms (about 31,700 years),
+/// the checker's `--max-age` with which tests/vectors are replayed.
+pub const MAX_DURATION: Duration = Duration::from_millis(1_000_000_000_000_000);
+
+/// The accepted range of a duration option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+/// `--max-age`, `--stall`, `--timeout`, `--idle-timeout`, `--grace`.
+pub const ANY: Range = Range {
+    min: Duration::ZERO,
+    max: MAX_DURATION,
+};
+
+/// `--interval`: the emitter's own range.
+pub const INTERVAL: Range = Range {
+    min: lifesign::MIN_INTERVAL,
+    max: lifesign::MAX_INTERVAL,
+};
 
 /// What an option or an operand takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -102,6 +102,10 @@ fn main() -> ExitCode {
             println!("{text}");
             ExitCode::SUCCESS
         }
+        Err(Stop::CommandHelp(c)) => {
+            println!("{}", help::command(c));
+            ExitCode::SUCCESS
+        }
         Err(Stop::Usage(msg)) => {
             eprintln!("lifesign {name}: {msg}");
             ExitCode::from(2)
@@ -207,6 +211,10 @@ fn fleet_main(name: &str, rest: Vec<std::ffi::OsString>) -> Option<ExitCode> {
         }
         Err(Stop::Help(text)) => {
             println!("{text}");
+            Some(ExitCode::SUCCESS)
+        }
+        Err(Stop::CommandHelp(c)) => {
+            println!("{}", help::command(c));
             Some(ExitCode::SUCCESS)
         }
     }
