@@ -46,8 +46,18 @@ test: build lint test-rust test-c test-c-sanitize test-abi test-fuzz-build test-
       test-node test-python test-fleet test-bindings test-dist bench-smoke
 	@echo "make test: every suite passed"
 
+# Clippy as the suites build; then no warning with any feature set of any
+# package (in a target folder of their own, so that RUSTFLAGS leave target/
+# as it is), and none from rustdoc.
+LINT_SETS := "-p lifesign" "-p lifesign --features internals" "-p lifesign-capi" \
+    "-p lifesign-c" "-p lifesign-cli" "-p lifesign-cli --no-default-features"
 lint:
 	$(CARGO) clippy --release $(LIB_FEATURES) --all-targets -- -D warnings
+	set -e; for f in $(LINT_SETS); do \
+	    echo "cargo check $$f"; \
+	    CARGO_TARGET_DIR=target/lint RUSTFLAGS=-Dwarnings $(CARGO) check $$f; \
+	    CARGO_TARGET_DIR=target/lint RUSTDOCFLAGS=-Dwarnings $(CARGO) doc --no-deps $$f; \
+	done
 
 # The clock tests step wall clocks with libfaketime and open a time
 # namespace: tests/clock/setup.sh installs what they need (as root);

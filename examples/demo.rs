@@ -58,11 +58,12 @@ fn main() {
     let mut last = None;
     let outcome = wait_ready_with(
         &file,
-        &WaitOptions {
-            expected_pid: Some(pid),
-            idle_timeout: Some(Duration::from_secs(5)),
-            timeout: Some(Duration::from_secs(60)),
-            ..WaitOptions::default()
+        &{
+            let mut o = WaitOptions::default();
+            o.expected_pid = Some(pid);
+            o.idle_timeout = Some(Duration::from_secs(5));
+            o.timeout = Some(Duration::from_secs(60));
+            o
         },
         |r| {
             let key = (r.verdict, r.state, r.message.clone());
@@ -79,11 +80,8 @@ fn main() {
             }
         },
     );
-    if !outcome.is_ready() {
-        say(format!(
-            "launcher: backend never got ready: {:?}",
-            outcome.report
-        ));
+    if let Err(e) = outcome {
+        say(format!("launcher: backend never got ready: {e}"));
         let _ = backend.kill();
         std::process::exit(1);
     }

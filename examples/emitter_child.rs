@@ -84,9 +84,10 @@ fn start_with_options() -> lifesign::Result<Option<Emitter>> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let mut opts = lifesign::Options {
-        interval: std::time::Duration::from_millis(ms),
-        ..lifesign::Options::default()
+    let mut opts = {
+        let mut o = lifesign::Options::default();
+        o.interval = std::time::Duration::from_millis(ms);
+        o
     };
     opts.notify.watchdog_trigger = std::env::var_os("LIFESIGN_CHILD_WATCHDOG_TRIGGER").is_some();
     opts.notify.watchdog_on_progress =

@@ -15,6 +15,7 @@ use std::io::{self, Read as _};
 use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Default tolerance for a timestamp ahead of the checker's clock.
 pub const DEFAULT_SKEW_MS: u64 = 2000;
@@ -25,19 +26,69 @@ pub const DEFAULT_MAX_AGE_MS: u64 = 30_000;
 pub use crate::codes::Verdict;
 
 /// What the checker asks for. `Default` is "any PID, the file's own max age".
+///
+/// Built with [`Default`] and the setters, so that later versions can add
+/// options:
+///
+/// ```
+/// use std::time::Duration;
+/// let opts = lifesign::CheckOptions::default()
+///     .max_age(Duration::from_secs(10))
+///     .expected_pid(std::process::id());
+/// assert_eq!(opts.max_age, Some(Duration::from_secs(10)));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CheckOptions {
-    /// Overrides the file's max age (`None` or `Some(0)`: the file's own rule).
-    pub max_age_ms: Option<u64>,
+    /// Overrides the file's max age (`None` or zero: the file's own rule).
+    pub max_age: Option<Duration>,
     /// The PID the checker expects.
     pub expected_pid: Option<u32>,
-    /// Verdict `stalled` when progress has not moved for this long.
-    pub stall_ms: Option<u64>,
+    /// Verdict `stalled` when progress has not moved for this long
+    /// (`None` or zero: never).
+    pub stall: Option<Duration>,
     /// Tolerance for timestamps ahead of our clock (`None`: 2 s).
-    pub skew_ms: Option<u64>,
+    pub skew: Option<Duration>,
     /// Skip the wall-clock rules (future, stale, stalled): the waiter measures
     /// time on its own monotonic clock instead.
     pub ignore_clock: bool,
+}
+
+impl CheckOptions {
+    /// Overrides the file's max age (zero: the file's own rule).
+    pub fn max_age(mut self, max_age: Duration) -> CheckOptions {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// The PID the checker expects (verdict `pid_mismatch` for another).
+    pub fn expected_pid(mut self, pid: u32) -> CheckOptions {
+        self.expected_pid = Some(pid);
+        self
+    }
+
+    /// Verdict `stalled` when progress has not moved for this long.
+    pub fn stall(mut self, stall: Duration) -> CheckOptions {
+        self.stall = Some(stall);
+        self
+    }
+
+    /// Tolerance for timestamps ahead of our clock (default 2 s).
+    pub fn skew(mut self, skew: Duration) -> CheckOptions {
+        self.skew = Some(skew);
+        self
+    }
+
+    /// Skips the wall-clock rules (future, stale, stalled).
+    pub fn ignore_clock(mut self, ignore: bool) -> CheckOptions {
+        self.ignore_clock = ignore;
+        self
+    }
+}
+
+/// Milliseconds, as the protocol counts them (saturating).
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The result of a check, filled whatever the verdict. Serialises (serde)
@@ -206,7 +257,7 @@ pub fn judge(read: &Read, facts: Facts<'_>, opts: &CheckOptions, machine: &mut i
         Read::Invalid(why) => return Report::empty(Verdict::Invalid, why.clone()),
         Read::Record(r) => r,
     };
-    let max_age_ms = match opts.max_age_ms.filter(|&m| m != 0) {
+    let max_age_ms = match opts.max_age.map(millis).filter(|&m| m != 0) {
         Some(m) => m,
         None => r
             .stale_after_ms
@@ -328,7 +379,7 @@ fn clock_rules(rep: &Report, ages: &clock::Ages, opts: &CheckOptions) -> (Verdic
     if opts.ignore_clock {
         return (Verdict::Alive, String::new());
     }
-    let skew = opts.skew_ms.unwrap_or(DEFAULT_SKEW_MS);
+    let skew = opts.skew.map_or(DEFAULT_SKEW_MS, millis);
     if ages.ahead_ms > skew {
         return (
             Verdict::Future,
@@ -341,7 +392,7 @@ fn clock_rules(rep: &Report, ages: &clock::Ages, opts: &CheckOptions) -> (Verdic
             format!("{} ms old, max age {} ms", rep.age_ms, rep.max_age_ms),
         );
     }
-    if let (Some(limit), Some(idle)) = (opts.stall_ms.filter(|&s| s != 0), ages.progress_age_ms) {
+    if let (Some(limit), Some(idle)) = (opts.stall.map(millis).filter(|&s| s != 0), ages.progress_age_ms) {
         if idle > limit {
             return (
                 Verdict::Stalled,
@@ -385,7 +436,14 @@ pub struct Unreadable {
 
 impl From<Unreadable> for crate::Error {
     fn from(u: Unreadable) -> crate::Error {
-        crate::Error::new(crate::ErrorKind::CannotTell, u.detail)
+        match u.errno {
+            Some(errno) => crate::Error::caused(
+                crate::ErrorKind::CannotTell,
+                u.detail,
+                &io::Error::from_raw_os_error(errno),
+            ),
+            None => crate::Error::new(crate::ErrorKind::CannotTell, u.detail),
+        }
     }
 }
 
@@ -661,8 +719,9 @@ pub fn observe_and_judge_by(
 /// Checks a heartbeat file: reads it, applies the verdict rules with this
 /// machine's facts and a real process probe. An error
 /// ([`ErrorKind::CannotTell`](crate::ErrorKind::CannotTell)) when the
-/// checker could not read the file for a reason of its own (see
-/// [`classify`]): no verdict then.
+/// checker could not read the file for a reason of its own (descriptors or
+/// memory exhausted, an I/O error, no permission: docs/PROTOCOL.md 3.3),
+/// its I/O error as the error's `source()`: no verdict then.
 pub fn try_check(path: impl AsRef<Path>, opts: &CheckOptions) -> crate::Result<Report> {
     let path = path.as_ref();
     let mut live = Live::new(path, process::identity());
@@ -676,12 +735,20 @@ pub fn check(path: impl AsRef<Path>, opts: &CheckOptions) -> Report {
     try_check(path, opts).unwrap_or_else(|e| Report::empty(Verdict::Invalid, e.message))
 }
 
-/// Whether the file's verdict is `alive` (`max_age_ms` 0: the file's own rule).
-pub fn is_alive(path: impl AsRef<Path>, max_age_ms: u64) -> bool {
+/// Whether the file's verdict is `alive`, with `max_age` overriding the
+/// file's own max age (`None`: the file's own rule).
+///
+/// ```no_run
+/// # use std::time::Duration;
+/// if lifesign::is_alive("/run/app.json", Some(Duration::from_secs(10))) {
+///     println!("app is alive");
+/// }
+/// ```
+pub fn is_alive(path: impl AsRef<Path>, max_age: Option<Duration>) -> bool {
     check(
         path,
         &CheckOptions {
-            max_age_ms: Some(max_age_ms),
+            max_age,
             ..CheckOptions::default()
         },
     )
@@ -972,7 +1039,7 @@ mod tests {
     fn monotonic_age_decides_stale_future_and_stalled() {
         let plain = CheckOptions::default();
         let stall = CheckOptions {
-            stall_ms: Some(100),
+            stall: Some(Duration::from_millis(100)),
             ..plain
         };
         // Written at monotonic 10 000; max age 3 x interval = 3000 ms.
@@ -996,7 +1063,7 @@ mod tests {
             ..rec()
         };
         let stall = CheckOptions {
-            stall_ms: Some(1),
+            stall: Some(Duration::from_millis(1)),
             ..Default::default()
         };
         // Monotonic progress 100 ms old, but no progress_at_ms: rule 8
@@ -1135,7 +1202,7 @@ mod tests {
         let mut r = rec();
         r.updated_at_ms = NOW - 2500;
         let with = |m| CheckOptions {
-            max_age_ms: Some(m),
+            max_age: Some(Duration::from_millis(m)),
             ..Default::default()
         };
         assert_eq!(
@@ -1161,7 +1228,7 @@ mod tests {
     #[test]
     fn stall_limit_turns_old_progress_into_stalled() {
         let opts = |s| CheckOptions {
-            stall_ms: Some(s),
+            stall: Some(Duration::from_millis(s)),
             ..Default::default()
         };
         assert_eq!(
@@ -1182,7 +1249,7 @@ mod tests {
         let mut r = rec();
         r.updated_at_ms = NOW - 10_000;
         let opts = CheckOptions {
-            stall_ms: Some(1),
+            stall: Some(Duration::from_millis(1)),
             ..Default::default()
         };
         assert_eq!(run_with(r, opts, Liveness::Running).0, Verdict::Stale);
@@ -1396,7 +1463,7 @@ mod tests {
             r
         };
         let max = |m| CheckOptions {
-            max_age_ms: Some(m),
+            max_age: Some(Duration::from_millis(m)),
             ..Default::default()
         };
         let live = Liveness::Running;
@@ -1424,7 +1491,7 @@ mod tests {
         assert_eq!(run(r), Verdict::Future);
         // The stall limit.
         let stall = CheckOptions {
-            stall_ms: Some(400),
+            stall: Some(Duration::from_millis(400)),
             ..Default::default()
         };
         let mut r = rec();

@@ -1,6 +1,6 @@
 //! Every integer code of the C ABI, each family declared once.
 //!
-//! [`code_family!`] turns one declaration per family (verdicts, states,
+//! `code_family!` turns one declaration per family (verdicts, states,
 //! shapes, error kinds, option flags, log levels) into the Rust enum, its
 //! stable names (`as_str`, `Display`, serde), its integers (`code`,
 //! `from_code`), its C names (the family's prefix and the upper-cased name:
@@ -29,6 +29,8 @@ macro_rules! code_family {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr($repr)]
+        // Later versions may add members (a new verdict, state or code).
+        #[non_exhaustive]
         $vis enum $name {
             $( #[doc = $doc] $variant = $value, )+
         }

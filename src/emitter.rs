@@ -84,7 +84,19 @@ pub const MAX_RECORD_BYTES: usize = crate::protocol::MAX_FILE_BYTES as usize - 5
 pub type ErrorCallback = Arc<dyn Fn(&Error) + Send + Sync>;
 
 /// How an emitter behaves. `Options::default()` is what `lifesign_start` uses.
+/// Built with [`Default`] and the setters, so that later versions can add
+/// options:
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let opts = lifesign::Options::default()
+///     .interval(Duration::from_millis(500))
+///     .message("starting");
+/// let hb = lifesign::Emitter::start_with("/run/app.json", opts)?;
+/// # Ok::<(), lifesign::Error>(())
+/// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Options {
     /// Refresh interval; clamped to [`MIN_INTERVAL`, `MAX_INTERVAL`], zero means the default.
     pub interval: Duration,
@@ -124,6 +136,68 @@ impl Default for Options {
             log_errors: true,
             lifetime_lock: true,
         }
+    }
+}
+
+impl Options {
+    /// Refresh interval (see the field).
+    pub fn interval(mut self, interval: Duration) -> Options {
+        self.interval = interval;
+        self
+    }
+
+    /// Permission bits of the heartbeat file.
+    pub fn mode(mut self, mode: u32) -> Options {
+        self.mode = mode;
+        self
+    }
+
+    /// fsync the temporary and the folder on every write.
+    pub fn durable(mut self, durable: bool) -> Options {
+        self.durable = durable;
+        self
+    }
+
+    /// Remove the file after the final `stopped` write.
+    pub fn remove_on_stop(mut self, remove: bool) -> Options {
+        self.remove_on_stop = remove;
+        self
+    }
+
+    /// The staleness promise written into the file.
+    pub fn stale_after(mut self, stale_after: Duration) -> Options {
+        self.stale_after = Some(stale_after);
+        self
+    }
+
+    /// The message of the first write.
+    pub fn message(mut self, message: impl Into<String>) -> Options {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// Which supervisors to notify.
+    pub fn notify(mut self, notify: NotifyConfig) -> Options {
+        self.notify = notify;
+        self
+    }
+
+    /// Told about every failed write.
+    pub fn on_error(mut self, on_error: impl Fn(&Error) + Send + Sync + 'static) -> Options {
+        self.on_error = Some(Arc::new(on_error));
+        self
+    }
+
+    /// Log the first failure of every run of failures to stderr.
+    pub fn log_errors(mut self, log: bool) -> Options {
+        self.log_errors = log;
+        self
+    }
+
+    /// Hold a lifetime lock (see the field).
+    pub fn lifetime_lock(mut self, lock: bool) -> Options {
+        self.lifetime_lock = lock;
+        self
     }
 }
 
@@ -262,7 +336,7 @@ impl Emitter {
         Lazy::force(&ATFORK);
         let path = path.as_ref();
         if path.as_os_str().is_empty() {
-            return Err(Error::new(ErrorKind::InvalidArgument, "empty path"));
+            return Err(Error::new(ErrorKind::InvalidArgument, "cannot start an emitter: the path is empty"));
         }
         if opts.mode & !0o777 != 0 || opts.mode & 0o002 != 0 {
             return Err(Error::new(
@@ -744,7 +818,11 @@ fn first_record(
 
 /// One heartbeat written by [`emit_once`] on behalf of a process that runs
 /// no emitter of its own (a shell script, through `lifesign emit`).
+///
+/// Built with [`EmitOnce::new`] and then its fields, so that later
+/// versions can add some.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct EmitOnce<'a> {
     /// The process the heartbeat speaks for; its `pid_start` is read from `/proc`.
     pub pid: u32,
@@ -758,6 +836,20 @@ pub struct EmitOnce<'a> {
     pub interval: Option<Duration>,
     /// Metadata added to (or replacing keys of) the previous heartbeat's.
     pub meta: &'a [(String, String)],
+}
+
+impl EmitOnce<'_> {
+    /// A heartbeat of process `pid` in `state`, keeping the previous
+    /// heartbeat's message, interval and metadata.
+    pub fn new(pid: u32, state: State) -> EmitOnce<'static> {
+        EmitOnce {
+            pid,
+            state,
+            message: None,
+            interval: None,
+            meta: &[],
+        }
+    }
 }
 
 /// Writes one heartbeat for `beat.pid`, atomically, with mode 0644 into an

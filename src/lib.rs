@@ -6,14 +6,29 @@
 //! C++, Go, Node and Python callers through the C ABI in `include/lifesign.h`.
 //!
 //! ```no_run
+//! use lifesign::{check, CheckOptions, Emitter, State, Verdict, WaitOptions};
 //! use std::time::Duration;
-//! let hb = lifesign::Emitter::start("/run/user/1000/app.json", Duration::from_secs(1))?;
-//! hb.set_state(lifesign::State::Ready, Some("listening on :8080"))?;
-//! let report = lifesign::check("/run/user/1000/app.json", &lifesign::CheckOptions::default());
-//! assert_eq!(report.verdict, lifesign::Verdict::Alive);
+//!
+//! let hb = Emitter::start("/run/app/hb.json", Duration::from_secs(1))?;
+//! hb.set_state(State::Ready, Some("listening on :8080"))?;
+//!
+//! // Options: `Default`, then setters; every duration is a `Duration`.
+//! let opts = CheckOptions::default().max_age(Duration::from_secs(10));
+//! let report = check("/run/app/hb.json", &opts);
+//! assert_eq!(report.verdict, Verdict::Alive);
+//!
+//! // Ok: the report that read ready. Err: why not (`e.kind()`: not ready,
+//! // timeout, cancelled) with the last report (`e.report()`).
+//! let wait = WaitOptions::default().timeout(Duration::from_secs(30));
+//! match lifesign::wait_ready("/run/app/hb.json", &wait) {
+//!     Ok(report) => println!("ready: {}", report.message),
+//!     Err(e) => eprintln!("{e}; last seen {}", e.report().verdict),
+//! }
 //! hb.stop()?;
 //! # Ok::<(), lifesign::Error>(())
 //! ```
+//!
+//! (The README's Rust section shows the same program.)
 //!
 //! The protocol is specified in docs/PROTOCOL.md.
 //!
@@ -87,7 +102,7 @@ pub use judge::{judge, LockState, Observation, ProcessState};
 pub use log::{log_level, set_log_handler, set_log_level, LogHandler, LogLevel};
 pub use notify::{NotifyConfig, NotifyRelay};
 pub use protocol::{Record, Shape, State};
-pub use wait::{wait_ready, wait_ready_with, watch, Cancel, WaitOptions, WaitOutcome};
+pub use wait::{wait_ready, wait_ready_with, watch, Cancel, WaitError, WaitErrorKind, WaitOptions};
 
 /// The library version (the crate's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -8,7 +8,7 @@
 //! same kernel that finds that very file's lock free knows the writer is
 //! gone without `/proc`, without the writer's PID namespace and without
 //! trusting a start time. Every open of a lock file is pinned
-//! ([`open_pinned`]): no symlink, FIFO or device node is ever opened.
+//! (`open_pinned`): no symlink, FIFO or device node is ever opened.
 
 use crate::process::Identity;
 use crate::protocol::Record;

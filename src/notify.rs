@@ -182,8 +182,10 @@ pub fn write_without_sigpipe(fd: RawFd, buf: &[u8]) -> io::Result<()> {
     }
 }
 
-/// Which supervisors the emitter may talk to.
+/// Which supervisors the emitter may talk to. Start from
+/// [`NotifyConfig::default`] and set fields (later versions may add some).
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct NotifyConfig {
     /// Use `NOTIFY_SOCKET` / `WATCHDOG_USEC` when present.
     pub systemd: bool,
@@ -943,7 +945,7 @@ impl NotifyRelay {
 
     /// The relayed process is gone or no longer ours to speak for:
     /// `STOPPING=1` unless it was told, then the barrier once nothing is
-    /// owed; at most [`BARRIER_TIMEOUT`] in all.
+    /// owed; at most `BARRIER_TIMEOUT` (1 s) in all.
     pub fn finish(&mut self) {
         let say_stopping = !std::mem::replace(&mut self.stopping, true);
         self.notifier.stop_within(say_stopping, BARRIER_TIMEOUT);

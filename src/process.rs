@@ -135,7 +135,7 @@ pub fn current_pid() -> u32 {
 
 /// Start time of a process (field 22 of `/proc/<pid>/stat`, clock ticks since
 /// boot) and whether it is a zombie; `None` when there is no such process or
-/// it cannot be read (see [`read_stat`]).
+/// it cannot be read (see `read_stat`).
 pub fn stat_of(pid: u32) -> Option<(u64, bool)> {
     read_stat(pid).ok()
 }

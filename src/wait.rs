@@ -29,7 +29,7 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 pub const SAFETY_INTERVAL: Duration = Duration::from_millis(1000);
 
 /// A cancel token: trigger it from any thread (or a signal handler) to end
-/// the waits that use it with [`ErrorKind::Cancelled`]. Once triggered it
+/// the waits that use it with [`WaitErrorKind::Cancelled`]. Once triggered it
 /// stays triggered.
 #[derive(Debug)]
 pub struct Cancel {
@@ -71,41 +71,154 @@ impl std::os::fd::AsFd for Cancel {
     }
 }
 
-/// What to wait for.
+/// What to wait for. Built with [`Default`] and the setters, so that later
+/// versions can add options:
+///
+/// ```
+/// use std::time::Duration;
+/// let opts = lifesign::WaitOptions::default()
+///     .timeout(Duration::from_secs(30))
+///     .idle_timeout(Duration::from_secs(5));
+/// assert_eq!(opts.timeout, Some(Duration::from_secs(30)));
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
 pub struct WaitOptions<'a> {
     /// The emitter's PID, in the waiter's PID namespace. It is watched from
     /// the start (its exit ends the wait with `process_gone`); before its
     /// first good read, files of another process are ignored; after it,
     /// files naming another PID end the wait with `pid_mismatch`.
     pub expected_pid: Option<u32>,
-    /// Give up (verdict `stale`) when no new `seq` arrives for this long.
+    /// Give up ([`WaitErrorKind::NotReady`], verdict `stale`) when no new
+    /// `seq` arrives for this long.
     pub idle_timeout: Option<Duration>,
-    /// Give up ([`ErrorKind::Timeout`]) after this long, whatever happens.
+    /// Give up ([`WaitErrorKind::Timeout`]) after this long, whatever happens.
     pub timeout: Option<Duration>,
-    /// Ends the wait with [`ErrorKind::Cancelled`] when triggered.
+    /// Ends the wait with [`WaitErrorKind::Cancelled`] when triggered.
     pub cancel: Option<&'a Cancel>,
     /// Poll instead of using inotify (tests, exotic filesystems).
     pub force_polling: bool,
 }
 
-/// How a wait ended, with the last report seen.
+impl<'a> WaitOptions<'a> {
+    /// The emitter's PID (see the field).
+    pub fn expected_pid(mut self, pid: u32) -> WaitOptions<'a> {
+        self.expected_pid = Some(pid);
+        self
+    }
+
+    /// Gives up when no new `seq` arrives for this long.
+    pub fn idle_timeout(mut self, idle: Duration) -> WaitOptions<'a> {
+        self.idle_timeout = Some(idle);
+        self
+    }
+
+    /// Gives up after this long, whatever happens.
+    pub fn timeout(mut self, timeout: Duration) -> WaitOptions<'a> {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Ends the wait when `cancel` is triggered.
+    pub fn cancel(mut self, cancel: &'a Cancel) -> WaitOptions<'a> {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    /// Polls instead of using inotify.
+    pub fn force_polling(mut self, force: bool) -> WaitOptions<'a> {
+        self.force_polling = force;
+        self
+    }
+}
+
+/// Why a wait did not end with the emitter ready.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WaitErrorKind {
+    /// The wait reached a decision: the emitter will not become ready (it
+    /// failed, stopped, exited, stalled past the idle timeout, or another
+    /// process wrote the file). The report's verdict and state say which.
+    NotReady,
+    /// The hard timeout passed first (C: `LIFESIGN_ERR_TIMEOUT`).
+    Timeout,
+    /// The cancel token was triggered (C: `LIFESIGN_ERR_CANCELLED`).
+    Cancelled,
+}
+
+/// A wait that did not end with the emitter ready, with the last report
+/// it saw ([`WaitError::report`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WaitOutcome {
-    /// `Ok` when a decision was reached: look at `report.verdict` and
-    /// `report.state` (alive + ready is success). `Err` on the hard timeout
-    /// or cancellation.
-    pub result: Result<(), Error>,
+pub struct WaitError {
+    kind: WaitErrorKind,
+    message: String,
+    // Boxed: a report is large, and an error travels by value.
+    report: Box<Report>,
+}
+
+impl WaitError {
+    /// Why the wait ended.
+    pub fn kind(&self) -> WaitErrorKind {
+        self.kind
+    }
+
+    /// What the wait saw last.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    /// What the wait saw last, by value.
+    pub fn into_report(self) -> Report {
+        *self.report
+    }
+
+}
+
+impl std::fmt::Display for WaitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for WaitError {}
+
+/// How a wait ended, with the last report seen (the internal form of
+/// `Result<Report, WaitError>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct WaitOutcome {
+    /// `Ok` when a decision was reached; `Err` on the hard timeout or
+    /// cancellation.
+    result: Result<(), Error>,
     /// What was last seen.
-    pub report: Report,
+    report: Report,
 }
 
 impl WaitOutcome {
-    /// Whether the emitter became ready.
-    pub fn is_ready(&self) -> bool {
-        self.result.is_ok()
-            && self.report.verdict == Verdict::Alive
-            && self.report.state == Some(State::Ready)
+    fn into_result(self) -> Result<Report, WaitError> {
+        let r = self.report;
+        let (kind, message) = match self.result {
+            Ok(()) if r.verdict == Verdict::Alive && r.state == Some(State::Ready) => return Ok(r),
+            Ok(()) => (
+                WaitErrorKind::NotReady,
+                format!(
+                    "the emitter will not become ready: its heartbeat reads {}{}{}",
+                    r.verdict,
+                    r.state.map(|s| format!(", state {s}")).unwrap_or_default(),
+                    if r.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", r.detail)
+                    }
+                ),
+            ),
+            Err(e) if e.kind == ErrorKind::Cancelled => (WaitErrorKind::Cancelled, e.message),
+            Err(e) => (WaitErrorKind::Timeout, e.message),
+        };
+        Err(WaitError {
+            kind,
+            message,
+            report: Box::new(r),
+        })
     }
 }
 
@@ -342,15 +455,25 @@ impl Expected {
 /// A read that fails for a reason of the reader's own (no descriptor left,
 /// no memory, an I/O error, no permission) decides nothing: the wait reads
 /// again until its deadline and, when it never cleared, ends with
-/// [`ErrorKind::Timeout`] naming that failure. Under descriptor pressure
+/// [`WaitErrorKind::Timeout`] naming that failure. Under descriptor pressure
 /// the wait gives up what it may (its wake-up, its pidfd, its kept lock
 /// probe) and polls; the report's `detail` then says so.
+///
+/// `Ok` holds the report that read alive and ready; a [`WaitError`] says
+/// why not ([`WaitError::kind`]) and holds the last report.
 pub fn wait_ready_with(
     path: impl AsRef<Path>,
     opts: &WaitOptions<'_>,
+    observe: impl FnMut(&Report),
+) -> Result<Report, WaitError> {
+    wait_outcome(path.as_ref(), opts, observe).into_result()
+}
+
+fn wait_outcome(
+    path: &Path,
+    opts: &WaitOptions<'_>,
     mut observe: impl FnMut(&Report),
 ) -> WaitOutcome {
-    let path = path.as_ref();
     let start = Instant::now();
     let hard = opts.timeout.map(|t| start + t);
     let mut idle_deadline = opts.idle_timeout.map(|t| start + t);
@@ -780,8 +903,18 @@ pub fn sleep_until(
     woke
 }
 
-/// Waits with no observer; see [`wait_ready_with`].
-pub fn wait_ready(path: impl AsRef<Path>, opts: &WaitOptions<'_>) -> WaitOutcome {
+/// Waits until the emitter at `path` reports `ready`, or a decision that it
+/// never will; see [`wait_ready_with`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let opts = lifesign::WaitOptions::default().timeout(Duration::from_secs(30));
+/// match lifesign::wait_ready("/run/app.json", &opts) {
+///     Ok(report) => println!("ready: {}", report.message),
+///     Err(e) => eprintln!("{e} (last seen: {})", e.report().verdict),
+/// }
+/// ```
+pub fn wait_ready(path: impl AsRef<Path>, opts: &WaitOptions<'_>) -> Result<Report, WaitError> {
     wait_ready_with(path, opts, |_| {})
 }
 

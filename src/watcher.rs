@@ -10,15 +10,15 @@
 //! The folder mask has no `IN_CLOSE_NOWRITE` and no `IN_ATTRIB`: readers'
 //! closes and the emitters' `fchmod` of their temporaries wake nobody. A
 //! reader that needs to see an emitter's death without a pidfd watches the
-//! one lock file ([`subscribe_file`]), whose last close is that death.
+//! one lock file ([`subscribe_file`](crate::watcher::subscribe_file)), whose last close is that death.
 //!
 //! A folder that goes away (removed, moved, unmounted) is followed through
 //! the nearest folder above it that exists; when it comes back, it is
-//! watched again and its readers are told ([`Event::Rearmed`]), so that
+//! watched again and its readers are told ([`Event::Rearmed`](crate::watcher::Event::Rearmed)), so that
 //! they read again whatever was written in between.
 //!
 //! Where inotify cannot be had (another OS, the per-user instance limit,
-//! no descriptor left) [`subscribe`] fails with the reason, and the caller
+//! no descriptor left) [`subscribe`](crate::watcher::subscribe) fails with the reason, and the caller
 //! polls. A child after `fork()` gets its own instance on first use.
 
 use std::collections::HashMap;

@@ -23,6 +23,7 @@ const CURATED: &[&str] = &[
     "enum.Shape",
     "enum.State",
     "enum.Verdict",
+    "enum.WaitErrorKind",
     "fn.check",
     "fn.emit_once",
     "fn.is_alive",
@@ -48,8 +49,8 @@ const CURATED: &[&str] = &[
     "struct.Record",
     "struct.Report",
     "struct.Unreadable",
+    "struct.WaitError",
     "struct.WaitOptions",
-    "struct.WaitOutcome",
     "type.ErrorCallback",
     "type.LogHandler",
     "type.Result",
@@ -69,7 +70,12 @@ fn consumer(test: &str) -> TempDir {
         .unwrap()
         .replace("@LIFESIGN_PATH@", root().to_str().unwrap());
     std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
-    for f in ["src/main.rs", "src/bin/reaches_internals.rs"] {
+    for f in [
+        "src/main.rs",
+        "src/bin/reaches_internals.rs",
+        "src/bin/exhaustive_use.rs",
+        "src/bin/exhaustive_match.rs",
+    ] {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();
     }
     // The versions the crate itself is built and tested with.
@@ -194,6 +200,27 @@ fn a_rust_dependent_gets_the_curated_api_and_no_c_symbols() {
 }
 
 #[test]
+fn options_and_enums_can_grow_without_breaking_a_dependent() {
+    // Built by literal, or matched without a wildcard arm, they would
+    // break every dependent at the next addition: both are refused.
+    let dir = consumer("exhaustive");
+    let built = cargo(dir.dir(), &["build", "--bin", "exhaustive_use"]);
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(!built.status.success(), "non-exhaustive items compiled");
+    for ty in ["CheckOptions", "WaitOptions"] {
+        assert!(
+            stderr.contains("cannot create non-exhaustive struct")
+                && stderr.contains(&format!("lifesign::{ty} {{")),
+            "{ty}: {stderr}"
+        );
+    }
+    let built = cargo(dir.dir(), &["build", "--bin", "exhaustive_match"]);
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(!built.status.success(), "an exhaustive match compiled");
+    assert!(stderr.contains("E0004"), "{stderr}");
+}
+
+#[test]
 fn cargo_doc_shows_only_the_curated_api() {
     let dir = consumer("doc");
     let doc = cargo(dir.dir(), &["doc", "--no-deps", "-p", "lifesign"]);
@@ -222,4 +249,34 @@ fn cargo_doc_shows_only_the_curated_api() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert!(modules.is_empty(), "documented modules: {modules:?}");
+}
+
+#[test]
+fn the_readme_rust_example_is_the_crate_doctest() {
+    // The crate's first doctest compiles; the README shows the same lines.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let section = readme.split("\n## Rust\n").nth(1).expect("a Rust section");
+    let shown = section
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("a rust block");
+    let lib = std::fs::read_to_string(root().join("src/lib.rs")).unwrap();
+    let docs: String = lib
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let tested = docs
+        .split("```no_run\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("a doctest");
+    let tested: String = tested
+        .lines()
+        .filter(|l| !l.starts_with("# "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(shown, tested);
 }

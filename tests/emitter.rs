@@ -112,9 +112,10 @@ fn an_emitter_that_never_counts_progress_is_never_stalled() {
     e.set_state(State::Ready, None).unwrap();
     // The strictest stall limit there is: any progress field, however
     // recent, would be older than 1 ms by the time the check runs.
-    let strict = CheckOptions {
-        stall_ms: Some(1),
-        ..CheckOptions::default()
+    let strict = {
+        let mut o = CheckOptions::default();
+        o.stall = Some(Duration::from_millis(1));
+        o
     };
     // Ages may be measured on the wall or the monotonic clock: wait on the
     // monotonic one (Instant), from after the write, well past the limit.
@@ -183,13 +184,11 @@ fn stop_does_not_wait_out_the_interval_and_is_idempotent() {
 fn remove_on_stop_leaves_no_file() {
     let d = TempDir::new("remove");
     let p = d.path("hb.json");
-    let e = Emitter::start_with(
-        &p,
-        Options {
-            remove_on_stop: true,
-            ..Options::default()
-        },
-    )
+    let e = Emitter::start_with(&p, {
+        let mut o = Options::default();
+        o.remove_on_stop = true;
+        o
+    })
     .unwrap();
     assert!(p.exists());
     e.stop().unwrap();
@@ -200,13 +199,11 @@ fn remove_on_stop_leaves_no_file() {
 fn durable_writes_produce_the_same_file() {
     let d = TempDir::new("durable");
     let p = d.path("hb.json");
-    let e = Emitter::start_with(
-        &p,
-        Options {
-            durable: true,
-            ..Options::default()
-        },
-    )
+    let e = Emitter::start_with(&p, {
+        let mut o = Options::default();
+        o.durable = true;
+        o
+    })
     .unwrap();
     e.set_state(State::Ready, None).unwrap();
     assert_eq!(record(&p).state, Some(State::Ready));
@@ -275,17 +272,15 @@ fn a_failed_write_is_reported_counted_and_recovers() {
     let p = d.path("hb.json");
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
     let seen2 = Arc::clone(&seen);
-    let e = Emitter::start_with(
-        &p,
-        Options {
-            interval: Duration::from_secs(3600),
-            on_error: Some(Arc::new(move |err: &lifesign::Error| {
-                seen2.lock().unwrap().push(err.message.clone())
-            })),
-            log_errors: false,
-            ..Options::default()
-        },
-    )
+    let e = Emitter::start_with(&p, {
+        let mut o = Options::default();
+        o.interval = Duration::from_secs(3600);
+        o.on_error = Some(Arc::new(move |err: &lifesign::Error| {
+            seen2.lock().unwrap().push(err.message.clone())
+        }));
+        o.log_errors = false;
+        o
+    })
     .unwrap();
     // A non-empty folder where the file should be: rename over it fails,
     // even for root.
@@ -530,21 +525,19 @@ fn a_write_stuck_in_one_emitter_does_not_hold_back_the_others() {
     let (release, release_rx) = mpsc::channel::<()>();
     let release_rx = Mutex::new(release_rx);
     let entered_tx = Mutex::new(entered_tx);
-    let stuck = Emitter::start_with(
-        &stuck_path,
-        Options {
-            interval: Duration::from_millis(10),
-            log_errors: false,
-            // The writer thread stays inside this emitter's write job until
-            // the test releases it, as it would in a write to a hung
-            // filesystem.
-            on_error: Some(Arc::new(move |_: &lifesign::Error| {
-                let _ = entered_tx.lock().unwrap().send(());
-                let _ = release_rx.lock().unwrap().recv();
-            })),
-            ..Options::default()
-        },
-    )
+    let stuck = Emitter::start_with(&stuck_path, {
+        let mut o = Options::default();
+        o.interval = Duration::from_millis(10);
+        o.log_errors = false;
+        // The writer thread stays inside this emitter's write job until
+        // the test releases it, as it would in a write to a hung
+        // filesystem.
+        o.on_error = Some(Arc::new(move |_: &lifesign::Error| {
+            let _ = entered_tx.lock().unwrap().send(());
+            let _ = release_rx.lock().unwrap().recv();
+        }));
+        o
+    })
     .unwrap();
     // A non-empty folder at the path: every periodic write fails. (A beat
     // may write the file again between the two calls: then try again.)
@@ -618,22 +611,20 @@ fn an_error_callback_that_sets_failed_does_not_recurse() {
     let calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let (me2, calls2) = (Arc::clone(&me), Arc::clone(&calls));
     let e = Arc::new(
-        Emitter::start_with(
-            &p,
-            Options {
-                interval: Duration::from_secs(3600),
-                log_errors: false,
-                on_error: Some(Arc::new(move |_: &lifesign::Error| {
-                    calls2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let e = me2.lock().unwrap().clone().unwrap();
-                    // Fails too (same obstacle): counted and returned, not
-                    // reported to this callback again.
-                    let again = e.set_state(State::Failed, Some("cannot write"));
-                    assert_eq!(again.unwrap_err().kind, ErrorKind::Io);
-                })),
-                ..Options::default()
-            },
-        )
+        Emitter::start_with(&p, {
+            let mut o = Options::default();
+            o.interval = Duration::from_secs(3600);
+            o.log_errors = false;
+            o.on_error = Some(Arc::new(move |_: &lifesign::Error| {
+                calls2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let e = me2.lock().unwrap().clone().unwrap();
+                // Fails too (same obstacle): counted and returned, not
+                // reported to this callback again.
+                let again = e.set_state(State::Failed, Some("cannot write"));
+                assert_eq!(again.unwrap_err().kind, ErrorKind::Io);
+            }));
+            o
+        })
         .unwrap(),
     );
     *me.lock().unwrap() = Some(Arc::clone(&e));

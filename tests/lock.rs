@@ -68,7 +68,11 @@ fn a_killed_emitter_in_another_pid_namespace_reads_process_gone_from_here() {
     unsafe { libc::kill(inner, libc::SIGKILL) };
     let _ = outer.wait();
     let out = rx.recv_timeout(Duration::from_secs(60)).expect("wait hung");
-    assert_eq!(out.report.verdict, Verdict::ProcessGone, "{out:?}");
+    assert_eq!(
+        common::last_seen(&out).verdict,
+        Verdict::ProcessGone,
+        "{out:?}"
+    );
     let (v, detail) = verdict_and_detail(&p);
     assert_eq!(v, Verdict::ProcessGone);
     assert!(detail.contains("lifetime lock"), "{detail}");
@@ -242,13 +246,11 @@ fn stop_frees_the_lock_and_remove_on_stop_removes_the_lock_file() {
     });
     assert!(lp.exists(), "left for the next emitter");
 
-    let e = Emitter::start_with(
-        &p,
-        Options {
-            remove_on_stop: true,
-            ..Options::default()
-        },
-    )
+    let e = Emitter::start_with(&p, {
+        let mut o = Options::default();
+        o.remove_on_stop = true;
+        o
+    })
     .unwrap();
     e.stop().unwrap();
     assert!(!p.exists() && !lp.exists());
@@ -258,13 +260,11 @@ fn stop_frees_the_lock_and_remove_on_stop_removes_the_lock_file() {
 fn an_emitter_that_opts_out_holds_no_lock() {
     let d = TempDir::new("lock-optout");
     let p = d.path("hb.json");
-    let e = Emitter::start_with(
-        &p,
-        Options {
-            lifetime_lock: false,
-            ..Options::default()
-        },
-    )
+    let e = Emitter::start_with(&p, {
+        let mut o = Options::default();
+        o.lifetime_lock = false;
+        o
+    })
     .unwrap();
     assert_eq!(record(&p).lock_ino, None);
     assert!(!lock::companion(&p).unwrap().exists());

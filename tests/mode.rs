@@ -18,9 +18,10 @@ fn mode_is_exact_whatever_the_umask() {
         ("group.json", Some(0o640)),
     ] {
         let p = d.path(name);
-        let opts = Options {
-            mode: mode.unwrap_or(lifesign::write::DEFAULT_MODE),
-            ..Options::default()
+        let opts = {
+            let mut o = Options::default();
+            o.mode = mode.unwrap_or(lifesign::write::DEFAULT_MODE);
+            o
         };
         let e = Emitter::start_with(&p, opts).unwrap();
         e.beat().unwrap();
@@ -29,9 +30,10 @@ fn mode_is_exact_whatever_the_umask() {
         e.stop().unwrap();
     }
     for bad in [0o10000, 0o666, 0o4644, 0o2640, 0o1644, 0o6777] {
-        let opts = Options {
-            mode: bad,
-            ..Options::default()
+        let opts = {
+            let mut o = Options::default();
+            o.mode = bad;
+            o
         };
         let err = Emitter::start_with(d.path("bad.json"), opts)
             .expect_err("a world-writable or special mode is refused");

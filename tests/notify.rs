@@ -209,10 +209,11 @@ fn pipe() -> (OwnedFd, OwnedFd) {
 
 /// An emitter told to use `fd` as its s6 descriptor (and no systemd).
 fn s6_emitter(path: &std::path::Path, fd: i32) -> lifesign::Result<lifesign::Emitter> {
-    let mut o = lifesign::Options {
-        interval: Duration::from_secs(3600),
-        log_errors: false,
-        ..lifesign::Options::default()
+    let mut o = {
+        let mut o = lifesign::Options::default();
+        o.interval = Duration::from_secs(3600);
+        o.log_errors = false;
+        o
     };
     o.notify.s6_fd = Some(fd);
     o.notify.systemd = false;

@@ -344,7 +344,12 @@ proptest! {
     ) {
         let dir = TempDir::in_ram("prop-emitter");
         let path = dir.path("hb.json");
-        let e = Emitter::start_with(&path, Options { interval: Duration::from_secs(3600), log_errors: false, ..Options::default() }).unwrap();
+        let e = Emitter::start_with(&path, {
+            let mut o = Options::default();
+            o.interval = Duration::from_secs(3600);
+            o.log_errors = false;
+            o
+        }).unwrap();
         let mut message: Option<String> = None;
         for (s, m) in &steps {
             e.set_state(*s, m.as_deref()).unwrap();
@@ -426,12 +431,14 @@ fn options() -> impl Strategy<Value = CheckOptions> {
         any::<bool>(),
     )
         .prop_map(
-            |(max_age_ms, expected_pid, stall_ms, skew_ms, ignore_clock)| CheckOptions {
-                max_age_ms,
-                expected_pid,
-                stall_ms,
-                skew_ms,
-                ignore_clock,
+            |(max_age_ms, expected_pid, stall_ms, skew_ms, ignore_clock)| {
+                let mut o = CheckOptions::default();
+                o.max_age = max_age_ms.map(Duration::from_millis);
+                o.expected_pid = expected_pid;
+                o.stall = stall_ms.map(Duration::from_millis);
+                o.skew = skew_ms.map(Duration::from_millis);
+                o.ignore_clock = ignore_clock;
+                o
             },
         )
 }
@@ -481,7 +488,7 @@ proptest! {
                     prop_assert_eq!(rep.verdict, Verdict::Alive);
                 }
                 if rep.verdict == Verdict::Alive && !opts.ignore_clock {
-                    let skew = opts.skew_ms.unwrap_or(2000);
+                    let skew = opts.skew.map_or(2000, |d| d.as_millis() as u64);
                     prop_assert!(r.updated_at_ms <= now.saturating_add(skew), "a future file was alive");
                     prop_assert!(rep.age_ms <= rep.max_age_ms, "a stale file was alive");
                 }

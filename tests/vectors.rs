@@ -5,6 +5,7 @@
 use lifesign::{check, judge, CheckOptions, LockState, Observation, ProcessState, Report};
 use serde_json::Value;
 use std::path::Path;
+use std::time::Duration;
 
 /// Every key a case may have: a case with another is refused, so that no
 /// runner skips what it does not know.
@@ -73,11 +74,12 @@ fn every_shared_vector_gets_its_expected_verdict() {
             );
         }
         let pid = c["expected_pid"].as_i64().unwrap();
-        let opts = CheckOptions {
-            max_age_ms: Some(c["max_age_ms"].as_u64().unwrap()),
-            expected_pid: (pid != 0).then_some(pid as u32),
-            stall_ms: Some(c["stall_ms"].as_u64().unwrap()),
-            ..CheckOptions::default()
+        let opts = {
+            let mut o = CheckOptions::default();
+            o.max_age = Some(Duration::from_millis(c["max_age_ms"].as_u64().unwrap()));
+            o.expected_pid = (pid != 0).then_some(pid as u32);
+            o.stall = Some(Duration::from_millis(c["stall_ms"].as_u64().unwrap()));
+            o
         };
         let file = dir.join(c["file"].as_str().unwrap());
         let r: Report = match c.get("facts") {

@@ -4,16 +4,24 @@
 
 mod common;
 
-use common::{Child, TempDir};
+use common::{last_seen, Child, TempDir};
 use lifesign::protocol::{encode, Record, Shape, State};
-use lifesign::wait::{
-    sleep_until, wait_ready, wait_ready_with, Cancel, WaitOptions, WaitOutcome, Watch,
-};
+use lifesign::wait::{sleep_until, Cancel, Watch};
 use lifesign::write::AtomicFile;
-use lifesign::{ErrorKind, Report, Verdict};
+use lifesign::{
+    wait_ready, wait_ready_with, Report, Verdict, WaitError, WaitErrorKind, WaitOptions,
+};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// How a wait ended, as `wait_ready` says it.
+type Waited = Result<Report, WaitError>;
+
+/// Why a wait did not end ready (`None`: it did).
+fn kind(out: &Waited) -> Option<WaitErrorKind> {
+    out.as_ref().err().map(WaitError::kind)
+}
 
 fn write(path: &Path, pid: u32, seq: u64, state: State, updated_at_ms: u64) {
     let r = Record {
@@ -41,7 +49,7 @@ fn me() -> u32 {
 struct Stepped {
     reads: mpsc::Receiver<Report>,
     go: mpsc::Sender<()>,
-    done: mpsc::Receiver<WaitOutcome>,
+    done: mpsc::Receiver<Waited>,
 }
 
 impl Stepped {
@@ -69,7 +77,7 @@ impl Stepped {
         self.go.send(()).unwrap();
     }
 
-    fn outcome(self) -> WaitOutcome {
+    fn outcome(self) -> Waited {
         drop(self.go);
         self.done
             .recv_timeout(Duration::from_secs(60))
@@ -83,20 +91,18 @@ fn ready_ends_the_wait_with_success() {
     let p = d.path("hb.json");
     let mut c = Child::emitter(&p, 3_600_000);
     let pid = c.pid();
-    let s = Stepped::start(
-        p.clone(),
-        WaitOptions {
-            expected_pid: Some(pid),
-            ..Default::default()
-        },
-    );
+    let s = Stepped::start(p.clone(), {
+        let mut o = WaitOptions::default();
+        o.expected_pid = Some(pid);
+        o
+    });
     assert_eq!(s.read().state, Some(State::Starting));
     assert_eq!(c.send("ready listening"), "ok");
     s.go();
     let out = s.outcome();
-    assert!(out.is_ready(), "{out:?}");
-    assert_eq!(out.report.message, "listening");
-    assert_eq!(out.report.pid, pid);
+    assert!(out.is_ok(), "{out:?}");
+    assert_eq!(last_seen(&out).message, "listening");
+    assert_eq!(last_seen(&out).pid, pid);
 }
 
 #[test]
@@ -113,9 +119,8 @@ fn failed_and_stopped_end_the_wait_at_once() {
         assert_eq!(c.send(cmd), "ok");
         s.go();
         let out = s.outcome();
-        assert!(out.result.is_ok());
-        assert!(!out.is_ready());
-        assert_eq!(out.report.verdict, verdict);
+        assert_eq!(kind(&out), Some(WaitErrorKind::NotReady), "{out:?}");
+        assert_eq!(last_seen(&out).verdict, verdict);
     }
 }
 
@@ -132,8 +137,8 @@ fn a_dying_emitter_ends_the_wait_with_process_gone() {
     // No file event comes: the pidfd (or the periodic re-read) must see it.
     c.kill_and_leave_zombie();
     let out = rx.recv_timeout(Duration::from_secs(60)).expect("wait hung");
-    assert_eq!(out.report.verdict, Verdict::ProcessGone);
-    assert!(out.result.is_ok());
+    assert_eq!(last_seen(&out).verdict, Verdict::ProcessGone);
+    assert_eq!(kind(&out), Some(WaitErrorKind::NotReady), "{out:?}");
 }
 
 #[test]
@@ -143,17 +148,15 @@ fn a_stalled_emitter_hits_the_idle_timeout() {
     let p = d.path("hb.json");
     let c = Child::emitter(&p, 10);
     unsafe { libc::kill(c.pid() as i32, libc::SIGSTOP) };
-    let out = wait_ready(
-        &p,
-        &WaitOptions {
-            idle_timeout: Some(Duration::from_millis(300)),
-            ..Default::default()
-        },
-    );
+    let out = wait_ready(&p, &{
+        let mut o = WaitOptions::default();
+        o.idle_timeout = Some(Duration::from_millis(300));
+        o
+    });
     unsafe { libc::kill(c.pid() as i32, libc::SIGCONT) };
-    assert!(out.result.is_ok());
-    assert_eq!(out.report.verdict, Verdict::Stale);
-    assert_eq!(out.report.state, Some(State::Starting));
+    assert_eq!(kind(&out), Some(WaitErrorKind::NotReady), "{out:?}");
+    assert_eq!(last_seen(&out).verdict, Verdict::Stale);
+    assert_eq!(last_seen(&out).state, Some(State::Starting));
 }
 
 #[test]
@@ -161,17 +164,15 @@ fn a_writer_that_stops_beating_hits_the_idle_timeout() {
     let d = TempDir::new("w-idle");
     let p = d.path("hb.json");
     write(&p, me(), 1, State::Starting, now());
-    let out = wait_ready(
-        &p,
-        &WaitOptions {
-            idle_timeout: Some(Duration::from_millis(200)),
-            timeout: Some(Duration::from_secs(600)),
-            ..Default::default()
-        },
-    );
-    assert!(out.result.is_ok(), "{:?}", out.result);
-    assert_eq!(out.report.verdict, Verdict::Stale);
-    assert_eq!(out.report.seq, 1);
+    let out = wait_ready(&p, &{
+        let mut o = WaitOptions::default();
+        o.idle_timeout = Some(Duration::from_millis(200));
+        o.timeout = Some(Duration::from_secs(600));
+        o
+    });
+    assert_eq!(kind(&out), Some(WaitErrorKind::NotReady), "{out:?}");
+    assert_eq!(last_seen(&out).verdict, Verdict::Stale);
+    assert_eq!(last_seen(&out).seq, 1);
 }
 
 #[test]
@@ -179,17 +180,15 @@ fn a_writer_that_beats_but_never_gets_ready_hits_the_hard_timeout() {
     let d = TempDir::new("w-hard");
     let p = d.path("hb.json");
     let _c = Child::emitter(&p, 10);
-    let out = wait_ready(
-        &p,
-        &WaitOptions {
-            idle_timeout: Some(Duration::from_secs(600)),
-            timeout: Some(Duration::from_millis(300)),
-            ..Default::default()
-        },
-    );
-    assert_eq!(out.result.as_ref().unwrap_err().kind, ErrorKind::Timeout);
-    assert_eq!(out.report.verdict, Verdict::Alive);
-    assert_eq!(out.report.state, Some(State::Starting));
+    let out = wait_ready(&p, &{
+        let mut o = WaitOptions::default();
+        o.idle_timeout = Some(Duration::from_secs(600));
+        o.timeout = Some(Duration::from_millis(300));
+        o
+    });
+    assert_eq!(kind(&out), Some(WaitErrorKind::Timeout));
+    assert_eq!(last_seen(&out).verdict, Verdict::Alive);
+    assert_eq!(last_seen(&out).state, Some(State::Starting));
 }
 
 #[test]
@@ -205,7 +204,7 @@ fn one_bad_read_after_a_good_one_is_tolerated() {
     write(&p, me(), 2, State::Ready, now());
     s.go();
     let out = s.outcome();
-    assert!(out.is_ready(), "{out:?}");
+    assert!(out.is_ok(), "{out:?}");
 }
 
 #[test]
@@ -223,8 +222,8 @@ fn a_second_bad_read_in_a_row_is_not_tolerated() {
     let read = s.read();
     assert_eq!(read.verdict, Verdict::Invalid);
     let out = s.outcome();
-    assert!(out.result.is_ok());
-    assert_eq!(out.report.verdict, Verdict::Invalid);
+    assert_eq!(kind(&out), Some(WaitErrorKind::NotReady), "{out:?}");
+    assert_eq!(last_seen(&out).verdict, Verdict::Invalid);
 }
 
 #[test]
@@ -233,13 +232,11 @@ fn a_writer_clock_jump_changes_nothing() {
     let p = d.path("hb.json");
     // Far in the future, then far in the past: only seq matters to a waiter.
     write(&p, me(), 1, State::Starting, 4_102_444_800_000);
-    let s = Stepped::start(
-        p.clone(),
-        WaitOptions {
-            idle_timeout: Some(Duration::from_secs(600)),
-            ..Default::default()
-        },
-    );
+    let s = Stepped::start(p.clone(), {
+        let mut o = WaitOptions::default();
+        o.idle_timeout = Some(Duration::from_secs(600));
+        o
+    });
     let first = s.read();
     assert_eq!(
         (first.verdict, first.state),
@@ -251,7 +248,7 @@ fn a_writer_clock_jump_changes_nothing() {
     assert_eq!((second.verdict, second.seq), (Verdict::Alive, 2));
     write(&p, me(), 3, State::Ready, 4_102_444_800_000);
     s.go();
-    assert!(s.outcome().is_ready());
+    assert!(s.outcome().is_ok());
 }
 
 #[test]
@@ -260,17 +257,15 @@ fn files_of_another_pid_are_ignored_until_the_expected_emitter_writes() {
     let p = d.path("hb.json");
     // An earlier run left a stopped heartbeat behind.
     write(&p, 2_000_000_000, 9, State::Stopped, now());
-    let s = Stepped::start(
-        p.clone(),
-        WaitOptions {
-            expected_pid: Some(me()),
-            ..Default::default()
-        },
-    );
+    let s = Stepped::start(p.clone(), {
+        let mut o = WaitOptions::default();
+        o.expected_pid = Some(me());
+        o
+    });
     assert_eq!(s.read().verdict, Verdict::PidMismatch);
     write(&p, me(), 1, State::Ready, now());
     s.go();
-    assert!(s.outcome().is_ready());
+    assert!(s.outcome().is_ok());
 }
 
 #[test]
@@ -278,18 +273,16 @@ fn another_pid_after_the_expected_one_ends_the_wait() {
     let d = TempDir::new("w-mismatch");
     let p = d.path("hb.json");
     write(&p, me(), 1, State::Starting, now());
-    let s = Stepped::start(
-        p.clone(),
-        WaitOptions {
-            expected_pid: Some(me()),
-            ..Default::default()
-        },
-    );
+    let s = Stepped::start(p.clone(), {
+        let mut o = WaitOptions::default();
+        o.expected_pid = Some(me());
+        o
+    });
     assert_eq!(s.read().verdict, Verdict::Alive);
     write(&p, 2_000_000_000, 1, State::Ready, now());
     s.go();
     assert_eq!(s.read().verdict, Verdict::PidMismatch);
-    assert_eq!(s.outcome().report.verdict, Verdict::PidMismatch);
+    assert_eq!(last_seen(&s.outcome()).verdict, Verdict::PidMismatch);
 }
 
 #[test]
@@ -300,18 +293,16 @@ fn waiting_on_a_file_that_appears_later_works_with_and_without_inotify() {
         let path = p.clone();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let _ = tx.send(wait_ready(
-                &path,
-                &WaitOptions {
-                    force_polling,
-                    ..Default::default()
-                },
-            ));
+            let _ = tx.send(wait_ready(&path, &{
+                let mut o = WaitOptions::default();
+                o.force_polling = force_polling;
+                o
+            }));
         });
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         write(&p, me(), 1, State::Ready, now());
         let out = rx.recv_timeout(Duration::from_secs(60)).expect("wait hung");
-        assert!(out.is_ready(), "polling={force_polling}: {out:?}");
+        assert!(out.is_ok(), "polling={force_polling}: {out:?}");
     }
 }
 
@@ -323,26 +314,22 @@ fn cancel_ends_a_wait_and_a_triggered_token_ends_the_next_at_once() {
     let path = p.clone();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(wait_ready(
-            &path,
-            &WaitOptions {
-                cancel: Some(cancel),
-                ..Default::default()
-            },
-        ));
+        let _ = tx.send(wait_ready(&path, &{
+            let mut o = WaitOptions::default();
+            o.cancel = Some(cancel);
+            o
+        }));
     });
     cancel.trigger();
     let out = rx.recv_timeout(Duration::from_secs(60)).expect("wait hung");
-    assert_eq!(out.result.unwrap_err().kind, ErrorKind::Cancelled);
-    assert_eq!(out.report.verdict, Verdict::Missing);
-    let again = wait_ready(
-        &p,
-        &WaitOptions {
-            cancel: Some(cancel),
-            ..Default::default()
-        },
-    );
-    assert_eq!(again.result.unwrap_err().kind, ErrorKind::Cancelled);
+    assert_eq!(kind(&out), Some(WaitErrorKind::Cancelled));
+    assert_eq!(last_seen(&out).verdict, Verdict::Missing);
+    let again = wait_ready(&p, &{
+        let mut o = WaitOptions::default();
+        o.cancel = Some(cancel);
+        o
+    });
+    assert_eq!(kind(&again), Some(WaitErrorKind::Cancelled));
 }
 
 /// A live child that writes nothing (it waits for its stdin to close): the
@@ -414,13 +401,11 @@ fn wait_over_a_leftover(tag: &str, state: State) -> (TempDir, PathBuf, Quiet, St
     let child = Quiet::start();
     let (pid, start) = (child.pid(), child.start_time());
     write_as(&p, pid, start + 1, 40, state, "old");
-    let s = Stepped::start(
-        p.clone(),
-        WaitOptions {
-            expected_pid: Some(pid),
-            ..Default::default()
-        },
-    );
+    let s = Stepped::start(p.clone(), {
+        let mut o = WaitOptions::default();
+        o.expected_pid = Some(pid);
+        o
+    });
     let first = s.read();
     assert_eq!(first.verdict, Verdict::PidMismatch, "{first:?}");
     assert!(first.detail.contains("earlier process"), "{}", first.detail);
@@ -453,8 +438,8 @@ fn a_leftover_ready_file_of_a_crashed_process_with_the_same_pid_is_not_ready() {
 fn ends_ready_with(s: Stepped, message: &str) {
     s.go();
     let out = s.outcome();
-    assert!(out.is_ready(), "{out:?}");
-    assert_eq!(out.report.message, message);
+    assert!(out.is_ok(), "{out:?}");
+    assert_eq!(last_seen(&out).message, message);
 }
 
 #[test]
@@ -497,13 +482,11 @@ fn an_expected_process_that_dies_before_its_first_write_ends_the_wait() {
     let pid = child.pid();
     let path = p.clone();
     let (tx, rx) = mpsc::channel();
-    let s = Stepped::start(
-        path,
-        WaitOptions {
-            expected_pid: Some(pid),
-            ..Default::default()
-        },
-    );
+    let s = Stepped::start(path, {
+        let mut o = WaitOptions::default();
+        o.expected_pid = Some(pid);
+        o
+    });
     assert_eq!(s.read().verdict, Verdict::Missing);
     child.0.kill().unwrap();
     child.0.wait().unwrap();
@@ -513,19 +496,19 @@ fn an_expected_process_that_dies_before_its_first_write_ends_the_wait() {
     });
     // No timeout was given: only watching the process can end this wait.
     let out = rx.recv_timeout(Duration::from_secs(60)).expect("wait hung");
-    assert!(out.result.is_ok(), "{out:?}");
-    assert_eq!(out.report.verdict, Verdict::ProcessGone);
-    assert!(out.report.detail.contains("before its first heartbeat"));
+    assert_eq!(kind(&out), Some(WaitErrorKind::NotReady), "{out:?}");
+    assert_eq!(last_seen(&out).verdict, Verdict::ProcessGone);
+    assert!(last_seen(&out)
+        .detail
+        .contains("before its first heartbeat"));
 
     // Already gone when the wait starts: decided on the first read.
-    let out = wait_ready(
-        &p,
-        &WaitOptions {
-            expected_pid: Some(pid),
-            ..Default::default()
-        },
-    );
-    assert_eq!(out.report.verdict, Verdict::ProcessGone);
+    let out = wait_ready(&p, &{
+        let mut o = WaitOptions::default();
+        o.expected_pid = Some(pid);
+        o
+    });
+    assert_eq!(last_seen(&out).verdict, Verdict::ProcessGone);
 }
 
 #[test]
@@ -559,11 +542,11 @@ fn a_frozen_emitters_old_ready_file_does_not_end_the_wait_until_it_beats_again()
         }
     }
     let out = s.outcome();
-    assert!(out.is_ready(), "{out:?}");
+    assert!(out.is_ok(), "{out:?}");
     assert!(
-        out.report.seq > first.seq,
+        last_seen(&out).seq > first.seq,
         "{} after {}",
-        out.report.seq,
+        last_seen(&out).seq,
         first.seq
     );
 }
@@ -574,16 +557,14 @@ fn an_hours_old_ready_file_of_a_live_but_hung_process_is_not_ready() {
     let p = d.path("hb.json");
     // Our own live PID: the process exists, its heartbeat stopped 3 h ago.
     write(&p, me(), 12, State::Ready, now() - 3 * 3_600_000);
-    let out = wait_ready(
-        &p,
-        &WaitOptions {
-            idle_timeout: Some(Duration::from_millis(200)),
-            ..Default::default()
-        },
-    );
-    assert!(!out.is_ready(), "{out:?}");
+    let out = wait_ready(&p, &{
+        let mut o = WaitOptions::default();
+        o.idle_timeout = Some(Duration::from_millis(200));
+        o
+    });
+    assert!(out.is_err(), "{out:?}");
     assert_eq!(
-        (out.report.verdict, out.report.state),
+        (last_seen(&out).verdict, last_seen(&out).state),
         (Verdict::Stale, Some(State::Ready))
     );
 }
@@ -626,7 +607,7 @@ fn a_wait_across_a_folder_removed_and_recreated_sees_ready() {
     std::fs::create_dir(&dir).unwrap();
     write(&p, me(), 1, State::Ready, now());
     s.go();
-    assert!(s.outcome().is_ready());
+    assert!(s.outcome().is_ok());
 }
 
 /// Reports each time a reader closes a file in a folder (inotify

@@ -15,9 +15,11 @@
 mod common;
 
 use common::{in_own_process, within, Child, TempDir};
-use lifesign::wait::{sleep_until, wait_ready, wait_ready_with, WaitOptions, Watch};
+use lifesign::wait::{sleep_until, Watch};
 use lifesign::watcher::{self, Names};
-use lifesign::{Emitter, ErrorKind, State, Verdict};
+use lifesign::{
+    wait_ready, wait_ready_with, Emitter, State, Verdict, WaitError, WaitErrorKind, WaitOptions,
+};
 use serde_json::json;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -98,7 +100,7 @@ fn waits_then_ready(
     need_seen: usize,
     kids: &mut [Child],
     timeout: Duration,
-) -> Vec<lifesign::WaitOutcome> {
+) -> Vec<Result<lifesign::Report, WaitError>> {
     let started = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..n)
@@ -111,9 +113,10 @@ fn waits_then_ready(
                     started.fetch_add(1, Ordering::SeqCst);
                     wait_ready_with(
                         &p,
-                        &WaitOptions {
-                            timeout: Some(timeout),
-                            ..Default::default()
+                        &{
+                            let mut o = WaitOptions::default();
+                            o.timeout = Some(timeout);
+                            o
                         },
                         |_| {
                             if std::mem::take(&mut first) {
@@ -148,11 +151,14 @@ fn waits_then_ready(
     handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
-fn not_ready(outs: &[lifesign::WaitOutcome]) -> Vec<String> {
+fn not_ready(outs: &[Result<lifesign::Report, WaitError>]) -> Vec<String> {
     outs.iter()
         .enumerate()
-        .filter(|(_, o)| !o.is_ready())
-        .map(|(i, o)| format!("hb-{i:04}: {:?} {:?}", o.result, o.report))
+        .filter_map(|(i, o)| {
+            o.as_ref()
+                .err()
+                .map(|e| format!("hb-{i:04}: {e} {:?}", e.report()))
+        })
         .collect()
 }
 
@@ -198,7 +204,7 @@ fn three_hundred_waits_under_400_descriptors_degrade_and_all_become_ready() {
     // 400 descriptors: some gave theirs back, and said so.
     let degraded = outs
         .iter()
-        .filter(|o| o.report.detail.contains("degraded:"))
+        .filter(|o| common::last_seen(o).detail.contains("degraded:"))
         .count();
     assert!(degraded > 0, "no wait said it ran degraded");
 }
@@ -228,9 +234,10 @@ fn no_descriptor_left_in_the_middle_of_a_wait_is_a_clear_error_never_invalid() {
         let mut first = true;
         wait_ready_with(
             &p,
-            &WaitOptions {
-                timeout: Some(Duration::from_secs(5)),
-                ..Default::default()
+            &{
+                let mut o = WaitOptions::default();
+                o.timeout = Some(Duration::from_secs(5));
+                o
             },
             |r| {
                 if std::mem::take(&mut first) {
@@ -257,43 +264,38 @@ fn no_descriptor_left_in_the_middle_of_a_wait_is_a_clear_error_never_invalid() {
     let out = waiter.join().unwrap();
     // It gave back its own descriptors (and may then have read ready), or
     // it never could read: either way it says why, and never `invalid`.
-    assert_ne!(out.report.verdict, Verdict::Invalid, "{out:?}");
-    match &out.result {
-        Ok(()) => {
-            assert!(out.is_ready(), "{out:?}");
-            assert!(out.report.detail.contains("out of descriptors"), "{out:?}");
+    match &out {
+        Ok(report) => {
+            assert!(report.detail.contains("out of descriptors"), "{out:?}");
         }
         Err(e) => {
-            assert_eq!(e.kind, ErrorKind::Timeout, "{out:?}");
-            assert!(e.message.contains("Too many open files"), "{out:?}");
+            assert_ne!(e.report().verdict, Verdict::Invalid, "{out:?}");
+            assert_eq!(e.kind(), WaitErrorKind::Timeout, "{out:?}");
+            assert!(e.to_string().contains("Too many open files"), "{out:?}");
         }
     }
     // No descriptor at all from its start: a clear error at its deadline.
     take_all(&mut held);
-    let out = wait_ready(
-        hb(d.dir(), 0),
-        &WaitOptions {
-            timeout: Some(Duration::from_secs(2)),
-            ..Default::default()
-        },
-    );
+    let out = wait_ready(hb(d.dir(), 0), &{
+        let mut o = WaitOptions::default();
+        o.timeout = Some(Duration::from_secs(2));
+        o
+    });
     for fd in held {
         // SAFETY: ours.
         unsafe { libc::close(fd) };
     }
-    let e = out.result.as_ref().expect_err("no read could succeed");
-    assert_eq!(e.kind, ErrorKind::Timeout, "{out:?}");
-    assert!(e.message.contains("Too many open files"), "{out:?}");
-    assert_ne!(out.report.verdict, Verdict::Invalid, "{out:?}");
+    let e = out.as_ref().expect_err("no read could succeed");
+    assert_eq!(e.kind(), WaitErrorKind::Timeout, "{out:?}");
+    assert!(e.to_string().contains("Too many open files"), "{out:?}");
+    assert_ne!(e.report().verdict, Verdict::Invalid, "{out:?}");
     // Descriptors back: the same file is ready.
-    let out = wait_ready(
-        hb(d.dir(), 0),
-        &WaitOptions {
-            timeout: Some(Duration::from_secs(120)),
-            ..Default::default()
-        },
-    );
-    assert!(out.is_ready(), "{out:?}");
+    let out = wait_ready(hb(d.dir(), 0), &{
+        let mut o = WaitOptions::default();
+        o.timeout = Some(Duration::from_secs(120));
+        o
+    });
+    assert!(out.is_ok(), "{out:?}");
 }
 
 #[test]
@@ -375,10 +377,11 @@ fn a_relay_subscriber_a_wait_and_a_watch_share_one_inotify_instance_and_one_watc
         let mut first = true;
         wait_ready_with(
             &p,
-            &WaitOptions {
-                timeout: Some(Duration::from_secs(120)),
-                expected_pid: Some(pid),
-                ..Default::default()
+            &{
+                let mut o = WaitOptions::default();
+                o.timeout = Some(Duration::from_secs(120));
+                o.expected_pid = Some(pid);
+                o
             },
             |_| {
                 if std::mem::take(&mut first) {
@@ -393,7 +396,7 @@ fn a_relay_subscriber_a_wait_and_a_watch_share_one_inotify_instance_and_one_watc
     assert_eq!(watcher::counts().0, 1);
     assert_eq!(kid.send("ready"), "ok");
     let out = waiter.join().unwrap();
-    assert!(out.is_ready(), "{out:?}");
+    assert!(out.is_ok(), "{out:?}");
     cancel.trigger();
     follower.join().unwrap();
     assert_eq!(inotify_instances(), 1);
@@ -449,10 +452,11 @@ fn a_wait_holds_at_most_three_descriptors_of_its_own() {
         let mut reads = 0;
         wait_ready_with(
             &p,
-            &WaitOptions {
-                expected_pid: Some(pid),
-                timeout: Some(Duration::from_secs(120)),
-                ..Default::default()
+            &{
+                let mut o = WaitOptions::default();
+                o.expected_pid = Some(pid);
+                o.timeout = Some(Duration::from_secs(120));
+                o
             },
             |_| {
                 reads += 1;
@@ -469,7 +473,7 @@ fn a_wait_holds_at_most_three_descriptors_of_its_own() {
     let during = fds();
     go_tx.send(()).unwrap();
     assert_eq!(kid.send("ready"), "ok");
-    assert!(waiter.join().unwrap().is_ready());
+    assert!(waiter.join().unwrap().is_ok());
     assert!(
         during - before <= 3,
         "the wait holds {} descriptors",

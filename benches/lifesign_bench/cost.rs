@@ -139,14 +139,12 @@ fn beat(cfg: &Config, fs: &str, dir: &Path) {
 
     // Durable mode: fsync of the temporary and of the folder on every write.
     let dpath = dir.join("durable.json");
-    let d = Emitter::start_with(
-        &dpath,
-        Options {
-            interval: Duration::from_secs(3600),
-            durable: true,
-            ..Options::default()
-        },
-    )
+    let d = Emitter::start_with(&dpath, {
+        let mut o = Options::default();
+        o.interval = Duration::from_secs(3600);
+        o.durable = true;
+        o
+    })
     .expect("start durable");
     d.set_state(State::Ready, Some("serving")).expect("ready");
     let dbytes = std::fs::read(&dpath).expect("read the heartbeat");

@@ -62,9 +62,10 @@ fn lifesign_waiter(path: PathBuf) -> Option<(u64, u64)> {
     let mut seen = None;
     let out = wait::wait_ready_with(
         &path,
-        &WaitOptions {
-            timeout: Some(Duration::from_secs(10)),
-            ..WaitOptions::default()
+        &{
+            let mut o = WaitOptions::default();
+            o.timeout = Some(Duration::from_secs(10));
+            o
         },
         |r| {
             if seen.is_none() && r.verdict == Verdict::Alive && r.state == Some(State::Ready) {
@@ -73,7 +74,7 @@ fn lifesign_waiter(path: PathBuf) -> Option<(u64, u64)> {
         },
     );
     let t1 = mono_ns();
-    out.is_ready().then(|| (seen.unwrap_or(t1), t1))
+    out.is_ok().then(|| (seen.unwrap_or(t1), t1))
 }
 
 fn poll_waiter(path: PathBuf) -> Option<(u64, u64)> {
@@ -243,9 +244,10 @@ pub fn death(cfg: &Config) {
             let mut seen = None;
             let out = wait::wait_ready_with(
                 &p,
-                &WaitOptions {
-                    timeout: Some(Duration::from_secs(10)),
-                    ..WaitOptions::default()
+                &{
+                    let mut o = WaitOptions::default();
+                    o.timeout = Some(Duration::from_secs(10));
+                    o
                 },
                 |r| {
                     if seen.is_none() && r.verdict == Verdict::ProcessGone {
@@ -254,7 +256,13 @@ pub fn death(cfg: &Config) {
                 },
             );
             let t1 = mono_ns();
-            (out.report.verdict, seen.unwrap_or(t1), t1)
+            (
+                out.expect_err("a killed emitter is never ready")
+                    .report()
+                    .verdict,
+                seen.unwrap_or(t1),
+                t1,
+            )
         });
         thread::sleep(Duration::from_millis(15));
         let t0 = mono_ns();

@@ -411,13 +411,11 @@ pub fn footprint(cfg: &Config) {
     let ours_b = usage_of(ours.pid());
     let peer_b = peer.as_ref().map(|p| usage_of(p.pid()));
     let seq = |p: &PathBuf| {
-        check::check(
-            p,
-            &CheckOptions {
-                max_age_ms: Some(10_000),
-                ..CheckOptions::default()
-            },
-        )
+        check::check(p, &{
+            let mut o = CheckOptions::default();
+            o.max_age = Some(Duration::from_secs(10));
+            o
+        })
     };
     let ours_report = seq(&dir.join("e-00000.json"));
     emit(&json!({

@@ -105,9 +105,10 @@ fn waits(
                     let mut once = true;
                     let out = wait_ready_with(
                         &p,
-                        &WaitOptions {
-                            timeout: Some(Duration::from_secs(600)),
-                            ..Default::default()
+                        &{
+                            let mut o = WaitOptions::default();
+                            o.timeout = Some(Duration::from_secs(600));
+                            o
                         },
                         |_| {
                             if std::mem::take(&mut once) {
@@ -115,7 +116,7 @@ fn waits(
                             }
                         },
                     );
-                    (i, crate::util::mono_ns(), out.is_ready())
+                    (i, crate::util::mono_ns(), out.is_ok())
                 })
                 .expect("a thread")
         })

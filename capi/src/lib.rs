@@ -3,7 +3,7 @@
 //! `capi/artifact` (package `lifesign-c`) links it into liblifesign.so and
 //! liblifesign.a.
 //!
-//! Every export is declared with [`ffi_fn!`], which writes the
+//! Every export is declared with `ffi_fn!`, which writes the
 //! `#[no_mangle] extern "C"` function around its body: panics are caught and
 //! become the return type's default (`LIFESIGN_ERR_PANIC` for a return
 //! code), errors are recorded as the thread's last error and returned as
@@ -20,7 +20,7 @@ use lifesign::emitter::{Emitter, ErrorCallback, Options};
 use lifesign::error::{Error, ErrorKind};
 use lifesign::judge::{judge, Observation};
 use lifesign::notify::NotifyConfig;
-use lifesign::wait::{self, Cancel, WaitOptions};
+use lifesign::wait::{self, Cancel, WaitErrorKind, WaitOptions};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::mem::{offset_of, size_of};
@@ -613,25 +613,25 @@ fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
         }) as ErrorCallback
     });
     let flag = |f: OptionFlag| o.flags & f.code() != 0;
-    Ok(Options {
-        interval: Duration::from_millis(o.interval_ms.into()),
-        mode: if o.mode == 0 { 0o644 } else { o.mode },
-        durable: flag(OptionFlag::Durable),
-        remove_on_stop: flag(OptionFlag::RemoveOnStop),
-        stale_after: (o.stale_after_ms > 0).then(|| Duration::from_millis(o.stale_after_ms)),
-        message: None,
-        notify: NotifyConfig {
-            systemd: !flag(OptionFlag::NoSystemd),
-            s6: !flag(OptionFlag::NoS6),
-            s6_fd: (o.notify_fd >= 0).then_some(o.notify_fd),
-            watchdog_trigger: flag(OptionFlag::WatchdogTrigger),
-            watchdog_on_progress: flag(OptionFlag::WatchdogOnProgress),
-            extend_timeout: None,
-        },
-        on_error,
-        log_errors: true,
-        lifetime_lock: !flag(OptionFlag::NoLock),
-    })
+    let mut notify = NotifyConfig::default();
+    notify.systemd = !flag(OptionFlag::NoSystemd);
+    notify.s6 = !flag(OptionFlag::NoS6);
+    notify.s6_fd = (o.notify_fd >= 0).then_some(o.notify_fd);
+    notify.watchdog_trigger = flag(OptionFlag::WatchdogTrigger);
+    notify.watchdog_on_progress = flag(OptionFlag::WatchdogOnProgress);
+    notify.extend_timeout = None;
+    let mut opts = Options::default()
+        .interval(Duration::from_millis(o.interval_ms.into()))
+        .mode(if o.mode == 0 { 0o644 } else { o.mode })
+        .durable(flag(OptionFlag::Durable))
+        .remove_on_stop(flag(OptionFlag::RemoveOnStop))
+        .notify(notify)
+        .log_errors(true)
+        .lifetime_lock(!flag(OptionFlag::NoLock));
+    opts.stale_after = (o.stale_after_ms > 0).then(|| Duration::from_millis(o.stale_after_ms));
+    opts.message = None;
+    opts.on_error = on_error;
+    Ok(opts)
 }
 
 /// The defaults of `lifesign_facts_init`: nothing known, no options.
@@ -727,11 +727,13 @@ fn check_options(max_age_ms: u64, expected_pid: i64, stall_ms: u64) -> Result<Ch
         p if (1..=i64::from(i32::MAX)).contains(&p) => Some(p as u32),
         p => return Err(invalid(format!("expected_pid {p} is out of range"))),
     };
-    Ok(CheckOptions {
-        max_age_ms: Some(max_age_ms),
-        expected_pid,
-        stall_ms: Some(stall_ms),
-        ..CheckOptions::default()
+    // The C ABI counts milliseconds (0: the file's own rule, no stall rule).
+    Ok({
+        let mut o = CheckOptions::default();
+        o.max_age = Some(Duration::from_millis(max_age_ms));
+        o.expected_pid = expected_pid;
+        o.stall = Some(Duration::from_millis(stall_ms));
+        o
     })
 }
 
@@ -1016,9 +1018,10 @@ unsafe fn lifesign_free(e: *mut lifesign_emitter) {
 unsafe fn lifesign_is_alive(path: *const c_char, max_age_ms: u64) -> i32 {
     // SAFETY: forwarded from the caller.
     let p = unsafe { path_arg(path) }?;
-    let opts = CheckOptions {
-        max_age_ms: Some(max_age_ms),
-        ..CheckOptions::default()
+    let opts = {
+        let mut o = CheckOptions::default();
+        o.max_age = Some(Duration::from_millis(max_age_ms));
+        o
     };
     Ok(i32::from(check::try_check(p, &opts)?.is_alive()))
 }
@@ -1261,16 +1264,28 @@ unsafe fn lifesign_wait_ready_cancel(
         let p = unsafe { path_arg(path) }?;
         let pid = check_options(0, expected_pid, 0)?.expected_pid;
         let ms = |v: u64| (v > 0).then(|| Duration::from_millis(v));
-        let opts = WaitOptions {
-            expected_pid: pid,
-            idle_timeout: ms(idle_timeout_ms),
-            timeout: ms(timeout_ms),
-            // SAFETY: the caller promises a live token or NULL.
-            cancel: unsafe { cancel.as_ref() }.map(|c| &c.inner),
-            force_polling: false,
+        let mut opts = WaitOptions::default();
+        opts.expected_pid = pid;
+        opts.idle_timeout = ms(idle_timeout_ms);
+        opts.timeout = ms(timeout_ms);
+        // SAFETY: the caller promises a live token or NULL.
+        opts.cancel = unsafe { cancel.as_ref() }.map(|c| &c.inner);
+        opts.force_polling = false;
+        // A decision other than ready is a success in C (the report tells);
+        // a timeout or a cancellation is its error code.
+        let (report, result) = match wait::wait_ready(p, &opts) {
+            Ok(report) => (report, Ok(())),
+            Err(e) => {
+                let kind = match e.kind() {
+                    WaitErrorKind::Timeout => Some(ErrorKind::Timeout),
+                    WaitErrorKind::Cancelled => Some(ErrorKind::Cancelled),
+                    _ => None,
+                };
+                let err = kind.map(|k| Error::new(k, e.to_string()));
+                (e.into_report(), err.map_or(Ok(()), Err))
+            }
         };
-        let outcome = wait::wait_ready(p, &opts);
-        Ok((outcome.report, outcome.result.map(ok)))
+        Ok((report, result.map(ok)))
     })
 }
 

@@ -168,11 +168,6 @@ impl Args {
         Ok(Some(self.duration(flag)?).filter(|d| !d.is_zero()))
     }
 
-    /// A duration in whole milliseconds, 0 (the default rule) included.
-    pub fn millis(&mut self, flag: &str) -> Res<Option<u64>> {
-        Ok(Some(self.duration(flag)?.as_millis() as u64).filter(|&ms| ms != 0))
-    }
-
     pub fn pid(&mut self, flag: &str) -> Res<u32> {
         let v = self.value(flag)?;
         match v.trim().parse::<u32>() {

@@ -24,7 +24,7 @@ pub struct Child {
     /// The current attempt's PID (`run --restart` starts new ones).
     pub pid: Arc<AtomicU32>,
     pub interval: Duration,
-    pub stall_ms: Option<u64>,
+    pub stall: Option<Duration>,
 }
 
 impl Bridge {
@@ -43,10 +43,11 @@ impl Bridge {
             .spawn(move || {
                 let period = relay.period(child.interval);
                 loop {
-                    let opts = CheckOptions {
-                        expected_pid: Some(child.pid.load(Ordering::SeqCst)),
-                        stall_ms: child.stall_ms,
-                        ..CheckOptions::default()
+                    let opts = {
+                        let mut o = CheckOptions::default();
+                        o.expected_pid = Some(child.pid.load(Ordering::SeqCst));
+                        o.stall = child.stall;
+                        o
                     };
                     // A failure of our own read is no news about the child.
                     if let Ok(r) = lifesign::try_check(&child.file, &opts) {

@@ -24,9 +24,9 @@ pub fn parse(mut a: Args, cmd: &str, what: &str) -> Res<CheckArgs> {
     let (mut json, mut ready, mut verdict_codes) = (false, false, false);
     while let Some(arg) = a.next()? {
         match arg {
-            Arg::Long(f) if f == "max-age" => opts.max_age_ms = a.millis(&f)?,
+            Arg::Long(f) if f == "max-age" => opts.max_age = a.timeout(&f)?,
             Arg::Long(f) if f == "pid" => opts.expected_pid = Some(a.pid(&f)?),
-            Arg::Long(f) if f == "stall" => opts.stall_ms = a.millis(&f)?,
+            Arg::Long(f) if f == "stall" => opts.stall = a.timeout(&f)?,
             Arg::Long(f) if f == "json" => json = true,
             Arg::Long(f) if f == "ready" => ready = true,
             Arg::Long(f) if f == "exit-code" => {

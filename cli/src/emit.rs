@@ -61,13 +61,10 @@ pub fn main(mut a: Args) -> Res<u8> {
     }
     // SAFETY: getppid has no preconditions.
     let pid = pid.unwrap_or_else(|| unsafe { libc::getppid() } as u32);
-    let beat = EmitOnce {
-        pid,
-        state,
-        message: message.as_deref(),
-        interval,
-        meta: &meta,
-    };
+    let mut beat = EmitOnce::new(pid, state);
+    beat.message = message.as_deref();
+    beat.interval = interval;
+    beat.meta = &meta;
     match lifesign::emit_once(&file, &beat) {
         Ok(_) => Ok(0),
         Err(e) if e.kind == ErrorKind::InvalidArgument => usage(format!("{}: {e}", file.display())),

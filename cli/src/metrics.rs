@@ -22,7 +22,7 @@ pub fn main(mut a: Args) -> Res<u8> {
         match arg {
             Arg::Long(f) if f == "listen" => listen = Some(a.value(&f)?),
             Arg::Long(f) if f == "host-id" => host = Some(a.value(&f)?),
-            Arg::Long(f) if f == "max-age" => opts.max_age_ms = a.millis(&f)?,
+            Arg::Long(f) if f == "max-age" => opts.max_age = a.timeout(&f)?,
             Arg::Value(v) => folders.push(PathBuf::from(v)),
             other => return unknown("metrics", other),
         }

@@ -8,7 +8,7 @@ use crate::child::{self, Running};
 use crate::commands::EXIT_HUNG;
 use crate::output::{report_line, Progress};
 use crate::signals;
-use lifesign::{CheckOptions, ErrorKind, Report, State, Verdict, WaitOptions, WaitOutcome};
+use lifesign::{CheckOptions, Report, State, Verdict, WaitError, WaitErrorKind, WaitOptions};
 use std::ffi::{CString, OsString};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -29,7 +29,7 @@ struct RunArgs {
     idle_timeout: Option<Duration>,
     timeout: Option<Duration>,
     grace: Duration,
-    stall_ms: Option<u64>,
+    stall: Option<Duration>,
     restart: u32,
     restart_delay: Duration,
     quiet: bool,
@@ -43,7 +43,7 @@ fn parse(mut a: Args) -> Res<RunArgs> {
         idle_timeout: Some(Duration::from_secs(30)),
         timeout: None,
         grace: Duration::from_secs(5),
-        stall_ms: None,
+        stall: None,
         restart: 0,
         restart_delay: Duration::from_secs(1),
         quiet: false,
@@ -66,9 +66,7 @@ fn parse(mut a: Args) -> Res<RunArgs> {
                     }
                 };
             }
-            Arg::Long(f) if f == "stall" => {
-                r.stall_ms = a.timeout(&f)?.map(|d| d.as_millis() as u64)
-            }
+            Arg::Long(f) if f == "stall" => r.stall = a.timeout(&f)?,
             Arg::Long(f) if f == "quiet" => r.quiet = true,
             Arg::Value(program) => {
                 r.command.push(program);
@@ -174,7 +172,7 @@ pub fn main(a: Args) -> Res<u8> {
             file: file.path.clone(),
             pid: Arc::clone(&pid),
             interval: args.interval,
-            stall_ms: args.stall_ms,
+            stall: args.stall,
         },
         say,
     );
@@ -266,14 +264,16 @@ fn supervise(
     program: &str,
     say: &dyn Fn(String),
 ) -> u8 {
-    let outcome = wait_until_ready(args, &file.path, child);
-    if outcome.is_ready() {
-        say(format!("ready: {}", report_line(&outcome.report)));
-        return watch_after_ready(args, &file.path, child, program);
-    }
+    let outcome = match wait_until_ready(args, &file.path, child) {
+        Ok(report) => {
+            say(format!("ready: {}", report_line(&report)));
+            return watch_after_ready(args, &file.path, child, program);
+        }
+        Err(e) => e,
+    };
     // `process_gone` of our own unreaped child: it has exited, and the
     // reaper is about to record how.
-    let gone = outcome.report.verdict == Verdict::ProcessGone;
+    let gone = outcome.report().verdict == Verdict::ProcessGone;
     let exited = match child.status() {
         None if gone => child.wait(None),
         status => status,
@@ -281,13 +281,11 @@ fn supervise(
     if let Some(status) = exited {
         // A child that wrote ready and exited before the wait read it was
         // ready: its last heartbeat, by its PID, says so.
-        let last = lifesign::check(
-            &file.path,
-            &CheckOptions {
-                expected_pid: Some(child.pid),
-                ..CheckOptions::default()
-            },
-        );
+        let last = lifesign::check(&file.path, &{
+            let mut o = CheckOptions::default();
+            o.expected_pid = Some(child.pid);
+            o
+        });
         if last.pid == child.pid && last.state == Some(State::Ready) {
             say(format!(
                 "ready, then exited ({status}): {}",
@@ -297,25 +295,25 @@ fn supervise(
         }
         say(format!(
             "{program:?} exited before it was ready ({status}); last seen: {}",
-            report_line(&outcome.report)
+            report_line(outcome.report())
         ));
         // Exiting 0 before ready is still a failure to start.
         return status_code(status).max(1);
     }
-    let code = match &outcome.result {
-        Err(e) if e.kind == ErrorKind::Timeout => {
-            eprintln!("lifesign run: {e}; stopping {program:?}");
-            124
-        }
-        Err(e) => {
-            eprintln!("lifesign run: {e}; stopping {program:?}");
-            1
-        }
-        Ok(()) => {
+    let code = match outcome.kind() {
+        WaitErrorKind::NotReady => {
             eprintln!(
                 "lifesign run: not ready: {}; stopping {program:?}",
-                report_line(&outcome.report)
+                report_line(outcome.report())
             );
+            1
+        }
+        WaitErrorKind::Timeout => {
+            eprintln!("lifesign run: {outcome}; stopping {program:?}");
+            124
+        }
+        _ => {
+            eprintln!("lifesign run: {outcome}; stopping {program:?}");
             1
         }
     };
@@ -327,10 +325,11 @@ fn supervise(
 /// to be stopped because its heartbeat went stale or stalled, or it said
 /// stopped or failed and did not exit within the grace period.
 fn watch_after_ready(args: &RunArgs, file: &Path, child: &Running, program: &str) -> u8 {
-    let opts = CheckOptions {
-        expected_pid: Some(child.pid),
-        stall_ms: args.stall_ms,
-        ..CheckOptions::default()
+    let opts = {
+        let mut o = CheckOptions::default();
+        o.expected_pid = Some(child.pid);
+        o.stall = args.stall;
+        o
     };
     let mut seen: Option<Report> = None;
     lifesign::watch(file, &opts, Some(&child.exited), |r| {
@@ -368,19 +367,14 @@ fn watch_after_ready(args: &RunArgs, file: &Path, child: &Running, program: &str
 }
 
 /// The core wait for the child's PID, ended early when the child exits.
-fn wait_until_ready(args: &RunArgs, file: &Path, child: &Running) -> WaitOutcome {
+fn wait_until_ready(args: &RunArgs, file: &Path, child: &Running) -> Result<Report, WaitError> {
     let mut progress = Progress::new(args.quiet);
-    let outcome = lifesign::wait_ready_with(
-        file,
-        &WaitOptions {
-            expected_pid: Some(child.pid),
-            idle_timeout: args.idle_timeout,
-            timeout: args.timeout,
-            cancel: Some(&child.exited),
-            force_polling: false,
-        },
-        |r| progress.show("lifesign run", r),
-    );
+    let mut opts = WaitOptions::default()
+        .expected_pid(child.pid)
+        .cancel(&child.exited);
+    opts.idle_timeout = args.idle_timeout;
+    opts.timeout = args.timeout;
+    let outcome = lifesign::wait_ready_with(file, &opts, |r| progress.show("lifesign run", r));
     progress.done();
     outcome
 }

@@ -3,7 +3,7 @@
 use crate::args::{one_positional, required, unknown, Arg, Args, Res};
 use crate::output::{report_line, Json, Progress};
 use crate::signals;
-use lifesign::{ErrorKind, WaitOptions};
+use lifesign::{WaitErrorKind, WaitOptions};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -34,36 +34,38 @@ pub fn main(mut a: Args) -> Res<u8> {
     let file = required("wait", file, "FILE")?;
     let cancel = signals::cancel_on_signal()?;
     let mut progress = Progress::new(quiet || json);
-    let outcome = lifesign::wait_ready_with(
-        &file,
-        &WaitOptions {
-            expected_pid,
-            idle_timeout,
-            timeout,
-            cancel: Some(cancel),
-            force_polling: false,
-        },
-        |r| progress.show("waiting", r),
-    );
+    let mut opts = WaitOptions::default().cancel(cancel);
+    opts.expected_pid = expected_pid;
+    opts.idle_timeout = idle_timeout;
+    opts.timeout = timeout;
+    let outcome = lifesign::wait_ready_with(&file, &opts, |r| progress.show("waiting", r));
     progress.done();
-    let r = &outcome.report;
+    // A decision other than ready is an answer, not an error of the wait.
+    let (r, error) = match &outcome {
+        Ok(r) => (r, None),
+        Err(e) if e.kind() == WaitErrorKind::NotReady => (e.report(), None),
+        Err(e) => (e.report(), Some(e)),
+    };
     if json {
+        let message = error.map(ToString::to_string);
         let extra = Outcome {
-            ready: outcome.is_ready(),
-            error: outcome.result.as_ref().err().map(|e| e.message.as_str()),
+            ready: outcome.is_ok(),
+            error: message.as_deref(),
         };
         println!("{}", Json::with(&file, r, extra).line());
-    } else if let Err(e) = &outcome.result {
+    } else if let Some(e) = error {
         println!("{e}");
-    } else if outcome.is_ready() {
+    } else if outcome.is_ok() {
         println!("ready: {}", report_line(r));
     } else {
         println!("not ready: {}", report_line(r));
     }
-    Ok(match &outcome.result {
-        Ok(()) if outcome.is_ready() => 0,
-        Ok(()) => 1,
-        Err(e) if e.kind == ErrorKind::Timeout => 124,
-        Err(_) => signals::INTERRUPTED,
+    Ok(match &outcome {
+        Ok(_) => 0,
+        Err(e) => match e.kind() {
+            WaitErrorKind::Timeout => 124,
+            WaitErrorKind::Cancelled => signals::INTERRUPTED,
+            _ => 1,
+        },
     })
 }

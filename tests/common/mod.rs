@@ -745,3 +745,12 @@ pub fn notify_queue_is_full(path: &Path) -> bool {
 
 /// What [`notify_queue_is_full`] leaves in a queue that had room.
 pub const PROBE: &str = "PROBE";
+
+/// What a wait saw last, whether it ended ready (`Ok`) or not.
+#[allow(dead_code)]
+pub fn last_seen(out: &Result<lifesign::Report, lifesign::WaitError>) -> &lifesign::Report {
+    match out {
+        Ok(report) => report,
+        Err(e) => e.report(),
+    }
+}

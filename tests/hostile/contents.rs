@@ -185,10 +185,11 @@ fn odd_but_well_formed_contents_never_crash_the_checker() {
         let p = d.path(name);
         std::fs::write(&p, bytes).unwrap();
         for stall in [None, Some(1), Some(u64::MAX)] {
-            let opts = CheckOptions {
-                max_age_ms: Some(u64::MAX),
-                stall_ms: stall,
-                ..CheckOptions::default()
+            let opts = {
+                let mut o = CheckOptions::default();
+                o.max_age = Some(Duration::MAX);
+                o.stall = stall.map(Duration::from_millis);
+                o
             };
             let r = check(&p, &opts);
             assert!(r.message.len() <= MAX_FILE_BYTES as usize, "{name}");

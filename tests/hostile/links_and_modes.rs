@@ -15,14 +15,12 @@ pub(crate) fn role_planted(a: &Value) {
     let mut first_error = String::from("-");
     let mut emitter = None;
     for _ in 0..attempts {
-        match Emitter::start_with(
-            &path,
-            Options {
-                interval: Duration::from_secs(3600),
-                log_errors: false,
-                ..Options::default()
-            },
-        ) {
+        match Emitter::start_with(&path, {
+            let mut o = Options::default();
+            o.interval = Duration::from_secs(3600);
+            o.log_errors = false;
+            o
+        }) {
             Ok(e) => {
                 emitter = Some(e);
                 break;
@@ -166,15 +164,13 @@ pub(crate) fn role_modes(a: &Value) {
         ("private.json", 0o600),
     ] {
         let p = dir.join(name);
-        let e = Emitter::start_with(
-            &p,
-            Options {
-                mode,
-                interval: Duration::from_secs(3600),
-                log_errors: false,
-                ..Options::default()
-            },
-        )
+        let e = Emitter::start_with(&p, {
+            let mut o = Options::default();
+            o.mode = mode;
+            o.interval = Duration::from_secs(3600);
+            o.log_errors = false;
+            o
+        })
         .unwrap();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let caught = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));

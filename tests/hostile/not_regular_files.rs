@@ -88,15 +88,13 @@ fn what_is_not_a_regular_file_is_invalid_or_missing_and_never_blocks() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("invalid"));
     let fifo = d.path("fifo");
     let outcome = within(60, "wait_ready on a FIFO", move || {
-        lifesign::wait_ready(
-            &fifo,
-            &lifesign::WaitOptions {
-                timeout: Some(Duration::from_millis(300)),
-                ..Default::default()
-            },
-        )
+        lifesign::wait_ready(&fifo, &{
+            let mut o = lifesign::WaitOptions::default();
+            o.timeout = Some(Duration::from_millis(300));
+            o
+        })
     });
-    assert_eq!(outcome.report.verdict, Verdict::Invalid);
+    assert_eq!(common::last_seen(&outcome).verdict, Verdict::Invalid);
 }
 
 #[test]

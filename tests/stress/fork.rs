@@ -7,14 +7,12 @@ use super::*;
 pub(crate) fn role_fork(a: &Value) {
     let p = arg_path(a, "parent");
     let q = arg_path(a, "child");
-    let e = Emitter::start_with(
-        &p,
-        Options {
-            interval: Duration::from_millis(10),
-            log_errors: false,
-            ..Options::default()
-        },
-    )
+    let e = Emitter::start_with(&p, {
+        let mut o = Options::default();
+        o.interval = Duration::from_millis(10);
+        o.log_errors = false;
+        o
+    })
     .unwrap();
     // SAFETY: the child only calls the emitter API and then _exit.
     let pid = unsafe { libc::fork() };

@@ -7,19 +7,17 @@ type Seen = Arc<Mutex<Vec<String>>>;
 fn emitter_with_errors(path: &Path, interval: Duration) -> (Emitter, Seen) {
     let seen: Seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = Arc::clone(&seen);
-    let e = Emitter::start_with(
-        path,
-        Options {
-            interval,
-            log_errors: false,
-            on_error: Some(Arc::new(move |err: &lifesign::Error| {
-                s2.lock()
-                    .unwrap()
-                    .push(format!("{:?}: {}", err.kind, err.message))
-            })),
-            ..Options::default()
-        },
-    )
+    let e = Emitter::start_with(path, {
+        let mut o = Options::default();
+        o.interval = interval;
+        o.log_errors = false;
+        o.on_error = Some(Arc::new(move |err: &lifesign::Error| {
+            s2.lock()
+                .unwrap()
+                .push(format!("{:?}: {}", err.kind, err.message))
+        }));
+        o
+    })
     .unwrap();
     (e, seen)
 }

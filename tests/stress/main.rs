@@ -98,11 +98,12 @@ impl Rng {
 /// write) until its stdin closes; then stops and says `done`.
 fn role_writer(a: &Value) {
     let path = arg_path(a, "path");
-    let opts = Options {
-        interval: Duration::from_millis(a["interval_ms"].as_u64().unwrap_or(3_600_000)),
-        durable: a["durable"].as_bool().unwrap_or(false),
-        log_errors: false,
-        ..Options::default()
+    let opts = {
+        let mut o = Options::default();
+        o.interval = Duration::from_millis(a["interval_ms"].as_u64().unwrap_or(3_600_000));
+        o.durable = a["durable"].as_bool().unwrap_or(false);
+        o.log_errors = false;
+        o
     };
     let e = match Emitter::start_with(&path, opts) {
         Ok(e) => e,

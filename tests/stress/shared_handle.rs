@@ -11,14 +11,12 @@ fn one_handle_shared_by_threads_never_deadlocks_and_ends_stopped() {
         let p = d.path("hb.json");
         let ops = within(120, "a round of racing calls", move || {
             let e = Arc::new(
-                Emitter::start_with(
-                    &p,
-                    Options {
-                        interval: Duration::from_millis(10),
-                        log_errors: false,
-                        ..Options::default()
-                    },
-                )
+                Emitter::start_with(&p, {
+                    let mut o = Options::default();
+                    o.interval = Duration::from_millis(10);
+                    o.log_errors = false;
+                    o
+                })
                 .unwrap(),
             );
             let threads = 6;
