@@ -331,8 +331,8 @@ fn sigterm_ends_a_restarting_run_and_is_never_followed_by_a_restart() {
         &d,
         &["--restart", "5", "--restart-delay", "10ms"],
         r#"trap 'exit 42' TERM
-           LS emit "$LIFESIGN_FILE" --pid $$ --state ready --interval 1h
            echo start >> starts
+           LS emit "$LIFESIGN_FILE" --pid $$ --state ready --interval 1h
            while :; do sleep 0.05; done"#,
     );
     unsafe { libc::kill(launcher.id() as i32, libc::SIGTERM) };

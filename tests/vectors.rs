@@ -178,12 +178,12 @@ fn the_relays_record_of_a_heartbeat_judges_as_the_heartbeat() {
         let file = c["file"].as_str().unwrap();
         let record = entry(file).unwrap_or_else(|| panic!("{name}: no record"));
         let pid = c["expected_pid"].as_i64().unwrap();
-        let opts = CheckOptions {
-            max_age_ms: Some(c["max_age_ms"].as_u64().unwrap()),
-            expected_pid: (pid != 0).then_some(pid as u32),
-            stall_ms: Some(c["stall_ms"].as_u64().unwrap()),
-            ..CheckOptions::default()
-        };
+        let mut opts = CheckOptions::default()
+            .max_age(Duration::from_millis(c["max_age_ms"].as_u64().unwrap()))
+            .stall(Duration::from_millis(c["stall_ms"].as_u64().unwrap()));
+        if pid != 0 {
+            opts = opts.expected_pid(pid as u32);
+        }
         let seen = observation(&c["facts"]);
         let of_file = judge(Some(&std::fs::read(dir.join(file)).unwrap()), &seen, &opts);
         assert_eq!(judge(Some(&record), &seen, &opts), of_file, "{name}");

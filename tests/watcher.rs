@@ -27,10 +27,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The number of inotify instances this process holds.
+/// The number of inotify instances this process holds. Under a lowered
+/// descriptor limit the waits may hold every descriptor for a moment, so a
+/// listing refused with EMFILE is tried again (a hang guard ends it).
 fn inotify_instances() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .unwrap()
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let listing = loop {
+        match std::fs::read_dir("/proc/self/fd") {
+            Ok(d) => break d,
+            Err(e) if e.raw_os_error() == Some(libc::EMFILE) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            Err(e) => panic!("listing /proc/self/fd: {e}"),
+        }
+    };
+    listing
         .flatten()
         .filter(|e| {
             std::fs::read_link(e.path()).is_ok_and(|t| t.as_os_str() == "anon_inode:inotify")
