@@ -23,9 +23,6 @@ pub fn usage<T>(msg: impl Into<String>) -> Res<T> {
     Err(Stop::Usage(msg.into()))
 }
 
-// The duration ranges live with the option table that uses them.
-pub use crate::commands::MAX_DURATION;
-
 /// Parses `250ms`, `2s`, `5m`, `1h` or a bare number of milliseconds; a
 /// fraction (`1.5s`) is kept to the microsecond. `None` when it is not one.
 pub fn parse_duration(s: &str) -> Option<Duration> {
@@ -218,6 +215,7 @@ pub fn make_parent(file: &std::path::Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::MAX_DURATION;
 
     #[test]
     fn durations_in_every_unit_and_fractions() {

@@ -289,7 +289,7 @@ fn remote_main(
 /// A duration option, by the grammar and range of every other one.
 fn duration(flag: &str, v: &str) -> Res<Duration> {
     crate::args::parse_duration(v)
-        .filter(|d| *d <= crate::args::MAX_DURATION)
+        .filter(|d| *d <= crate::commands::MAX_DURATION)
         .ok_or_else(|| format!("{flag} {v:?}: expected a duration from 0 to 1000000000000000ms"))
 }
 
