@@ -7,8 +7,9 @@
 #   configure, build (cargo via CMake), rebuild (must not run cargo again),
 #   ctest, source edits on a copy of the crate (must run cargo again), install into a temporary prefix, check the installed tree, then
 #   consumers: find_package (shared, static, incompatible version refused),
-#   pkg-config (shared, --static, lifesign-static), add_subdirectory, and the
-#   relocation check (the prefix moved elsewhere, consumers built again).
+#   pkg-config (shared, --static, lifesign-static, the rpath to its clean
+#   libdir), add_subdirectory, and the relocation check (a prefix installed
+#   with LIFESIGN_RELOCATABLE_PC moved elsewhere, consumers built again).
 #
 # Runnable from any folder; needs cmake >= 3.16, a C and a C++ compiler,
 # cargo with the crate's dependencies in its cache (`cargo build --release`
@@ -121,7 +122,7 @@ step_install_strip_removes_debug_info() {
   rm -rf "$stripped"
 }
 
-step_installed_tree_is_complete_and_relocatable() {
+step_installed_tree_is_complete() {
   local lib="$PREFIX/lib" f
   for f in include/lifesign.h "lib/liblifesign.so.$VERSION_NUMERIC" lib/liblifesign.a bin/lifesign \
     lib/pkgconfig/lifesign.pc lib/pkgconfig/lifesign-static.pc \
@@ -138,11 +139,45 @@ step_installed_tree_is_complete_and_relocatable() {
   done
   cmp -s "$PREFIX/include/lifesign.h" "$ROOT/include/lifesign.h" || fail "the installed header differs from include/lifesign.h"
   cmp -s "$PREFIX/include/lifesign.hpp" "$ROOT/include/lifesign.hpp" || fail "the installed C++ header differs from include/lifesign.hpp"
-  # No file may name the build folder or the install prefix; no text file may
-  # name the source checkout (the binaries' debug information does, as usual).
-  if grep -rlF -e "$BUILD" -e "$PREFIX" "$PREFIX"; then fail "installed files name the build folder or the prefix (listed above)"; fi
-  if grep -rIlF -e "$ROOT" "$PREFIX"; then fail "installed text files name the source checkout (listed above)"; fi
-  echo "installed tree complete; no build, prefix or checkout path in it"
+  # The .pc files name the prefix (libdir=${prefix}/lib); no other file may,
+  # no file may name the build folder, no text file the source checkout
+  # (the binaries' debug information does, as usual).
+  local naming
+  naming="$(cd "$PREFIX" && grep -rlF -e "$PREFIX" . | LC_ALL=C sort | tr '\n' ' ')"
+  [[ "$naming" == "./lib/pkgconfig/lifesign-static.pc ./lib/pkgconfig/lifesign.pc " ]] ||
+    fail "the files naming the prefix are '$naming', not exactly the two .pc files"
+  grep -qxF "prefix=$PREFIX" "$PREFIX/lib/pkgconfig/lifesign.pc" || fail "lifesign.pc does not say prefix=$PREFIX"
+  expect_names_no_build_or_checkout "$PREFIX"
+  echo "installed tree complete; only the .pc files name the prefix"
+}
+
+# expect_names_no_build_or_checkout TREE: no file names a build folder of
+# this run, no text file the source checkout.
+expect_names_no_build_or_checkout() {
+  if grep -rlF -e "$BUILD" -e "$RELOC_BUILD" "$1"; then fail "installed files name a build folder (listed above)"; fi
+  if grep -rIlF -e "$ROOT" "$1"; then fail "installed text files name the source checkout (listed above)"; fi
+}
+
+# expect_runpath EXE DIR: the program's RUNPATH is exactly DIR, and it runs
+# with nothing else telling the loader where liblifesign.so is.
+expect_runpath() {
+  local exe="$1" dir="$2" runpath out
+  runpath="$(readelf -d "$exe" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')"
+  echo "$(basename "$exe"): RUNPATH $runpath"
+  [[ "$runpath" == "$dir" ]] || fail "$exe has RUNPATH '$runpath', not $dir"
+  out="$(env -u LD_LIBRARY_PATH "$exe")" || fail "$exe did not run with its RUNPATH: $out"
+}
+
+# A program linked as the README says, rpath from pkg-config's libdir.
+# rpath_consumer NAME PKG_CONFIG_ARGS...: the compile and link flags
+# from plain pkg-config, the rpath from pkg-config ARGS --variable=libdir.
+rpath_consumer() {
+  local name="$1" libdir
+  shift
+  libdir="$(pkg-config "$@" --variable=libdir lifesign)"
+  # shellcheck disable=SC2046
+  cc -O2 -Wall -Wextra -Werror -o "$WORK/pc/$name" "$CONSUMERS/consumer.c" \
+    $(pkg-config --cflags --libs lifesign) -Wl,-rpath,"$libdir"
 }
 
 step_find_package_shared() {
@@ -235,6 +270,35 @@ step_pkg_config() {
   expect_self_contained "$WORK/pc/c-static-module"
 }
 
+# After a plain install, libdir is the prefix's lib folder as written, and a
+# program linked with the README's rpath line records that folder.
+step_pkg_config_libdir_is_clean() {
+  export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
+  mkdir -p "$WORK/pc"
+  local libdir
+  libdir="$(pkg-config --variable=libdir lifesign)"
+  echo "libdir: $libdir"
+  [[ "$libdir" == "$PREFIX/lib" ]] || fail "pkg-config --variable=libdir lifesign is '$libdir', not $PREFIX/lib"
+  rpath_consumer c-rpath
+  expect_runpath "$WORK/pc/c-rpath" "$PREFIX/lib"
+}
+
+# LIFESIGN_RELOCATABLE_PC, as the release tarball is made: a second build
+# folder sharing the cargo output, installed into its own prefix.
+step_install_relocatable() {
+  cmake -S "$HERE" -B "$RELOC_BUILD" -G "$GENERATOR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+    -DLIFESIGN_CARGO_OFFLINE="$OFFLINE" -DLIFESIGN_CARGO_TARGET_DIR="$BUILD/cargo" \
+    -DLIFESIGN_BUILD_TESTS=OFF -DLIFESIGN_RELOCATABLE_PC=ON
+  cmake --build "$RELOC_BUILD" -j "$JOBS"
+  cmake --install "$RELOC_BUILD" --prefix "$RELOC_PREFIX"
+  # shellcheck disable=SC2016
+  grep -qxF 'prefix=${pcfiledir}/../..' "$RELOC_PREFIX/lib/pkgconfig/lifesign.pc" ||
+    fail "lifesign.pc of a relocatable install does not locate itself: $(head -n 1 "$RELOC_PREFIX/lib/pkgconfig/lifesign.pc")"
+  if grep -rlF -e "$RELOC_PREFIX" "$RELOC_PREFIX"; then fail "files of a relocatable install name its prefix (listed above)"; fi
+  expect_names_no_build_or_checkout "$RELOC_PREFIX"
+  echo "relocatable install: no build, prefix or checkout path in it"
+}
+
 step_add_subdirectory() {
   # The consumer's lifesign build shares the main build's cargo folder, so the
   # crate is not compiled again.
@@ -294,8 +358,8 @@ step_editing_rust_sources_rebuilds_the_library() {
 
 step_relocated_prefix() {
   mkdir -p "$WORK/elsewhere"
-  mv "$PREFIX" "$MOVED"
-  [[ ! -e "$PREFIX" ]] || fail "the original prefix still exists"
+  mv "$RELOC_PREFIX" "$MOVED"
+  [[ ! -e "$RELOC_PREFIX" ]] || fail "the original prefix still exists"
   consumer_cmake "$CONSUMERS/find_package" "$WORK/moved-shared" -DCMAKE_PREFIX_PATH="$MOVED"
   grep -q "lifesign_DIR:PATH=$MOVED/lib/cmake/lifesign" "$WORK/moved-shared/CMakeCache.txt" ||
     fail "find_package did not take the moved prefix"
@@ -304,6 +368,14 @@ step_relocated_prefix() {
     -DLIFESIGN_CONSUMER_LINK=static
   expect_self_contained "$WORK/moved-static/consumer_c"
   PC_PREFIX="$MOVED" step_pkg_config
+  # --define-prefix takes the prefix from where the .pc file is: a clean
+  # libdir for the rpath, as the README says for the tarball.
+  local libdir
+  libdir="$(pkg-config --define-prefix --variable=libdir lifesign)"
+  echo "libdir (--define-prefix): $libdir"
+  [[ "$libdir" == "$MOVED/lib" ]] || fail "pkg-config --define-prefix --variable=libdir is '$libdir', not $MOVED/lib"
+  rpath_consumer c-rpath-moved --define-prefix
+  expect_runpath "$WORK/pc/c-rpath-moved" "$MOVED/lib"
 }
 
 # --- internal entry: run one step ------------------------------------------------
@@ -353,9 +425,11 @@ VERSION_NUMERIC="${BASH_REMATCH[0]}"
 if [[ "$VERSION_MAJOR" == 0 ]]; then SONAME="liblifesign.so.0.$VERSION_MINOR"; else SONAME="liblifesign.so.$VERSION_MAJOR"; fi
 BUILD="$WORK/build"
 PREFIX="$WORK/prefix"
+RELOC_BUILD="$WORK/relocatable-build"
+RELOC_PREFIX="$WORK/relocatable-prefix"
 MOVED="$WORK/elsewhere/moved-prefix"
 mkdir -p "$WORK/tmp" "$WORK/logs"
-export ROOT HERE CONSUMERS WORK BUILD PREFIX MOVED VERSION VERSION_MAJOR VERSION_MINOR VERSION_NUMERIC SONAME \
+export ROOT HERE CONSUMERS WORK BUILD PREFIX RELOC_BUILD RELOC_PREFIX MOVED VERSION VERSION_MAJOR VERSION_MINOR VERSION_NUMERIC SONAME \
   GENERATOR OFFLINE BUILD_TYPE
 export JOBS=2 PC_PREFIX="$PREFIX" TMPDIR="$WORK/tmp" CI="${CI:-true}"
 
@@ -412,7 +486,7 @@ run_step build_tests build_library
 run_step rebuild_without_changes_does_not_run_cargo build_tests
 run_step ctest build_tests
 run_step install build_library
-run_step installed_tree_is_complete_and_relocatable install
+run_step installed_tree_is_complete install
 run_step install_strip_removes_debug_info install
 run_step find_package_shared install
 run_step find_package_static install
@@ -420,13 +494,15 @@ run_step find_package_refuses_another_abi_version install
 run_step find_package_names_an_unknown_component install
 if command -v pkg-config >/dev/null; then
   run_step pkg_config install
+  run_step pkg_config_libdir_is_clean install
 else
-  skipped+=(pkg_config)
-  echo "SKIP  pkg_config (pkg-config is not installed)"
+  skipped+=(pkg_config pkg_config_libdir_is_clean)
+  echo "SKIP  pkg_config, pkg_config_libdir_is_clean (pkg-config is not installed)"
 fi
+run_step install_relocatable build_library
 run_step add_subdirectory build_library
 run_step editing_rust_sources_rebuilds_the_library build_library
-run_step relocated_prefix install
+run_step relocated_prefix install_relocatable
 
 total=$((${#passed[@]} + ${#failed[@]} + ${#skipped[@]}))
 echo "ctest: ${ctest_summary:-no summary}"

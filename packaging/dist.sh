@@ -3,7 +3,8 @@
 # each Linux target of packaging/targets.sh (<t>: x86_64-linux-gnu,
 # aarch64-linux-gnu, x86_64-linux-musl, aarch64-linux-musl):
 #
-#   lifesign-<v>-<t>.tar.gz                C/C++ prefix (what `cmake --install --strip` gives);
+#   lifesign-<v>-<t>.tar.gz                C/C++ prefix (what `cmake --install --strip` gives, with
+#                                          LIFESIGN_RELOCATABLE_PC: the .pc files locate themselves);
 #                                          on musl its bin/lifesign is fully static
 #   lifesign-<v>-py3-none-<tag>.whl        manylinux_2_17_{x86_64,aarch64}, musllinux_1_2_{x86_64,aarch64}
 #   lifesign-<v>.tgz                       npm package, prebuilds/linux-{x64,arm64}-{gnu,musl}/liblifesign.so
@@ -139,7 +140,7 @@ rm -rf "$stage" "$work/cmake-$T_NAME"
 static_libs="$(target_static_libs)"
 cmake -S "$root/cbuild" -B "$work/cmake-$T_NAME" -DLIFESIGN_PREBUILT_DIR="$bin" \
     -DLIFESIGN_STATIC_LINK_LIBS="${static_libs// /;}" -DCMAKE_STRIP="$(command -v "$T_STRIP")" \
-    -DLIFESIGN_BUILD_TESTS=OFF -DLIFESIGN_INSTALL=ON -DCMAKE_INSTALL_LIBDIR=lib >/dev/null
+    -DLIFESIGN_BUILD_TESTS=OFF -DLIFESIGN_INSTALL=ON -DCMAKE_INSTALL_LIBDIR=lib -DLIFESIGN_RELOCATABLE_PC=ON >/dev/null
 cmake --build "$work/cmake-$T_NAME" >/dev/null
 cmake --install "$work/cmake-$T_NAME" --strip --prefix "$stage/$prefix_name" >/dev/null
 # The command line's completions and manual page, which the tool generates

@@ -147,11 +147,12 @@ step_c() {
         # -x c++ for the source only; "-x none" lets the libraries after it be libraries.
         local compiler="cc src/roundtrip.c"
         [[ "$lang" == cxx ]] && compiler="c++ -x c++ src/roundtrip.c -x none"
-        # pkg-config, shared (rpath to the prefix's lib) and static.
+        # pkg-config, shared (rpath to the prefix's lib, as the README says)
+        # and static.
         export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
         # shellcheck disable=SC2046,SC2086
         user $compiler -Wall -Wextra -Werror \
-            $(pkg-config --cflags --libs lifesign) -Wl,-rpath,"$(pkg-config --variable=libdir lifesign)" \
+            $(pkg-config --cflags --libs lifesign) -Wl,-rpath,"$(pkg-config --define-prefix --variable=libdir lifesign)" \
             -ldl -o "build/pc_${lang}_shared"
         # shellcheck disable=SC2046,SC2086
         user $compiler -Wall -Wextra -Werror $(pkg-config --cflags --libs lifesign-static) \
@@ -173,8 +174,17 @@ step_c() {
     needed="$(readelf -d "$tmp/c/build/pc_c_shared" | sed -n 's/.*NEEDED.*\[\(liblifesign[^]]*\)\]/\1/p')"
     [[ "$needed" == "$soname" ]] || fail "a shared consumer needs '$needed', not the SONAME $soname"
     echo "shared consumers need $soname"
+    # The tarball's .pc files locate themselves; --define-prefix gives the
+    # clean folder, which the README's rpath line records as it is.
+    local libdir runpath exe
+    libdir="$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --define-prefix --variable=libdir lifesign)"
+    [[ "$libdir" == "$prefix/lib" ]] || fail "pkg-config --define-prefix --variable=libdir is '$libdir', not $prefix/lib"
+    for exe in pc_c_shared pc_cxx_shared; do
+        runpath="$(readelf -d "$tmp/c/build/$exe" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')"
+        [[ "$runpath" == "$prefix/lib" ]] || fail "$exe has RUNPATH '$runpath', not $prefix/lib"
+    done
+    echo "libdir (--define-prefix) and the pkg-config consumers' RUNPATH: $libdir"
     cd "$tmp/c/run"
-    local exe
     for exe in c_shared c_static cxx_shared cxx_static pc_c_shared pc_cxx_shared pc_c_static pc_cxx_static; do
         out="$(user "$tmp/c/build/$exe" "$tmp/c/run/$exe.json")" || fail "$exe: $out"
         echo "$exe:"
