@@ -9,6 +9,7 @@ use libfuzzer_sys::fuzz_target;
 use lifesign::check::{verdict, CheckOptions, Facts, Read, Verdict};
 use lifesign::process::{Identity, Liveness};
 use lifesign::protocol::{decode, State, MAX_PID};
+use std::time::Duration;
 
 fn pick(u: &mut Unstructured<'_>) -> Result<Option<String>> {
     Ok(match u.int_in_range(0u8..=2)? {
@@ -27,15 +28,21 @@ fn run(data: &[u8]) -> Result<()> {
         ..Identity::default()
     };
     let now: u64 = u.arbitrary()?;
-    let opts = CheckOptions {
-        max_age_ms: u.arbitrary()?,
-        expected_pid: u
-            .arbitrary::<Option<u32>>()?
-            .map(|p| p % MAX_PID as u32 + 1),
-        stall_ms: u.arbitrary()?,
-        skew_ms: u.arbitrary()?,
-        ignore_clock: u.arbitrary()?,
-    };
+    let ms = Duration::from_millis;
+    let mut opts = CheckOptions::default();
+    if let Some(max_age) = u.arbitrary::<Option<u64>>()? {
+        opts = opts.max_age(ms(max_age));
+    }
+    if let Some(pid) = u.arbitrary::<Option<u32>>()? {
+        opts = opts.expected_pid(pid % MAX_PID as u32 + 1);
+    }
+    if let Some(stall) = u.arbitrary::<Option<u64>>()? {
+        opts = opts.stall(ms(stall));
+    }
+    if let Some(skew) = u.arbitrary::<Option<u64>>()? {
+        opts = opts.skew(ms(skew));
+    }
+    opts = opts.ignore_clock(u.arbitrary()?);
     let gone: bool = u.arbitrary()?;
     let rest = u.take_rest();
     let read = if rest.is_empty() {
@@ -86,7 +93,7 @@ fn run(data: &[u8]) -> Result<()> {
                 assert_eq!(rep.verdict, Verdict::Failed);
             }
             if rep.verdict == Verdict::Alive && !opts.ignore_clock {
-                assert!(r.updated_at_ms <= now.saturating_add(opts.skew_ms.unwrap_or(2000)));
+                assert!(r.updated_at_ms <= now.saturating_add(opts.skew.map_or(2000, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))));
                 assert!(rep.age_ms <= rep.max_age_ms);
             }
             assert_eq!((rep.pid, rep.seq, rep.state), (r.pid, r.seq, r.state));
