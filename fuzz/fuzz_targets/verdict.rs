@@ -93,7 +93,10 @@ fn run(data: &[u8]) -> Result<()> {
                 assert_eq!(rep.verdict, Verdict::Failed);
             }
             if rep.verdict == Verdict::Alive && !opts.ignore_clock {
-                assert!(r.updated_at_ms <= now.saturating_add(opts.skew.map_or(2000, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))));
+                let skew = opts
+                    .skew
+                    .map_or(2000, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                assert!(r.updated_at_ms <= now.saturating_add(skew));
                 assert!(rep.age_ms <= rep.max_age_ms);
             }
             assert_eq!((rep.pid, rep.seq, rep.state), (r.pid, r.seq, r.state));
