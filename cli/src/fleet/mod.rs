@@ -503,14 +503,9 @@ pub(crate) fn watch_cancel(
         .map_err(|e| Error(format!("cannot watch the cancel descriptor: {e}")))
 }
 
-/// This machine's hostname (the default host id).
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
-}
+/// This machine's hostname (the default host id), as `lifesign metrics`
+/// labels it.
+pub use crate::output::hostname;
 
 #[cfg(test)]
 mod tests {
