@@ -34,10 +34,11 @@ fn main() {
 
     let waited = wait_ready(
         path,
-        &WaitOptions { expected_pid: Some(pid), timeout: Some(Duration::from_secs(60)), ..Default::default() },
+        &WaitOptions::default().expected_pid(pid).timeout(Duration::from_secs(60)),
     );
-    assert!(waited.is_ready(), "wait: {waited:?}");
-    let r = check(path, &CheckOptions { expected_pid: Some(pid), ..Default::default() });
+    let ready = waited.unwrap_or_else(|e| panic!("wait: {e} {:?}", e.report()));
+    assert_eq!(ready.state, Some(State::Ready), "{ready:?}");
+    let r = check(path, &CheckOptions::default().expected_pid(pid));
     assert_eq!((r.verdict, r.state), (Verdict::Alive, Some(State::Ready)));
     child.kill().unwrap();
     child.wait().unwrap();
