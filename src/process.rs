@@ -46,7 +46,9 @@ impl Identity {
     /// 9562) and otherwise exactly: whitespace and length count, and an
     /// empty one names no boot (docs/PROTOCOL.md 3.1).
     pub fn same_boot(&self, theirs: Option<&str>) -> Option<bool> {
-        Some(theirs?.eq_ignore_ascii_case(self.boot_id.as_deref()?))
+        let (theirs, ours) = (theirs?, self.boot_id.as_deref()?);
+        // Equal bytes first: what a writer of this boot writes.
+        Some(theirs == ours || theirs.eq_ignore_ascii_case(ours))
     }
 }
 

@@ -135,7 +135,8 @@ pub fn encode(r: &Record) -> Vec<u8> {
 
 /// [`encode`] into `out` (cleared first), so that a writer can keep one
 /// buffer: the keys in byte order, as a JSON object of strings and integers
-/// has them when serde_json writes it, strings escaped by serde_json;
+/// has them when serde_json writes it, strings escaped by serde_json
+/// (those with nothing to escape copied as they are);
 /// nothing is allocated but `out`'s growth.
 pub fn encode_into(r: &Record, out: &mut Vec<u8>) {
     // Every integer is kept within MAX_INT, so that what is written is valid.
@@ -152,16 +153,26 @@ pub fn encode_into(r: &Record, out: &mut Vec<u8>) {
         }
     }
     fn quoted(out: &mut Vec<u8>, s: &str) {
-        // Writing a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
+        if string_stop(s.as_bytes(), 0).is_none() {
+            // Nothing to escape: what serde_json would write.
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        } else {
+            // Writing a string into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, s);
+        }
     }
     fn key(out: &mut Vec<u8>, k: &str) {
         // Only the opening brace so far: the first key.
         if out.len() > 1 {
             out.push(b',');
         }
-        quoted(out, k);
-        out.push(b':');
+        // The protocol's own keys, none with anything to escape.
+        debug_assert!(string_stop(k.as_bytes(), 0).is_none(), "{k:?}");
+        out.push(b'"');
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
     }
     out.clear();
     out.push(b'{');
@@ -212,20 +223,10 @@ pub fn encode_into(r: &Record, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
-/// Appends `v` in decimal, as JSON writes an integer (no formatting
-/// machinery: a beat writes about fifteen of them).
-pub fn push_decimal(out: &mut Vec<u8>, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+/// Appends `v` in decimal, as JSON writes an integer (itoa, which
+/// serde_json writes integers with: a beat writes about fifteen of them).
+pub fn push_decimal(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// A JSON value read with duplicate keys rejected at every depth, and with
@@ -339,6 +340,7 @@ const KNOWN_KEYS: [&str; 27] = [
 /// The slot of a known key: a `match`, which the compiler turns into a
 /// comparison of lengths and bytes, rather than a search of the list (every
 /// key of every check is looked up here, twice).
+#[inline(always)]
 fn known_key(k: &str) -> Option<usize> {
     Some(match k {
         "v" => 0,
@@ -481,10 +483,12 @@ impl<'de> Slots<'de> {
         }
     }
 
+    #[inline(always)]
     fn get(&self, k: &str) -> Option<&Slot<'de>> {
         known_key(k).and_then(|i| self.vals[i].as_ref())
     }
 
+    #[inline(always)]
     fn has(&self, k: &str) -> bool {
         self.get(k).is_some()
     }
@@ -644,25 +648,58 @@ fn plain_string(text: &str, i: usize) -> Option<(&str, usize)> {
         return None;
     }
     let start = i + 1;
-    let len = b[start..]
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-    let end = start + len;
+    let end = string_stop(b, start)?;
     (b[end] == b'"').then(|| (&text[start..end], end + 1))
+}
+
+/// The index of the first byte at or after `i` that ends a plain string:
+/// a quote, a backslash or a control character. Eight bytes at a time:
+/// in each word, the lowest byte flagged by the borrow tricks below is a
+/// true match (a borrow only runs upwards, from a byte that matched).
+fn string_stop(b: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while let Some(word) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(word.try_into().ok()?);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let hit = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        let hit = hit & HIGH;
+        if hit != 0 {
+            return Some(i + (hit.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    rest.iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|n| i + n)
 }
 
 /// The integer that starts at `i` when it is plain digits (no leading
 /// zero, no fraction, no exponent) and fits in a `u64`, and the index
 /// after it.
 fn plain_uint(b: &[u8], i: usize) -> Option<(u64, usize)> {
-    let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-    let end = i + digits;
-    if (digits > 1 && b[i] == b'0') || matches!(b.get(end), Some(b'.' | b'e' | b'E')) {
-        return None;
-    }
+    // One pass: up to 19 digits cannot overflow a u64, a 20th is checked,
+    // and a 21st never fits.
     let mut x: u64 = 0;
-    for &c in &b[i..end] {
-        x = x.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    let mut end = i;
+    while let Some(d) = b.get(end).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+        if end - i == 19 {
+            x = x.checked_mul(10)?.checked_add(u64::from(d))?;
+            if b.get(end + 1).is_some_and(u8::is_ascii_digit) {
+                return None;
+            }
+            end += 1;
+            break;
+        }
+        x = x * 10 + u64::from(d);
+        end += 1;
+    }
+    if (end - i > 1 && b[i] == b'0') || matches!(b.get(end), Some(b'.' | b'e' | b'E')) {
+        return None;
     }
     Some((x, end))
 }
@@ -676,6 +713,7 @@ fn is_number(s: &Slot<'_>) -> bool {
 }
 
 impl Fields<'_, '_> {
+    #[inline(always)]
     fn uint(&self, k: &str, min: u64, max: u64) -> Result<Option<u64>, DecodeError> {
         match self.0.get(k) {
             None => Ok(None),
@@ -689,10 +727,12 @@ impl Fields<'_, '_> {
             )),
         }
     }
+    #[inline(always)]
     fn required_uint(&self, k: &str, min: u64, max: u64) -> Result<u64, DecodeError> {
         self.uint(k, min, max)?
             .map_or_else(|| bad(format!("required field {k:?} is missing")), Ok)
     }
+    #[inline(always)]
     fn string(&self, k: &str) -> Result<Option<&str>, DecodeError> {
         match self.0.get(k) {
             None => Ok(None),
@@ -703,6 +743,7 @@ impl Fields<'_, '_> {
             )),
         }
     }
+    #[inline(always)]
     fn pid(&self, k: &str) -> Result<u32, DecodeError> {
         match self.0.get(k) {
             None => bad(format!("required field {k:?} is missing")),
@@ -716,6 +757,7 @@ impl Fields<'_, '_> {
             )),
         }
     }
+    #[inline(always)]
     fn string_map(&self, k: &str) -> Result<BTreeMap<String, String>, DecodeError> {
         match self.0.get(k) {
             None => Ok(BTreeMap::new()),
@@ -1113,6 +1155,94 @@ mod tests {
         };
         // Every v1 key: all the known ones but the five of the compatible shapes.
         assert_eq!(keys.len(), KNOWN_KEYS.len() - 5, "{keys:?}");
+    }
+
+    /// Every stop byte at every offset of every word, after a start at
+    /// every offset, among bytes that never stop a string (0x20, 0x7f,
+    /// UTF-8 continuation and lead bytes): the first stop is found, and
+    /// only a stop.
+    #[test]
+    fn string_stop_finds_the_first_quote_backslash_or_control_byte() {
+        let naive = |b: &[u8], i: usize| {
+            b[i..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .map(|n| i + n)
+        };
+        let fillers: [&[u8]; 4] = [b"a", b" ", b"\x7f", "\u{e9}\u{1f600}".as_bytes()];
+        let stops = [b'"', b'\\', 0, b'\n', 0x1f];
+        for filler in fillers {
+            for len in 0..40 {
+                let base: Vec<u8> = filler.iter().copied().cycle().take(len).collect();
+                for start in 0..=len.min(9) {
+                    assert_eq!(string_stop(&base, start), None, "{base:?} from {start}");
+                    for at in start..len {
+                        for stop in stops {
+                            let mut b = base.clone();
+                            b[at] = stop;
+                            // A second stop later never hides the first.
+                            if at + 3 < len {
+                                b[at + 3] = b'"';
+                            }
+                            assert_eq!(string_stop(&b, start), naive(&b, start), "{b:?} from {start}");
+                            assert_eq!(string_stop(&b, start), Some(at), "{b:?} from {start}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The one-pass integer reader agrees with `u64`'s own parser at the
+    /// edges: 19, 20 and 21 digits, the largest value and one past it.
+    #[test]
+    fn plain_uint_reads_what_u64_parses_and_refuses_the_rest() {
+        for text in [
+            "0",
+            "7",
+            "10",
+            "4294967296",
+            "9999999999999999999",
+            "10000000000000000000",
+            "18446744073709551615",
+        ] {
+            let want: u64 = text.parse().unwrap();
+            for tail in ["", ",", "}", " "] {
+                let b = format!("{text}{tail}");
+                assert_eq!(plain_uint(b.as_bytes(), 0), Some((want, text.len())), "{b}");
+            }
+        }
+        for text in [
+            "18446744073709551616",
+            "99999999999999999999",
+            "100000000000000000000",
+            "00",
+            "01",
+            "1.5",
+            "1e3",
+            "1E3",
+            "0.0",
+        ] {
+            assert_eq!(plain_uint(text.as_bytes(), 0), None, "{text}");
+        }
+        let mut x = 1u64;
+        while let Some(next) = x.checked_mul(3) {
+            let text = x.to_string();
+            assert_eq!(plain_uint(text.as_bytes(), 0), Some((x, text.len())));
+            x = next;
+        }
+    }
+
+    /// Strings with nothing to escape are copied, the rest escaped by
+    /// serde_json: either way the bytes serde_json writes.
+    #[test]
+    fn encode_copies_plain_strings_as_serde_json_writes_them() {
+        for text in ["", "a", "serving", "\u{7f}", "h\u{e9}llo \u{1f600}", "a\"b", "a\\b", "\u{1}", "tab\t"] {
+            let mut r = full();
+            r.message = Some(text.to_owned());
+            r.host = Some(text.to_owned());
+            assert_eq!(encode(&r), encode_by_value(&r), "{text:?}");
+        }
     }
 
     #[test]
