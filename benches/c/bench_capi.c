@@ -7,6 +7,13 @@
  * emitter at 1 s). beat: an emitter of this process. Both in DIR (default
  * /dev/shm). Each figure is the median of REPS batches of about 150 ms.
  *
+ * Then each against its floor, the floor and the call timed in turn (REPS
+ * pairs of batches of about 150 ms), as one ratio record per call:
+ *   {"kind":"ratio","id":"c.check.tmpfs"|"c.beat.tmpfs","ratio":R,...}
+ * the check floor being open, read and close of the heartbeat and
+ * kill(pid, 0); the beat floor the same bytes written to a fresh temporary
+ * (O_CREAT|O_EXCL), closed and renamed over the target.
+ *
  * Usage: bench_capi [DIR] [REPS]
  *        bench_capi count OP N [DIR]
  *
@@ -41,8 +48,8 @@ static int cmp_double(const void *a, const void *b) {
 
 typedef int (*op_fn)(void *ctx);
 
-/* The median ns per call over reps batches of about 150 ms each. */
-static double measure(op_fn f, void *ctx, int reps, uint64_t *calls_out) {
+/* How many calls of f make a batch of about 150 ms. */
+static uint64_t calibrate(op_fn f, void *ctx) {
     for (int i = 0; i < 3; i++) f(ctx);
     uint64_t n = 1, elapsed = 0;
     for (;;) {
@@ -53,22 +60,94 @@ static double measure(op_fn f, void *ctx, int reps, uint64_t *calls_out) {
         n *= 2;
     }
     uint64_t calls = (uint64_t)(150e6 / ((double)elapsed / (double)n));
-    if (calls < 5) calls = 5;
+    return calls < 5 ? 5 : calls;
+}
+
+/* ns per call over one batch of `calls` calls. */
+static double batch(op_fn f, void *ctx, uint64_t calls) {
+    uint64_t t = now_ns();
+    for (uint64_t i = 0; i < calls; i++) {
+        if (f(ctx) != 0) {
+            fprintf(stderr, "bench_capi: a call failed: %s\n", lifesign_last_error());
+            exit(1);
+        }
+    }
+    return (double)(now_ns() - t) / (double)calls;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof v[0], cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The median ns per call over reps batches of about 150 ms each. */
+static double measure(op_fn f, void *ctx, int reps, uint64_t *calls_out) {
+    uint64_t calls = calibrate(f, ctx);
     double samples[64];
     if (reps > 64) reps = 64;
-    for (int r = 0; r < reps; r++) {
-        uint64_t t = now_ns();
-        for (uint64_t i = 0; i < calls; i++) {
-            if (f(ctx) != 0) {
-                fprintf(stderr, "bench_capi: a call failed: %s\n", lifesign_last_error());
-                exit(1);
-            }
-        }
-        samples[r] = (double)(now_ns() - t) / (double)calls;
-    }
-    qsort(samples, (size_t)reps, sizeof samples[0], cmp_double);
+    for (int r = 0; r < reps; r++) samples[r] = batch(f, ctx, calls);
     *calls_out = calls;
-    return reps % 2 ? samples[reps / 2] : (samples[reps / 2 - 1] + samples[reps / 2]) / 2;
+    return median(samples, reps);
+}
+
+/* The floor and the call timed in turn, reps pairs of batches; prints one
+ * ratio record (the medians of each side and of the per-pair ratios). */
+static void paired(const char *id, op_fn floor_f, void *floor_ctx, op_fn lib_f, void *lib_ctx,
+                   int reps, double target) {
+    uint64_t nb = calibrate(floor_f, floor_ctx), nl = calibrate(lib_f, lib_ctx);
+    double base[64], lib[64], ratio[64];
+    if (reps > 64) reps = 64;
+    for (int r = 0; r < reps; r++) {
+        if (r % 2 == 0) {
+            base[r] = batch(floor_f, floor_ctx, nb);
+            lib[r] = batch(lib_f, lib_ctx, nl);
+        } else {
+            lib[r] = batch(lib_f, lib_ctx, nl);
+            base[r] = batch(floor_f, floor_ctx, nb);
+        }
+        ratio[r] = lib[r] / base[r];
+    }
+    double lo = ratio[0], hi = ratio[0];
+    for (int r = 1; r < reps; r++) {
+        if (ratio[r] < lo) lo = ratio[r];
+        if (ratio[r] > hi) hi = ratio[r];
+    }
+    printf("{\"kind\": \"ratio\", \"id\": \"%s\", \"fs\": \"tmpfs\", \"base_ns\": %.2f, "
+           "\"lib_ns\": %.2f, \"ratio\": %.3f, \"ratio_min\": %.3f, \"ratio_max\": %.3f, "
+           "\"reps\": %d, \"target\": %g}\n",
+           id, median(base, reps), median(lib, reps), median(ratio, reps), lo, hi, reps, target);
+    fflush(stdout);
+}
+
+/* The check floor: open, read and close of the heartbeat, kill(pid, 0). */
+struct floor_check_ctx {
+    const char *path;
+    pid_t pid;
+};
+
+static int do_floor_check(void *p) {
+    struct floor_check_ctx *c = p;
+    char buf[4096];
+    int fd = open(c->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    return n <= 0 || kill(c->pid, 0) != 0;
+}
+
+/* The beat floor: the same bytes to a fresh temporary, renamed over the target. */
+struct floor_beat_ctx {
+    char tmp[4096], path[4096], bytes[4096];
+    size_t len;
+};
+
+static int do_floor_beat(void *p) {
+    struct floor_beat_ctx *c = p;
+    int fd = open(c->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return 1;
+    ssize_t n = write(fd, c->bytes, c->len);
+    close(fd);
+    return n != (ssize_t)c->len || rename(c->tmp, c->path) != 0;
 }
 
 struct check_ctx {
@@ -194,6 +273,8 @@ int main(int argc, char **argv) {
            "\"calls\": %llu}\n",
            ns, (unsigned long long)calls);
     fflush(stdout);
+    struct floor_check_ctx fc = {.path = check_path, .pid = child};
+    paired("c.check.tmpfs", do_floor_check, &fc, do_check, &cc, reps, 1.5);
     close(stop_fd);
     waitpid(child, NULL, 0);
 
@@ -207,7 +288,20 @@ int main(int argc, char **argv) {
     printf("{\"lang\": \"c\", \"backend\": \"shared\", \"op\": \"beat\", \"ns_per_call\": %.0f, "
            "\"calls\": %llu}\n",
            ns, (unsigned long long)calls);
+    static struct floor_beat_ctx fb;
+    snprintf(fb.path, sizeof fb.path, "%s/c-floor.json", dir);
+    snprintf(fb.tmp, sizeof fb.tmp, "%s/.c-floor.json.tmp", dir);
+    int bfd = open(beat_path, O_RDONLY | O_CLOEXEC);
+    ssize_t blen = bfd < 0 ? -1 : read(bfd, fb.bytes, sizeof fb.bytes);
+    if (bfd >= 0) close(bfd);
+    if (blen <= 0) {
+        fprintf(stderr, "bench_capi: cannot read %s\n", beat_path);
+        return 1;
+    }
+    fb.len = (size_t)blen;
+    paired("c.beat.tmpfs", do_floor_beat, &fb, do_beat, e, reps, 1.1);
     lifesign_free(e);
+    unlink(fb.path);
     unlink(beat_path);
     unlink(check_path);
     return 0;

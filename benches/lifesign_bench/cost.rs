@@ -4,7 +4,8 @@
 //!   O_CREAT|O_EXCL, write, close) and renamed over the target, raw syscalls.
 //! - durable floor: the same plus fsync of the temporary and of the folder.
 //! - check floor: open, read and close of the heartbeat plus one
-//!   kill(pid, 0), on a file kept fresh by another process.
+//!   kill(pid, 0), on a file kept fresh by another process; and the same
+//!   with two such files read in turn, so that every check decodes.
 
 use crate::util::{cpath, emit, fresh_dir, note, own_fds, own_pidfds, paired, r2, Proc};
 use crate::Config;
@@ -219,6 +220,39 @@ fn check(cfg: &Config, fs: &str, dir: &Path) {
             &json!({"kind": "percall", "lang": "rust", "backend": "native", "op": "check",
                      "ns_per_call": r2(crate::util::median(&p.lib)), "calls": p.calls.1}),
         );
+        // Every read new bytes: two heartbeats of two processes checked in
+        // turn, so that no check finds the bytes it decoded last (the
+        // decoder's cost, which the check above pays once a beat).
+        let path2 = dir.join("hb2.json");
+        let mut child2 = Proc::me(&["child-emitter", path2.to_str().expect("UTF-8"), "1000"]);
+        child2.expect("ready");
+        let (pid2, c2) = (child2.pid(), cpath(&path2));
+        let mut turn = false;
+        let mut turn_lib = false;
+        note("check on tmpfs, a new record at every read");
+        let q = paired(
+            reps,
+            batch,
+            &mut || {
+                turn = !turn;
+                match turn {
+                    true => floor_check(&c, pid as libc::pid_t, &mut buf),
+                    false => floor_check(&c2, pid2 as libc::pid_t, &mut buf),
+                };
+            },
+            &mut || {
+                turn_lib = !turn_lib;
+                let p = if turn_lib { &path } else { &path2 };
+                if check::check(p, &opts).verdict != Verdict::Alive {
+                    not_alive += 1;
+                }
+            },
+        );
+        emit(&q.record(
+            "check.changing.tmpfs",
+            json!({"fs": fs, "not_alive": not_alive}),
+        ));
+        child2.finish();
         // The cost that the pidfd cache avoids: one read of /proc/<pid>/stat.
         let stat = cpath(Path::new(&format!("/proc/{pid}/stat")));
         let mut buf2 = [0u8; 4096];
