@@ -357,6 +357,69 @@ fn struct_len(
     )))
 }
 
+/// A caller's size-prefixed struct (its first field a `u32` size): the
+/// sizes releases published, and the names its refusal gives.
+trait SizePrefixed: Sized {
+    /// The published sizes, oldest first; the last is this header's.
+    const SIZES: &'static [usize];
+    /// The struct's name after `lifesign_`.
+    const WHAT: &'static str;
+    /// The function that initialises it.
+    const INIT: &'static str;
+}
+
+impl SizePrefixed for lifesign_report {
+    const SIZES: &'static [usize] = &REPORT_SIZES;
+    const WHAT: &'static str = "report";
+    const INIT: &'static str = "lifesign_report_init";
+}
+
+impl SizePrefixed for lifesign_options {
+    const SIZES: &'static [usize] = &OPTIONS_SIZES;
+    const WHAT: &'static str = "options";
+    const INIT: &'static str = "lifesign_options_init";
+}
+
+impl SizePrefixed for lifesign_facts {
+    const SIZES: &'static [usize] = &FACTS_SIZES;
+    const WHAT: &'static str = "facts";
+    const INIT: &'static str = "lifesign_facts_init";
+}
+
+// `caller_len` reads the size where each of them keeps it.
+const _: () = assert!(
+    offset_of!(lifesign_report, size) == 0
+        && offset_of!(lifesign_options, size) == 0
+        && offset_of!(lifesign_facts, size) == 0
+);
+
+/// How many bytes of the caller's struct at `p` the library uses
+/// ([`struct_len`] of the size it holds).
+///
+/// # Safety
+/// `p` points to a `T` whose first field is the caller's size.
+unsafe fn caller_len<T: SizePrefixed>(p: *const T) -> Result<usize, Error> {
+    // SAFETY: the caller promises a struct whose first field is a u32 size.
+    let size = unsafe { p.cast::<u32>().read() } as usize;
+    struct_len(size, T::SIZES, std::mem::align_of::<T>(), T::WHAT, T::INIT)
+}
+
+/// Reads the caller's struct at `p`: the fields its size covers, and
+/// `defaults` for any appended since.
+///
+/// # Safety
+/// `p` points to a `T` whose first field is the caller's size, with at least
+/// that many readable bytes.
+unsafe fn read_sized<T: SizePrefixed>(p: *const T, defaults: T) -> Result<T, Error> {
+    // SAFETY: forwarded from the caller.
+    let len = unsafe { caller_len(p) }?;
+    let mut v = defaults;
+    // SAFETY: the caller's struct holds `size` >= len readable bytes, and
+    // len is no more than a `T` holds.
+    unsafe { std::ptr::copy_nonoverlapping(p.cast::<u8>(), (&mut v as *mut T).cast::<u8>(), len) };
+    Ok(v)
+}
+
 thread_local! {
     static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
 }
@@ -446,14 +509,7 @@ unsafe fn report_len(out: *const lifesign_report) -> Result<usize, Error> {
         return Err(invalid("out is NULL"));
     }
     // SAFETY: the caller promises a report, whose first field is its size.
-    let size = unsafe { std::ptr::addr_of!((*out).size).read() } as usize;
-    struct_len(
-        size,
-        &REPORT_SIZES,
-        std::mem::align_of::<lifesign_report>(),
-        "report",
-        "lifesign_report_init",
-    )
+    unsafe { caller_len(out) }
 }
 
 /// Writes `r` into the caller's report, the layout its `size` names.
@@ -564,25 +620,7 @@ fn default_options() -> lifesign_options {
 /// at least that many readable bytes.
 unsafe fn read_options(opts: *const lifesign_options) -> Result<lifesign_options, Error> {
     // SAFETY: the caller promises options, whose first field is their size.
-    let size = unsafe { std::ptr::addr_of!((*opts).size).read() } as usize;
-    let len = struct_len(
-        size,
-        &OPTIONS_SIZES,
-        std::mem::align_of::<lifesign_options>(),
-        "options",
-        "lifesign_options_init",
-    )?;
-    let mut o = default_options();
-    // SAFETY: the caller's struct holds `size` >= len readable bytes, and
-    // len is no more than ours holds.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            opts.cast::<u8>(),
-            (&mut o as *mut lifesign_options).cast::<u8>(),
-            len,
-        )
-    };
-    Ok(o)
+    unsafe { read_sized(opts, default_options()) }
 }
 
 fn options_from_c(o: &lifesign_options) -> Result<Options, Error> {
@@ -666,24 +704,7 @@ unsafe fn read_facts(facts: *const lifesign_facts) -> Result<(Observation, Check
         return Err(invalid("facts is NULL"));
     }
     // SAFETY: the caller promises facts, whose first field is their size.
-    let size = unsafe { std::ptr::addr_of!((*facts).size).read() } as usize;
-    let len = struct_len(
-        size,
-        &FACTS_SIZES,
-        std::mem::align_of::<lifesign_facts>(),
-        "facts",
-        "lifesign_facts_init",
-    )?;
-    let mut f = default_facts();
-    // SAFETY: the caller's struct holds `size` >= len readable bytes, and
-    // len is no more than ours holds.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            facts.cast::<u8>(),
-            (&mut f as *mut lifesign_facts).cast::<u8>(),
-            len,
-        )
-    };
+    let f = unsafe { read_sized(facts, default_facts()) }?;
     if f.reserved != 0 {
         return Err(invalid("facts.reserved must be 0"));
     }
