@@ -569,67 +569,62 @@ impl<'de> Deserialize<'de> for Slots<'de> {
 fn flat_slots(text: &str) -> Option<Slots<'_>> {
     let b = text.as_bytes();
     let mut slots = Slots::empty();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = skip_ws(b, i + 1);
-    if b.get(i) != Some(&b'}') {
-        loop {
-            let (key, next) = plain_string(text, i)?;
-            let k = known_key(key)?;
-            i = skip_ws(b, next);
-            if b.get(i) != Some(&b':') {
-                return None;
-            }
-            i = skip_ws(b, i + 1);
-            let (v, next) = match b.get(i)? {
-                b'"' => plain_string(text, i).map(|(s, n)| (Slot::Str(Cow::Borrowed(s)), n))?,
-                b'0'..=b'9' => plain_uint(b, i).map(|(x, n)| (Slot::Uint(x), n))?,
-                b'{' if matches!(key, "meta" | "metadata") => plain_string_map(text, i)?,
-                _ => return None,
-            };
-            if slots.vals[k].replace(v).is_some() {
-                return None;
-            }
-            i = skip_ws(b, next);
-            match b.get(i)? {
-                b',' => i = skip_ws(b, i + 1),
-                b'}' => break,
-                _ => return None,
-            }
-        }
-    }
+    let end = flat_object(text, skip_ws(b, 0), |key, i| {
+        let k = known_key(key)?;
+        let (v, next) = match b.get(i)? {
+            b'"' => plain_string(text, i).map(|(s, n)| (Slot::Str(Cow::Borrowed(s)), n))?,
+            b'0'..=b'9' => plain_uint(b, i).map(|(x, n)| (Slot::Uint(x), n))?,
+            b'{' if matches!(key, "meta" | "metadata") => plain_string_map(text, i)?,
+            _ => return None,
+        };
+        slots.vals[k].replace(v).is_none().then_some(next)
+    })?;
     // Nothing but whitespace after the object.
-    (skip_ws(b, i + 1) == b.len()).then_some(slots)
+    (skip_ws(b, end) == b.len()).then_some(slots)
 }
 
 /// The object that starts at `i` when it holds only strings under distinct
 /// keys, none with an escape (`meta`), and the index after it.
-fn plain_string_map(text: &str, mut i: usize) -> Option<(Slot<'_>, usize)> {
-    let b = text.as_bytes();
+fn plain_string_map(text: &str, i: usize) -> Option<(Slot<'_>, usize)> {
     let mut m = Map::new();
+    let end = flat_object(text, i, |k, i| {
+        let (v, next) = plain_string(text, i)?;
+        m.insert(k.to_owned(), Value::from(v)).is_none().then_some(next)
+    })?;
+    Some((Slot::Other(Value::Object(m)), end))
+}
+
+/// Walks the object whose opening brace is at `i`, each key a string
+/// without escapes: `member` gets each key and the index of its value,
+/// reads the value and gives the index after it. The index after the
+/// closing brace; `None` when `member` refuses a member or the text is not
+/// such an object.
+fn flat_object<'t>(
+    text: &'t str,
+    mut i: usize,
+    mut member: impl FnMut(&'t str, usize) -> Option<usize>,
+) -> Option<usize> {
+    let b = text.as_bytes();
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
     i = skip_ws(b, i + 1);
-    if b.get(i) != Some(&b'}') {
-        loop {
-            let (k, next) = plain_string(text, i)?;
-            i = skip_ws(b, next);
-            if b.get(i) != Some(&b':') {
-                return None;
-            }
-            let (v, next) = plain_string(text, skip_ws(b, i + 1))?;
-            if m.insert(k.to_owned(), Value::from(v)).is_some() {
-                return None;
-            }
-            i = skip_ws(b, next);
-            match b.get(i)? {
-                b',' => i = skip_ws(b, i + 1),
-                b'}' => break,
-                _ => return None,
-            }
+    if b.get(i) == Some(&b'}') {
+        return Some(i + 1);
+    }
+    loop {
+        let (key, next) = plain_string(text, i)?;
+        i = skip_ws(b, next);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, member(key, skip_ws(b, i + 1))?);
+        match b.get(i)? {
+            b',' => i = skip_ws(b, i + 1),
+            b'}' => return Some(i + 1),
+            _ => return None,
         }
     }
-    Some((Slot::Other(Value::Object(m)), i + 1))
 }
 
 /// The index of the first byte at or after `i` that is not JSON whitespace.
