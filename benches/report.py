@@ -847,6 +847,16 @@ def build(args):
                 elif seen["median_us"] >= 1000:
                     why += " Most of it is the emitter's write on this file system and the wake-up of the waiter."
             missed.append("- **ready latency on %s: median %s, target under 1 ms.**%s" % (fs, t_us(r["median_us"]), why))
+    mm = g("many.10000")
+    if mm and mm["running"]["rss_added_kib"] >= 16 * 1024:
+        added = mm["running"]["rss_added_kib"]
+        missed.append(
+            "- **resident memory of %d emitters: %.1f MiB, target under 16 MiB.** That is %.0f bytes an "
+            "emitter, where the target allows %.0f. tests/memory.rs counts the heap an emitter keeps (its "
+            "state, paths, record and share of the beat thread's queue) against a budget of its own; the rest "
+            "is the allocator's words and the pages the writer threads touched."
+            % (mm["emitters"], added / 1024, added * 1024 / mm["emitters"], 16 * 1024 * 1024 / mm["emitters"])
+        )
     add("\n".join(missed) + "\n" if missed else "None in this run.\n")
 
     with open(args.doc, "w") as f:

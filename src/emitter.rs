@@ -240,8 +240,6 @@ static ATFORK: Lazy<()> = Lazy::new(|| {
 
 struct Shared {
     record: Record,
-    /// The bytes of the last write, kept for the next one's encoding.
-    buf: Vec<u8>,
     stopped: bool,
     failing: bool,
     last_progress: u64,
@@ -418,7 +416,6 @@ impl Emitter {
             failures: AtomicU64::new(0),
             shared: Mutex::new(Shared {
                 record,
-                buf: Vec::new(),
                 stopped: false,
                 failing: false,
                 last_progress: 0,
@@ -725,9 +722,7 @@ impl Inner {
         }
         crate::clock::stamp(&mut s.record, progressed);
         s.record.seq += 1;
-        let Shared { record, buf, .. } = &mut *s;
-        encode_into(record, buf);
-        match self.file.write(buf) {
+        match encoded(&s.record, |bytes| self.file.write(bytes)) {
             Ok(()) => {
                 s.failing = false;
                 Ok(())
@@ -768,6 +763,23 @@ impl Inner {
         }
         result
     }
+}
+
+thread_local! {
+    /// The bytes of a write, in one buffer per writing thread rather than
+    /// one per emitter: 10,000 emitters of one process would keep 10,000.
+    static ENCODED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with `r` encoded, in this thread's buffer: taken for the
+/// call and given back, so that a use within `f` (or on a thread whose
+/// storage is gone) encodes into a buffer of its own.
+fn encoded<T>(r: &Record, f: impl FnOnce(&[u8]) -> T) -> T {
+    let mut buf = ENCODED.try_with(RefCell::take).unwrap_or_default();
+    encode_into(r, &mut buf);
+    let t = f(&buf);
+    let _ = ENCODED.try_with(|kept| kept.replace(buf));
+    t
 }
 
 /// A new state, and a new message unless `None` (empty clears it).
