@@ -508,8 +508,23 @@ fn wait_outcome(
             degraded.note(why.to_string());
         }
         watch.drain();
+        // A pidfd kept for the writer answers before its lock, as in a
+        // check: the lock is asked only when that cannot decide.
+        let mut kept: Option<(u32, Option<u64>, Liveness)> = None;
         let (read, lock) = read_confirmed(path, |r| {
-            probe_read_kept(path, r, process::identity(), &mut lock_probe)
+            let identity = process::identity();
+            if let Read::Record(rec) = r {
+                if check::written_here(rec, identity) {
+                    let claim = crate::lock::consulted(rec, identity);
+                    if let Some(live) = process::kept_for(rec.pid, rec.pid_start, claim) {
+                        kept = Some((rec.pid, rec.pid_start, live));
+                        if live == Liveness::Running {
+                            return LockProbe::Unknown;
+                        }
+                    }
+                }
+            }
+            probe_read_kept(path, r, identity, &mut lock_probe)
         });
         if let Some((why, descriptors)) = reader_failure(&read) {
             // Not a fact about the file: read again, soon, until the deadline.
@@ -578,6 +593,9 @@ fn wait_outcome(
             _ => None,
         };
         let probe = |pid: u32, start: Option<u64>| {
+            if let Some((_, _, live)) = kept.filter(|&(p, s, _)| (p, s) == (pid, start)) {
+                return live;
+            }
             if let Some(live) = process::kept_for(pid, start, claim) {
                 return live;
             }

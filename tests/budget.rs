@@ -398,4 +398,8 @@ fn a_wait_on_an_emitter_not_yet_ready_makes_a_bounded_number_of_calls_per_wake_u
         "{} calls for {reads} wake-ups: over {per_beat} a wake-up plus {setup}: {by_name:?}",
         calls.len()
     );
+    // The writer's lock is looked at before its pidfd is kept, never per
+    // wake-up after (the pidfd answers, as in a check).
+    let locks = by_name.get("fcntl").copied().unwrap_or(0);
+    assert!(locks <= 2, "{locks} looks at the lock for {reads} wake-ups: {by_name:?}");
 }
