@@ -806,7 +806,7 @@ def build(args):
         if r and r["ratio"] > ct:
             missed.append(
                 "- **check / floor on %s: %s, target %g×.** A check makes %s syscalls where the floor makes %s, "
-                "and decodes the JSON strictly.%s" % (fs, x(r["ratio"]), ct, calls("check"), calls("floor-check"), noisy(r, ct))
+                "and decodes the JSON strictly when the bytes differ from its thread's last.%s" % (fs, x(r["ratio"]), ct, calls("check"), calls("floor-check"), noisy(r, ct))
             )
     nb, nc = g("beat.tmpfs"), g("check.tmpfs")
     pb, pc = g("peer.beat.tmpfs"), g("peer.check.tmpfs")
