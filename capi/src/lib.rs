@@ -489,14 +489,15 @@ fn ok(_: ()) -> i32 {
     OK
 }
 
-/// Copies `s` into a C buffer, NUL-terminated, cut at a UTF-8 boundary.
-fn c_text<const N: usize>(s: &str) -> [c_char; N] {
-    let mut buf = [0 as c_char; N];
-    let cut = lifesign::protocol::truncate_utf8(s, N - 1);
-    for (d, b) in buf.iter_mut().zip(cut.bytes()) {
+/// Copies `s` into `buf`, NUL-terminated and NUL-padded, cut at a UTF-8
+/// boundary.
+fn put_text(buf: &mut [c_char], s: &str) {
+    let cut = lifesign::protocol::truncate_utf8(s, buf.len() - 1).as_bytes();
+    let (text, rest) = buf.split_at_mut(cut.len());
+    for (d, &b) in text.iter_mut().zip(cut) {
         *d = b as c_char;
     }
-    buf
+    rest.fill(0);
 }
 
 /// The caller's `out->size`, checked: how many bytes of the report to write.
@@ -519,33 +520,63 @@ fn fill(out: *mut lifesign_report, r: &Report) {
     let Ok(len) = (unsafe { report_len(out) }) else {
         return;
     };
-    let full = lifesign_report {
-        // SAFETY: report_len read it already.
-        size: unsafe { std::ptr::addr_of!((*out).size).read() },
-        verdict: r.verdict.code(),
-        state: r.state.map_or(-1, State::code),
-        shape: r.shape.code(),
-        pid: i64::from(r.pid),
-        seq: r.seq,
-        progress: r.progress,
-        updated_at_ms: r.updated_at_ms,
-        age_ms: r.age_ms,
-        interval_ms: r.interval_ms,
-        progress_at_ms: r.progress_at_ms.unwrap_or(0),
-        progress_age_ms: r.progress_age_ms,
-        max_age_ms: r.max_age_ms,
-        message: c_text(&r.message),
-        detail: c_text(&r.detail),
-    };
+    if len == size_of::<lifesign_report>() {
+        // SAFETY: the caller's size says its struct is a whole report of
+        // this header, writable, and (a C struct) aligned.
+        write_report(unsafe { &mut *out }, r);
+        return;
+    }
+    // An older, shorter layout: the fields it holds, through a whole report.
+    // SAFETY: all zero is a valid report (integers and arrays).
+    let mut whole: lifesign_report = unsafe { std::mem::zeroed() };
+    // SAFETY: report_len read it already.
+    whole.size = unsafe { std::ptr::addr_of!((*out).size).read() };
+    write_report(&mut whole, r);
     // SAFETY: the caller's struct holds `size` >= len writable bytes, and
-    // `full` is a whole report (len <= its size).
+    // `whole` is a whole report (len <= its size).
     unsafe {
         std::ptr::copy_nonoverlapping(
-            (&full as *const lifesign_report).cast::<u8>(),
+            (&whole as *const lifesign_report).cast::<u8>(),
             out.cast::<u8>(),
             len,
         )
     };
+}
+
+/// Every field of a report but its `size`, which is the caller's (the
+/// pattern names every field: one added to the struct must be written here).
+fn write_report(o: &mut lifesign_report, r: &Report) {
+    let lifesign_report {
+        size: _,
+        verdict,
+        state,
+        shape,
+        pid,
+        seq,
+        progress,
+        updated_at_ms,
+        age_ms,
+        interval_ms,
+        progress_at_ms,
+        progress_age_ms,
+        max_age_ms,
+        message,
+        detail,
+    } = o;
+    *verdict = r.verdict.code();
+    *state = r.state.map_or(-1, State::code);
+    *shape = r.shape.code();
+    *pid = i64::from(r.pid);
+    *seq = r.seq;
+    *progress = r.progress;
+    *updated_at_ms = r.updated_at_ms;
+    *age_ms = r.age_ms;
+    *interval_ms = r.interval_ms;
+    *progress_at_ms = r.progress_at_ms.unwrap_or(0);
+    *progress_age_ms = r.progress_age_ms;
+    *max_age_ms = r.max_age_ms;
+    put_text(message, &r.message);
+    put_text(detail, &r.detail);
 }
 
 /// Fills `out` as for a file that could not be judged (verdict `invalid`,
