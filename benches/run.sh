@@ -80,6 +80,9 @@ run_section() {
     shift
     local t0=$SECONDS
     say "== $name"
+    # The disk's writeback of the sections before runs now, not in the
+    # middle of this one's timings.
+    sync
     if "$@" >"$out/$name.jsonl" 2> >(tee "$out/$name.log" >&2); then
         cat "$out/$name.jsonl" >>"$results"
         say "   $name: $((SECONDS - t0)) s"
