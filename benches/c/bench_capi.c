@@ -8,7 +8,8 @@
  * /dev/shm). Each figure is the median of REPS batches of about 150 ms.
  *
  * Then each against its floor, the floor and the call timed in turn (REPS
- * pairs of batches of about 150 ms), as one ratio record per call:
+ * repetitions of batches of about 150 ms a side, the two sides taking
+ * turns in ten slices), as one ratio record per call:
  *   {"kind":"ratio","id":"c.check.tmpfs"|"c.beat.tmpfs","ratio":R,...}
  * the check floor being open, read and close of the heartbeat and
  * kill(pid, 0); the beat floor the same bytes written to a fresh temporary
@@ -90,20 +91,32 @@ static double measure(op_fn f, void *ctx, int reps, uint64_t *calls_out) {
     return median(samples, reps);
 }
 
-/* The floor and the call timed in turn, reps pairs of batches; prints one
- * ratio record (the medians of each side and of the per-pair ratios). */
+/* The slices each side's batch is cut into: the floor and the call take
+ * turns slice by slice, so that a burst of the machine's other work lands
+ * on both sides of a repetition rather than on one. */
+#define SLICES 10
+
+/* The floor and the call timed in turn, reps repetitions of a batch of
+ * about 150 ms a side in SLICES slices (which goes first alternating);
+ * prints one ratio record (the medians of each side and of the
+ * per-repetition ratios). */
 static void paired(const char *id, op_fn floor_f, void *floor_ctx, op_fn lib_f, void *lib_ctx,
                    int reps, double target) {
-    uint64_t nb = calibrate(floor_f, floor_ctx), nl = calibrate(lib_f, lib_ctx);
+    uint64_t nb = calibrate(floor_f, floor_ctx) / SLICES, nl = calibrate(lib_f, lib_ctx) / SLICES;
+    if (nb < 1) nb = 1;
+    if (nl < 1) nl = 1;
     double base[64], lib[64], ratio[64];
     if (reps > 64) reps = 64;
     for (int r = 0; r < reps; r++) {
-        if (r % 2 == 0) {
-            base[r] = batch(floor_f, floor_ctx, nb);
-            lib[r] = batch(lib_f, lib_ctx, nl);
-        } else {
-            lib[r] = batch(lib_f, lib_ctx, nl);
-            base[r] = batch(floor_f, floor_ctx, nb);
+        base[r] = lib[r] = 0;
+        for (int s = 0; s < SLICES; s++) {
+            if ((r + s) % 2 == 0) {
+                base[r] += batch(floor_f, floor_ctx, nb) / SLICES;
+                lib[r] += batch(lib_f, lib_ctx, nl) / SLICES;
+            } else {
+                lib[r] += batch(lib_f, lib_ctx, nl) / SLICES;
+                base[r] += batch(floor_f, floor_ctx, nb) / SLICES;
+            }
         }
         ratio[r] = lib[r] / base[r];
     }

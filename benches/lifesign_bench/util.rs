@@ -125,24 +125,35 @@ pub struct Pair {
     pub calls: (u64, u64),
 }
 
-/// Measures `base` and `lib` in `reps` repetitions, alternating which goes
-/// first, each batch about `batch` long.
+/// The slices each side's batch is cut into: the floor and the library
+/// take turns slice by slice, so that a burst of the machine's other work
+/// lands on both sides of a repetition rather than on one.
+const SLICES: u64 = 10;
+
+/// Measures `base` and `lib` in `reps` repetitions, each side's batch
+/// about `batch` long, the two taking turns in slices (which goes first
+/// alternating).
 pub fn paired(reps: usize, batch: Duration, base: &mut dyn FnMut(), lib: &mut dyn FnMut()) -> Pair {
-    let nb = calibrate(base, batch);
-    let nl = calibrate(lib, batch);
+    let nb = (calibrate(base, batch) / SLICES).max(1);
+    let nl = (calibrate(lib, batch) / SLICES).max(1);
     let mut p = Pair {
         base: Vec::new(),
         lib: Vec::new(),
-        calls: (nb, nl),
+        calls: (nb * SLICES, nl * SLICES),
     };
     for r in 0..reps {
-        if r % 2 == 0 {
-            p.base.push(ns_per_call(nb, base));
-            p.lib.push(ns_per_call(nl, lib));
-        } else {
-            p.lib.push(ns_per_call(nl, lib));
-            p.base.push(ns_per_call(nb, base));
+        let (mut b, mut l) = (0.0, 0.0);
+        for s in 0..SLICES as usize {
+            if (r + s) % 2 == 0 {
+                b += ns_per_call(nb, base);
+                l += ns_per_call(nl, lib);
+            } else {
+                l += ns_per_call(nl, lib);
+                b += ns_per_call(nb, base);
+            }
         }
+        p.base.push(b / SLICES as f64);
+        p.lib.push(l / SLICES as f64);
     }
     p
 }
