@@ -648,9 +648,11 @@ fn with_decoded<T>(bytes: &[u8], f: &mut impl FnMut(&Read) -> T) -> T {
             let read = match &memo.read {
                 Some(read) if memo.bytes == bytes => read,
                 _ => {
+                    // Decoded first: a panic in it leaves the memo as it was.
+                    let read = decoded(bytes);
                     memo.bytes.clear();
                     memo.bytes.extend_from_slice(bytes);
-                    memo.read.insert(decoded(bytes))
+                    memo.read.insert(read)
                 }
             };
             Some(f(read))
