@@ -77,7 +77,9 @@ s = p.read_text()
 end = "    pub detail: [c_char; 256],\n}\n"
 assert s.count(end) == 1
 s = s.replace(end, "    pub detail: [c_char; 256],\n    /// Appended.\n    pub appended: u64,\n}\n")
-s = s.replace("        detail: c_text(&r.detail),\n", "        detail: c_text(&r.detail),\n        appended: 0,\n")
+written = "        detail,\n    } = o;\n"
+assert s.count(written) == 1
+s = s.replace(written, "        detail,\n        appended: _,\n    } = o;\n")
 close = "} // ffi_fn!\n"
 assert s.count(close) == 1
 s = s.replace(close, "/// Added.\nfn lifesign_added_later() -> i32 {\n    Ok(0)\n}\n" + close)
