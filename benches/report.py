@@ -781,15 +781,16 @@ def build(args):
     # ------------------------------------------------ missed
     add("## Missed targets\n")
     missed = []
-    for fs in ("tmpfs", "disk"):
-        def noisy(r, limit):
-            if r["ratio_min"] <= limit:
-                return (
-                    " Its repetitions range from %.2f× to %.2f×, on both sides of the target: here the figure "
-                    "measures the noise of the %s more than the gap between the two." % (r["ratio_min"], r["ratio_max"], "disk's writeback" if fs == "disk" else "machine")
-                )
-            return ""
 
+    def noisy(r, limit, fs="tmpfs"):
+        if r["ratio_min"] <= limit:
+            return (
+                " Its repetitions range from %.2f× to %.2f×, on both sides of the target: here the figure "
+                "measures the noise of the %s more than the gap between the two." % (r["ratio_min"], r["ratio_max"], "disk's writeback" if fs == "disk" else "machine")
+            )
+        return ""
+
+    for fs in ("tmpfs", "disk"):
         def calls(op):
             t = (syscalls.get(op) or {}).get("total")
             return "%g" % t if t is not None else "?"
@@ -799,28 +800,22 @@ def build(args):
         if r and r["ratio"] > bt:
             missed.append(
                 "- **beat / floor on %s: %s, target %g×.** A beat makes %s syscalls where the floor makes %s "
-                "(see above), and encodes the record.%s" % (fs, x(r["ratio"]), bt, calls("beat"), calls("floor-beat"), noisy(r, bt))
+                "(see above), and encodes the record.%s" % (fs, x(r["ratio"]), bt, calls("beat"), calls("floor-beat"), noisy(r, bt, fs))
             )
         r = g("check.%s" % fs)
         ct = CHECK_TARGET
         if r and r["ratio"] > ct:
             missed.append(
                 "- **check / floor on %s: %s, target %g×.** A check makes %s syscalls where the floor makes %s, "
-                "and decodes the JSON strictly when the bytes differ from its thread's last.%s" % (fs, x(r["ratio"]), ct, calls("check"), calls("floor-check"), noisy(r, ct))
+                "and decodes the JSON strictly when the bytes differ from its thread's last.%s" % (fs, x(r["ratio"]), ct, calls("check"), calls("floor-check"), noisy(r, ct, fs))
             )
     for op, target, rust in (("beat", BEAT_TARGET, "beat.tmpfs"), ("check", CHECK_TARGET, "check.tmpfs")):
         r, same = g("c.%s.tmpfs" % op), g(rust)
         if r and r["ratio"] > target:
-            spread_text = ""
-            if r["ratio_min"] <= target:
-                spread_text = (
-                    " Its repetitions range from %.2f× to %.2f×, on both sides of the target: here the figure "
-                    "measures the noise of the machine more than the gap between the two." % (r["ratio_min"], r["ratio_max"])
-                )
             missed.append(
                 "- **%s / floor through the C ABI on tmpfs: %s, target %g×.** The same call as the Rust row (%s in "
                 "this run), plus the C boundary: the path's UTF-8 check, the panic guard and the report's "
-                "copy.%s" % (op, x(r["ratio"]), target, x(same["ratio"]) if same else "?", spread_text)
+                "copy.%s" % (op, x(r["ratio"]), target, x(same["ratio"]) if same else "?", noisy(r, target))
             )
     nb, nc = g("beat.tmpfs"), g("check.tmpfs")
     pb, pc = g("peer.beat.tmpfs"), g("peer.check.tmpfs")

@@ -211,42 +211,36 @@ static pid_t start_child_emitter(const char *path, int *stop_fd) {
 }
 
 static int count_mode(const char *op, long n, const char *dir) {
-    char path[4096], tmp[4096];
-    snprintf(path, sizeof path, "%s/c-count.json", dir);
-    snprintf(tmp, sizeof tmp, "%s/.c-count.json.tmp", dir);
+    /* The floors are the ones the paired measurements time. */
+    static struct floor_beat_ctx fb;
+    snprintf(fb.path, sizeof fb.path, "%s/c-count.json", dir);
+    snprintf(fb.tmp, sizeof fb.tmp, "%s/.c-count.json.tmp", dir);
     int stop_fd = -1;
-    pid_t child = start_child_emitter(path, &stop_fd);
-    char buf[4096];
+    pid_t child = start_child_emitter(fb.path, &stop_fd);
+    struct floor_check_ctx fc = {.path = fb.path, .pid = child};
     lifesign_report report;
     lifesign_report_init(&report);
     lifesign_emitter *e = NULL;
-    size_t len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(fb.path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
-        ssize_t r = read(fd, buf, sizeof buf);
-        len = r > 0 ? (size_t)r : 0;
+        ssize_t r = read(fd, fb.bytes, sizeof fb.bytes);
+        fb.len = r > 0 ? (size_t)r : 0;
         close(fd);
     }
     if (strcmp(op, "beat") == 0) {
-        if (lifesign_start(tmp, 3600000, &e) != LIFESIGN_OK) return 1;
+        if (lifesign_start(fb.tmp, 3600000, &e) != LIFESIGN_OK) return 1;
         lifesign_set_state(e, LIFESIGN_STATE_READY, "serving");
     }
-    if (strcmp(op, "check") == 0) lifesign_check(path, 0, 0, &report); /* warm the cache */
+    if (strcmp(op, "check") == 0) lifesign_check(fb.path, 0, 0, &report); /* warm the cache */
     for (long i = 0; i < n; i++) {
         if (strcmp(op, "check") == 0) {
-            lifesign_check(path, 0, 0, &report);
+            lifesign_check(fb.path, 0, 0, &report);
         } else if (strcmp(op, "beat") == 0) {
             lifesign_beat(e);
         } else if (strcmp(op, "floor-check") == 0) {
-            fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (read(fd, buf, sizeof buf) < 0) return 1;
-            close(fd);
-            kill(child, 0);
+            if (do_floor_check(&fc) != 0) return 1;
         } else if (strcmp(op, "floor-beat") == 0) {
-            fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-            if (write(fd, buf, len) < 0) return 1;
-            close(fd);
-            if (rename(tmp, path) != 0) return 1;
+            if (do_floor_beat(&fb) != 0) return 1;
         } else {
             fprintf(stderr, "bench_capi: unknown op %s\n", op);
             return 2;
@@ -255,8 +249,8 @@ static int count_mode(const char *op, long n, const char *dir) {
     if (e) lifesign_free(e);
     close(stop_fd);
     waitpid(child, NULL, 0);
-    unlink(path);
-    unlink(tmp);
+    unlink(fb.path);
+    unlink(fb.tmp);
     return 0;
 }
 
