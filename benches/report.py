@@ -134,8 +134,12 @@ def status(ok):
 
 
 def table(head, rows):
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * len(head)) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    # A "|" inside a cell (O_CREAT|O_EXCL) would end the cell: escaped.
+    def cells(row):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |"
+
+    out = [cells(head), "|" + "|".join(["---"] * len(head)) + "|"]
+    out += [cells(row) for row in rows]
     return "\n".join(out)
 
 
@@ -414,7 +418,7 @@ def build(args):
             got = (syscalls.get(b["op"]) or {}).get("total")
             # A budget per repeated step may come with a fixed setup (a wait's wake-ups).
             limit = str(b["budget"]) if "setup" not in b else "%d each + %d" % (b["budget"], b["setup"])
-            rows.append([b["op"], limit, b["calls"], b["what"], "%g" % got if got is not None else ""])
+            rows.append([b["op"], limit, b["calls"], b["what"], "%g" % got if got is not None else "— (only tests/budget.rs counts it)"])
         add(table(["Operation", "Budget", "The calls", "What", "Counted here"], rows) + "\n")
     if syscalls:
         add("### Syscalls per call\n")
