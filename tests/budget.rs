@@ -138,6 +138,12 @@ fn parse_line(line: &str) -> Option<Call> {
         return None;
     }
     let name = &rest[..rest.find('(')?];
+    // A debug build checks each descriptor it closes with fcntl(F_GETFD)
+    // (std's debug assertion, inlined into the library): not the
+    // library's call. `make test` counts a release build, where none is made.
+    if cfg!(debug_assertions) && name == "fcntl" && rest.contains(", F_GETFD") {
+        return None;
+    }
     let marker = [BEGIN, END, MAIN]
         .into_iter()
         .find(|m| name == "write" && rest.contains(&format!("\"{m}\"")));
