@@ -8,7 +8,7 @@
 //! the last new `seq` the waiter saw, so wall-clock jumps on either side
 //! change nothing.
 
-use crate::check::{self, CheckOptions, Facts, Read, Report, Verdict};
+use crate::check::{self, CheckOptions, Facts, Read, Report, Unreadable, Verdict};
 use crate::error::{Error, ErrorKind};
 use crate::lock::{self, LockProbe};
 use crate::process::{self, Liveness};
@@ -171,7 +171,6 @@ impl WaitError {
     pub fn into_report(self) -> Report {
         *self.report
     }
-
 }
 
 impl std::fmt::Display for WaitError {
@@ -511,7 +510,7 @@ fn wait_outcome(
         // A pidfd kept for the writer answers before its lock, as in a
         // check: the lock is asked only when that cannot decide.
         let mut kept: Option<(u32, Option<u64>, Liveness)> = None;
-        let (read, lock) = read_confirmed(path, |r| {
+        let confirmed = read_confirmed(path, |r| {
             let identity = process::identity();
             if let Read::Record(rec) = r {
                 if check::written_here(rec, identity) {
@@ -526,56 +525,60 @@ fn wait_outcome(
             }
             probe_read_kept(path, r, identity, &mut lock_probe)
         });
-        if let Some((why, descriptors)) = reader_failure(&read) {
-            // Not a fact about the file: read again, soon, until the deadline.
-            degraded.note(format!("a read failed on the reader's side ({why})"));
-            if descriptors && !lean {
-                // Give back what the wait may do without, so that the
-                // process's other readers (and this one) can read: the
-                // wake-up (poll instead), the pidfds (read /proc instead)
-                // and the kept lock probe (open it per read instead).
-                lean = true;
-                watch.give_up();
-                lock_probe = None;
-                pidfd = None;
-                if let Some(e) = expected.as_mut() {
-                    e.pidfd = None;
-                }
-                degraded.note(format!(
-                    "out of descriptors: polling every {} ms, the process probed through /proc",
-                    POLL_INTERVAL.as_millis()
-                ));
-            }
-            let now = Instant::now();
-            let shown = last_seen.clone().unwrap_or_else(|| {
-                Report::empty(Verdict::Missing, format!("nothing read yet: {why}"))
-            });
-            if let Some(h) = hard {
-                if now >= h {
-                    let t = opts.timeout.unwrap_or_default();
-                    let mut out = timed_out(shown, t);
-                    if let Err(e) = &mut out.result {
-                        e.message = format!(
-                            "not ready after {} ms: the last read failed on the reader's \
-                             side: {why}",
-                            t.as_millis()
-                        );
+        let (read, lock) = match confirmed {
+            Ok(found) => found,
+            Err(u) => {
+                let (why, descriptors) = (u.detail.as_str(), out_of_descriptors(&u));
+                // Not a fact about the file: read again, soon, until the deadline.
+                degraded.note(format!("a read failed on the reader's side ({why})"));
+                if descriptors && !lean {
+                    // Give back what the wait may do without, so that the
+                    // process's other readers (and this one) can read: the
+                    // wake-up (poll instead), the pidfds (read /proc instead)
+                    // and the kept lock probe (open it per read instead).
+                    lean = true;
+                    watch.give_up();
+                    lock_probe = None;
+                    pidfd = None;
+                    if let Some(e) = expected.as_mut() {
+                        e.pidfd = None;
                     }
-                    return degraded.mark(out);
+                    degraded.note(format!(
+                        "out of descriptors: polling every {} ms, the process probed through /proc",
+                        POLL_INTERVAL.as_millis()
+                    ));
                 }
+                let now = Instant::now();
+                let shown = last_seen.clone().unwrap_or_else(|| {
+                    Report::empty(Verdict::Missing, format!("nothing read yet: {why}"))
+                });
+                if let Some(h) = hard {
+                    if now >= h {
+                        let t = opts.timeout.unwrap_or_default();
+                        let mut out = timed_out(shown, t);
+                        if let Err(e) = &mut out.result {
+                            e.message = format!(
+                                "not ready after {} ms: the last read failed on the reader's \
+                             side: {why}",
+                                t.as_millis()
+                            );
+                        }
+                        return degraded.mark(out);
+                    }
+                }
+                if opts.cancel.is_some_and(Cancel::is_triggered) {
+                    return degraded.mark(cancelled(shown));
+                }
+                let mut until = now + POLL_INTERVAL;
+                if let Some(h) = hard {
+                    until = until.min(h);
+                }
+                if sleep_until(until, &watch, opts.cancel, None).cancelled {
+                    return degraded.mark(cancelled(shown));
+                }
+                continue;
             }
-            if opts.cancel.is_some_and(Cancel::is_triggered) {
-                return degraded.mark(cancelled(shown));
-            }
-            let mut until = now + POLL_INTERVAL;
-            if let Some(h) = hard {
-                until = until.min(h);
-            }
-            if sleep_until(until, &watch, opts.cancel, None).cancelled {
-                return degraded.mark(cancelled(shown));
-            }
-            continue;
-        }
+        };
         let record_identity = match &read {
             Read::Record(r) => Some((r.pid, r.pid_start)),
             _ => None,
@@ -761,26 +764,23 @@ fn wait_outcome(
 /// found free is confirmed by a second read: an emitter writes its last
 /// record (`stopped`) before it releases its lock, so a record read just
 /// before a clean stop is judged by the record that stop wrote.
-fn read_confirmed(path: &Path, probe: impl FnMut(&Read) -> LockProbe) -> (Read, LockProbe) {
-    read_confirmed_by(|| check::read_path(path), probe)
-}
-
-/// [`read_confirmed`] with its own way of reading the heartbeat.
-fn read_confirmed_by(
-    mut read_path: impl FnMut() -> Read,
+/// A read that failed on the reader's side is its [`Unreadable`], never a
+/// `Read`: it says nothing about the file.
+fn read_confirmed(
+    path: &Path,
     mut probe: impl FnMut(&Read) -> LockProbe,
-) -> (Read, LockProbe) {
-    let read = read_path();
+) -> Result<(Read, LockProbe), Unreadable> {
+    let read = check::read(path)?;
     let lock = probe(&read);
     if lock != LockProbe::Free {
-        return (read, lock);
+        return Ok((read, lock));
     }
-    let again = read_path();
+    let again = check::read(path)?;
     if again == read {
-        return (read, lock);
+        return Ok((read, lock));
     }
     let lock = probe(&again);
-    (again, lock)
+    Ok((again, lock))
 }
 
 /// Probes the lock file of what was read at `path`, when the record claims
@@ -798,22 +798,10 @@ fn probe_read_kept(
     lock::probe_record_kept(path, r, id, kept)
 }
 
-/// Whether a read failed for a reason of the reader's own rather than of
-/// the file, and whether that reason is a lack of descriptors: the one
-/// place a wait tells them apart. The checker reports such a failure as
-/// `invalid`, "cannot read: ..." (`check::read_path`); a missing file, a
-/// path through a file and a symlink loop have their own words and are
-/// facts about the path.
-fn reader_failure(read: &Read) -> Option<(&str, bool)> {
-    match read {
-        Read::Invalid(why) if why.starts_with("cannot read: ") => {
-            let descriptors = [libc::EMFILE, libc::ENFILE]
-                .iter()
-                .any(|e| why.ends_with(&format!("(os error {e})")));
-            Some((why, descriptors))
-        }
-        _ => None,
-    }
+/// Whether a reader-side failure is a lack of descriptors (`EMFILE`,
+/// `ENFILE`): the wait then gives back the descriptors it may do without.
+fn out_of_descriptors(u: &Unreadable) -> bool {
+    matches!(u.errno, Some(libc::EMFILE | libc::ENFILE))
 }
 
 /// Why a wait ran degraded (polling, no pidfd, failed reads), said once
