@@ -722,7 +722,7 @@ impl<'a> Live<'a> {
 
 impl Machine for Live<'_> {
     fn kept(&mut self, r: &Record) -> Option<Liveness> {
-        process::kept_for(r.pid, r.pid_start, lock::consulted(r, self.identity))
+        kept_writer(r, self.identity)
     }
     fn probe(&mut self, r: &Record) -> Liveness {
         if lock::consulted(r, self.identity).is_none() {
@@ -741,6 +741,13 @@ impl Machine for Live<'_> {
         }
         found
     }
+}
+
+/// What the process probe already holds about the writer of `r`, keyed as
+/// every checker keys it: by PID, start time and the lifetime lock that
+/// `id` may consult (see [`process::keep`]). `None` when nothing is kept.
+pub fn kept_writer(r: &Record, id: &Identity) -> Option<Liveness> {
+    process::kept_for(r.pid, r.pid_start, lock::consulted(r, id))
 }
 
 /// Reads the heartbeat at `path` and judges it with `machine`. A

@@ -514,8 +514,7 @@ fn wait_outcome(
             let identity = process::identity();
             if let Read::Record(rec) = r {
                 if check::written_here(rec, identity) {
-                    let claim = crate::lock::consulted(rec, identity);
-                    if let Some(live) = process::kept_for(rec.pid, rec.pid_start, claim) {
+                    if let Some(live) = check::kept_writer(rec, identity) {
                         kept = Some((rec.pid, rec.pid_start, live));
                         if live == Liveness::Running {
                             return LockProbe::Unknown;
