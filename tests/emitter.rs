@@ -453,8 +453,9 @@ fn a_taken_temporary_name_is_skipped_and_left_alone() {
     let d = TempDir::new("taken");
     let p = d.path("hb.json");
     let mut c = Child::emitter(&p, 3_600_000);
-    // The child used counter 0 for its first write; take the next names.
-    let planted: Vec<_> = (1..=8)
+    // The child's first write used counter 0, which its next write reuses:
+    // take that name and the next ones.
+    let planted: Vec<_> = (0..=8)
         .map(|n| d.path(&format!(".hb.json.lifesign-{}-{n}.tmp", c.pid())))
         .collect();
     for f in &planted {
