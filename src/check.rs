@@ -720,6 +720,14 @@ impl<'a> Live<'a> {
     }
 }
 
+impl Live<'_> {
+    /// Closes the lock probe kept across judgements: a reader short of
+    /// descriptors opens the lock file per look instead.
+    pub fn forget_lock(&mut self) {
+        self.kept_lock = None;
+    }
+}
+
 impl Machine for Live<'_> {
     fn kept(&mut self, r: &Record) -> Option<Liveness> {
         kept_writer(r, self.identity)

@@ -10,7 +10,7 @@
 
 use crate::check::{self, CheckOptions, Facts, Read, Report, Unreadable, Verdict};
 use crate::error::{Error, ErrorKind};
-use crate::lock::{self, LockProbe};
+use crate::lock::LockProbe;
 use crate::process::{self, Liveness};
 use crate::protocol::State;
 use crate::watcher;
@@ -494,7 +494,9 @@ fn wait_outcome(
     let mut seen_valid = false;
     let mut bad_in_a_row = 0u32;
     let mut pidfd: Option<(u32, OwnedFd)> = None;
-    let mut lock_probe: Option<lock::Probe> = None;
+    // The machine a check asks, kept for the whole wait: the kept pidfds
+    // and the writer's lock probe serve every read.
+    let mut live = check::Live::new(path, process::identity());
     let mut degraded = Degraded::default();
     // Out of descriptors once: the wait keeps none of its own from then on.
     let mut lean = false;
@@ -507,24 +509,10 @@ fn wait_outcome(
             degraded.note(why.to_string());
         }
         watch.drain();
-        // A pidfd kept for the writer answers before its lock, as in a
-        // check: the lock is asked only when that cannot decide.
-        let mut kept: Option<(u32, Option<u64>, Liveness)> = None;
-        let confirmed = read_confirmed(path, |r| {
-            let identity = process::identity();
-            if let Read::Record(rec) = r {
-                if check::written_here(rec, identity) {
-                    if let Some(live) = check::kept_writer(rec, identity) {
-                        kept = Some((rec.pid, rec.pid_start, live));
-                        if live == Liveness::Running {
-                            return LockProbe::Unknown;
-                        }
-                    }
-                }
-            }
-            probe_read_kept(path, r, identity, &mut lock_probe)
-        });
-        let (read, lock) = match confirmed {
+        // Read and judged as a check is: a kept pidfd of the writer answers
+        // before its lock, and a `process_gone` is confirmed by a second read.
+        let observed = check::observe_and_judge_by(|| check::read(path), &check_opts, &mut live);
+        let (read, mut rep) = match observed {
             Ok(found) => found,
             Err(u) => {
                 let (why, descriptors) = (u.detail.as_str(), out_of_descriptors(&u));
@@ -537,7 +525,7 @@ fn wait_outcome(
                     // and the kept lock probe (open it per read instead).
                     lean = true;
                     watch.give_up();
-                    lock_probe = None;
+                    live.forget_lock();
                     pidfd = None;
                     if let Some(e) = expected.as_mut() {
                         e.pidfd = None;
@@ -583,33 +571,9 @@ fn wait_outcome(
             _ => None,
         };
         if lean {
-            lock_probe = None;
+            live.forget_lock();
         }
         let facts = Facts::current();
-        // The process probe keyed as the check's (`check::Live`): for a
-        // record that claims a lifetime lock, a pidfd is kept only while that
-        // lock is held, so that a PID reused within one tick never answers
-        // for a dead writer's record, and a check's kept pidfd serves here.
-        let claim = match &read {
-            Read::Record(r) => crate::lock::consulted(r, facts.identity),
-            _ => None,
-        };
-        let probe = |pid: u32, start: Option<u64>| {
-            if let Some((_, _, live)) = kept.filter(|&(p, s, _)| (p, s) == (pid, start)) {
-                return live;
-            }
-            if let Some(live) = process::kept_for(pid, start, claim) {
-                return live;
-            }
-            let (live, fd) = process::probe_afresh(pid, start);
-            if let Some(fd) = fd {
-                if claim.is_none() || lock == LockProbe::Held {
-                    process::keep(pid, start, claim, fd);
-                }
-            }
-            live
-        };
-        let mut rep = check::verdict_with_lock(&read, facts, &check_opts, lock, probe);
         let key = (rep.seq, rep.updated_at_ms);
         if let (Some(e), Read::Record(r), false) = (&expected, &read, seen_valid) {
             if let Some(why) = e.disowns(r, facts.identity) {
@@ -637,8 +601,14 @@ fn wait_outcome(
             && rep.state == Some(State::Ready)
             && first_key.is_none_or(|k| k == key)
         {
-            let clock =
-                check::verdict_with_lock(&read, facts, &clock_opts, lock, |_, _| Liveness::Running);
+            // Alive already: the process runs and its lock, if asked, was held.
+            let clock = check::verdict_with_lock(
+                &read,
+                facts,
+                &clock_opts,
+                LockProbe::Unknown,
+                |_, _| Liveness::Running,
+            );
             if clock.verdict != Verdict::Alive {
                 rep.verdict = clock.verdict;
                 rep.detail = format!(
@@ -757,44 +727,6 @@ fn wait_outcome(
             }
         }
     }
-}
-
-/// Reads the heartbeat at `path` and probes its lock with `probe`. A lock
-/// found free is confirmed by a second read: an emitter writes its last
-/// record (`stopped`) before it releases its lock, so a record read just
-/// before a clean stop is judged by the record that stop wrote.
-/// A read that failed on the reader's side is its [`Unreadable`], never a
-/// `Read`: it says nothing about the file.
-fn read_confirmed(
-    path: &Path,
-    mut probe: impl FnMut(&Read) -> LockProbe,
-) -> Result<(Read, LockProbe), Unreadable> {
-    let read = check::read(path)?;
-    let lock = probe(&read);
-    if lock != LockProbe::Free {
-        return Ok((read, lock));
-    }
-    let again = check::read(path)?;
-    if again == read {
-        return Ok((read, lock));
-    }
-    let lock = probe(&again);
-    Ok((again, lock))
-}
-
-/// Probes the lock file of what was read at `path`, when the record claims
-/// one that this checker may consult (see [`lock::consulted`]), reusing `kept`
-/// for the same lock file.
-fn probe_read_kept(
-    path: &Path,
-    read: &Read,
-    id: &process::Identity,
-    kept: &mut Option<lock::Probe>,
-) -> LockProbe {
-    let Read::Record(r) = read else {
-        return LockProbe::Unknown;
-    };
-    lock::probe_record_kept(path, r, id, kept)
 }
 
 /// Whether a reader-side failure is a lack of descriptors (`EMFILE`,
