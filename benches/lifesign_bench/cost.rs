@@ -6,8 +6,12 @@
 //! - check floor: open, read and close of the heartbeat plus one
 //!   kill(pid, 0), on a file kept fresh by another process; and the same
 //!   with two such files read in turn, so that every check decodes.
+//! - a check's own calls, made raw: the floor's calls as a check makes
+//!   them (a `stat` before the `open`, a `poll` of a kept pidfd for the
+//!   `kill`), with nothing around them: how much of a check's ratio is the
+//!   kernel's, and how much is lifesign's own work.
 
-use crate::util::{cpath, emit, fresh_dir, note, own_fds, own_pidfds, paired, r2, Proc};
+use crate::util::{cpath, emit, fresh_dir, note, own_fds, own_pidfds, paired, pidfd, r2, Proc};
 use crate::Config;
 use lifesign::check::{self, CheckOptions, Verdict};
 use lifesign::emitter::Options;
@@ -90,6 +94,27 @@ fn floor_check(path: &CString, pid: libc::pid_t, buf: &mut [u8; 4096]) -> usize 
         let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
         libc::close(fd);
         assert_eq!(libc::kill(pid, 0), 0, "the emitter process is gone");
+        n.max(0) as usize
+    }
+}
+
+/// The calls of a check (docs/PROTOCOL.md 3.4), raw and in its order: a
+/// `stat` of the path, then `open` (`O_NONBLOCK | O_NOCTTY | O_NOFOLLOW`),
+/// `read` and `close`, and one `poll` of the writer's pidfd.
+fn own_calls_check(path: &CString, pidfd: libc::c_int, buf: &mut [u8; 4096]) -> usize {
+    // SAFETY: a valid path, stat buffer and read buffer; the descriptor is
+    // closed here; `pidfd` is a live pidfd.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        let r = libc::fstatat(libc::AT_FDCWD, path.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW);
+        assert_eq!(r, 0, "stat failed");
+        let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+        let fd = libc::open(path.as_ptr(), flags);
+        assert!(fd >= 0, "open failed");
+        let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+        libc::close(fd);
+        let mut p = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
+        assert_eq!(libc::poll(&mut p, 1, 0), 0, "the emitter process is gone");
         n.max(0) as usize
     }
 }
@@ -253,6 +278,24 @@ fn check(cfg: &Config, fs: &str, dir: &Path) {
             json!({"fs": fs, "not_alive": not_alive}),
         ));
         child2.finish();
+        // The check's own calls, raw, against the floor: the kernel's part
+        // of a check's ratio.
+        if let Some(fd) = pidfd(pid) {
+            use std::os::fd::AsRawFd;
+            let mut buf2 = [0u8; 4096];
+            note("a check's own calls, raw, on tmpfs");
+            let q = paired(
+                reps,
+                batch,
+                &mut || {
+                    floor_check(&c, pid as libc::pid_t, &mut buf);
+                },
+                &mut || {
+                    own_calls_check(&c, fd.as_raw_fd(), &mut buf2);
+                },
+            );
+            emit(&q.record("check.calls.tmpfs", json!({"fs": fs})));
+        }
         // The cost that the pidfd cache avoids: one read of /proc/<pid>/stat.
         let stat = cpath(Path::new(&format!("/proc/{pid}/stat")));
         let mut buf2 = [0u8; 4096];
