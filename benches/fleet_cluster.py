@@ -113,6 +113,33 @@ def stream_leader(node):
     return None
 
 
+def whole(nodes):
+    """Whether every node is up and agrees on JetStream's meta leader, and
+    the bucket's stream has a leader and every replica current: a cluster
+    that a new `watch` or relay finds ready (a node just restarted catches
+    up first; a watch started before that may time out)."""
+    def stream(node):
+        for acc in node.get("/jsz?streams=true").get("account_details") or []:
+            for st in acc.get("stream_detail") or []:
+                if st.get("name") == "KV_lifesign":
+                    return st.get("cluster") or {}
+        return {}
+
+    try:
+        leaders = {(n.get("/jsz").get("meta_cluster") or {}).get("leader") for n in nodes}
+        if len(leaders) != 1 or not next(iter(leaders)):
+            return False
+        # Only the stream's leader knows whether its replicas are current.
+        leader = next((n for n in nodes if n.name == stream(nodes[0]).get("leader")), None)
+        if leader is None:
+            return False
+        c = stream(leader)
+        reps = c.get("replicas") or []
+        return c.get("leader") == leader.name and len(reps) == len(nodes) - 1 and all(r.get("current") for r in reps)
+    except OSError:
+        return False
+
+
 def until(what, cond, limit=60.0):
     end = time.monotonic() + limit
     while not cond():
@@ -139,8 +166,10 @@ class Watch:
     """A remote `lifesign watch`, its lines on a list as they come."""
 
     def __init__(self, cmd):
-        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
         self.lines = []
+        self.errors = []
+        threading.Thread(target=lambda: self.errors.extend(self.p.stderr), daemon=True).start()
         self.cv = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -160,7 +189,8 @@ class Watch:
                         return t
                 left = end - time.monotonic()
                 if left <= 0:
-                    raise SystemExit("the watcher printed no %r: %r" % (text, self.lines[-3:]))
+                    raise SystemExit("the watcher printed no %r: %r (exit %r, stderr %r)"
+                                     % (text, self.lines[-3:], self.p.poll(), "".join(self.errors[-3:])))
                 self.cv.wait(left)
 
     def stop(self):
@@ -256,6 +286,7 @@ def main():
         # ---- failover: kill the relay's node, time until a change is through
         times, seen, led = [], [], 0
         for trial in range(a.failovers):
+            until("the cluster whole, its stream replicas current", lambda: whole(nodes))
             victim = relay_node(nodes, "bench")
             if victim is None:
                 until("the relay's node", lambda: relay_node(nodes, "bench") is not None)
@@ -281,10 +312,8 @@ def main():
                 time.sleep(0.02)
             seen.append(w.wait_for(mark) - t0)
             w.stop()
-            # The node back, and the cluster whole, before the next trial.
+            # The node back; the next trial waits for the cluster whole.
             victim.start()
-            until("the node back in the cluster",
-                  lambda: len(victim.get("/routez").get("routes") or []) >= 2)
         out = {"kind": "fleet", "id": "fleet.cluster.failover", "trials": len(times),
                "median_s": statistics.median(times), "max_s": max(times),
                "watch_median_s": statistics.median(seen), "watch_max_s": max(seen),
