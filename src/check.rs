@@ -10,7 +10,7 @@ use crate::lock::{self, LockProbe};
 use crate::process::{self, Identity, Liveness};
 use crate::protocol::{decode, Record, Shape, State, MAX_FILE_BYTES};
 use std::collections::HashMap;
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::io::{self, Read as _};
 use std::os::fd::FromRawFd;
 use std::os::unix::ffi::OsStrExt;
@@ -664,20 +664,9 @@ fn with_decoded<T>(bytes: &[u8], f: &mut impl FnMut(&Read) -> T) -> T {
     f(&decoded(bytes))
 }
 
-/// Calls `f` with `path` as a C string, on the stack when it is short.
+/// Calls `f` with `path` as a C string, on the stack.
 fn with_c_path<T>(path: &Path, f: impl FnOnce(&CStr) -> io::Result<T>) -> io::Result<T> {
-    let bytes = path.as_os_str().as_bytes();
-    let nul = || io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path");
-    const STACK: usize = 512;
-    if bytes.len() < STACK {
-        let mut buf = [0u8; STACK];
-        buf[..bytes.len()].copy_from_slice(bytes);
-        let c = CStr::from_bytes_with_nul(&buf[..=bytes.len()]).map_err(|_| nul())?;
-        f(c)
-    } else {
-        let c = CString::new(bytes).map_err(|_| nul())?;
-        f(&c)
-    }
+    crate::write::with_c_path(&[path.as_os_str().as_bytes()], f)
 }
 
 /// The checker's wall clock, Unix milliseconds.

@@ -3,11 +3,11 @@
 //! synced, then renamed over the target. On any failure the temporary is
 //! removed.
 
-use std::ffi::OsString;
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::ffi::{CStr, CString, OsString};
+use std::fs;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -29,6 +29,8 @@ pub fn temp_owner(entry_name: &[u8]) -> Option<(&[u8], u32)> {
 #[derive(Debug)]
 pub struct AtomicFile {
     path: PathBuf,
+    /// `path` as the system calls take it, made once.
+    path_c: CString,
     dir: PathBuf,
     mode: u32,
     durable: bool,
@@ -92,6 +94,38 @@ pub fn temp_writer_pid(entry_name: &[u8]) -> Option<u32> {
     pid.parse().ok()
 }
 
+/// Calls `f` with `parts`, joined, as a C string built on the stack: no
+/// allocation, no formatting. A NUL byte in a part is `InvalidInput`; a
+/// path longer than the kernel takes (`PATH_MAX` with its NUL) is
+/// `ENAMETOOLONG`, as the kernel would say.
+pub(crate) fn with_c_path<T>(parts: &[&[u8]], f: impl FnOnce(&CStr) -> io::Result<T>) -> io::Result<T> {
+    const MAX: usize = libc::PATH_MAX as usize;
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    if len >= MAX {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    // Not zeroed first: only the path and its NUL are written and read.
+    let mut buf = std::mem::MaybeUninit::<[u8; MAX]>::uninit();
+    let p: *mut u8 = buf.as_mut_ptr().cast();
+    let mut at = 0;
+    for part in parts {
+        // SAFETY: the parts and the NUL fit in the buffer (len < MAX), which
+        // they do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(part.as_ptr(), p.add(at), part.len()) };
+        at += part.len();
+    }
+    // SAFETY: as above; strlen stops at the NUL written here, or at an
+    // earlier one in a part: it reads initialised bytes only.
+    let c = unsafe {
+        p.add(len).write(0);
+        if libc::strlen(p.cast()) != len {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path"));
+        }
+        CStr::from_bytes_with_nul_unchecked(std::slice::from_raw_parts(p, len + 1))
+    };
+    f(c)
+}
+
 impl AtomicFile {
     /// Prepares to write `path` with the given permission bits.
     pub fn new(path: &Path, mode: u32, durable: bool) -> io::Result<AtomicFile> {
@@ -110,8 +144,12 @@ impl AtomicFile {
         let mut name = temp_prefix(path).unwrap_or_default();
         name.extend_from_slice(format!("{pid}-").as_bytes());
         let temp_base = dir.join(OsString::from_vec(name)).into_os_string().into_vec();
+        let path_c = CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path")
+        })?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
+            path_c,
             dir,
             mode: mode & 0o7777,
             durable,
@@ -141,13 +179,10 @@ impl AtomicFile {
             .create(&self.dir)
     }
 
-    /// The path of the temporary numbered `n`: one allocation, no formatting.
-    fn temp_path(&self, n: u64) -> PathBuf {
-        let mut p = Vec::with_capacity(self.temp_base.len() + 24);
-        p.extend_from_slice(&self.temp_base);
-        crate::protocol::push_decimal(&mut p, n);
-        p.extend_from_slice(b".tmp");
-        PathBuf::from(OsString::from_vec(p))
+    /// Calls `f` with the path of the temporary numbered `n` ([`with_c_path`]).
+    fn with_temp_path<T>(&self, n: u64, f: impl FnOnce(&CStr) -> io::Result<T>) -> io::Result<T> {
+        let mut digits = itoa::Buffer::new();
+        with_c_path(&[&self.temp_base, digits.format(n).as_bytes(), b".tmp"], f)
     }
 
     /// Replaces the target with `bytes`; the folder is recreated once if it vanished.
@@ -170,52 +205,78 @@ impl AtomicFile {
         // an earlier process with our PID) is not ours to remove: take the
         // next counter instead.
         let mut taken = 0;
-        let (tmp, file) = loop {
+        loop {
             if n == NONE {
                 n = COUNTER.fetch_add(1, Ordering::Relaxed);
             }
-            let tmp = self.temp_path(n);
-            match self.create_temp(&tmp) {
-                Ok(f) => break (tmp, f),
+            // Outside: the temporary could not be created; inside: the write.
+            let done = self.with_temp_path(n, |tmp| {
+                let file = self.create_temp(tmp)?;
+                let result = self.fill_and_rename(file, tmp, bytes);
+                // SAFETY: a NUL-terminated path.
+                if result.is_ok() || unsafe { libc::unlink(tmp.as_ptr()) } == 0 {
+                    self.reuse.store(n, Ordering::Relaxed);
+                }
+                Ok(result)
+            });
+            match done {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && taken < 16 => {
                     taken += 1;
                     n = NONE;
                 }
                 Err(e) => return Err(e),
+                Ok(result) => return result,
             }
-        };
-        let result = self.fill_and_rename(file, &tmp, bytes);
-        let gone = match result {
-            Ok(()) => true,
-            Err(_) => fs::remove_file(&tmp).is_ok(),
-        };
-        if gone {
-            self.reuse.store(n, Ordering::Relaxed);
         }
-        result
     }
 
-    fn create_temp(&self, tmp: &Path) -> io::Result<fs::File> {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(self.mode)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(tmp)
+    fn create_temp(&self, tmp: &CStr) -> io::Result<OwnedFd> {
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        loop {
+            // SAFETY: a NUL-terminated path; the descriptor is owned below.
+            let fd = unsafe { libc::open(tmp.as_ptr(), flags, self.mode as libc::c_uint) };
+            if fd >= 0 {
+                // SAFETY: a fresh descriptor that nothing else owns.
+                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
     }
 
-    fn fill_and_rename(&self, mut f: fs::File, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+    fn fill_and_rename(&self, file: OwnedFd, tmp: &CStr, bytes: &[u8]) -> io::Result<()> {
+        let fd = file.as_raw_fd();
         // The umask at start would have cleared bits of the mode: set it
         // exactly (a beat under a umask that keeps the mode makes no call).
-        if self.chmod {
-            f.set_permissions(fs::Permissions::from_mode(self.mode))?;
+        // SAFETY (each call below): a descriptor we own, a NUL-terminated
+        // path, a buffer valid for its length.
+        if self.chmod && unsafe { libc::fchmod(fd, self.mode as libc::mode_t) } != 0 {
+            return Err(io::Error::last_os_error());
         }
-        f.write_all(bytes)?;
-        if self.durable {
-            f.sync_all()?;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            rest = &rest[n as usize..];
         }
-        drop(f);
-        fs::rename(tmp, &self.path)?;
+        if self.durable && unsafe { libc::fsync(fd) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        drop(file);
+        if unsafe { libc::rename(tmp.as_ptr(), self.path_c.as_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
         if self.durable {
             fs::File::open(&self.dir)?.sync_all()?;
         }
@@ -226,6 +287,7 @@ impl AtomicFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsStr;
 
     #[test]
     fn temp_names_are_recognised_with_their_pid() {
@@ -254,6 +316,33 @@ mod tests {
     }
 
     #[test]
+    fn c_paths_are_joined_and_a_nul_or_an_overlong_path_refused() {
+        let joined = with_c_path(&[b"/run/", b"a.json", b".tmp"], |c| Ok(c.to_bytes().to_vec()));
+        assert_eq!(joined.unwrap(), b"/run/a.json.tmp");
+        let nul = with_c_path(&[b"/run/a\0b"], |_| Ok(())).unwrap_err();
+        assert_eq!(nul.kind(), io::ErrorKind::InvalidInput);
+        let max = libc::PATH_MAX as usize;
+        let fits = with_c_path(&[&vec![b'a'; max - 1]], |c| Ok(c.to_bytes().len()));
+        assert_eq!(fits.unwrap(), max - 1);
+        let long = with_c_path(&[&vec![b'a'; max - 1], b"b"], |_| Ok(())).unwrap_err();
+        assert_eq!(long.raw_os_error(), Some(libc::ENAMETOOLONG));
+    }
+
+    #[test]
+    fn a_path_with_a_nul_byte_is_refused_at_once() {
+        let e = AtomicFile::new(Path::new("/tmp/a\0b.json"), DEFAULT_MODE, false).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn a_temporary_name_past_path_max_is_too_long_not_truncated() {
+        let long = format!("/tmp/{}/hb.json", "d".repeat(libc::PATH_MAX as usize));
+        let f = AtomicFile::new(Path::new(&long), DEFAULT_MODE, false).unwrap();
+        let e = f.write(b"x").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENAMETOOLONG), "{e}");
+    }
+
+    #[test]
     fn a_write_reuses_its_last_temporary_name_unless_it_is_taken() {
         let dir = std::env::temp_dir().join(format!("lifesign-write-reuse-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
@@ -265,7 +354,9 @@ mod tests {
         assert_eq!(f.reuse.load(Ordering::Relaxed), first, "the next write reused it");
         // Taken since (left by an earlier process with our PID): skipped,
         // left alone, and a new name is reused from then on.
-        let planted = f.temp_path(first);
+        let planted = f
+            .with_temp_path(first, |c| Ok(PathBuf::from(OsStr::from_bytes(c.to_bytes()))))
+            .unwrap();
         fs::write(&planted, b"not ours").unwrap();
         f.write(b"three").unwrap();
         assert_eq!(fs::read(&planted).unwrap(), b"not ours");
