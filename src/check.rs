@@ -252,6 +252,39 @@ pub fn verdict_with_lock(
 /// The verdict rules, a pure function of what was read, the checker's
 /// facts and the answers of `machine` (docs/PROTOCOL.md, sections 3 and 10).
 pub fn judge(read: &Read, facts: Facts<'_>, opts: &CheckOptions, machine: &mut impl Machine) -> Report {
+    let clocks = Clocks {
+        wall_ms: || facts.now_ms,
+        mono_ms: facts.mono_ms,
+        identity: facts.identity,
+    };
+    judge_by(read, clocks, opts, machine)
+}
+
+/// A checker's [`Facts`] as the rules take them: the wall clock is a
+/// function, called only when an age is measured on it ([`clock::ages`]).
+struct Clocks<'a, W> {
+    wall_ms: W,
+    mono_ms: Option<u64>,
+    identity: &'a Identity,
+}
+
+/// [`judge`] now, on this machine: `CLOCK_MONOTONIC` read once, the wall
+/// clock only for a record that is not on that clock ([`clock::ages`]).
+fn judge_now(read: &Read, opts: &CheckOptions, machine: &mut impl Machine) -> Report {
+    let clocks = Clocks {
+        wall_ms: clock::wall_ms,
+        mono_ms: Some(clock::mono_ms()),
+        identity: process::identity(),
+    };
+    judge_by(read, clocks, opts, machine)
+}
+
+fn judge_by(
+    read: &Read,
+    clocks: Clocks<'_, impl FnOnce() -> u64>,
+    opts: &CheckOptions,
+    machine: &mut impl Machine,
+) -> Report {
     let r = match read {
         Read::Missing => return Report::empty(Verdict::Missing, "no file".into()),
         Read::Invalid(why) => return Report::empty(Verdict::Invalid, why.clone()),
@@ -264,7 +297,8 @@ pub fn judge(read: &Read, facts: Facts<'_>, opts: &CheckOptions, machine: &mut i
             .or_else(|| r.interval_ms.map(|i| i.saturating_mul(3)))
             .unwrap_or(DEFAULT_MAX_AGE_MS),
     };
-    let ages = clock::ages(r, facts.now_ms, facts.mono_ms, facts.identity);
+    let id = clocks.identity;
+    let ages = clock::ages(r, clocks.wall_ms, clocks.mono_ms, id);
     let mut rep = Report {
         verdict: Verdict::Alive,
         state: r.state,
@@ -282,7 +316,7 @@ pub fn judge(read: &Read, facts: Facts<'_>, opts: &CheckOptions, machine: &mut i
         detail: String::new(),
         monotonic: ages.monotonic,
     };
-    let (verdict, detail) = rule(r, &rep, &ages, facts, opts, machine);
+    let (verdict, detail) = rule(r, &rep, &ages, id, opts, machine);
     rep.verdict = verdict;
     rep.detail = detail;
     rep
@@ -292,7 +326,7 @@ fn rule(
     r: &Record,
     rep: &Report,
     ages: &clock::Ages,
-    facts: Facts<'_>,
+    id: &Identity,
     opts: &CheckOptions,
     machine: &mut impl Machine,
 ) -> (Verdict, String) {
@@ -309,7 +343,6 @@ fn rule(
         Some(State::Failed) => return (Verdict::Failed, "state is failed".into()),
         _ => {}
     }
-    let id = facts.identity;
     // The lock is asked only where the process probe cannot already decide:
     // a file of another PID namespace or host, a probe that cannot tell, and
     // a process identified afresh (a PID reused within one clock tick of the
@@ -756,7 +789,7 @@ pub fn observe_and_judge(
     opts: &CheckOptions,
     machine: &mut impl Machine,
 ) -> Result<Report, Unreadable> {
-    let rep = read_with(path, |first| judge(first, Facts::current(), opts, machine))?;
+    let rep = read_with(path, |first| judge_now(first, opts, machine))?;
     if rep.verdict != Verdict::ProcessGone {
         return Ok(rep);
     }
@@ -772,7 +805,7 @@ pub fn observe_and_judge_by(
     machine: &mut impl Machine,
 ) -> Result<(Read, Report), Unreadable> {
     let first = read()?;
-    let rep = judge(&first, Facts::current(), opts, machine);
+    let rep = judge_now(&first, opts, machine);
     if rep.verdict != Verdict::ProcessGone {
         return Ok((first, rep));
     }
@@ -780,7 +813,7 @@ pub fn observe_and_judge_by(
     if again == first {
         return Ok((first, rep));
     }
-    let rep = judge(&again, Facts::current(), opts, machine);
+    let rep = judge_now(&again, opts, machine);
     Ok((again, rep))
 }
 

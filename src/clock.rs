@@ -41,11 +41,18 @@ pub fn mono_us() -> u64 {
     (ts.tv_sec as u64).saturating_mul(1_000_000) + (ts.tv_nsec as u64) / 1000
 }
 
-/// The wall clock, Unix milliseconds.
+/// The wall clock, Unix milliseconds (0 before the epoch).
 pub fn wall_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid, writable timespec; CLOCK_REALTIME always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    match u64::try_from(ts.tv_sec) {
+        Ok(s) => s.saturating_mul(1000) + (ts.tv_nsec as u64) / 1_000_000,
+        Err(_) => 0,
+    }
 }
 
 /// Stamps a write: both clocks into `updated_*`, and into `progress_*`
@@ -83,8 +90,15 @@ pub fn same_clock(r: &Record, id: &Identity) -> bool {
 }
 
 /// Measures a record's ages on `CLOCK_MONOTONIC` when [`same_clock`] holds
-/// and the checker read that clock, else on the wall clock.
-pub fn ages(r: &Record, now_ms: u64, now_mono_ms: Option<u64>, id: &Identity) -> Ages {
+/// and the checker read that clock, else on the wall clock, which `now_ms`
+/// reads only then: a checker of a record on its own monotonic clock reads
+/// one clock, not two.
+pub fn ages(
+    r: &Record,
+    now_ms: impl FnOnce() -> u64,
+    now_mono_ms: Option<u64>,
+    id: &Identity,
+) -> Ages {
     let since = |now: u64, at: u64| now.saturating_sub(at);
     if let (Some(now), Some(at)) = (now_mono_ms, r.updated_mono_ms) {
         if same_clock(r, id) {
@@ -95,12 +109,13 @@ pub fn ages(r: &Record, now_ms: u64, now_mono_ms: Option<u64>, id: &Identity) ->
                 // (rule 8): progress_mono_ms alone decides nothing.
                 progress_age_ms: r.progress_at_ms.map(|at| {
                     r.progress_mono_ms
-                        .map_or(since(now_ms, at), |p| since(now, p))
+                        .map_or_else(|| since(now_ms(), at), |p| since(now, p))
                 }),
                 monotonic: true,
             };
         }
     }
+    let now_ms = now_ms();
     Ages {
         age_ms: since(now_ms, r.updated_at_ms),
         ahead_ms: since(r.updated_at_ms, now_ms),
@@ -136,7 +151,7 @@ mod tests {
     #[test]
     fn same_boot_and_time_namespace_measure_on_the_monotonic_clock() {
         // The wall clock jumped an hour ahead; the monotonic one did not.
-        let a = ages(&rec(), 10_000 + 3_600_000, Some(600), &id());
+        let a = ages(&rec(), || 10_000 + 3_600_000, Some(600), &id());
         assert_eq!(
             a,
             Ages {
@@ -146,13 +161,13 @@ mod tests {
                 monotonic: true
             }
         );
-        let ahead = ages(&rec(), 0, Some(200), &id());
+        let ahead = ages(&rec(), || 0, Some(200), &id());
         assert_eq!((ahead.age_ms, ahead.ahead_ms), (0, 300));
     }
 
     #[test]
     fn another_boot_another_time_namespace_or_no_field_fall_back_to_the_wall_clock() {
-        let wall = |r: &Record, i: &Identity| ages(r, 12_000, Some(600), i);
+        let wall = |r: &Record, i: &Identity| ages(r, || 12_000, Some(600), i);
         let other_boot = Identity {
             boot_id: Some("c".into()),
             ..id()
@@ -179,7 +194,27 @@ mod tests {
             assert!(!a.monotonic);
             assert_eq!((a.age_ms, a.progress_age_ms), (2_000, Some(3_000)));
         }
-        assert!(!ages(&rec(), 12_000, None, &id()).monotonic);
+        assert!(!ages(&rec(), || 12_000, None, &id()).monotonic);
+    }
+
+    #[test]
+    fn the_wall_clock_is_read_only_for_an_age_measured_on_it() {
+        let unread = || -> u64 { panic!("the wall clock was read") };
+        assert!(ages(&rec(), unread, Some(600), &id()).monotonic);
+        // Progress with no monotonic stamp is measured on the wall clock.
+        let wall_progress = Record {
+            progress_mono_ms: None,
+            ..rec()
+        };
+        let reads = std::cell::Cell::new(0);
+        let wall = || {
+            reads.set(reads.get() + 1);
+            12_000
+        };
+        let a = ages(&wall_progress, wall, Some(600), &id());
+        assert_eq!((a.age_ms, a.progress_age_ms, reads.get()), (100, Some(3_000), 1));
+        let a = ages(&rec(), wall, None, &id());
+        assert_eq!((a.monotonic, a.age_ms, reads.get()), (false, 2_000, 2));
     }
 
     #[test]
@@ -188,8 +223,8 @@ mod tests {
             progress_at_ms: None,
             ..rec()
         };
-        assert_eq!(ages(&r, 10_000, Some(600), &id()).progress_age_ms, None);
-        assert_eq!(ages(&r, 10_000, None, &id()).progress_age_ms, None);
+        assert_eq!(ages(&r, || 10_000, Some(600), &id()).progress_age_ms, None);
+        assert_eq!(ages(&r, || 10_000, None, &id()).progress_age_ms, None);
     }
 
     #[test]
