@@ -268,15 +268,14 @@ struct Clocks<'a, W> {
     identity: &'a Identity,
 }
 
-/// [`judge`] now, on this machine: `CLOCK_MONOTONIC` read once, the wall
-/// clock only for a record that is not on that clock ([`clock::ages`]).
-fn judge_now(read: &Read, opts: &CheckOptions, machine: &mut impl Machine) -> Report {
-    let clocks = Clocks {
+/// This checker's clocks now: `CLOCK_MONOTONIC` read once, the wall clock
+/// only for a record that is not on that clock ([`clock::ages`]).
+fn now() -> Clocks<'static, fn() -> u64> {
+    Clocks {
         wall_ms: clock::wall_ms,
         mono_ms: Some(clock::mono_ms()),
         identity: process::identity(),
-    };
-    judge_by(read, clocks, opts, machine)
+    }
 }
 
 fn judge_by(
@@ -285,9 +284,24 @@ fn judge_by(
     opts: &CheckOptions,
     machine: &mut impl Machine,
 ) -> Report {
+    let mut rep = Report::empty(Verdict::Invalid, String::new());
+    judge_into(read, clocks, opts, machine, &mut rep);
+    rep
+}
+
+/// [`judge_by`], written over `out`, whose message keeps its room: a
+/// caller that judges into one report again and again allocates nothing
+/// for it, and a report is not moved from layer to layer.
+fn judge_into(
+    read: &Read,
+    clocks: Clocks<'_, impl FnOnce() -> u64>,
+    opts: &CheckOptions,
+    machine: &mut impl Machine,
+    out: &mut Report,
+) {
     let r = match read {
-        Read::Missing => return Report::empty(Verdict::Missing, "no file".into()),
-        Read::Invalid(why) => return Report::empty(Verdict::Invalid, why.clone()),
+        Read::Missing => return *out = Report::empty(Verdict::Missing, "no file".into()),
+        Read::Invalid(why) => return *out = Report::empty(Verdict::Invalid, why.clone()),
         Read::Record(r) => r,
     };
     let max_age_ms = match opts.max_age.map(millis).filter(|&m| m != 0) {
@@ -299,7 +313,10 @@ fn judge_by(
     };
     let id = clocks.identity;
     let ages = clock::ages(r, clocks.wall_ms, clocks.mono_ms, id);
-    let mut rep = Report {
+    let mut message = std::mem::take(&mut out.message);
+    message.clear();
+    message.push_str(r.message.as_deref().unwrap_or_default());
+    *out = Report {
         verdict: Verdict::Alive,
         state: r.state,
         pid: r.pid,
@@ -311,15 +328,14 @@ fn judge_by(
         age_ms: ages.age_ms,
         interval_ms: r.interval_ms.unwrap_or(0),
         max_age_ms,
-        message: r.message.clone().unwrap_or_default(),
+        message,
         shape: r.shape,
         detail: String::new(),
         monotonic: ages.monotonic,
     };
-    let (verdict, detail) = rule(r, &rep, &ages, id, opts, machine);
-    rep.verdict = verdict;
-    rep.detail = detail;
-    rep
+    let (verdict, detail) = rule(r, out, &ages, id, opts, machine);
+    out.verdict = verdict;
+    out.detail = detail;
 }
 
 fn rule(
@@ -527,8 +543,13 @@ pub fn read(path: &Path) -> Result<Read, Unreadable> {
 /// [`read`], with the [`Read`] lent to `f` rather than given: a check
 /// judges the record where it lies, and bytes identical to the last ones
 /// this thread decoded are not decoded again.
-pub fn read_with<T>(path: &Path, mut f: impl FnMut(&Read) -> T) -> Result<T, Unreadable> {
-    read_inner(path, &mut f).or_else(|e| match classify(&e) {
+pub fn read_with<T>(path: &Path, f: impl FnMut(&Read) -> T) -> Result<T, Unreadable> {
+    read_with_c(path, None, f)
+}
+
+/// [`read_with`], with the path as a C string too when the caller has one.
+fn read_with_c<T>(path: &Path, c: Option<&CStr>, mut f: impl FnMut(&Read) -> T) -> Result<T, Unreadable> {
+    read_inner(path, c, &mut f).or_else(|e| match classify(&e) {
         ReadFailure::Missing => Ok(f(&Read::Missing)),
         ReadFailure::Invalid(why) => Ok(f(&Read::Invalid(why))),
         ReadFailure::Unreadable(u) => Err(u),
@@ -548,48 +569,54 @@ pub fn read_path(path: &Path) -> Read {
 /// of at most [`MAX_FILE_BYTES`], one `open` (`O_NONBLOCK | O_NOCTTY |
 /// O_NOFOLLOW`), one `read` of one byte more than the size, one `close`. A
 /// symlink's target is opened pinned ([`lock::open_pinned`]).
-fn read_inner<T>(path: &Path, f: &mut impl FnMut(&Read) -> T) -> io::Result<T> {
-    with_c_path(path, |c| {
-        // SAFETY: stat is plain data; all zero is a valid value.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: a NUL-terminated path and a valid stat buffer.
-        if unsafe { libc::fstatat(libc::AT_FDCWD, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
-            // A symlink can be repointed at anything, by anyone who may
-            // write its folder: its target is pinned and only a regular
-            // file reopened (no window at all, at two calls more).
-            return match lock::open_pinned(path, true, |m| m.len() <= MAX_FILE_BYTES)? {
-                Some((file, meta)) => read_open(file, meta.len() as usize, f),
-                None => Ok(f(&Read::Invalid(format!(
-                    "the symlink's target is not a regular file of at most {MAX_FILE_BYTES} bytes"
-                )))),
-            };
-        }
-        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-            // Decided from the metadata, never opened: a writer blocked on
-            // a FIFO stays blocked, no device driver runs.
-            return Ok(f(&Read::Invalid("not a regular file".into())));
-        }
-        let size = st.st_size.max(0) as u64;
-        if size > MAX_FILE_BYTES {
-            return Ok(f(&Read::Invalid(format!(
-                "file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
-            ))));
-        }
-        // O_NOFOLLOW: a symlink swapped in since the stat is refused (ELOOP).
-        let flags =
-            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
-        // SAFETY: a NUL-terminated path; the descriptor is owned below.
-        let fd = unsafe { libc::open(c.as_ptr(), flags) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: a fresh descriptor that nothing else owns; closed on drop.
-        let file = unsafe { std::fs::File::from_raw_fd(fd) };
-        read_open(file, size as usize, f)
-    })
+fn read_inner<T>(path: &Path, c: Option<&CStr>, f: &mut impl FnMut(&Read) -> T) -> io::Result<T> {
+    match c {
+        Some(c) => read_c(c, path, f),
+        None => with_c_path(path, |c| read_c(c, path, f)),
+    }
+}
+
+/// [`read_inner`], with `path` as a C string too.
+fn read_c<T>(c: &CStr, path: &Path, f: &mut impl FnMut(&Read) -> T) -> io::Result<T> {
+    // SAFETY: stat is plain data; all zero is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a valid stat buffer.
+    if unsafe { libc::fstatat(libc::AT_FDCWD, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
+        // A symlink can be repointed at anything, by anyone who may
+        // write its folder: its target is pinned and only a regular
+        // file reopened (no window at all, at two calls more).
+        return match lock::open_pinned(path, true, |m| m.len() <= MAX_FILE_BYTES)? {
+            Some((file, meta)) => read_open(file, meta.len() as usize, f),
+            None => Ok(f(&Read::Invalid(format!(
+                "the symlink's target is not a regular file of at most {MAX_FILE_BYTES} bytes"
+            )))),
+        };
+    }
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        // Decided from the metadata, never opened: a writer blocked on
+        // a FIFO stays blocked, no device driver runs.
+        return Ok(f(&Read::Invalid("not a regular file".into())));
+    }
+    let size = st.st_size.max(0) as u64;
+    if size > MAX_FILE_BYTES {
+        return Ok(f(&Read::Invalid(format!(
+            "file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit"
+        ))));
+    }
+    // O_NOFOLLOW: a symlink swapped in since the stat is refused (ELOOP).
+    let flags =
+        libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+    // SAFETY: a NUL-terminated path; the descriptor is owned below.
+    let fd = unsafe { libc::open(c.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor that nothing else owns; closed on drop.
+    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    read_open(file, size as usize, f)
 }
 
 /// Reads an opened heartbeat of `expect` bytes (as stat said) and decodes
@@ -789,12 +816,25 @@ pub fn observe_and_judge(
     opts: &CheckOptions,
     machine: &mut impl Machine,
 ) -> Result<Report, Unreadable> {
-    let rep = read_with(path, |first| judge_now(first, opts, machine))?;
-    if rep.verdict != Verdict::ProcessGone {
-        return Ok(rep);
+    let mut rep = Report::empty(Verdict::Invalid, String::new());
+    observe_and_judge_into(path, None, opts, machine, &mut rep)?;
+    Ok(rep)
+}
+
+/// [`observe_and_judge`], written over `out` (see [`try_check_into`]).
+fn observe_and_judge_into(
+    path: &Path,
+    c: Option<&CStr>,
+    opts: &CheckOptions,
+    machine: &mut impl Machine,
+    out: &mut Report,
+) -> Result<(), Unreadable> {
+    read_with_c(path, c, |first| judge_into(first, now(), opts, machine, out))?;
+    if out.verdict == Verdict::ProcessGone {
+        // The rare case that is confirmed by a second read: with owned reads.
+        *out = observe_and_judge_by(|| read(path), opts, machine)?.1;
     }
-    // The rare case that is confirmed by a second read: with owned reads.
-    observe_and_judge_by(|| read(path), opts, machine).map(|(_, rep)| rep)
+    Ok(())
 }
 
 /// [`observe_and_judge`] with its own way of reading the heartbeat; also
@@ -805,7 +845,7 @@ pub fn observe_and_judge_by(
     machine: &mut impl Machine,
 ) -> Result<(Read, Report), Unreadable> {
     let first = read()?;
-    let rep = judge_now(&first, opts, machine);
+    let rep = judge_by(&first, now(), opts, machine);
     if rep.verdict != Verdict::ProcessGone {
         return Ok((first, rep));
     }
@@ -813,7 +853,7 @@ pub fn observe_and_judge_by(
     if again == first {
         return Ok((first, rep));
     }
-    let rep = judge_now(&again, opts, machine);
+    let rep = judge_by(&again, now(), opts, machine);
     Ok((again, rep))
 }
 
@@ -824,9 +864,27 @@ pub fn observe_and_judge_by(
 /// memory exhausted, an I/O error, no permission: docs/PROTOCOL.md 3.3),
 /// its I/O error as the error's `source()`: no verdict then.
 pub fn try_check(path: impl AsRef<Path>, opts: &CheckOptions) -> crate::Result<Report> {
+    let mut rep = Report::empty(Verdict::Invalid, String::new());
+    try_check_into(path, opts, &mut rep)?;
+    Ok(rep)
+}
+
+/// [`try_check`], with the report written over `out`: a loop that checks
+/// into one report (a probe, a binding) reuses its message's room and
+/// allocates nothing for it. On an error, `out` holds whatever it held.
+pub fn try_check_into(path: impl AsRef<Path>, opts: &CheckOptions, out: &mut Report) -> crate::Result<()> {
     let path = path.as_ref();
     let mut live = Live::new(path, process::identity());
-    Ok(observe_and_judge(path, opts, &mut live)?)
+    Ok(observe_and_judge_into(path, None, opts, &mut live, out)?)
+}
+
+/// [`try_check_into`] of a path that the caller holds as a C string (the
+/// C ABI's): the check's system calls take it as it is.
+#[cfg(feature = "internals")]
+pub fn try_check_c_into(path: &CStr, opts: &CheckOptions, out: &mut Report) -> crate::Result<()> {
+    let p = Path::new(std::ffi::OsStr::from_bytes(path.to_bytes()));
+    let mut live = Live::new(p, process::identity());
+    Ok(observe_and_judge_into(p, Some(path), opts, &mut live, out)?)
 }
 
 /// [`try_check`], with a reader-side failure reported as verdict `invalid`

@@ -22,7 +22,8 @@ use lifesign::judge::{judge, Observation};
 use lifesign::notify::NotifyConfig;
 use lifesign::wait::{self, Cancel, WaitErrorKind, WaitOptions};
 use std::cell::RefCell;
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_void, CStr, CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
 use std::mem::{offset_of, size_of};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -436,13 +437,26 @@ fn invalid(msg: impl Into<String>) -> Error {
 /// # Safety
 /// `p` is NULL or a NUL-terminated string valid for the call.
 unsafe fn text<'a>(p: *const c_char, what: &str) -> Result<&'a str, Error> {
+    // SAFETY: forwarded from the caller.
+    let c = unsafe { c_text(p, what) }?;
+    // SAFETY: c_text checked that the bytes are UTF-8.
+    Ok(unsafe { std::str::from_utf8_unchecked(c.to_bytes()) })
+}
+
+/// A string argument as the C string it is: not NULL, and UTF-8.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string valid for the call.
+unsafe fn c_text<'a>(p: *const c_char, what: &str) -> Result<&'a CStr, Error> {
     if p.is_null() {
         return Err(invalid(format!("{what} is NULL")));
     }
     // SAFETY: the caller promises a NUL-terminated string.
-    unsafe { CStr::from_ptr(p) }
-        .to_str()
-        .map_err(|_| invalid(format!("{what} is not valid UTF-8")))
+    let c = unsafe { CStr::from_ptr(p) };
+    match std::str::from_utf8(c.to_bytes()) {
+        Ok(_) => Ok(c),
+        Err(_) => Err(invalid(format!("{what} is not valid UTF-8"))),
+    }
 }
 
 /// A message argument: NULL is `None` (keep the current message).
@@ -461,11 +475,22 @@ unsafe fn message_arg<'a>(p: *const c_char) -> Result<Option<&'a str>, Error> {
 /// `p` is NULL or a NUL-terminated string valid for the call.
 unsafe fn path_arg<'a>(p: *const c_char) -> Result<&'a Path, Error> {
     // SAFETY: forwarded from the caller.
-    let s = unsafe { text(p, "path") }?;
-    if s.is_empty() {
+    let c = unsafe { c_path_arg(p) }?;
+    Ok(Path::new(OsStr::from_bytes(c.to_bytes())))
+}
+
+/// A path argument as the C string it is, which the check's system calls
+/// take without a copy; checked as `path_arg` checks it.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string valid for the call.
+unsafe fn c_path_arg<'a>(p: *const c_char) -> Result<&'a CStr, Error> {
+    // SAFETY: forwarded from the caller.
+    let c = unsafe { c_text(p, "path") }?;
+    if c.is_empty() {
         return Err(invalid("path is empty"));
     }
-    Ok(Path::new(s))
+    Ok(c)
 }
 
 /// # Safety
@@ -597,16 +622,24 @@ fn fill_unjudged(out: *mut lifesign_report, why: &str) {
 }
 
 /// Runs a check or a wait whose report goes to `out`: argument errors and
-/// panics still leave a report (verdict `invalid`) that says why.
+/// panics still leave a report (verdict `invalid`) that says why. `body`
+/// writes the report into one that this thread keeps, so that a loop of
+/// checks from C allocates nothing for its messages; `fill` copies it out.
 fn judged(
     out: *mut lifesign_report,
-    body: impl FnOnce() -> Result<(Report, Result<i32, Error>), Error>,
+    body: impl FnOnce(&mut Report) -> Result<Result<i32, Error>, Error>,
 ) -> Result<i32, Error> {
+    thread_local! {
+        static KEPT: RefCell<Report> = RefCell::new(Report::empty(Verdict::Invalid, String::new()));
+    }
     // SAFETY: out is NULL or a caller's report, as the exports document.
     unsafe { report_len(out) }?;
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok((report, rc))) => {
-            fill(out, &report);
+    let mut body = Some(body);
+    let mut run = |report: &mut Report| match catch_unwind(AssertUnwindSafe(|| {
+        (body.take().expect("run once"))(report)
+    })) {
+        Ok(Ok(rc)) => {
+            fill(out, report);
             rc
         }
         Ok(Err(e)) => {
@@ -617,6 +650,12 @@ fn judged(
             fill_unjudged(out, "internal panic caught at the C boundary");
             std::panic::resume_unwind(panic)
         }
+    };
+    // A check from a callback inside a check, or from a thread's
+    // destructors, judges into a report of its own.
+    match KEPT.try_with(|kept| kept.try_borrow_mut().ok().map(|mut r| run(&mut r))) {
+        Ok(Some(rc)) => rc,
+        _ => run(&mut Report::empty(Verdict::Invalid, String::new())),
     }
 }
 
@@ -1138,11 +1177,12 @@ unsafe fn lifesign_check_stall(
     stall_ms: u64,
     out: *mut lifesign_report,
 ) -> i32 {
-    judged(out, || {
+    judged(out, |report| {
         // SAFETY: forwarded from the caller.
-        let p = unsafe { path_arg(path) }?;
+        let p = unsafe { c_path_arg(path) }?;
         let opts = check_options(max_age_ms, expected_pid, stall_ms)?;
-        Ok((check::try_check(p, &opts)?, Ok(OK)))
+        check::try_check_c_into(p, &opts, report)?;
+        Ok(Ok(OK))
     })
 }
 
@@ -1198,7 +1238,7 @@ unsafe fn lifesign_judge(
     facts: *const lifesign_facts,
     out: *mut lifesign_report,
 ) -> i32 {
-    judged(out, || {
+    judged(out, |report| {
         let bytes = match (record.is_null(), len) {
             (true, 0) => None,
             (true, _) => return Err(invalid(format!("record is NULL but len is {len}"))),
@@ -1207,7 +1247,8 @@ unsafe fn lifesign_judge(
         };
         // SAFETY: forwarded from the caller.
         let (seen, opts) = unsafe { read_facts(facts) }?;
-        Ok((judge(bytes, &seen, &opts), Ok(OK)))
+        *report = judge(bytes, &seen, &opts);
+        Ok(Ok(OK))
     })
 }
 
@@ -1311,7 +1352,7 @@ unsafe fn lifesign_wait_ready_cancel(
     cancel: *const lifesign_cancel,
     out: *mut lifesign_report,
 ) -> i32 {
-    judged(out, || {
+    judged(out, |report| {
         // SAFETY: forwarded from the caller.
         let p = unsafe { path_arg(path) }?;
         let pid = check_options(0, expected_pid, 0)?.expected_pid;
@@ -1325,7 +1366,7 @@ unsafe fn lifesign_wait_ready_cancel(
         opts.force_polling = false;
         // A decision other than ready is a success in C (the report tells);
         // a timeout or a cancellation is its error code.
-        let (report, result) = match wait::wait_ready(p, &opts) {
+        let (judged, result) = match wait::wait_ready(p, &opts) {
             Ok(report) => (report, Ok(())),
             Err(e) => {
                 let kind = match e.kind() {
@@ -1337,7 +1378,8 @@ unsafe fn lifesign_wait_ready_cancel(
                 (e.into_report(), err.map_or(Ok(()), Err))
             }
         };
-        Ok((report, result.map(ok)))
+        *report = judged;
+        Ok(result.map(ok))
     })
 }
 
