@@ -767,9 +767,7 @@ impl<'a> Live<'a> {
             fresh: None,
         }
     }
-}
 
-impl Live<'_> {
     /// Closes the lock probe kept across judgements: a reader short of
     /// descriptors opens the lock file per look instead.
     pub fn forget_lock(&mut self) {

@@ -573,10 +573,9 @@ fn wait_outcome(
         if lean {
             live.forget_lock();
         }
-        let facts = Facts::current();
         let key = (rep.seq, rep.updated_at_ms);
         if let (Some(e), Read::Record(r), false) = (&expected, &read, seen_valid) {
-            if let Some(why) = e.disowns(r, facts.identity) {
+            if let Some(why) = e.disowns(r, process::identity()) {
                 rep.verdict = Verdict::PidMismatch;
                 rep.detail = format!("left over: {why}");
             }
@@ -604,7 +603,7 @@ fn wait_outcome(
             // Alive already: the process runs and its lock, if asked, was held.
             let clock = check::verdict_with_lock(
                 &read,
-                facts,
+                Facts::current(),
                 &clock_opts,
                 LockProbe::Unknown,
                 |_, _| Liveness::Running,
