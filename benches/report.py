@@ -847,10 +847,15 @@ def build(args):
     for op, target, rust in (("beat", BEAT_TARGET, "beat.tmpfs"), ("check", CHECK_TARGET, "check.tmpfs")):
         r, same = g("c.%s.tmpfs" % op), g(rust)
         if r and r["ratio"] > target:
+            boundary = (
+                "the path's UTF-8 check, the panic guard and the report's copy"
+                if op == "check"
+                else "the handle's check and the panic guard"
+            )
             missed.append(
                 "- **%s / floor through the C ABI on tmpfs: %s, target %g×.** The same call as the Rust row (%s in "
-                "this run), plus the C boundary: the path's UTF-8 check, the panic guard and the report's "
-                "copy.%s%s" % (op, x(r["ratio"]), target, x(same["ratio"]) if same else "?", kernel_part(r) if op == "check" else "", noisy(r, target))
+                "this run), plus the C boundary: %s.%s%s"
+                % (op, x(r["ratio"]), target, x(same["ratio"]) if same else "?", boundary, kernel_part(r) if op == "check" else "", noisy(r, target))
             )
     nb, nc = g("beat.tmpfs"), g("check.tmpfs")
     pb, pc = g("peer.beat.tmpfs"), g("peer.check.tmpfs")
