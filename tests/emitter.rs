@@ -28,6 +28,17 @@ fn start_writes_the_first_heartbeat_before_returning() {
 }
 
 #[test]
+fn a_path_with_a_nul_byte_is_refused_before_anything_is_written() {
+    let dir = TempDir::new("nul");
+    let p = dir.path("a\0b.json");
+    let err = Emitter::start(&p, Duration::from_secs(3600)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidArgument, "{err}");
+    assert!(err.to_string().contains("NUL"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.dir()).unwrap().collect();
+    assert!(left.is_empty(), "nothing is written: {left:?}");
+}
+
+#[test]
 fn missing_parent_folders_are_created() {
     let d = TempDir::new("parents");
     let p = d.path("a/b/c/hb.json");
