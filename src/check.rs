@@ -869,7 +869,8 @@ pub fn try_check(path: impl AsRef<Path>, opts: &CheckOptions) -> crate::Result<R
 
 /// [`try_check`], with the report written over `out`: a loop that checks
 /// into one report (a probe, a binding) reuses its message's room and
-/// allocates nothing for it. On an error, `out` holds whatever it held.
+/// allocates nothing for it. On an error no verdict was reached, and
+/// `out` is not a report of this check.
 pub fn try_check_into(path: impl AsRef<Path>, opts: &CheckOptions, out: &mut Report) -> crate::Result<()> {
     let path = path.as_ref();
     let mut live = Live::new(path, process::identity());
