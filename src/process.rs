@@ -3,15 +3,17 @@
 //!
 //! A probe of a PID whose identity was verified once keeps a pidfd (close-on-exec)
 //! in a small bounded cache, so later checks of the same emitter cost one
-//! `poll` instead of a `/proc` read. Where pidfds are missing, `/proc` is read
-//! every time.
+//! `poll` instead of a `/proc` read; each thread also remembers the entry it
+//! found last, so a loop of checks of one emitter takes no lock. Where
+//! pidfds are missing, `/proc` is read every time.
 
 use once_cell::sync::Lazy;
+use std::cell::RefCell;
 use std::fs;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What a probe found out about a PID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -250,7 +252,7 @@ pub fn probe_afresh(pid: u32, start: Option<u64>) -> (Liveness, Option<OwnedFd>)
 /// dead writer's record.
 pub fn keep(pid: u32, start: Option<u64>, lock: Option<(u64, u64)>, fd: OwnedFd) {
     if let Ok(mut c) = CACHE.lock() {
-        c.insert(pid, start, lock, fd);
+        c.insert((pid, start, lock), fd);
     }
 }
 
@@ -264,7 +266,43 @@ pub fn kept(pid: u32, start: Option<u64>) -> Option<Liveness> {
 
 /// [`kept`], for a record that claims the lifetime lock `lock` (see [`keep`]).
 pub fn kept_for(pid: u32, start: Option<u64>, lock: Option<(u64, u64)>) -> Option<Liveness> {
-    CACHE.lock().ok()?.lookup(pid, start, lock)
+    let key = (pid, start, lock);
+    // This thread's last answer first: a probe, a wait or a loop of checks
+    // of one writer polls its pidfd without taking the cache's lock.
+    let last = LAST
+        .try_with(|last| {
+            let last = last.try_borrow().ok()?;
+            let (k, fd) = last.as_ref()?;
+            (*k == key).then(|| pidfd_exited(fd))
+        })
+        .ok()
+        .flatten();
+    match last {
+        Some(false) => return Some(Liveness::Running),
+        Some(true) => {
+            remember(None);
+            let mut cache = CACHE.lock().ok()?;
+            if let Some(i) = cache.position(&key) {
+                cache.entries.swap_remove(i);
+            }
+            return Some(Liveness::Gone);
+        }
+        None => {}
+    }
+    let (live, fd) = CACHE.lock().ok()?.lookup(&key)?;
+    if live == Liveness::Running {
+        remember(fd.map(|fd| (key, fd)));
+    }
+    Some(live)
+}
+
+/// Sets this thread's last kept answer (see [`kept_for`]).
+fn remember(last: Option<(Key, Arc<OwnedFd>)>) {
+    let _ = LAST.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            *l = last;
+        }
+    });
 }
 
 /// Whether a process with this PID exists (`kill(pid, 0)`; EPERM means it
@@ -320,11 +358,13 @@ pub fn watch(pid: u32, start: Option<u64>) -> Option<OwnedFd> {
 /// How many verified process identities the checker keeps a pidfd for.
 pub const CACHE_CAPACITY: usize = 64;
 
+/// What a kept pidfd answers for: the PID, its start time, the lock.
+type Key = (u32, Option<u64>, Option<(u64, u64)>);
+
 struct Entry {
-    pid: u32,
-    start: Option<u64>,
-    lock: Option<(u64, u64)>,
-    fd: OwnedFd,
+    key: Key,
+    /// Shared with the threads that found it last (see [`kept_for`]).
+    fd: Arc<OwnedFd>,
 }
 
 #[derive(Default)]
@@ -334,32 +374,28 @@ struct Cache {
 }
 
 impl Cache {
-    fn lookup(
-        &mut self,
-        pid: u32,
-        start: Option<u64>,
-        lock: Option<(u64, u64)>,
-    ) -> Option<Liveness> {
-        let i = self
-            .entries
-            .iter()
-            .position(|e| (e.pid, e.start, e.lock) == (pid, start, lock))?;
-        if pidfd_exited(&self.entries[i].fd) {
-            self.entries.swap_remove(i);
-            return Some(Liveness::Gone);
-        }
-        Some(Liveness::Running)
+    fn position(&self, key: &Key) -> Option<usize> {
+        self.entries.iter().position(|e| e.key == *key)
     }
 
-    fn insert(&mut self, pid: u32, start: Option<u64>, lock: Option<(u64, u64)>, fd: OwnedFd) {
-        if self.lookup(pid, start, lock) == Some(Liveness::Running) {
+    /// Whether the process kept for `key` still runs (and its pidfd when it
+    /// does); an exited one is forgotten. `None` when nothing is kept.
+    fn lookup(&mut self, key: &Key) -> Option<(Liveness, Option<Arc<OwnedFd>>)> {
+        let i = self.position(key)?;
+        if pidfd_exited(&self.entries[i].fd) {
+            self.entries.swap_remove(i);
+            return Some((Liveness::Gone, None));
+        }
+        Some((Liveness::Running, Some(Arc::clone(&self.entries[i].fd))))
+    }
+
+    fn insert(&mut self, key: Key, fd: OwnedFd) {
+        if let Some((Liveness::Running, _)) = self.lookup(&key) {
             return;
         }
         let e = Entry {
-            pid,
-            start,
-            lock,
-            fd,
+            key,
+            fd: Arc::new(fd),
         };
         if self.entries.len() < CACHE_CAPACITY {
             self.entries.push(e);
@@ -372,6 +408,13 @@ impl Cache {
 }
 
 static CACHE: Lazy<Mutex<Cache>> = Lazy::new(|| Mutex::new(Cache::default()));
+
+thread_local! {
+    /// The kept pidfd this thread found running last, and what it answers
+    /// for. It holds the cache's descriptor, not a new one; one the cache
+    /// has since let go stays open until this thread looks up another.
+    static LAST: RefCell<Option<(Key, Arc<OwnedFd>)>> = const { RefCell::new(None) };
+}
 
 static TIME_NS: Lazy<Option<u64>> = Lazy::new(|| time_ns_of("self"));
 
@@ -415,6 +458,37 @@ mod tests {
         // What a checker in another process reads for our PID.
         let theirs = fs::read_to_string(format!("/proc/{}/stat", current_pid())).unwrap();
         assert_eq!(own_start_time(), parse_stat(&theirs).map(|(s, _)| s));
+    }
+
+    #[test]
+    fn a_kept_pidfd_never_answers_running_for_a_process_that_exited() {
+        use std::sync::mpsc::channel;
+        let mut child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+        let pid = child.id();
+        let start = stat_of(pid).unwrap().0;
+        assert_eq!(probe(pid, Some(start)), Liveness::Running);
+        assert_eq!(kept(pid, Some(start)), Some(Liveness::Running));
+        // Another thread finds it running too, and keeps it as its last.
+        let (ask, asked) = channel::<()>();
+        let (tell, told) = channel();
+        let other = std::thread::spawn(move || {
+            tell.send(kept(pid, Some(start))).unwrap();
+            asked.recv().unwrap();
+            tell.send(kept(pid, Some(start))).unwrap();
+            tell.send(kept(pid, Some(start))).unwrap();
+        });
+        assert_eq!(told.recv().unwrap(), Some(Liveness::Running));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // This thread sees the exit and the cache forgets the process...
+        assert_eq!(kept(pid, Some(start)), Some(Liveness::Gone));
+        assert_eq!(kept(pid, Some(start)), None);
+        // ...and the other thread, whose last answer was that process's,
+        // sees the exit through it, then nothing kept.
+        ask.send(()).unwrap();
+        assert_eq!(told.recv().unwrap(), Some(Liveness::Gone));
+        assert_eq!(told.recv().unwrap(), None);
+        other.join().unwrap();
     }
 
     #[test]
