@@ -11,8 +11,8 @@ use crate::process::{self, Identity, Liveness};
 use crate::protocol::{decode, Record, Shape, State, MAX_FILE_BYTES};
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::io::{self, Read as _};
-use std::os::fd::FromRawFd;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -589,7 +589,7 @@ fn read_c<T>(c: &CStr, path: &Path, f: &mut impl FnMut(&Read) -> T) -> io::Resul
         // write its folder: its target is pinned and only a regular
         // file reopened (no window at all, at two calls more).
         return match lock::open_pinned(path, true, |m| m.len() <= MAX_FILE_BYTES)? {
-            Some((file, meta)) => read_open(file, meta.len() as usize, f),
+            Some((file, meta)) => read_open(file.as_raw_fd(), meta.len() as usize, f),
             None => Ok(f(&Read::Invalid(format!(
                 "the symlink's target is not a regular file of at most {MAX_FILE_BYTES} bytes"
             )))),
@@ -609,25 +609,14 @@ fn read_c<T>(c: &CStr, path: &Path, f: &mut impl FnMut(&Read) -> T) -> io::Resul
     // O_NOFOLLOW: a symlink swapped in since the stat is refused (ELOOP).
     let flags =
         libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
-    // SAFETY: a NUL-terminated path; the descriptor is owned below.
-    let fd = unsafe { libc::open(c.as_ptr(), flags) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor that nothing else owns; closed on drop.
-    let file = unsafe { std::fs::File::from_raw_fd(fd) };
-    read_open(file, size as usize, f)
+    let fd = crate::sys::open(c, flags, 0)?;
+    read_open(fd.as_raw_fd(), size as usize, f)
 }
 
 /// Reads an opened heartbeat of `expect` bytes (as stat said) and decodes
 /// it. One read of one byte more than that: a short read of a regular file
 /// is its end, so the common case costs a single read, into the stack.
-fn read_open<T>(
-    mut file: std::fs::File,
-    expect: usize,
-    f: &mut impl FnMut(&Read) -> T,
-) -> io::Result<T> {
-    use std::os::fd::AsRawFd;
+fn read_open<T>(fd: RawFd, expect: usize, f: &mut impl FnMut(&Read) -> T) -> io::Result<T> {
     const STACK: usize = 4096;
     // Not zeroed first: the read writes what is looked at.
     let mut small = std::mem::MaybeUninit::<[u8; STACK]>::uninit();
@@ -638,18 +627,9 @@ fn read_open<T>(
         big.reserve_exact(expect + 1);
         (big.as_mut_ptr(), expect + 1)
     };
-    let n = loop {
-        // SAFETY: `buf` is valid for writes of `len` bytes (the stack array
-        // or the reserved capacity) and outlives the call.
-        let n = unsafe { libc::read(file.as_raw_fd(), buf.cast(), len) };
-        if n >= 0 {
-            break n as usize;
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    };
+    // SAFETY: `buf` is valid for writes of `len` bytes (the stack array or
+    // the reserved capacity) and outlives the call.
+    let n = unsafe { crate::sys::read_raw(fd, buf, len) }?;
     // SAFETY: the read initialised the first `n` bytes.
     let got = unsafe { std::slice::from_raw_parts(buf, n) };
     if n < len {
@@ -658,9 +638,13 @@ fn read_open<T>(
     // The file grew after the stat (rewritten in place by a writer that
     // does not replace atomically): read the rest, bounded.
     let mut all = got.to_vec();
-    (&mut file)
-        .take(MAX_FILE_BYTES + 1 - n as u64)
-        .read_to_end(&mut all)?;
+    let mut chunk = [0u8; 4096];
+    while (all.len() as u64) <= MAX_FILE_BYTES {
+        match crate::sys::read(fd, &mut chunk)? {
+            0 => break,
+            k => all.extend_from_slice(&chunk[..k]),
+        }
+    }
     if all.len() as u64 > MAX_FILE_BYTES {
         return Ok(f(&Read::Invalid(format!(
             "file is over the {MAX_FILE_BYTES}-byte limit"

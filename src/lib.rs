@@ -77,6 +77,7 @@ internal_modules! {
     notify;
     process;
     protocol;
+    sys;
     wait;
     write;
 }

@@ -332,16 +332,10 @@ pub fn pidfd_exited(fd: &OwnedFd) -> bool {
     readable_now(fd.as_raw_fd())
 }
 
-/// Whether a descriptor polls readable (or in error) right now, without waiting.
+/// Whether a descriptor polls readable (or in error) right now, without
+/// waiting (one `poll`, not a cancellation point: see `sys`).
 pub fn readable_now(fd: std::os::fd::RawFd) -> bool {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, zero timeout.
-    let rc = unsafe { libc::poll(&mut p, 1, 0) };
-    rc != 0 && (rc < 0 || p.revents != 0)
+    crate::sys::readable_now(fd)
 }
 
 /// Opens a pidfd of a process verified to be `pid` started at `start`, for

@@ -4,9 +4,10 @@
 //! removed.
 
 use std::ffi::{CStr, CString, OsString};
+use crate::sys;
 use std::fs;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -230,50 +231,31 @@ impl AtomicFile {
         }
     }
 
-    fn create_temp(&self, tmp: &CStr) -> io::Result<OwnedFd> {
+    fn create_temp(&self, tmp: &CStr) -> io::Result<sys::Fd> {
         let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-        loop {
-            // SAFETY: a NUL-terminated path; the descriptor is owned below.
-            let fd = unsafe { libc::open(tmp.as_ptr(), flags, self.mode as libc::c_uint) };
-            if fd >= 0 {
-                // SAFETY: a fresh descriptor that nothing else owns.
-                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-            }
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
+        sys::open(tmp, flags, self.mode as libc::mode_t)
     }
 
-    fn fill_and_rename(&self, file: OwnedFd, tmp: &CStr, bytes: &[u8]) -> io::Result<()> {
+    fn fill_and_rename(&self, file: sys::Fd, tmp: &CStr, bytes: &[u8]) -> io::Result<()> {
         let fd = file.as_raw_fd();
         // The umask at start would have cleared bits of the mode: set it
         // exactly (a beat under a umask that keeps the mode makes no call).
-        // SAFETY (each call below): a descriptor we own, a NUL-terminated
-        // path, a buffer valid for its length.
+        // SAFETY: a descriptor we own.
         if self.chmod && unsafe { libc::fchmod(fd, self.mode as libc::mode_t) } != 0 {
             return Err(io::Error::last_os_error());
         }
         let mut rest = bytes;
         while !rest.is_empty() {
-            let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
+            match sys::write(fd, rest)? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => rest = &rest[n..],
             }
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            rest = &rest[n as usize..];
         }
-        if self.durable && unsafe { libc::fsync(fd) } != 0 {
-            return Err(io::Error::last_os_error());
+        if self.durable {
+            sys::fsync(fd)?;
         }
         drop(file);
+        // SAFETY: two NUL-terminated paths.
         if unsafe { libc::rename(tmp.as_ptr(), self.path_c.as_ptr()) } != 0 {
             return Err(io::Error::last_os_error());
         }
