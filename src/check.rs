@@ -578,12 +578,13 @@ fn read_inner<T>(path: &Path, c: Option<&CStr>, f: &mut impl FnMut(&Read) -> T) 
 
 /// [`read_inner`], with `path` as a C string too.
 fn read_c<T>(c: &CStr, path: &Path, f: &mut impl FnMut(&Read) -> T) -> io::Result<T> {
-    // SAFETY: stat is plain data; all zero is a valid value.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: a NUL-terminated path and a valid stat buffer.
-    if unsafe { libc::fstatat(libc::AT_FDCWD, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: a NUL-terminated path and room for a stat.
+    if unsafe { libc::fstatat(libc::AT_FDCWD, c.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    // SAFETY: a successful stat filled it.
+    let st = unsafe { st.assume_init() };
     if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
         // A symlink can be repointed at anything, by anyone who may
         // write its folder: its target is pinned and only a regular

@@ -339,6 +339,7 @@ const FACTS_SIZES: [usize; 1] = [offset_of!(lifesign_facts, stall_ms) + size_of:
 /// the `size` the caller wrote: a published size as is; a larger one (a
 /// newer header, whose struct is a multiple of `align`) this library's
 /// size. Anything else is refused with a message naming `init`.
+#[inline]
 fn struct_len(
     size: usize,
     published: &[usize],
@@ -347,9 +348,15 @@ fn struct_len(
     init: &str,
 ) -> Result<usize, Error> {
     let ours = published[published.len() - 1];
-    if published.contains(&size) || (size > ours && size % align == 0) {
+    if size == ours || published.contains(&size) || (size > ours && size % align == 0) {
         return Ok(size.min(ours));
     }
+    refused(size, published, align, what, init)
+}
+
+/// `struct_len`'s refusal.
+#[cold]
+fn refused(size: usize, published: &[usize], align: usize, what: &str, init: &str) -> Result<usize, Error> {
     let sizes: Vec<String> = published.iter().map(usize::to_string).collect();
     Err(invalid(format!(
         "{what}.size is {size}, not the size of a lifesign_{what} that this library knows \
@@ -453,9 +460,10 @@ unsafe fn c_text<'a>(p: *const c_char, what: &str) -> Result<&'a CStr, Error> {
     }
     // SAFETY: the caller promises a NUL-terminated string.
     let c = unsafe { CStr::from_ptr(p) };
-    match std::str::from_utf8(c.to_bytes()) {
-        Ok(_) => Ok(c),
-        Err(_) => Err(invalid(format!("{what} is not valid UTF-8"))),
+    // ASCII first: a word at a time, and what almost every path is.
+    match c.to_bytes().is_ascii() || std::str::from_utf8(c.to_bytes()).is_ok() {
+        true => Ok(c),
+        false => Err(invalid(format!("{what} is not valid UTF-8"))),
     }
 }
 
