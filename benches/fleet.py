@@ -14,6 +14,7 @@ Usage: python3 fleet.py --server NATS_SERVER --cli LIFESIGN --fleet CMD...
 """
 
 import argparse
+import itertools
 import json
 import os
 import shlex
@@ -27,12 +28,40 @@ import time
 import urllib.request
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+_asked = itertools.count(0, 100)
+
+
+def distinct_ports(n):
+    """n different free TCP ports of 127.0.0.1 for servers to listen on,
+    below the kernel's range of ephemeral ports: a port from that range may
+    be taken by any outgoing connection (a cluster's routes, a client)
+    before its server binds it. The rule of tests/fleet.rs's free_port."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    base = max(low - 10000, 1024)
+    ports = []
+    if low < base + 100:
+        candidates = iter(lambda: 0, None)
+    else:
+        start = os.getpid() * 7919 + next(_asked)
+        candidates = (base + (start + k) % (low - base) for k in range(low - base))
+    for port in candidates:
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+            got = s.getsockname()[1]
+        except OSError:
+            continue
+        finally:
+            s.close()
+        if got not in ports:
+            ports.append(got)
+            if len(ports) == n:
+                return ports
+    raise SystemExit("no %d free ports below the ephemeral range" % n)
 
 
 def write(path, state, seq, message="", interval_ms=1000):
@@ -51,7 +80,7 @@ def write(path, state, seq, message="", interval_ms=1000):
 
 class Server:
     def __init__(self, binary, store):
-        self.port, self.mport = free_port(), free_port()
+        self.port, self.mport = distinct_ports(2)
         self.p = subprocess.Popen(
             [binary, "-js", "-sd", store, "-a", "127.0.0.1", "-p", str(self.port), "-m", str(self.mport)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

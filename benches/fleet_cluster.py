@@ -34,7 +34,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleet import cpu_ticks, free_port, pct, start_relay, write  # noqa: E402
+from fleet import cpu_ticks, distinct_ports, pct, start_relay, write  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -82,9 +82,14 @@ class Node:
     def start(self):
         self.p = subprocess.Popen([self.binary] + self.args, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
+        said = []
         for line in self.p.stderr:
+            said.append(line)
             if "Server is ready" in line:
                 break
+        else:
+            raise SystemExit("nats-server %s exited before it was ready (exit %r): %s"
+                             % (self.name, self.p.wait(), "".join(said[-5:])))
         threading.Thread(target=lambda: [None for _ in self.p.stderr], daemon=True).start()
 
     @property
@@ -136,6 +141,18 @@ def whole(nodes):
         c = stream(leader)
         reps = c.get("replicas") or []
         return c.get("leader") == leader.name and len(reps) == len(nodes) - 1 and all(r.get("current") for r in reps)
+    except OSError:
+        return False
+
+
+def meta_leader(nodes):
+    """Whether a node names JetStream's meta leader yet. A monitoring port
+    that refuses is not ready yet; a node that exited ends the run."""
+    for n in nodes:
+        if not n.alive():
+            raise SystemExit("nats-server %s exited (exit %r)" % (n.name, n.p.poll()))
+    try:
+        return any((n.get("/jsz").get("meta_cluster") or {}).get("leader") for n in nodes)
     except OSError:
         return False
 
@@ -213,17 +230,17 @@ def main():
     a = ap.parse_args()
     fleet = shlex.split(a.fleet)
     base = tempfile.mkdtemp(prefix="lifesign-cluster-bench-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-    routes = [free_port() for _ in range(3)]
+    ports = distinct_ports(9)
+    routes = ports[:3]
     nodes = []
     for i, args in enumerate(compose_commands()):
-        port, mport = free_port(), free_port()
+        port, mport = ports[3 + 2 * i], ports[4 + 2 * i]
         nodes.append(Node(a.server, mapped(args, i, routes, port, mport, os.path.join(base, "js%d" % i)), port, mport))
     relays = []
     try:
         for n in nodes:
             n.start()
-        until("JetStream meta leader",
-              lambda: any(n.get("/jsz").get("meta_cluster", {}).get("leader") for n in nodes))
+        until("JetStream meta leader", lambda: meta_leader(nodes))
 
         # ---- latency, through the cluster
         d = os.path.join(base, "lat")
