@@ -629,6 +629,27 @@ fn fill_unjudged(out: *mut lifesign_report, why: &str) {
     fill(out, &r);
 }
 
+/// The body of `lifesign_check` and `lifesign_check_stall` (one boundary,
+/// not one inside the other).
+///
+/// # Safety
+/// As `lifesign_check_stall`.
+unsafe fn check_into(
+    path: *const c_char,
+    max_age_ms: u64,
+    expected_pid: i64,
+    stall_ms: u64,
+    out: *mut lifesign_report,
+) -> Result<i32, Error> {
+    judged(out, |report| {
+        // SAFETY: forwarded from the caller.
+        let p = unsafe { c_path_arg(path) }?;
+        let opts = check_options(max_age_ms, expected_pid, stall_ms)?;
+        check::try_check_c_into(p, &opts, report)?;
+        Ok(Ok(OK))
+    })
+}
+
 /// Runs a check or a wait whose report goes to `out`: argument errors and
 /// panics still leave a report (verdict `invalid`) that says why. `body`
 /// writes the report into one that this thread keeps, so that a loop of
@@ -1170,7 +1191,7 @@ unsafe fn lifesign_check(
     out: *mut lifesign_report,
 ) -> i32 {
     // SAFETY: forwarded from the caller.
-    Ok(unsafe { lifesign_check_stall(path, max_age_ms, expected_pid, 0, out) })
+    unsafe { check_into(path, max_age_ms, expected_pid, 0, out) }
 }
 
 /// As `lifesign_check`, and with `stall_ms` non-zero the verdict is
@@ -1185,13 +1206,8 @@ unsafe fn lifesign_check_stall(
     stall_ms: u64,
     out: *mut lifesign_report,
 ) -> i32 {
-    judged(out, |report| {
-        // SAFETY: forwarded from the caller.
-        let p = unsafe { c_path_arg(path) }?;
-        let opts = check_options(max_age_ms, expected_pid, stall_ms)?;
-        check::try_check_c_into(p, &opts, report)?;
-        Ok(Ok(OK))
-    })
+    // SAFETY: forwarded from the caller.
+    unsafe { check_into(path, max_age_ms, expected_pid, stall_ms, out) }
 }
 
 /// Prepares facts for `lifesign_judge`: zeroes them (nothing known: the
