@@ -279,14 +279,9 @@ pub fn kept_for(pid: u32, start: Option<u64>, lock: Option<(u64, u64)>) -> Optio
         .flatten();
     match last {
         Some(false) => return Some(Liveness::Running),
-        Some(true) => {
-            remember(None);
-            let mut cache = CACHE.lock().ok()?;
-            if let Some(i) = cache.position(&key) {
-                cache.entries.swap_remove(i);
-            }
-            return Some(Liveness::Gone);
-        }
+        // Exited: forgotten here, and the cache answers as it would have
+        // (it forgets the same entry, or holds none, or another of its own).
+        Some(true) => remember(None),
         None => {}
     }
     let (live, fd) = CACHE.lock().ok()?.lookup(&key)?;
@@ -368,14 +363,10 @@ struct Cache {
 }
 
 impl Cache {
-    fn position(&self, key: &Key) -> Option<usize> {
-        self.entries.iter().position(|e| e.key == *key)
-    }
-
     /// Whether the process kept for `key` still runs (and its pidfd when it
     /// does); an exited one is forgotten. `None` when nothing is kept.
     fn lookup(&mut self, key: &Key) -> Option<(Liveness, Option<Arc<OwnedFd>>)> {
-        let i = self.position(key)?;
+        let i = self.entries.iter().position(|e| e.key == *key)?;
         if pidfd_exited(&self.entries[i].fd) {
             self.entries.swap_remove(i);
             return Some((Liveness::Gone, None));
@@ -478,10 +469,12 @@ mod tests {
         assert_eq!(kept(pid, Some(start)), Some(Liveness::Gone));
         assert_eq!(kept(pid, Some(start)), None);
         // ...and the other thread, whose last answer was that process's,
-        // sees the exit through it, then nothing kept.
+        // sees the exit through it: nothing kept any more (its checker
+        // then probes afresh), never running.
         ask.send(()).unwrap();
-        assert_eq!(told.recv().unwrap(), Some(Liveness::Gone));
         assert_eq!(told.recv().unwrap(), None);
+        assert_eq!(told.recv().unwrap(), None);
+        assert_eq!(probe(pid, Some(start)), Liveness::Gone);
         other.join().unwrap();
     }
 
