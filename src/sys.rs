@@ -4,11 +4,10 @@
 //! libc makes `open`, `read`, `write`, `close`, `fsync` and `poll`
 //! cancellation points. In a process with more than one thread, each such
 //! wrapper switches the thread to asynchronous cancellation before the call
-//! and back after: two atomic updates, about 20 ns a call on the benchmark
-//! host, four times in a check (`open`, `read`, `close`, `poll`) and three
-//! in a beat (`open`, `write`, `close`). The calls made here
-//! are the ones libc would make (`openat` for `open`), with the same
-//! arguments; they are not cancellation points.
+//! and back after (two atomic updates): four times in a check (`open`,
+//! `read`, `close`, `poll`) and three in a beat (`open`, `write`,
+//! `close`). The calls made here are the ones libc would make (`openat`
+//! for `open`), with the same arguments; they are not cancellation points.
 
 use std::ffi::CStr;
 use std::io;
