@@ -157,6 +157,19 @@ impl Server {
             .unwrap()
     }
 
+    /// How many consumers the bucket's stream has: each key watch (a
+    /// `watch`, a remote `wait`) makes one once it follows its key.
+    fn consumers(&self) -> u64 {
+        let jsz = self.monitoring("/jsz?streams=true");
+        let accounts = jsz["account_details"].as_array().cloned().unwrap_or_default();
+        accounts
+            .iter()
+            .flat_map(|a| a["stream_detail"].as_array().cloned().unwrap_or_default())
+            .filter(|s| s["name"] == "KV_lifesign")
+            .map(|s| s["state"]["consumer_count"].as_u64().unwrap_or(0))
+            .sum()
+    }
+
     fn key_url(&self, key: &str) -> String {
         format!("{}/lifesign/{key}", self.url())
     }
@@ -724,13 +737,18 @@ fn a_killed_server_ends_a_remote_wait_and_watch_with_cannot_tell() {
     // A wait for a start that never ends, with no timeout of its own.
     let wait_url = url.clone();
     let waiter = std::thread::spawn(move || run(&["wait", &wait_url], &[]));
-    // The wait prints only at its end: the server's own count of client
-    // connections (relay, watch, wait) says when it is following the key.
+    // The wait prints only at its end: the server's own counts say when it
+    // is following the key. Client connections (relay, watch, wait), then
+    // the bucket's consumers (the watch's and the wait's): a server killed
+    // while the wait still connects is "cannot connect", not this test.
+    let watching = server.consumers();
     let end = Instant::now() + GUARD;
-    while server.connections() < 3 {
-        assert!(Instant::now() < end, "the wait never connected");
+    while server.connections() < 3 || server.consumers() <= watching {
+        assert!(Instant::now() < end, "the wait never followed the key");
         std::thread::sleep(Duration::from_millis(50));
     }
+    // After its watch, the wait reads the key's entry once (one request).
+    std::thread::sleep(Duration::from_millis(300));
     let mut c = server.child.take().unwrap();
     c.kill().unwrap();
     c.wait().unwrap();
