@@ -324,13 +324,7 @@ fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 
 /// Whether a pidfd reports its process as exited (a zombie included).
 pub fn pidfd_exited(fd: &OwnedFd) -> bool {
-    readable_now(fd.as_raw_fd())
-}
-
-/// Whether a descriptor polls readable (or in error) right now, without
-/// waiting (one `poll`, not a cancellation point: see `sys`).
-pub fn readable_now(fd: std::os::fd::RawFd) -> bool {
-    crate::sys::readable_now(fd)
+    crate::sys::readable_now(fd.as_raw_fd())
 }
 
 /// Opens a pidfd of a process verified to be `pid` started at `start`, for

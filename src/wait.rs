@@ -61,7 +61,7 @@ impl Cancel {
 
     /// Whether the token was triggered.
     pub fn is_triggered(&self) -> bool {
-        process::readable_now(self.fd.as_raw_fd())
+        crate::sys::readable_now(self.fd.as_raw_fd())
     }
 }
 
