@@ -381,7 +381,8 @@ def build(args):
         add(
             "The row \"a check's own calls, raw\" makes the calls of a check in its order, with raw syscalls and "
             "nothing around them: `stat` of the path, `open` (`O_NONBLOCK|O_NOCTTY|O_NOFOLLOW`), `read`, `close`, "
-            "and one `poll` of the writer's pidfd where the floor has `kill(pid, 0)`. The `stat` comes first "
+            "and, where the floor has `kill(pid, 0)`, one `epoll_wait` of no time on an epoll instance that watches "
+            "the writer's pidfd (as the checker's does, below). The `stat` comes first "
             "because a FIFO or a device is never opened (docs/PROTOCOL.md 3.4): that is the kernel's part of a "
             "check's ratio (%s in this run), and lifesign's own work is the rest.\n" % x(own["ratio"])
         )
@@ -389,8 +390,11 @@ def build(args):
         add(
             "Reading `/proc/<pid>/stat` alone costs %s the whole floor of a check. lifesign reads it once per "
             "process identity (PID and start time) and then keeps a pidfd for that identity in a bounded cache: "
-            "later checks of the same emitter cost one `poll` of the pidfd, which also reports an exit or a "
-            "zombie. Without pidfds (old kernels) it reads `/proc` on every check.\n" % x(ps["ratio"], 1)
+            "later checks of the same emitter cost one system call. Every kept pidfd is registered in one epoll "
+            "instance of the checking process, and a pidfd turns ready when its process exits (a zombie "
+            "included): an `epoll_wait` of no time that reports nothing answers for all of them at once, at about "
+            "half the cost of a `poll` of one pidfd. Without pidfds (old kernels) it reads `/proc` on every "
+            "check.\n" % x(ps["ratio"], 1)
         )
 
     # ------------------------------------------------ what it keeps open
@@ -401,8 +405,11 @@ def build(args):
     if fd1:
         lines.append(
             "- A checker: after its first check of an emitter, the checking process held %d more descriptor%s "
-            "(pidfds: %+d), close-on-exec, kept for as long as it runs; at most `CACHE_CAPACITY` = 64 of them "
-            "(src/process.rs), the oldest replaced first." % (fd1["added"], "" if fd1["added"] == 1 else "s", fd1.get("pidfds_added", fd1["added"]))
+            "(pidfds: %+d, epoll instances: %+d), close-on-exec, kept for as long as it runs: at most "
+            "`CACHE_CAPACITY` = 64 pidfds (src/process.rs), the oldest replaced first, and one epoll instance that "
+            "watches them (%d open after the check)." % (fd1["added"], "" if fd1["added"] == 1 else "s",
+                                                          fd1.get("pidfds_added", fd1["added"]), fd1.get("epolls_added", 0),
+                                                          fd1.get("epolls", 0))
             + (" After checking files of 100 different live writers the bench process held %d pidfds." % fd100["pidfds"] if fd100 and "pidfds" in fd100 else "")
         )
     if fp:

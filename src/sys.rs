@@ -1,13 +1,14 @@
 //! The system calls of a check and a beat, made directly rather than
 //! through libc's wrappers.
 //!
-//! libc makes `open`, `read`, `write`, `close`, `fsync` and `poll`
-//! cancellation points. In a process with more than one thread, each such
-//! wrapper switches the thread to asynchronous cancellation before the call
-//! and back after (two atomic updates): four times in a check (`open`,
-//! `read`, `close`, `poll`) and three in a beat (`open`, `write`,
-//! `close`). The calls made here are the ones libc would make (`openat`
-//! for `open`), with the same arguments; they are not cancellation points.
+//! libc makes `open`, `read`, `write`, `close`, `fsync`, `poll` and
+//! `epoll_wait` cancellation points. In a process with more than one
+//! thread, each such wrapper switches the thread to asynchronous
+//! cancellation before the call and back after (two atomic updates): four
+//! times in a check (`open`, `read`, `close`, `epoll_wait`) and three in a
+//! beat (`open`, `write`, `close`). The calls made here are the ones libc
+//! would make (`openat` for `open`), with the same arguments; they are not
+//! cancellation points.
 
 use std::ffi::CStr;
 use std::io;
@@ -124,6 +125,29 @@ pub fn readable_now(fd: RawFd) -> bool {
         )
     };
     rc != 0 && (rc < 0 || p.revents != 0)
+}
+
+/// `epoll_wait(ep, events, events.len(), 0)`: the events ready now, none
+/// waited for (x86_64 has `epoll_wait`; the other architectures only
+/// `epoll_pwait`, as libc makes it there).
+pub fn epoll_wait_now(ep: RawFd, events: &mut [libc::epoll_event]) -> io::Result<usize> {
+    let (at, n) = (events.as_mut_ptr(), events.len().min(i32::MAX as usize) as libc::c_int);
+    // SAFETY: room for `n` events, and a zero timeout.
+    #[cfg(target_arch = "x86_64")]
+    let rc = unsafe { libc::syscall(libc::SYS_epoll_wait, ep, at, n, 0) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_epoll_pwait,
+            ep,
+            at,
+            n,
+            0,
+            std::ptr::null::<libc::sigset_t>(),
+            0,
+        )
+    };
+    cvt(rc)
 }
 
 #[cfg(test)]

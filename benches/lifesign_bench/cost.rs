@@ -7,11 +7,12 @@
 //!   kill(pid, 0), on a file kept fresh by another process; and the same
 //!   with two such files read in turn, so that every check decodes.
 //! - a check's own calls, made raw: the floor's calls as a check makes
-//!   them (a `stat` before the `open`, a `poll` of a kept pidfd for the
-//!   `kill`), with nothing around them: how much of a check's ratio is the
-//!   kernel's, and how much is lifesign's own work.
+//!   them (a `stat` before the `open`, an `epoll_wait` of no time on an
+//!   instance watching the writer's pidfd for the `kill`), with nothing
+//!   around them: how much of a check's ratio is the kernel's, and how much
+//!   is lifesign's own work.
 
-use crate::util::{cpath, emit, fresh_dir, note, own_fds, own_pidfds, paired, pidfd, r2, Proc};
+use crate::util::{cpath, emit, fresh_dir, note, own_fds, own_fds_of, paired, pidfd, r2, Proc};
 use crate::Config;
 use lifesign::check::{self, CheckOptions, Verdict};
 use lifesign::emitter::Options;
@@ -101,9 +102,9 @@ fn floor_check(path: &CString, pid: libc::pid_t, buf: &mut [u8; 4096]) -> usize 
 /// The calls of a check (docs/PROTOCOL.md 3.4), raw and in its order: a
 /// `stat` of the path, then `open` (`O_NONBLOCK | O_NOCTTY | O_NOFOLLOW`),
 /// `read` and `close`, and one `poll` of the writer's pidfd.
-fn own_calls_check(path: &CString, pidfd: libc::c_int, buf: &mut [u8; 4096]) -> usize {
+fn own_calls_check(path: &CString, epoll: libc::c_int, buf: &mut [u8; 4096]) -> usize {
     // SAFETY: a valid path, stat buffer and read buffer; the descriptor is
-    // closed here; `pidfd` is a live pidfd.
+    // closed here; `epoll` is an epoll instance watching a live pidfd.
     unsafe {
         let mut st: libc::stat = std::mem::zeroed();
         let r = libc::fstatat(libc::AT_FDCWD, path.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW);
@@ -113,9 +114,25 @@ fn own_calls_check(path: &CString, pidfd: libc::c_int, buf: &mut [u8; 4096]) -> 
         assert!(fd >= 0, "open failed");
         let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
         libc::close(fd);
-        let mut p = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
-        assert_eq!(libc::poll(&mut p, 1, 0), 0, "the emitter process is gone");
+        let mut ev = [libc::epoll_event { events: 0, u64: 0 }; 8];
+        assert_eq!(libc::epoll_wait(epoll, ev.as_mut_ptr(), 8, 0), 0, "the emitter process is gone");
         n.max(0) as usize
+    }
+}
+
+/// An epoll instance watching `pidfd` for its exit, as the checker's
+/// instance watches the pidfds it keeps (src/process.rs).
+fn watched(pidfd: &std::os::fd::OwnedFd) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: a new descriptor, owned by the result; one valid event.
+    unsafe {
+        let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+        if ep < 0 {
+            return None;
+        }
+        let ep = std::os::fd::OwnedFd::from_raw_fd(ep);
+        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: 0 };
+        (libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, pidfd.as_raw_fd(), &mut ev) == 0).then_some(ep)
     }
 }
 
@@ -206,17 +223,19 @@ fn check(cfg: &Config, fs: &str, dir: &Path) {
 
     // What the checker keeps open: count descriptors around the first check.
     let fds_before = own_fds();
-    let pidfds_before = own_pidfds();
+    let (pidfds_before, epolls_before) = (own_fds_of("[pidfd]"), own_fds_of("[eventpoll]"));
     let first = check::check(&path, &CheckOptions::default());
     let fds_after = own_fds();
-    let pidfds_after = own_pidfds();
+    let (pidfds_after, epolls_after) = (own_fds_of("[pidfd]"), own_fds_of("[eventpoll]"));
     assert_eq!(first.verdict, Verdict::Alive, "{first:?}");
     assert_eq!(first.pid, pid);
     if fs == "tmpfs" {
         emit(
             &json!({"kind": "value", "id": "check.fds", "before": fds_before,
                      "after": fds_after, "added": fds_after as i64 - fds_before as i64,
-                     "pidfds_added": pidfds_after as i64 - pidfds_before as i64}),
+                     "pidfds_added": pidfds_after as i64 - pidfds_before as i64,
+                     "epolls_added": epolls_after as i64 - epolls_before as i64,
+                     "epolls": epolls_after}),
         );
     }
 
@@ -280,7 +299,7 @@ fn check(cfg: &Config, fs: &str, dir: &Path) {
         child2.finish();
         // The check's own calls, raw, against the floor: the kernel's part
         // of a check's ratio.
-        if let Some(fd) = pidfd(pid) {
+        if let Some((_fd, ep)) = pidfd(pid).and_then(|fd| watched(&fd).map(|ep| (fd, ep))) {
             use std::os::fd::AsRawFd;
             let mut buf2 = [0u8; 4096];
             note("a check's own calls, raw, on tmpfs");
@@ -291,7 +310,7 @@ fn check(cfg: &Config, fs: &str, dir: &Path) {
                     floor_check(&c, pid as libc::pid_t, &mut buf);
                 },
                 &mut || {
-                    own_calls_check(&c, fd.as_raw_fd(), &mut buf2);
+                    own_calls_check(&c, ep.as_raw_fd(), &mut buf2);
                 },
             );
             emit(&q.record("check.calls.tmpfs", json!({"fs": fs})));

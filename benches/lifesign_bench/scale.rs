@@ -3,7 +3,7 @@
 //! with a Python process running kstlib's heartbeat.
 
 use crate::util::{
-    cpath, emit, fresh_dir, median, note, own_pidfds, r2, threads_named, usage_of, Proc, Usage,
+    cpath, emit, fresh_dir, median, note, own_fds_of, r2, threads_named, usage_of, Proc, Usage,
 };
 use crate::Config;
 use lifesign::check::{self, CheckOptions, Verdict};
@@ -195,7 +195,7 @@ fn scan(cli: &Path, dir: &Path, fs: &str, nwriters: usize) {
         // The checker's descriptors after checking 100 live writers: the
         // pidfd cache is bounded.
         emit(
-            &json!({"kind": "value", "id": "check.fds.100writers", "pidfds": own_pidfds(),
+            &json!({"kind": "value", "id": "check.fds.100writers", "pidfds": own_fds_of("[pidfd]"),
                      "cache_capacity": process::CACHE_CAPACITY}),
         );
     }

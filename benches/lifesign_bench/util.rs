@@ -371,13 +371,14 @@ pub fn own_fds() -> u64 {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count() as u64)
 }
 
-/// Open pidfds of this process.
-pub fn own_pidfds() -> u64 {
+/// Open descriptors of this process of one anonymous kind: `[pidfd]`,
+/// `[eventpoll]`.
+pub fn own_fds_of(kind: &str) -> u64 {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| {
         d.flatten()
             .filter(|e| {
                 std::fs::read_link(e.path())
-                    .is_ok_and(|t| t.as_os_str().as_encoded_bytes().ends_with(b"[pidfd]"))
+                    .is_ok_and(|t| t.as_os_str().as_encoded_bytes().ends_with(kind.as_bytes()))
             })
             .count() as u64
     })
