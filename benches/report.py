@@ -228,7 +228,7 @@ def build(args):
         ["Command", "`%s` (= `bash benches/run.sh`)" % run.get("command", "make bench")],
         ["Started", run.get("started_at", "?")],
         ["Duration", "%s s" % run.get("duration_s", "?")],
-        ["Repetitions", "%s batches of each side per paired measurement (on the disk 3 × as many, a third as long); medians" % run.get("reps", "?")],
+        ["Repetitions", "%s batches of each side per paired measurement (3 × as many for a beat; on the disk 3 × as many, a third as long); medians" % run.get("reps", "?")],
         ["Load average", "%s at the start, %s at the end" % (run.get("load_start", "?"), run.get("load_end", "?"))],
     ]
     peer = g("peer.beat.tmpfs")
