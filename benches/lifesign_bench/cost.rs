@@ -101,7 +101,8 @@ fn floor_check(path: &CString, pid: libc::pid_t, buf: &mut [u8; 4096]) -> usize 
 
 /// The calls of a check (docs/PROTOCOL.md 3.4), raw and in its order: a
 /// `stat` of the path, then `open` (`O_NONBLOCK | O_NOCTTY | O_NOFOLLOW`),
-/// `read` and `close`, and one `poll` of the writer's pidfd.
+/// `read` and `close`, and one `epoll_wait` of an instance watching the
+/// writer's pidfd.
 fn own_calls_check(path: &CString, epoll: libc::c_int, buf: &mut [u8; 4096]) -> usize {
     // SAFETY: a valid path, stat buffer and read buffer; the descriptor is
     // closed here; `epoll` is an epoll instance watching a live pidfd.
