@@ -192,4 +192,31 @@ mod tests {
         // A descriptor that is not open polls in error: readable.
         assert!(readable_now(1_000_000));
     }
+
+    #[test]
+    fn epoll_wait_now_reports_what_is_ready_and_waits_for_nothing() {
+        let mut fds = [0; 2];
+        // SAFETY: room for two descriptors.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        let (r, w) = (Fd(fds[0]), Fd(fds[1]));
+        // SAFETY: a new descriptor, owned by `ep`.
+        let ep = Fd(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) });
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: 7,
+        };
+        // SAFETY: a live instance and pipe, and one valid event.
+        assert_eq!(unsafe { libc::epoll_ctl(ep.0, libc::EPOLL_CTL_ADD, r.0, &mut ev) }, 0);
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 4];
+        assert_eq!(epoll_wait_now(ep.0, &mut events).unwrap(), 0);
+        assert_eq!(write(w.as_raw_fd(), b"x").unwrap(), 1);
+        // Level-triggered: reported at every wait while it is readable.
+        for _ in 0..2 {
+            assert_eq!(epoll_wait_now(ep.0, &mut events).unwrap(), 1);
+            assert_eq!({ events[0].u64 }, 7);
+        }
+        // Not an epoll instance: the kernel's error.
+        let err = epoll_wait_now(r.0, &mut events).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
+    }
 }
